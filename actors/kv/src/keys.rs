@@ -1,0 +1,52 @@
+//! Where each fact lives in the `wcc` bucket. Every actor that reads or writes a key builds it
+//! here, so the layout is written down once.
+
+/// The bucket every core actor opens.
+pub const BUCKET: &str = "wcc";
+
+/// Room record (JSON).
+pub fn room(room: &str) -> String {
+    format!("room/{room}")
+}
+
+/// [`crate::LogSet`] of all room ids.
+pub const ROOM_INDEX: &str = "rooms";
+
+/// [`crate::LogSet`] of a room's members (value: joined-at millis).
+pub fn room_members(room: &str) -> String {
+    format!("room/{room}/members")
+}
+
+/// Present while `user` is a member of `room`: the one-read check the messages actor makes.
+pub fn member_flag(room: &str, user: &str) -> String {
+    format!("member/{room}/{user}")
+}
+
+/// Counter of a room's last event id.
+pub fn room_seq(room: &str) -> String {
+    format!("room/{room}/seq")
+}
+
+/// One persisted message of a room.
+pub fn message(room: &str, event_id: u64) -> String {
+    format!("room/{room}/msg/{event_id}")
+}
+
+/// User record (JSON).
+pub fn user(user: &str) -> String {
+    format!("user/{user}")
+}
+
+/// [`crate::LogSet`] of the rooms a user belongs to.
+pub fn user_rooms(user: &str) -> String {
+    format!("user/{user}/rooms")
+}
+
+/// The user id a protocol's client id maps to. Client ids are arbitrary strings; the keyvalue
+/// provider escapes what JetStream KV keys cannot hold.
+pub fn login(channel: &str, client_id: &str) -> String {
+    format!("login/{channel}/{client_id}")
+}
+
+/// [`crate::LogSet`] of live sessions (key: connection id).
+pub const PRESENCE_SESSIONS: &str = "presence/sessions";

@@ -1,0 +1,46 @@
+//! The key-value store behind the core actors.
+//!
+//! Actor logic is written against [`Store`], so it runs natively in unit tests on
+//! [`MemoryStore`] and, inside a component, on [`WasiStore`] (wasi:keyvalue@0.2.0-draft, which
+//! the host forwards to the keyvalue provider on JetStream KV). [`LogSet`] builds a race-free set
+//! out of the only atomic operation that interface has, `increment`.
+
+pub mod keys;
+mod log_set;
+mod memory;
+#[cfg(target_arch = "wasm32")]
+mod wasi;
+
+pub use log_set::LogSet;
+pub use memory::MemoryStore;
+#[cfg(target_arch = "wasm32")]
+pub use wasi::WasiStore;
+
+use wcc_interface::Failure;
+
+/// The operations wasi:keyvalue offers, on one bucket.
+pub trait Store {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure>;
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure>;
+    fn delete(&self, key: &str) -> Result<(), Failure>;
+    /// Atomically adds `delta` and returns the new value (a missing key counts as 0).
+    fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure>;
+    /// Values of `keys`, in order; `None` where a key is missing.
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure>;
+
+    /// Reads a JSON value.
+    fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Failure> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Failure::unavailable(format!("corrupt value at {key}: {e}"))),
+        }
+    }
+
+    /// Writes a JSON value.
+    fn set_json<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), Failure> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))?;
+        self.set(key, &bytes)
+    }
+}

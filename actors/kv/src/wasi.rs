@@ -1,0 +1,65 @@
+//! [`Store`] on wasi:keyvalue@0.2.0-draft, for use inside a component.
+//!
+//! The bindings are generated here, once, so that every actor that links this crate imports the
+//! keyvalue interfaces without naming them in its own world.
+
+use wcc_interface::Failure;
+
+use crate::Store;
+
+mod bindings {
+    wit_bindgen::generate!({
+        world: "wasi:keyvalue/imports",
+        path: "../../interface/wit/deps/keyvalue",
+    });
+}
+
+use bindings::wasi::keyvalue::{atomics, batch, store};
+
+/// One open bucket.
+pub struct WasiStore {
+    bucket: store::Bucket,
+}
+
+impl WasiStore {
+    /// Opens bucket `name` (the provider maps it to a JetStream KV bucket).
+    pub fn open(name: &str) -> Result<Self, Failure> {
+        Ok(Self { bucket: store::open(name).map_err(failure)? })
+    }
+}
+
+fn failure(e: store::Error) -> Failure {
+    let reason = match e {
+        store::Error::NoSuchStore => "no such store".to_string(),
+        store::Error::AccessDenied => "access denied".to_string(),
+        store::Error::Other(reason) => reason,
+    };
+    Failure::unavailable(format!("key-value store: {reason}"))
+}
+
+impl Store for WasiStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
+        self.bucket.get(key).map_err(failure)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure> {
+        self.bucket.set(key, value).map_err(failure)
+    }
+
+    fn delete(&self, key: &str) -> Result<(), Failure> {
+        self.bucket.delete(key).map_err(failure)
+    }
+
+    fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure> {
+        atomics::increment(&self.bucket, key, delta).map_err(failure)
+    }
+
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = batch::get_many(&self.bucket, keys).map_err(failure)?;
+        // The provider answers in request order with the key beside each value.
+        Ok(found.into_iter().map(|entry| entry.map(|(_, value)| value)).collect())
+    }
+}

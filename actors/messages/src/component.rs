@@ -1,0 +1,109 @@
+//! The wasm shell: WIT values in and out, the real store, NATS, configuration and clock.
+//!
+//! Nothing here decides anything; it converts and delegates so the logic stays testable natively.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wcc_interface::{Failure as DomainFailure, StoredMessage};
+use wcc_kv::{keys, WasiStore};
+
+use crate::{Limits, Publisher};
+
+wit_bindgen::generate!({
+    world: "messages-actor",
+    path: "../../interface/wit",
+    generate_all,
+});
+
+use exports::wcc::chat::messages::Guest;
+use wasmcloud::messaging::{consumer, types::BrokerMessage};
+use wcc::chat::types::{Failure, Message, NewMessage};
+
+/// Runtime configuration key for [`Limits::max_message_bytes`].
+const MAX_MESSAGE_BYTES_KEY: &str = "max_message_bytes";
+
+struct Component;
+
+impl Guest for Component {
+    fn process_message(msg: NewMessage) -> Result<Message, Failure> {
+        let store = open_store()?;
+        let msg = crate::NewMessage {
+            room: msg.room,
+            sender: msg.sender,
+            channel: msg.channel,
+            event_type: msg.event_type,
+            content: msg.content,
+        };
+        crate::process_message(&store, &NatsPublisher, limits(), msg, now_ms())
+            .map(to_wit_message)
+            .map_err(to_wit_failure)
+    }
+
+    fn history(room: String, before: Option<u64>, count: u32) -> Result<Vec<Message>, Failure> {
+        let store = open_store()?;
+        crate::history(&store, &room, before, count)
+            .map(|messages| messages.into_iter().map(to_wit_message).collect())
+            .map_err(to_wit_failure)
+    }
+
+    fn next_event_id(room: String) -> Result<u64, Failure> {
+        let store = open_store()?;
+        crate::next_event_id(&store, &room).map_err(to_wit_failure)
+    }
+}
+
+/// Publishes through the host's link to the NATS messaging provider.
+struct NatsPublisher;
+
+impl Publisher for NatsPublisher {
+    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), DomainFailure> {
+        let msg = BrokerMessage { subject: subject.to_string(), body: body.to_vec(), reply_to: None };
+        consumer::publish(&msg).map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
+    }
+}
+
+fn open_store() -> Result<WasiStore, Failure> {
+    WasiStore::open(keys::BUCKET).map_err(to_wit_failure)
+}
+
+/// Reads the limits from wasi:config; a missing or unreadable value falls back to the default
+/// rather than refusing every message.
+fn limits() -> Limits {
+    let mut limits = Limits::default();
+    match wasi::config::store::get(MAX_MESSAGE_BYTES_KEY) {
+        Ok(None) => {}
+        Ok(Some(value)) => match value.trim().parse::<usize>() {
+            Ok(max) => limits.max_message_bytes = max,
+            Err(e) => eprintln!("messages: ignoring {MAX_MESSAGE_BYTES_KEY}={value:?}: {e}"),
+        },
+        Err(e) => eprintln!("messages: cannot read {MAX_MESSAGE_BYTES_KEY}: {e:?}"),
+    }
+    limits
+}
+
+fn now_ms() -> u64 {
+    // A clock before 1970 is a host bug; 0 keeps the message rather than refusing it.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn to_wit_message(m: StoredMessage) -> Message {
+    Message {
+        room: m.room,
+        event_id: m.event_id,
+        sender: m.sender,
+        channel: m.channel,
+        event_type: m.event_type,
+        // A parsed JSON value always serializes back to text.
+        content: serde_json::to_string(&m.content).unwrap_or_default(),
+        sent_at: m.sent_at,
+    }
+}
+
+fn to_wit_failure(f: DomainFailure) -> Failure {
+    Failure { code: f.code.as_str().to_string(), message: f.message }
+}
+
+export!(Component);

@@ -1,0 +1,198 @@
+//! Accepting one message: validate, authorize, persist, then publish.
+//!
+//! The order matters: a message is acknowledged only once it is persisted, and it is published
+//! only after that, so every MessagePublished event a subscriber sees can be found in history.
+
+use wcc_interface::{Envelope, Event, Failure, FailureCode, StoredMessage};
+use wcc_kv::{keys, Store};
+
+use crate::{check_room_id, require_room, Limits, Publisher};
+
+/// Longest accepted event type: it is a short protocol-neutral name like `channel.message`.
+pub const MAX_EVENT_TYPE_BYTES: usize = 64;
+
+/// A message as a channel hands it over (the WIT `new-message`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room: String,
+    pub sender: String,
+    pub channel: String,
+    pub event_type: String,
+    /// JSON text; must be an object.
+    pub content: String,
+}
+
+/// Validates, authorizes, persists and publishes `msg`; returns it as stored.
+///
+/// A publish failure after persisting is logged, not returned: the message is in history and
+/// the sender must not retry it (that would store it twice).
+pub fn process_message<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    limits: Limits,
+    msg: NewMessage,
+    now_ms: u64,
+) -> Result<StoredMessage, Failure> {
+    let content = validate(&msg, limits)?;
+    require_room(store, &msg.room)?;
+    if store.get(&keys::member_flag(&msg.room, &msg.sender))?.is_none() {
+        return Err(Failure::new(
+            FailureCode::NotMember,
+            format!("{} is not a member of {}", msg.sender, msg.room),
+        ));
+    }
+
+    // `increment` is atomic in the provider, so concurrent instances never share an id.
+    let event_id = store.increment(&keys::room_seq(&msg.room), 1)?;
+    let stored = StoredMessage {
+        room: msg.room,
+        event_id,
+        sender: msg.sender,
+        channel: msg.channel,
+        event_type: msg.event_type,
+        content,
+        sent_at: now_ms,
+    };
+    store.set_json(&keys::message(&stored.room, event_id), &stored)?;
+
+    let event = Event::MessagePublished { message: stored.clone() };
+    let subject = event.subject();
+    let body = Envelope::new(event, now_ms).to_json();
+    if let Err(e) = publisher.publish(&subject, body.as_bytes()) {
+        eprintln!("messages: {}#{} persisted but not published on {subject}: {e}", stored.room, event_id);
+    }
+    Ok(stored)
+}
+
+/// Checks the shape of `msg` and returns its parsed content object.
+fn validate(msg: &NewMessage, limits: Limits) -> Result<serde_json::Value, Failure> {
+    check_room_id(&msg.room)?;
+    if msg.sender.is_empty() {
+        return Err(Failure::invalid("sender is empty"));
+    }
+    if msg.event_type.is_empty() || msg.event_type.len() > MAX_EVENT_TYPE_BYTES {
+        return Err(Failure::invalid(format!(
+            "event type must be 1 to {MAX_EVENT_TYPE_BYTES} bytes"
+        )));
+    }
+    // Size first, so an oversize body is refused without being parsed.
+    if msg.content.len() > limits.max_message_bytes {
+        return Err(Failure::invalid(format!(
+            "content is {} bytes, the limit is {}",
+            msg.content.len(),
+            limits.max_message_bytes
+        )));
+    }
+    match serde_json::from_str::<serde_json::Value>(&msg.content) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(Failure::invalid("content is not a JSON object")),
+        Err(e) => Err(Failure::invalid(format!("content is not JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{lobby_with_alice, RecordingPublisher};
+
+    fn text(room: &str, sender: &str, body: &str) -> NewMessage {
+        NewMessage {
+            room: room.into(),
+            sender: sender.into(),
+            channel: "venueless".into(),
+            event_type: "channel.message".into(),
+            content: format!(r#"{{"type":"text","body":{body:?}}}"#),
+        }
+    }
+
+    fn code(result: Result<StoredMessage, Failure>) -> FailureCode {
+        result.unwrap_err().code
+    }
+
+    #[test]
+    fn happy_path_persists_then_publishes_one_envelope_each() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let first = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "hi"), 10).unwrap();
+        let second = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "yo"), 20).unwrap();
+        assert_eq!((first.event_id, second.event_id), (1, 2));
+        assert_eq!(first.sent_at, 10);
+        assert_eq!(first.content["body"], "hi");
+
+        let persisted: StoredMessage = store.get_json(&keys::message("lobby", 2)).unwrap().unwrap();
+        assert_eq!(persisted, second);
+
+        let sent = publisher.sent.borrow();
+        assert_eq!(sent.len(), 2);
+        for ((subject, body), expected) in sent.iter().zip([&first, &second]) {
+            assert_eq!(subject, "wcc.events.rooms.lobby");
+            let envelope = Envelope::parse(body).unwrap();
+            assert_eq!(envelope.at, expected.sent_at);
+            assert_eq!(envelope.event, Event::MessagePublished { message: expected.clone() });
+        }
+    }
+
+    #[test]
+    fn non_member_is_refused_with_nothing_persisted_or_published() {
+        let store = lobby_with_alice();
+        let before = store.keys();
+        let publisher = RecordingPublisher::default();
+        let result = process_message(&store, &publisher, Limits::default(), text("lobby", "mallory", "x"), 1);
+        assert_eq!(code(result), FailureCode::NotMember);
+        assert_eq!(store.keys(), before);
+        assert!(publisher.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn unknown_room_is_refused() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let result = process_message(&store, &publisher, Limits::default(), text("attic", "alice", "x"), 1);
+        assert_eq!(code(result), FailureCode::UnknownRoom);
+        assert!(publisher.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn malformed_requests_are_invalid() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let base = text("lobby", "alice", "x");
+        let cases = [
+            NewMessage { content: "[1,2]".into(), ..base.clone() },
+            NewMessage { content: "\"text\"".into(), ..base.clone() },
+            NewMessage { content: "{not json".into(), ..base.clone() },
+            NewMessage { room: "lob/by".into(), ..base.clone() },
+            NewMessage { sender: String::new(), ..base.clone() },
+            NewMessage { event_type: String::new(), ..base.clone() },
+            NewMessage { event_type: "t".repeat(MAX_EVENT_TYPE_BYTES + 1), ..base.clone() },
+        ];
+        for msg in cases {
+            let result = process_message(&store, &publisher, Limits::default(), msg.clone(), 1);
+            assert_eq!(code(result), FailureCode::Invalid, "{msg:?}");
+        }
+        assert!(store.get(&keys::room_seq("lobby")).unwrap().is_none());
+        assert!(publisher.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn oversize_content_is_invalid_and_the_limit_is_inclusive() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let msg = text("lobby", "alice", "0123456789");
+        let limits = Limits { max_message_bytes: msg.content.len() };
+        assert!(process_message(&store, &publisher, limits, msg.clone(), 1).is_ok());
+        let smaller = Limits { max_message_bytes: msg.content.len() - 1 };
+        assert_eq!(code(process_message(&store, &publisher, smaller, msg, 2)), FailureCode::Invalid);
+        assert_eq!(publisher.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn publish_failure_after_persisting_still_succeeds() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        publisher.fail.set(true);
+        let stored = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "x"), 5).unwrap();
+        assert_eq!(stored.event_id, 1);
+        assert!(store.get(&keys::message("lobby", 1)).unwrap().is_some());
+    }
+}

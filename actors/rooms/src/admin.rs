@@ -1,0 +1,198 @@
+//! The operators' admin HTTP API, as a pure function from a request to a response.
+//!
+//! The component serves it on wasi:http through the host's http-server provider; here it is
+//! only bytes in and bytes out, so routing, auth and every JSON shape are tested natively. The
+//! API is off unless the component's config sets `admin_token`: an operator must opt in.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use wcc_interface::{ids, Failure, FailureCode};
+use wcc_kv::Store;
+
+use crate::{Publisher, Rooms, Users};
+
+/// The `channel` UserJoined/UserLeft carry when an operator changes a membership.
+pub const ADMIN_CHANNEL: &str = "admin";
+
+/// Who is online, as the presence actor tells it (wcc:chat/presence in the component).
+pub trait Presence {
+    fn online_users(&self) -> Result<Vec<OnlineUser>, Failure>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OnlineUser {
+    pub user: String,
+    pub channels: Vec<String>,
+}
+
+/// An HTTP request as the shell read it.
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// Without the query, e.g. `/rooms/lobby`.
+    pub path: &'a str,
+    /// After the `?`, empty if none.
+    pub query: &'a str,
+    pub headers: &'a [(String, Vec<u8>)],
+    pub body: &'a [u8],
+}
+
+/// An HTTP response for the shell to write; `body` is JSON, `None` for 204.
+#[derive(Debug, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Response {
+    fn json<T: Serialize>(status: u16, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self { status, body: Some(body) },
+            Err(e) => Self { status: 500, body: Some(error_body("internal", &e.to_string())) },
+        }
+    }
+
+    fn error(status: u16, code: &str, message: &str) -> Self {
+        Self { status, body: Some(error_body(code, message)) }
+    }
+
+    fn failure(failure: &Failure) -> Self {
+        let status = match failure.code {
+            FailureCode::Invalid => 400,
+            FailureCode::Denied => 403,
+            FailureCode::UnknownRoom | FailureCode::UnknownUser => 404,
+            FailureCode::NotMember => 409,
+            FailureCode::Unavailable => 503,
+        };
+        Self::error(status, failure.code.as_str(), &failure.message)
+    }
+}
+
+fn error_body(code: &str, message: &str) -> Vec<u8> {
+    json!({"error": code, "message": message}).to_string().into_bytes()
+}
+
+/// Body of `POST /rooms`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRoom {
+    id: String,
+    name: Option<String>,
+    kind: Option<String>,
+}
+
+/// Everything a request may touch.
+pub struct Admin<'a, S: Store, P: Publisher, Q: Presence> {
+    pub store: &'a S,
+    pub publisher: &'a P,
+    pub presence: &'a Q,
+    /// The configured `admin_token`: `Ok(None)` when unset, `Err` when config could not be read.
+    pub token: Result<Option<String>, Failure>,
+}
+
+impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
+    pub fn handle(&self, req: &Request, now_ms: u64) -> Response {
+        let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+        if req.method == "GET" && segments == ["health"] {
+            return Response::json(200, &json!({"status": "ok"}));
+        }
+        if let Some(refusal) = self.refuse(req) {
+            return refusal;
+        }
+        match self.route(req, &segments, now_ms) {
+            Some(Ok(response)) => response,
+            Some(Err(failure)) => Response::failure(&failure),
+            None if is_known_path(&segments) => {
+                Response::error(405, "method_not_allowed", &format!("{} is not allowed on {}", req.method, req.path))
+            }
+            None => Response::error(404, "not_found", &format!("no route {}", req.path)),
+        }
+    }
+
+    /// 503 while no token is configured, 401 unless the request bears it.
+    fn refuse(&self, req: &Request) -> Option<Response> {
+        let token = match &self.token {
+            Err(failure) => return Some(Response::failure(failure)),
+            // An empty token would admit anyone who sends `Bearer `: it counts as unset.
+            Ok(Some(token)) if !token.is_empty() => token,
+            Ok(_) => {
+                let body = json!({"error": "admin API disabled: no admin_token configured"});
+                return Some(Response::json(503, &body));
+            }
+        };
+        let presented = req
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            .find_map(|(_, value)| value.strip_prefix(b"Bearer ".as_slice()));
+        match presented {
+            Some(presented) if constant_time_eq(presented, token.as_bytes()) => None,
+            _ => Some(Response::error(401, "unauthorized", "a valid `Authorization: Bearer <admin_token>` is required")),
+        }
+    }
+
+    /// `None` when no route matches method and path.
+    fn route(&self, req: &Request, segments: &[&str], now_ms: u64) -> Option<Result<Response, Failure>> {
+        let rooms = Rooms::new(self.store, self.publisher);
+        let users = Users::new(self.store, self.publisher);
+        let result = match (req.method, segments) {
+            ("GET", ["rooms"]) => match query_param(req.query, "member") {
+                Some(member) if !ids::is_valid_id(member) => Err(Failure::invalid(format!("invalid user id {member:?}"))),
+                member => rooms.query_rooms(member).map(|list| Response::json(200, &list)),
+            },
+            ("POST", ["rooms"]) => self.create_room(&rooms, req.body, now_ms),
+            ("GET", ["rooms", id]) => rooms.get_room(id).and_then(|room| match room {
+                Some(room) => Ok(Response::json(200, &room)),
+                None => Err(Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}"))),
+            }),
+            ("DELETE", ["rooms", id]) => rooms.delete_room(id).map(|()| Response { status: 204, body: None }),
+            ("GET", ["rooms", id, "members"]) => rooms.query_members(id).map(|list| Response::json(200, &list)),
+            ("PUT", ["rooms", id, "members", user]) => rooms
+                .join(id, user, ADMIN_CHANNEL, now_ms)
+                .map(|joined| Response::json(200, &json!({"joined": joined}))),
+            ("DELETE", ["rooms", id, "members", user]) => rooms
+                .leave(id, user, ADMIN_CHANNEL, now_ms)
+                .map(|left| Response::json(200, &json!({"left": left}))),
+            ("GET", ["users", id]) => users.get_user(id).and_then(|user| match user {
+                Some(user) => Ok(Response::json(200, &user)),
+                None => Err(Failure::new(FailureCode::UnknownUser, format!("no user {id:?}"))),
+            }),
+            ("GET", ["online"]) => self.presence.online_users().map(|list| Response::json(200, &list)),
+            _ => return None,
+        };
+        Some(result)
+    }
+
+    fn create_room(&self, rooms: &Rooms<S, P>, body: &[u8], now_ms: u64) -> Result<Response, Failure> {
+        let new: NewRoom =
+            serde_json::from_slice(body).map_err(|e| Failure::invalid(format!("expected {{id, name?, kind?}}: {e}")))?;
+        let name = new.name.as_deref().unwrap_or(&new.id);
+        let created = rooms.create_room(&new.id, name, new.kind.as_deref().unwrap_or("text"), now_ms)?;
+        // Just written or already there; gone only if deleted in between, which reads as absent.
+        let room = rooms
+            .get_room(&new.id)?
+            .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("room {:?} was deleted", new.id)))?;
+        Ok(Response::json(if created { 201 } else { 200 }, &json!({"created": created, "room": room})))
+    }
+}
+
+/// Whether some method is routed at this path (so another method earns 405, not 404).
+fn is_known_path(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["health"] | ["rooms"] | ["rooms", _] | ["rooms", _, "members"] | ["rooms", _, "members", _] | ["users", _] | ["online"]
+    )
+}
+
+/// The raw value of `name` in a query string. Ids need no percent-decoding: an encoded
+/// character is never valid in one, and the caller rejects it.
+fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! The records the rooms actor keeps, in the JSON shape they are stored in (and that the admin
+//! API returns), and the rules a value must satisfy before it is stored.
+
+use serde::{Deserialize, Serialize};
+use wcc_interface::{ids, Failure};
+
+/// Longest room name, in characters: enough for any real name, small enough for every protocol.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The room kinds; `direct` is the room named by a user's id.
+pub const ROOM_KINDS: [&str; 3] = ["text", "voice", "direct"];
+
+/// Longest client id a channel may log in with, in bytes (it becomes part of a KV key).
+pub const MAX_CLIENT_ID_BYTES: usize = 256;
+
+/// Largest profile JSON accepted, in bytes: profiles travel with every user lookup.
+pub const MAX_PROFILE_BYTES: usize = 4096;
+
+/// The room record at `keys::room(id)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// Unix milliseconds.
+    pub created_at: u64,
+}
+
+/// The user record at `keys::user(id)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// A JSON object set by the client, or `null` until it sets one.
+    #[serde(default)]
+    pub profile: Option<serde_json::Value>,
+    /// Unix milliseconds.
+    pub created_at: u64,
+}
+
+/// One entry of a room's member list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user: String,
+    /// Unix milliseconds.
+    pub joined_at: u64,
+}
+
+/// Checks the arguments of create-room.
+pub fn validate_room(id: &str, name: &str, kind: &str) -> Result<(), Failure> {
+    if !ids::is_valid_id(id) {
+        return Err(Failure::invalid(format!("invalid room id {id:?}")));
+    }
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Failure::invalid(format!("room name must be 1 to {MAX_NAME_CHARS} characters")));
+    }
+    if !ROOM_KINDS.contains(&kind) {
+        return Err(Failure::invalid(format!("room kind must be one of {}", ROOM_KINDS.join(", "))));
+    }
+    Ok(())
+}
+
+/// Parses a profile: a JSON object of at most [`MAX_PROFILE_BYTES`].
+pub fn parse_profile(profile: &str) -> Result<serde_json::Value, Failure> {
+    if profile.len() > MAX_PROFILE_BYTES {
+        return Err(Failure::invalid(format!("profile is over {MAX_PROFILE_BYTES} bytes")));
+    }
+    match serde_json::from_str::<serde_json::Value>(profile) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err(Failure::invalid("profile must be a JSON object")),
+        Err(e) => Err(Failure::invalid(format!("profile is not JSON: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wcc_interface::FailureCode;
+
+    #[test]
+    fn room_arguments_are_checked() {
+        assert!(validate_room("lobby", "Lobby", "text").is_ok());
+        assert!(validate_room("v", &"é".repeat(MAX_NAME_CHARS), "voice").is_ok());
+        for (id, name, kind) in [
+            ("a.b", "x", "text"),
+            ("ok", "", "text"),
+            ("ok", &"x".repeat(MAX_NAME_CHARS + 1), "text"),
+            ("ok", "x", "forum"),
+        ] {
+            let err = validate_room(id, name, kind).unwrap_err();
+            assert_eq!(err.code, FailureCode::Invalid, "{id:?} {kind:?}");
+        }
+    }
+
+    #[test]
+    fn profiles_are_small_json_objects() {
+        assert_eq!(parse_profile(r#"{"name":"Ada"}"#).unwrap()["name"], "Ada");
+        let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(MAX_PROFILE_BYTES));
+        for bad in ["[]", "\"s\"", "null", "{", big.as_str()] {
+            assert_eq!(parse_profile(bad).unwrap_err().code, FailureCode::Invalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_new_user_stores_a_null_profile() {
+        let user = User { id: "u".into(), profile: None, created_at: 5 };
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json, serde_json::json!({"id": "u", "profile": null, "created_at": 5}));
+    }
+}

@@ -1,0 +1,161 @@
+//! Rooms and membership.
+//!
+//! Membership is kept three ways, each for one reader: the member flag (`keys::member_flag`,
+//! the single read the messages actor makes before accepting a message), the room's member
+//! [`LogSet`] (query-members) and the user's room [`LogSet`] (query-rooms for a member). The
+//! key-value interface has no transactions, so every write sequence below is ordered such that a
+//! crash half-way leaves something a retry completes rather than something that grants access.
+
+use std::collections::BTreeMap;
+
+use wcc_interface::{ids, Envelope, Event, Failure, FailureCode};
+use wcc_kv::{keys, LogSet, Store};
+
+use crate::model::{validate_room, Member, Room};
+use crate::Publisher;
+
+/// Value of a member flag; only its presence matters.
+const FLAG: &[u8] = b"1";
+
+/// The room operations, over one store and one publisher.
+pub struct Rooms<'a, S: Store, P: Publisher> {
+    store: &'a S,
+    publisher: &'a P,
+}
+
+impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
+    pub fn new(store: &'a S, publisher: &'a P) -> Self {
+        Self { store, publisher }
+    }
+
+    pub(crate) fn store(&self) -> &'a S {
+        self.store
+    }
+
+    /// Creates a room; `false` if it already exists (it is left unchanged).
+    ///
+    /// Two concurrent creations of one id may both answer `true`; the later record wins, which
+    /// is harmless because both asked for a room of that id.
+    pub fn create_room(&self, id: &str, name: &str, kind: &str, now_ms: u64) -> Result<bool, Failure> {
+        validate_room(id, name, kind)?;
+        if self.get_room(id)?.is_some() {
+            return Ok(false);
+        }
+        let room = Room { id: id.into(), name: name.into(), kind: kind.into(), created_at: now_ms };
+        self.store.set_json(&keys::room(id), &room)?;
+        LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms)?;
+        Ok(true)
+    }
+
+    /// All rooms, or those `member` belongs to; rooms whose record is gone are skipped.
+    pub fn query_rooms(&self, member: Option<&str>) -> Result<Vec<Room>, Failure> {
+        let index = match member {
+            None => keys::ROOM_INDEX.to_string(),
+            // An id that cannot exist names no rooms; checking it keeps it out of key paths.
+            Some(user) if !ids::is_valid_id(user) => return Ok(Vec::new()),
+            Some(user) => keys::user_rooms(user),
+        };
+        let ids: BTreeMap<String, serde_json::Value> = LogSet::new(self.store, index).entries()?;
+        let room_keys: Vec<String> = ids.keys().map(|id| keys::room(id)).collect();
+        let mut rooms = Vec::with_capacity(room_keys.len());
+        for (key, bytes) in room_keys.iter().zip(self.store.get_many(&room_keys)?) {
+            if let Some(bytes) = bytes {
+                let room = serde_json::from_slice(&bytes)
+                    .map_err(|e| Failure::unavailable(format!("corrupt value at {key}: {e}")))?;
+                rooms.push(room);
+            }
+        }
+        Ok(rooms)
+    }
+
+    pub fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
+        if !ids::is_valid_id(id) {
+            return Ok(None);
+        }
+        self.store.get_json(&keys::room(id))
+    }
+
+    /// Deletes a room and every membership in it.
+    ///
+    /// The record goes last: until then a failed delete can simply be retried, and every member
+    /// flag is gone before the id becomes free for a new room that must not inherit them.
+    pub fn delete_room(&self, id: &str) -> Result<(), Failure> {
+        self.require_room(id)?;
+        let members = LogSet::new(self.store, keys::room_members(id));
+        for user in members.entries::<serde_json::Value>()?.keys() {
+            self.store.delete(&keys::member_flag(id, user))?;
+            LogSet::new(self.store, keys::user_rooms(user)).remove(id)?;
+            members.remove(user)?;
+        }
+        LogSet::new(self.store, keys::ROOM_INDEX).remove(id)?;
+        self.store.delete(&keys::room(id))
+    }
+
+    pub fn query_members(&self, room: &str) -> Result<Vec<Member>, Failure> {
+        self.require_room(room)?;
+        let members: BTreeMap<String, u64> = LogSet::new(self.store, keys::room_members(room)).entries()?;
+        Ok(members.into_iter().map(|(user, joined_at)| Member { user, joined_at }).collect())
+    }
+
+    pub fn is_member(&self, room: &str, user: &str) -> Result<bool, Failure> {
+        if !ids::is_valid_id(room) || !ids::is_valid_id(user) {
+            return Ok(false);
+        }
+        Ok(self.store.get(&keys::member_flag(room, user))?.is_some())
+    }
+
+    /// Adds `user` to `room` and publishes UserJoined; `false` if already a member.
+    ///
+    /// The flag is written last so that a crash never grants the right to send to someone the
+    /// member lists do not show. If publishing fails the membership stands and the failure is
+    /// returned, so the caller knows the room was not told.
+    pub fn join(&self, room: &str, user: &str, channel: &str, now_ms: u64) -> Result<bool, Failure> {
+        self.require_room(room)?;
+        self.require_user(user)?;
+        if self.is_member(room, user)? {
+            return Ok(false);
+        }
+        LogSet::new(self.store, keys::room_members(room)).add(user, &now_ms)?;
+        LogSet::new(self.store, keys::user_rooms(user)).add(room, &now_ms)?;
+        self.store.set(&keys::member_flag(room, user), FLAG)?;
+        self.publish(Event::UserJoined { room: room.into(), user: user.into(), channel: channel.into() }, now_ms)?;
+        Ok(true)
+    }
+
+    /// Removes `user` from `room` and publishes UserLeft; `false` if not a member.
+    ///
+    /// The flag goes first: the right to send ends before the lists change.
+    pub fn leave(&self, room: &str, user: &str, channel: &str, now_ms: u64) -> Result<bool, Failure> {
+        self.require_room(room)?;
+        self.require_user(user)?;
+        if !self.is_member(room, user)? {
+            return Ok(false);
+        }
+        self.store.delete(&keys::member_flag(room, user))?;
+        LogSet::new(self.store, keys::room_members(room)).remove(user)?;
+        LogSet::new(self.store, keys::user_rooms(user)).remove(room)?;
+        self.publish(Event::UserLeft { room: room.into(), user: user.into(), channel: channel.into() }, now_ms)?;
+        Ok(true)
+    }
+
+    fn publish(&self, event: Event, now_ms: u64) -> Result<(), Failure> {
+        let subject = event.subject();
+        self.publisher.publish(&subject, Envelope::new(event, now_ms).to_json().as_bytes())
+    }
+
+    fn require_room(&self, id: &str) -> Result<Room, Failure> {
+        self.get_room(id)?.ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}")))
+    }
+
+    fn require_user(&self, id: &str) -> Result<(), Failure> {
+        let exists = ids::is_valid_id(id) && self.store.get(&keys::user(id))?.is_some();
+        if exists {
+            Ok(())
+        } else {
+            Err(Failure::new(FailureCode::UnknownUser, format!("no user {id:?}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,97 @@
+//! Users: created on a client's first login, each with a direct room named by its id.
+
+use wcc_interface::{ids, Failure, FailureCode};
+use wcc_kv::{keys, Store};
+
+use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
+use crate::{Publisher, Rooms};
+
+/// A fresh user id: a random (v4) UUID in its 32-hex-digit simple form, which is a valid id.
+pub fn new_user_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The user operations; they share the store and publisher of the room operations.
+pub struct Users<'a, S: Store, P: Publisher> {
+    rooms: Rooms<'a, S, P>,
+}
+
+impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
+    pub fn new(store: &'a S, publisher: &'a P) -> Self {
+        Self { rooms: Rooms::new(store, publisher) }
+    }
+
+    /// The user `client_id` names on `channel`, created on first sight with id `new_id()`.
+    ///
+    /// The login mapping is written last: a crash before it leaves at most an unreachable user,
+    /// never a client mapped to a user without its record or direct room. The next login then
+    /// starts over with a new id.
+    pub fn login(
+        &self,
+        channel: &str,
+        client_id: &str,
+        now_ms: u64,
+        new_id: impl FnOnce() -> String,
+    ) -> Result<User, Failure> {
+        // The channel is a key segment: a `/` in it could reach another channel's mappings.
+        if !ids::is_valid_id(channel) {
+            return Err(Failure::invalid(format!("invalid channel {channel:?}")));
+        }
+        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
+            return Err(Failure::invalid(format!("client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes")));
+        }
+        let login_key = keys::login(channel, client_id);
+        if let Some(bytes) = self.store().get(&login_key)? {
+            let id = String::from_utf8(bytes)
+                .map_err(|_| Failure::unavailable(format!("corrupt value at {login_key}")))?;
+            return self
+                .get_user(&id)?
+                .ok_or_else(|| Failure::unavailable(format!("{login_key} maps to missing user {id:?}")));
+        }
+
+        let id = new_id();
+        if !ids::is_valid_id(&id) {
+            return Err(Failure::unavailable(format!("generated user id {id:?} is not a valid id")));
+        }
+        let user = User { id: id.clone(), profile: None, created_at: now_ms };
+        self.store().set_json(&keys::user(&id), &user)?;
+        self.rooms.create_room(&id, &id, "direct", now_ms)?;
+        self.rooms.join(&id, &id, channel, now_ms)?;
+        self.store().set(&login_key, id.as_bytes())?;
+        Ok(user)
+    }
+
+    pub fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
+        if !ids::is_valid_id(id) {
+            return Ok(None);
+        }
+        self.store().get_json(&keys::user(id))
+    }
+
+    /// The users of `ids` that exist, in the order asked.
+    pub fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            users.extend(self.get_user(id)?);
+        }
+        Ok(users)
+    }
+
+    /// Replaces the user's profile with `profile`, a JSON object.
+    pub fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
+        let profile = parse_profile(profile)?;
+        let mut user = self
+            .get_user(id)?
+            .ok_or_else(|| Failure::new(FailureCode::UnknownUser, format!("no user {id:?}")))?;
+        user.profile = Some(profile);
+        self.store().set_json(&keys::user(id), &user)?;
+        Ok(user)
+    }
+
+    fn store(&self) -> &'a S {
+        self.rooms.store()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,127 @@
+//! Events on NATS, exactly the six of the seed `wcc-interface.md`, as a versioned JSON envelope
+//! any NATS client can read:
+//!
+//! ```json
+//! {"v":1,"type":"MessagePublished","at":1700000000000,"data":{"message":{...}}}
+//! ```
+//!
+//! Global events go to [`GLOBAL_SUBJECT`]; room events to [`room_subject`].
+
+use serde::{Deserialize, Serialize};
+
+/// Envelope version; bumped on incompatible changes so old readers can skip what they don't know.
+pub const VERSION: u32 = 1;
+
+/// UserLoggedIn / UserLoggedOut.
+pub const GLOBAL_SUBJECT: &str = "wcc.events";
+
+/// The subject prefix of room events; a room's events go to `wcc.events.rooms.<room>`.
+pub const ROOM_SUBJECT_PREFIX: &str = "wcc.events.rooms.";
+
+/// The subject of one room's events.
+pub fn room_subject(room: &str) -> String {
+    format!("{ROOM_SUBJECT_PREFIX}{room}")
+}
+
+/// A message as persisted by the messages actor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub room: String,
+    pub event_id: u64,
+    pub sender: String,
+    /// The protocol it was sent through.
+    pub channel: String,
+    pub event_type: String,
+    /// The content object as the sender wrote it.
+    pub content: serde_json::Value,
+    /// Unix milliseconds.
+    pub sent_at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    /// A session of `user` began on `channel` (one per connection).
+    UserLoggedIn { user: String, channel: String, connection: String },
+    /// That session ended (disconnect, logout, or its gateway expired).
+    UserLoggedOut { user: String, channel: String, connection: String },
+    MessagePublished { message: StoredMessage },
+    /// A gateway wrote a published message to its local subscribers of one protocol.
+    MessageDelivered { room: String, event_id: u64, channel: String, recipients: u32 },
+    UserJoined { room: String, user: String, channel: String },
+    /// The user gave up the room for good (not a log-off).
+    UserLeft { room: String, user: String, channel: String },
+}
+
+impl Event {
+    /// Where this event is published.
+    pub fn subject(&self) -> String {
+        match self {
+            Event::UserLoggedIn { .. } | Event::UserLoggedOut { .. } => GLOBAL_SUBJECT.to_string(),
+            Event::MessagePublished { message } => room_subject(&message.room),
+            Event::MessageDelivered { room, .. }
+            | Event::UserJoined { room, .. }
+            | Event::UserLeft { room, .. } => room_subject(room),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u32,
+    /// Unix milliseconds when the event was published.
+    pub at: u64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Envelope {
+    pub fn new(event: Event, at: u64) -> Self {
+        Self { v: VERSION, at, event }
+    }
+
+    pub fn to_json(&self) -> String {
+        // A struct of strings and numbers always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses an envelope; `None` for another version or a shape this build does not know.
+    pub fn parse(bytes: &[u8]) -> Option<Self> {
+        let envelope: Self = serde_json::from_slice(bytes).ok()?;
+        (envelope.v == VERSION).then_some(envelope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_is_flat_json_with_type_and_data() {
+        let env = Envelope::new(
+            Event::UserJoined { room: "lobby".into(), user: "u1".into(), channel: "venueless".into() },
+            42,
+        );
+        let json: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["at"], 42);
+        assert_eq!(json["type"], "UserJoined");
+        assert_eq!(json["data"]["room"], "lobby");
+        assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
+    }
+
+    #[test]
+    fn subjects_follow_the_seed() {
+        let out = Event::UserLoggedOut { user: "u".into(), channel: "c".into(), connection: "x".into() };
+        assert_eq!(out.subject(), "wcc.events");
+        let left = Event::UserLeft { room: "r1".into(), user: "u".into(), channel: "c".into() };
+        assert_eq!(left.subject(), "wcc.events.rooms.r1");
+    }
+
+    #[test]
+    fn unknown_versions_are_skipped() {
+        let json = r#"{"v":2,"at":1,"type":"UserLeft","data":{"room":"r","user":"u","channel":"c"}}"#;
+        assert_eq!(Envelope::parse(json.as_bytes()), None);
+        assert_eq!(Envelope::parse(b"not json"), None);
+    }
+}

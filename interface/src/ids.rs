@@ -1,0 +1,26 @@
+//! Room and user ids become NATS subject tokens (`wcc.events.rooms.<room>`), so they are limited
+//! to characters that are safe there: ASCII letters, digits, `-` and `_`.
+
+/// Longest id accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Whether `id` can name a room or a user.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_safe_ids_only() {
+        assert!(is_valid_id("room_0"));
+        assert!(is_valid_id("6f1c-4e2a"));
+        for bad in ["", "a.b", "a b", "*", ">", "ü", &"x".repeat(MAX_ID_LEN + 1)] {
+            assert!(!is_valid_id(bad), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! A whole local lattice as child processes: nats-server with JetStream, one or more wasmCloud
+//! hosts, and wadm, with `wadm.yaml` deployed onto it.
+//!
+//! `wcc-lattice up`, the end-to-end tests and the benchmarks all start the product through this
+//! one type, so they run exactly what a user runs. Every child is killed when the value drops.
+
+use std::{
+    collections::HashMap,
+    net::{SocketAddr, TcpListener},
+    path::PathBuf,
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use nix::{sys::signal, unistd::Pid};
+use tokio::process::{Child, Command};
+
+use crate::{deploy, manifest};
+
+/// Everything needed to start a local lattice.
+#[derive(Clone, Debug)]
+pub struct LocalOptions {
+    /// JetStream data, provider cache and logs live here; keep it to keep the data.
+    pub state_dir: PathBuf,
+    /// The `nats-server` binary (2.10 or newer: wadm needs subject transforms).
+    pub nats_server: PathBuf,
+    /// The `wcc-lattice` binary, started again as `host` and `wadm` children.
+    pub launcher: PathBuf,
+    /// The manifest template, normally the repository's `wadm.yaml`.
+    pub manifest: PathBuf,
+    /// Values for the manifest's `${NAME}` placeholders, on top of `WCC_NATS_URL`.
+    pub vars: HashMap<String, String>,
+    /// NATS client port; 0 picks a free one.
+    pub nats_port: u16,
+    pub lattice: String,
+    /// Print children's output to this process's stdout/stderr instead of log files.
+    pub inherit_output: bool,
+}
+
+/// A running local lattice.
+pub struct LocalLattice {
+    options: LocalOptions,
+    nats_url: String,
+    nats: Child,
+    wadm: Child,
+    hosts: Vec<Option<Child>>,
+    app: Option<String>,
+}
+
+impl LocalLattice {
+    /// Starts nats-server, one host and wadm, and waits until NATS answers.
+    pub async fn start(options: LocalOptions) -> Result<Self> {
+        std::fs::create_dir_all(options.state_dir.join("logs"))?;
+        let nats_port = if options.nats_port == 0 { free_port()? } else { options.nats_port };
+        let nats_url = format!("nats://127.0.0.1:{nats_port}");
+        let nats = spawn(
+            &options,
+            "nats",
+            Command::new(&options.nats_server).args([
+                "-js",
+                "-sd",
+                &options.state_dir.join("jetstream").to_string_lossy(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &nats_port.to_string(),
+            ]),
+        )?;
+        wait_for_port(SocketAddr::from(([127, 0, 0, 1], nats_port)), Duration::from_secs(20))
+            .await
+            .context("nats-server did not start")?;
+        let wadm = spawn(
+            &options,
+            "wadm",
+            Command::new(&options.launcher).args(["wadm", "--nats-url", &nats_url]),
+        )?;
+        let mut lattice = Self { options, nats_url, nats, wadm, hosts: Vec::new(), app: None };
+        lattice.add_host().await?;
+        Ok(lattice)
+    }
+
+    pub fn nats_url(&self) -> &str {
+        &self.nats_url
+    }
+
+    /// Starts one more host on the lattice and returns its index.
+    pub async fn add_host(&mut self) -> Result<usize> {
+        let index = self.hosts.len();
+        let child = self.spawn_host(index)?;
+        self.hosts.push(Some(child));
+        Ok(index)
+    }
+
+    fn spawn_host(&self, index: usize) -> Result<Child> {
+        spawn(
+            &self.options,
+            &format!("host-{index}"),
+            Command::new(&self.options.launcher)
+                .args(["host", "--nats-url", &self.nats_url, "--lattice", &self.options.lattice])
+                .arg("--label")
+                .arg(format!("wcc-host={index}"))
+                // Providers unpack their archives under TMPDIR; keep that inside the state folder.
+                .env("TMPDIR", self.options.state_dir.join("tmp")),
+        )
+    }
+
+    /// Renders the manifest, puts and deploys it, and waits until wadm reports it deployed.
+    pub async fn deploy(&mut self, timeout: Duration) -> Result<()> {
+        let yaml = self.rendered_manifest()?;
+        let client = async_nats::connect(&self.nats_url).await?;
+        // wadm may still be creating its streams; retry the put until it answers.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let app = loop {
+            match deploy::put_and_deploy(&client, &self.options.lattice, &yaml).await {
+                Ok(app) => break app,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!("wadm not ready yet: {e:#}");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        deploy::wait_deployed(&client, &self.options.lattice, &app, left).await?;
+        self.app = Some(app);
+        Ok(())
+    }
+
+    /// The manifest with every placeholder filled in, as wadm receives it.
+    pub fn rendered_manifest(&self) -> Result<String> {
+        let template = std::fs::read_to_string(&self.options.manifest)
+            .with_context(|| format!("cannot read {}", self.options.manifest.display()))?;
+        let mut vars = self.options.vars.clone();
+        vars.insert("WCC_NATS_URL".into(), self.nats_url.clone());
+        manifest::render(&template, &vars)
+    }
+
+    /// Stops host `index` the way an operator would (SIGTERM: it stops its providers first).
+    pub async fn stop_host(&mut self, index: usize) -> Result<()> {
+        let Some(mut child) = self.hosts.get_mut(index).and_then(Option::take) else {
+            bail!("host {index} is not running");
+        };
+        terminate(&mut child, Duration::from_secs(20)).await
+    }
+
+    /// Starts host `index` again after [`Self::stop_host`].
+    pub async fn restart_host(&mut self, index: usize) -> Result<()> {
+        if self.hosts.get(index).is_some_and(Option::is_some) {
+            bail!("host {index} is still running");
+        }
+        let child = self.spawn_host(index)?;
+        self.hosts[index] = Some(child);
+        Ok(())
+    }
+
+    /// Stops everything in reverse order of start: hosts (and their providers), wadm, NATS.
+    pub async fn shutdown(mut self) -> Result<()> {
+        for child in self.hosts.iter_mut().filter_map(Option::take) {
+            let mut child = child;
+            terminate(&mut child, Duration::from_secs(20)).await?;
+        }
+        terminate(&mut self.wadm, Duration::from_secs(10)).await?;
+        terminate(&mut self.nats, Duration::from_secs(10)).await
+    }
+}
+
+fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Child> {
+    command.kill_on_drop(true).stdin(Stdio::null());
+    if !options.inherit_output {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(options.state_dir.join("logs").join(format!("{name}.log")))?;
+        command.stdout(log.try_clone()?).stderr(log);
+    }
+    command.spawn().with_context(|| format!("failed to start {name}"))
+}
+
+/// SIGTERM, then SIGKILL if the child has not exited within `grace`.
+async fn terminate(child: &mut Child, grace: Duration) -> Result<()> {
+    if let Some(pid) = child.id() {
+        let _ = signal::kill(Pid::from_raw(pid as i32), signal::Signal::SIGTERM);
+        if tokio::time::timeout(grace, child.wait()).await.is_ok() {
+            return Ok(());
+        }
+    }
+    child.kill().await.context("failed to kill child")
+}
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections on `addr`.
+pub async fn wait_for_port(addr: SocketAddr, timeout: Duration) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("nothing listens on {addr} after {timeout:?}")
+}

@@ -1,0 +1,152 @@
+//! `wcc-lattice`: run wcc on a local wasmCloud lattice, or one piece of such a lattice.
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use wcc_lattice::{host, local, manifest, shutdown_signal, wadm};
+
+#[derive(Parser)]
+#[command(about = "Run wcc on a local wasmCloud 1.x lattice")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start nats-server, a host and wadm, deploy wadm.yaml, and serve until Ctrl-C.
+    Up {
+        #[command(flatten)]
+        app: AppArgs,
+        /// Folder for JetStream data, provider cache and logs.
+        #[arg(long, default_value = ".wcc/state")]
+        state_dir: PathBuf,
+        #[arg(long, env = "NATS_SERVER", default_value = "nats-server")]
+        nats_server: PathBuf,
+        #[arg(long, default_value_t = 4222)]
+        nats_port: u16,
+    },
+    /// Run one wasmCloud host.
+    Host {
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        #[arg(long, default_value = "default")]
+        lattice: String,
+        /// Host labels, `key=value`.
+        #[arg(long = "label", value_parser = key_value)]
+        labels: Vec<(String, String)>,
+    },
+    /// Run wadm.
+    Wadm {
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+    },
+    /// Pack a provider binary into a provider archive (.par.gz) for this machine.
+    Package {
+        #[arg(long)]
+        binary: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print wadm.yaml with its placeholders filled, for `wash app deploy` on another lattice.
+    Render {
+        #[command(flatten)]
+        app: AppArgs,
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct AppArgs {
+    #[arg(long, default_value = "wadm.yaml")]
+    manifest: PathBuf,
+    /// Where the Makefile put the components (*.wasm) and provider archives (*.par.gz).
+    #[arg(long, default_value = "build")]
+    artifacts: PathBuf,
+    #[arg(long, default_value = "default")]
+    lattice: String,
+    /// Extra manifest values, `NAME=value` (see wadm.yaml for the names and defaults).
+    #[arg(long = "var", value_parser = key_value)]
+    vars: Vec<(String, String)>,
+}
+
+impl AppArgs {
+    fn vars(&self) -> Result<HashMap<String, String>> {
+        let artifacts = std::fs::canonicalize(&self.artifacts)
+            .with_context(|| format!("no artifacts at {} (run `make build`)", self.artifacts.display()))?;
+        let mut vars: HashMap<_, _> = self.vars.iter().cloned().collect();
+        vars.insert("WCC_ARTIFACTS".into(), artifacts.to_string_lossy().into_owned());
+        Ok(vars)
+    }
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected key=value, got `{s}`"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match Cli::parse().command {
+        Command::Host { nats_url, lattice, labels } => {
+            let options = host::HostOptions { nats_url, lattice, labels: labels.into_iter().collect() };
+            host::run(options, shutdown_signal()).await
+        }
+        Command::Wadm { nats_url } => wadm::run(&nats_url, shutdown_signal()).await,
+        Command::Render { app, nats_url } => {
+            let mut vars = app.vars()?;
+            vars.insert("WCC_NATS_URL".into(), nats_url);
+            let template = std::fs::read_to_string(&app.manifest)?;
+            print!("{}", manifest::render(&template, &vars)?);
+            Ok(())
+        }
+        Command::Package { binary, name, out } => wcc_lattice::package::provider(&binary, &name, &out).await,
+        Command::Up { app, state_dir, nats_server, nats_port } => {
+            up(app, state_dir, nats_server, nats_port).await
+        }
+    }
+}
+
+async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u16) -> Result<()> {
+    let vars = app.vars()?;
+    let options = local::LocalOptions {
+        state_dir,
+        nats_server,
+        launcher: std::env::current_exe()?,
+        manifest: app.manifest,
+        vars,
+        nats_port,
+        lattice: app.lattice,
+        inherit_output: false,
+    };
+    println!("starting nats-server, a wasmCloud host and wadm (logs in {}/logs)", options.state_dir.display());
+    let mut lattice = local::LocalLattice::start(options.clone()).await?;
+    println!("deploying {} ...", options.manifest.display());
+    let deployed = tokio::select! {
+        deployed = lattice.deploy(Duration::from_secs(180)) => deployed,
+        () = shutdown_signal() => return lattice.shutdown().await,
+    };
+    if let Err(e) = deployed {
+        lattice.shutdown().await?;
+        return Err(e);
+    }
+    let rendered = lattice.rendered_manifest()?;
+    println!("wcc is up.");
+    println!("  NATS:            {}", lattice.nats_url());
+    for line in rendered.lines().filter_map(|l| l.trim().strip_prefix("# endpoint: ")) {
+        println!("  {line}");
+    }
+    println!("Ctrl-C stops everything.");
+    shutdown_signal().await;
+    println!("stopping ...");
+    lattice.shutdown().await
+}

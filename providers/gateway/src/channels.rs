@@ -1,0 +1,105 @@
+//! Calls into channel actors over wRPC: the gateway's side of `wcc:chat/channel`.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use anyhow::{Context, Result};
+use tokio::sync::RwLock;
+use wasmcloud_provider_sdk::{get_connection, provider::WrpcClient};
+
+use crate::session::{Action, Frame, Outcome, Session};
+
+mod bindings {
+    wit_bindgen_wrpc::generate!({
+        world: "gateway-provider",
+        path: "../../interface/wit",
+    });
+}
+
+use bindings::wcc::chat::channel as wit;
+
+/// wRPC clients per channel component, made once and reused.
+#[derive(Clone, Default)]
+pub struct Channels {
+    clients: Arc<RwLock<HashMap<String, WrpcClient>>>,
+    timeout: Duration,
+}
+
+impl Channels {
+    pub fn new(timeout: Duration) -> Self {
+        Self { clients: Arc::default(), timeout }
+    }
+
+    async fn client(&self, component: &str) -> Result<WrpcClient> {
+        if let Some(client) = self.clients.read().await.get(component) {
+            return Ok(client.clone());
+        }
+        let client = get_connection()
+            .get_wrpc_client_custom(component, Some(self.timeout))
+            .await
+            .context("failed to make a wRPC client")?;
+        self.clients.write().await.insert(component.to_string(), client.clone());
+        Ok(client)
+    }
+
+    pub async fn opened(&self, component: &str, session: &Session) -> Result<Outcome> {
+        let client = self.client(component).await?;
+        let outcome = wit::opened(&client, None, &to_wit_session(session)).await?;
+        Ok(from_wit_outcome(outcome))
+    }
+
+    pub async fn received(&self, component: &str, session: &Session, frame: Frame) -> Result<Outcome> {
+        let client = self.client(component).await?;
+        let outcome = wit::received(&client, None, &to_wit_session(session), &to_wit_frame(frame)).await?;
+        Ok(from_wit_outcome(outcome))
+    }
+
+    pub async fn closed(&self, component: &str, session: &Session) -> Result<()> {
+        let client = self.client(component).await?;
+        wit::closed(&client, None, &to_wit_session(session)).await
+    }
+
+    /// One rendering of a room event for every local subscriber of this protocol.
+    pub async fn render(&self, component: &str, event: &str) -> Result<Option<Frame>> {
+        let client = self.client(component).await?;
+        Ok(wit::render(&client, None, event).await?.map(from_wit_frame))
+    }
+}
+
+fn to_wit_session(s: &Session) -> wit::Session {
+    wit::Session { connection_id: s.connection_id.clone(), user: s.user.clone(), data: s.data.clone() }
+}
+
+fn to_wit_frame(frame: Frame) -> wit::Frame {
+    match frame {
+        Frame::Text(text) => wit::Frame::Text(text),
+        Frame::Binary(bytes) => wit::Frame::Binary(bytes.into()),
+        Frame::Oversize(len) => wit::Frame::Oversize(len),
+    }
+}
+
+fn from_wit_frame(frame: wit::Frame) -> Frame {
+    match frame {
+        wit::Frame::Text(text) => Frame::Text(text),
+        wit::Frame::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+        wit::Frame::Oversize(len) => Frame::Oversize(len),
+    }
+}
+
+fn from_wit_outcome(outcome: wit::Outcome) -> Outcome {
+    let session = Session {
+        connection_id: outcome.session.connection_id,
+        user: outcome.session.user,
+        data: outcome.session.data,
+    };
+    let actions = outcome
+        .actions
+        .into_iter()
+        .map(|action| match action {
+            wit::Action::Send(frame) => Action::Send(from_wit_frame(frame)),
+            wit::Action::Subscribe(room) => Action::Subscribe(room),
+            wit::Action::Unsubscribe(room) => Action::Unsubscribe(room),
+            wit::Action::Close((code, reason)) => Action::Close(code, reason),
+        })
+        .collect();
+    Outcome { session, actions }
+}

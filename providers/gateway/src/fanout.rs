@@ -1,0 +1,225 @@
+//! Room event fan-out: the hot path of a chat server.
+//!
+//! For every room with at least one local subscriber the gateway holds one NATS subscription to
+//! `wcc.events.rooms.<room>`. Each event is rendered once per protocol present in the room (one
+//! wRPC call to that protocol's channel actor) and the same bytes are queued to every local
+//! subscriber of that protocol. There is no per-recipient wasm call.
+//!
+//! Renders run concurrently (up to [`RENDER_AHEAD`] events) but are delivered in NATS order, so
+//! every subscriber sees a room's events in the order they were published.
+//!
+//! Slow consumers: each connection has a bounded send queue. An event that finds it full is not
+//! queued; the connection is closed (it can reconnect and page history) and counted as shed.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+use futures::StreamExt;
+use tokio::{sync::mpsc, sync::Notify, task::JoinHandle};
+use tokio_tungstenite::tungstenite::Message;
+use tracing::warn;
+use wcc_interface::{events, Envelope, Event};
+
+use crate::{channels::Channels, session::Frame};
+
+/// How many events of one room may be rendering at once.
+const RENDER_AHEAD: usize = 64;
+
+/// A local connection subscribed to a room.
+#[derive(Clone)]
+pub struct Subscriber {
+    pub protocol: String,
+    /// The channel actor that renders for this subscriber's protocol.
+    pub component: String,
+    pub queue: mpsc::Sender<Message>,
+    /// Notified when the connection must be closed as a slow consumer.
+    pub evict: Arc<Notify>,
+}
+
+/// Counters an operator (and the benchmarks) can read.
+#[derive(Default)]
+pub struct Stats {
+    pub events: AtomicU64,
+    pub deliveries: AtomicU64,
+    pub shed: AtomicU64,
+}
+
+struct Room {
+    subscribers: HashMap<u64, Subscriber>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Clone)]
+pub struct Fanout {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    nats: async_nats::Client,
+    channels: Channels,
+    rooms: Mutex<HashMap<String, Room>>,
+    stats: Stats,
+}
+
+impl Fanout {
+    pub fn new(nats: async_nats::Client, channels: Channels) -> Self {
+        Self { inner: Arc::new(Inner { nats, channels, rooms: Mutex::default(), stats: Stats::default() }) }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
+    /// Starts delivering `room`'s events to connection `id`; the first local subscriber of a
+    /// room opens its NATS subscription.
+    pub async fn subscribe(&self, room: &str, id: u64, subscriber: Subscriber) -> anyhow::Result<()> {
+        let new_room = {
+            let mut rooms = self.lock();
+            if let Some(entry) = rooms.get_mut(room) {
+                entry.subscribers.insert(id, subscriber);
+                return Ok(());
+            }
+            true
+        };
+        if new_room {
+            // Subscribe before registering so no event published after the reply is missed.
+            let sub = self.inner.nats.subscribe(events::room_subject(room)).await?;
+            self.inner.nats.flush().await?;
+            let mut rooms = self.lock();
+            if let Some(entry) = rooms.get_mut(room) {
+                // Another connection opened the room meanwhile; ours is redundant.
+                entry.subscribers.insert(id, subscriber);
+                drop(sub);
+                return Ok(());
+            }
+            let task = tokio::spawn(self.clone().pump(room.to_string(), sub));
+            rooms.insert(room.to_string(), Room { subscribers: HashMap::from([(id, subscriber)]), task });
+        }
+        Ok(())
+    }
+
+    /// Stops delivering `room` to connection `id`; the last one closes the NATS subscription.
+    pub fn unsubscribe(&self, room: &str, id: u64) {
+        let mut rooms = self.lock();
+        let empty = rooms.get_mut(room).is_some_and(|entry| {
+            entry.subscribers.remove(&id);
+            entry.subscribers.is_empty()
+        });
+        if empty {
+            if let Some(entry) = rooms.remove(room) {
+                entry.task.abort();
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
+        // A panic while holding this lock cannot leave the map half-updated in a way that
+        // matters (each update is one insert or remove), so a poisoned lock is still usable.
+        self.inner.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Renders and delivers one room's events until unsubscribed.
+    async fn pump(self, room: String, sub: async_nats::Subscriber) {
+        let this = self.clone();
+        let room_for_render = room.clone();
+        let mut rendered = sub
+            .map(move |msg| {
+                let this = this.clone();
+                let room = room_for_render.clone();
+                async move { this.render(&room, msg.payload).await }
+            })
+            .buffered(RENDER_AHEAD);
+        while let Some(rendered) = rendered.next().await {
+            if let Some((event, frames)) = rendered {
+                self.deliver(&room, event, frames).await;
+            }
+        }
+    }
+
+    /// One rendering per protocol present in the room right now.
+    async fn render(&self, room: &str, payload: bytes::Bytes) -> Option<(Envelope, BTreeMap<String, Message>)> {
+        let envelope = Envelope::parse(&payload)?;
+        // Our own delivery receipts share the subject; nobody renders them.
+        if matches!(envelope.event, Event::MessageDelivered { .. }) {
+            return None;
+        }
+        let text = std::str::from_utf8(&payload).ok()?;
+        let components: Vec<String> = {
+            let rooms = self.lock();
+            let entry = rooms.get(room)?;
+            let mut components: Vec<String> = entry.subscribers.values().map(|s| s.component.clone()).collect();
+            components.sort();
+            components.dedup();
+            components
+        };
+        let mut frames = BTreeMap::new();
+        for component in components {
+            match self.inner.channels.render(&component, text).await {
+                Ok(Some(frame)) => {
+                    frames.insert(component, to_message(frame));
+                }
+                Ok(None) => {}
+                Err(e) => warn!(%room, %component, "render failed: {e:#}"),
+            }
+        }
+        Some((envelope, frames))
+    }
+
+    async fn deliver(&self, room: &str, envelope: Envelope, frames: BTreeMap<String, Message>) {
+        let stats = &self.inner.stats;
+        stats.events.fetch_add(1, Ordering::Relaxed);
+        let mut recipients: BTreeMap<String, u32> = BTreeMap::new();
+        {
+            let rooms = self.lock();
+            let Some(entry) = rooms.get(room) else { return };
+            for subscriber in entry.subscribers.values() {
+                let Some(frame) = frames.get(&subscriber.component) else { continue };
+                match subscriber.queue.try_send(frame.clone()) {
+                    Ok(()) => *recipients.entry(subscriber.protocol.clone()).or_default() += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        stats.shed.fetch_add(1, Ordering::Relaxed);
+                        subscriber.evict.notify_one();
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        let delivered: u64 = recipients.values().map(|n| u64::from(*n)).sum();
+        stats.deliveries.fetch_add(delivered, Ordering::Relaxed);
+        if let Event::MessagePublished { message } = envelope.event {
+            for (channel, count) in recipients {
+                let receipt = Event::MessageDelivered {
+                    room: room.to_string(),
+                    event_id: message.event_id,
+                    channel,
+                    recipients: count,
+                };
+                let body = Envelope::new(receipt, now_ms()).to_json();
+                if let Err(e) = self.inner.nats.publish(events::room_subject(room), body.into()).await {
+                    warn!(%room, "failed to publish MessageDelivered: {e}");
+                }
+            }
+        }
+    }
+}
+
+pub fn to_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(bytes) => Message::binary(bytes),
+        // Never rendered outbound; an empty binary frame is the harmless reading.
+        Frame::Oversize(_) => Message::binary(Vec::new()),
+    }
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,85 @@
+//! The wasmCloud side: config at start, links to channel actors as routes, clean shutdown.
+
+use std::sync::{atomic::AtomicU64, Arc};
+
+use anyhow::Context;
+use tokio::sync::{watch, OnceCell};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+use wasmcloud_provider_sdk::{run_provider, LinkConfig, LinkDeleteInfo, Provider, ProviderInitConfig};
+
+use crate::{
+    channels::Channels,
+    config::{GatewayConfig, Route},
+    fanout::Fanout,
+    socket::{self, Server},
+};
+
+#[derive(Clone)]
+struct Gateway {
+    server: Arc<OnceCell<Arc<Server>>>,
+    stop: Arc<watch::Sender<bool>>,
+}
+
+/// Runs the provider until the host stops it.
+pub async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let (stop, _) = watch::channel(false);
+    let gateway = Gateway { server: Arc::default(), stop: Arc::new(stop) };
+    let done = run_provider(gateway, "wcc-gateway").await.context("provider failed to start")?;
+    done.await;
+    Ok(())
+}
+
+impl Provider for Gateway {
+    async fn init(&self, init: impl ProviderInitConfig) -> anyhow::Result<()> {
+        let config = GatewayConfig::from_map(init.get_config())?;
+        let nats = async_nats::connect(&config.nats_url)
+            .await
+            .with_context(|| format!("cannot reach NATS at {}", config.nats_url))?;
+        let listener = tokio::net::TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        info!(addr = %config.listen_addr, "gateway listening");
+        let channels = Channels::new(config.call_timeout);
+        let server = Arc::new(Server {
+            fanout: Fanout::new(nats.clone(), channels.clone()),
+            channels,
+            nats,
+            routes: Default::default(),
+            instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            next_connection: AtomicU64::new(1),
+            shutdown: self.stop.subscribe(),
+            config,
+        });
+        self.server.set(Arc::clone(&server)).ok().context("gateway initialised twice")?;
+        tokio::spawn(socket::serve(listener, server));
+        Ok(())
+    }
+
+    async fn receive_link_config_as_source(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
+        let route = Route::from_link(link.target_id, link.config)?;
+        let server = self.server.get().context("link before init")?;
+        info!(path = %route.path, component = %route.component, "serving channel");
+        server.routes.write().await.insert(route.path.clone(), route);
+        Ok(())
+    }
+
+    async fn delete_link_as_source(&self, info: impl LinkDeleteInfo) -> anyhow::Result<()> {
+        if let Some(server) = self.server.get() {
+            let target = info.get_target_id();
+            server.routes.write().await.retain(|_, route| route.component != target);
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&self) -> anyhow::Result<()> {
+        // Connections publish their logouts and close with 1001 "going away".
+        let _ = self.stop.send(true);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,262 @@
+//! Shared helpers for the end-to-end tests: a real local lattice with wcc deployed, a venueless
+//! websocket client, the admin HTTP API and a plain NATS observer.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context, Result};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use wcc_lattice::local::{free_port, LocalLattice, LocalOptions};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+/// Generous: a cold host compiles every component on first placement.
+pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn env_path(name: &str) -> PathBuf {
+    PathBuf::from(std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests with `make test`")))
+}
+
+/// wcc running on a fresh local lattice, on free ports, with its own state folder.
+pub struct Wcc {
+    pub lattice: LocalLattice,
+    pub gateway: String,
+    pub admin: String,
+    pub state: tempfile::TempDir,
+}
+
+impl Wcc {
+    pub async fn start() -> Result<Self> {
+        let state = tempfile::tempdir()?;
+        let gateway = format!("127.0.0.1:{}", free_port()?);
+        let admin = format!("127.0.0.1:{}", free_port()?);
+        let vars = HashMap::from([
+            ("WCC_ARTIFACTS".to_string(), env_path("WCC_ARTIFACTS").to_string_lossy().into_owned()),
+            ("WCC_GATEWAY_ADDR".to_string(), gateway.clone()),
+            ("WCC_ADMIN_ADDR".to_string(), admin.clone()),
+            ("WCC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+        ]);
+        let options = LocalOptions {
+            state_dir: state.path().to_path_buf(),
+            nats_server: env_path("NATS_SERVER"),
+            launcher: env_path("WCC_LATTICE_BIN"),
+            manifest: env_path("WCC_MANIFEST"),
+            vars,
+            nats_port: 0,
+            lattice: "e2e".into(),
+            inherit_output: std::env::var_os("WCC_E2E_LOGS").is_some(),
+        };
+        let mut lattice = LocalLattice::start(options).await?;
+        let wcc = async {
+            lattice.deploy(DEPLOY_TIMEOUT).await?;
+            Ok::<_, anyhow::Error>(())
+        }
+        .await;
+        if let Err(e) = wcc {
+            let logs = state.path().join("logs");
+            let _ = std::mem::ManuallyDrop::new(state); // keep the logs for whoever reads this
+            bail!("deploy failed ({e:#}); logs in {}", logs.display());
+        }
+        let wcc = Self { lattice, gateway, admin, state };
+        wcc.wait_ready().await?;
+        Ok(wcc)
+    }
+
+    /// Waits until the gateway serves /venueless and the admin API answers.
+    pub async fn wait_ready(&self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
+        loop {
+            let ws_ok = Venueless::connect(&self.gateway).await.is_ok();
+            let admin_ok = self.admin_request("GET", "/health", None, true).map(|(s, _)| s == 200).unwrap_or(false);
+            if ws_ok && admin_ok {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("wcc not ready (websocket {ws_ok}, admin {admin_ok}); logs in {}", self.state.path().join("logs").display());
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// One admin API call: (status, JSON body or Null).
+    pub fn admin_request(&self, method: &str, path: &str, body: Option<Value>, auth: bool) -> Result<(u16, Value)> {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(15)).build();
+        let mut request = agent.request(method, &format!("http://{}{path}", self.admin));
+        if auth {
+            request = request.set("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
+        }
+        let result = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(e) => return Err(e.into()),
+        };
+        let status = response.status();
+        let text = response.into_string()?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
+        let (method, path) = (method.to_string(), path.to_string());
+        let this: &Self = self;
+        // ureq blocks; the calls are few and short.
+        tokio::task::block_in_place(|| this.admin_request(&method, &path, body, true))
+    }
+
+    pub async fn create_room(&self, id: &str) -> Result<()> {
+        let (status, body) = self.admin("POST", "/rooms", Some(json!({"id": id, "name": id}))).await?;
+        if status != 201 && status != 200 {
+            bail!("room {id} not created: {status} {body}");
+        }
+        Ok(())
+    }
+
+    pub async fn venueless(&self) -> Result<Venueless> {
+        Venueless::connect(&self.gateway).await
+    }
+
+    pub async fn nats(&self) -> Result<async_nats::Client> {
+        Ok(async_nats::connect(self.lattice.nats_url()).await?)
+    }
+}
+
+/// A venueless client: `[action, id, payload]` requests, pushes buffered until asked for.
+pub struct Venueless {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    pushes: Vec<Value>,
+}
+
+impl Venueless {
+    pub async fn connect(addr: &str) -> Result<Self> {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/venueless")).await?;
+        Ok(Self { ws, next_id: 1, pushes: Vec::new() })
+    }
+
+    pub async fn send_raw(&mut self, message: Message) -> Result<()> {
+        Ok(self.ws.send(message).await?)
+    }
+
+    /// The next frame from the server as JSON.
+    pub async fn recv(&mut self) -> Result<Value> {
+        loop {
+            let message = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
+                .await
+                .context("no frame from the server in time")?
+                .context("connection closed")??;
+            match message {
+                Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
+                Message::Close(frame) => bail!("server closed the connection: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Sends `[action, id, payload]` and returns the reply with that id (`success`/`error`).
+    pub async fn request(&mut self, action: &str, payload: Value) -> Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send_raw(Message::text(json!([action, id, payload]).to_string())).await?;
+        self.reply_to(id).await
+    }
+
+    /// Waits for the reply carrying correlation id `id`, keeping pushes for later.
+    pub async fn reply_to(&mut self, id: u64) -> Result<Value> {
+        loop {
+            let frame = self.recv().await?;
+            if frame.get(1).and_then(Value::as_u64) == Some(id) && frame.as_array().is_some_and(|a| a.len() == 3) {
+                return Ok(frame);
+            }
+            self.pushes.push(frame);
+        }
+    }
+
+    /// The next push named `name` (buffered or new).
+    pub async fn push(&mut self, name: &str) -> Result<Value> {
+        if let Some(pos) = self.pushes.iter().position(|p| p[0] == name) {
+            return Ok(self.pushes.remove(pos));
+        }
+        loop {
+            let frame = self.recv().await?;
+            if frame[0] == name {
+                return Ok(frame);
+            }
+            self.pushes.push(frame);
+        }
+    }
+
+    /// The next `chat.event` push matching `pred`.
+    pub async fn chat_event(&mut self, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        if let Some(pos) = self.pushes.iter().position(|p| p[0] == "chat.event" && pred(&p[1])) {
+            return Ok(self.pushes.remove(pos)[1].clone());
+        }
+        loop {
+            let frame = self.recv().await?;
+            if frame[0] == "chat.event" && pred(&frame[1]) {
+                return Ok(frame[1].clone());
+            }
+            self.pushes.push(frame);
+        }
+    }
+
+    /// authenticate + user.update with a display name; returns the user id.
+    pub async fn login(&mut self, client_id: &str, name: Option<&str>) -> Result<String> {
+        self.send_raw(Message::text(json!(["authenticate", {"client_id": client_id}]).to_string())).await?;
+        let authenticated = self.push("authenticated").await?;
+        let user = authenticated[1]["user"]["id"].as_str().context("no user id")?.to_string();
+        if let Some(name) = name {
+            let reply = self.request("user.update", json!({"profile": {"display_name": name}})).await?;
+            assert_eq!(reply[0], "success", "{reply}");
+        }
+        Ok(user)
+    }
+
+    pub async fn close(mut self) -> Result<()> {
+        self.ws.close(None).await?;
+        Ok(())
+    }
+}
+
+/// Collects every event published under `wcc.events` and `wcc.events.>` (what any NATS client
+/// sees), in arrival order.
+pub struct Observer {
+    sub: async_nats::Subscriber,
+    pub seen: Vec<Value>,
+}
+
+impl Observer {
+    pub async fn start(nats: &async_nats::Client) -> Result<Self> {
+        // `wcc.events.>` does not match `wcc.events` itself; `>` on the prefix level does both.
+        let sub = nats.subscribe("wcc.>").await?;
+        nats.flush().await?;
+        Ok(Self { sub, seen: Vec::new() })
+    }
+
+    /// Waits until an event with `type == kind` satisfying `pred` has been seen.
+    pub async fn wait_for(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Result<Value> {
+        if let Some(found) = self.seen.iter().find(|e| e["type"] == kind && pred(e)) {
+            return Ok(found.clone());
+        }
+        let deadline = tokio::time::Instant::now() + REPLY_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let msg = tokio::time::timeout(left, self.sub.next())
+                .await
+                .with_context(|| format!("no {kind} event on NATS; saw {:?}", self.seen.iter().map(|e| e["type"].clone()).collect::<Vec<_>>()))?
+                .context("subscription ended")?;
+            let Ok(mut event) = serde_json::from_slice::<Value>(&msg.payload) else { continue };
+            event["subject"] = json!(msg.subject.to_string());
+            self.seen.push(event.clone());
+            if event["type"] == kind && pred(&event) {
+                return Ok(event);
+            }
+        }
+    }
+}

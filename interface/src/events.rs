@@ -42,15 +42,38 @@ pub struct StoredMessage {
 #[serde(tag = "type", content = "data")]
 pub enum Event {
     /// A session of `user` began on `channel` (one per connection).
-    UserLoggedIn { user: String, channel: String, connection: String },
+    UserLoggedIn {
+        user: String,
+        channel: String,
+        connection: String,
+    },
     /// That session ended (disconnect, logout, or its gateway expired).
-    UserLoggedOut { user: String, channel: String, connection: String },
-    MessagePublished { message: StoredMessage },
+    UserLoggedOut {
+        user: String,
+        channel: String,
+        connection: String,
+    },
+    MessagePublished {
+        message: StoredMessage,
+    },
     /// A gateway wrote a published message to its local subscribers of one protocol.
-    MessageDelivered { room: String, event_id: u64, channel: String, recipients: u32 },
-    UserJoined { room: String, user: String, channel: String },
+    MessageDelivered {
+        room: String,
+        event_id: u64,
+        channel: String,
+        recipients: u32,
+    },
+    UserJoined {
+        room: String,
+        user: String,
+        channel: String,
+    },
     /// The user gave up the room for good (not a log-off).
-    UserLeft { room: String, user: String, channel: String },
+    UserLeft {
+        room: String,
+        user: String,
+        channel: String,
+    },
 }
 
 impl Event {
@@ -77,7 +100,11 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(event: Event, at: u64) -> Self {
-        Self { v: VERSION, at, event }
+        Self {
+            v: VERSION,
+            at,
+            event,
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -99,7 +126,11 @@ mod tests {
     #[test]
     fn envelope_is_flat_json_with_type_and_data() {
         let env = Envelope::new(
-            Event::UserJoined { room: "lobby".into(), user: "u1".into(), channel: "venueless".into() },
+            Event::UserJoined {
+                room: "lobby".into(),
+                user: "u1".into(),
+                channel: "venueless".into(),
+            },
             42,
         );
         let json: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
@@ -112,15 +143,24 @@ mod tests {
 
     #[test]
     fn subjects_follow_the_seed() {
-        let out = Event::UserLoggedOut { user: "u".into(), channel: "c".into(), connection: "x".into() };
+        let out = Event::UserLoggedOut {
+            user: "u".into(),
+            channel: "c".into(),
+            connection: "x".into(),
+        };
         assert_eq!(out.subject(), "wcc.events");
-        let left = Event::UserLeft { room: "r1".into(), user: "u".into(), channel: "c".into() };
+        let left = Event::UserLeft {
+            room: "r1".into(),
+            user: "u".into(),
+            channel: "c".into(),
+        };
         assert_eq!(left.subject(), "wcc.events.rooms.r1");
     }
 
     #[test]
     fn unknown_versions_are_skipped() {
-        let json = r#"{"v":2,"at":1,"type":"UserLeft","data":{"room":"r","user":"u","channel":"c"}}"#;
+        let json =
+            r#"{"v":2,"at":1,"type":"UserLeft","data":{"room":"r","user":"u","channel":"c"}}"#;
         assert_eq!(Envelope::parse(json.as_bytes()), None);
         assert_eq!(Envelope::parse(b"not json"), None);
     }

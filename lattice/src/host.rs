@@ -16,7 +16,10 @@ pub struct HostOptions {
 }
 
 /// Runs a host until `shutdown` resolves or the lattice tells it to stop.
-pub async fn run(options: HostOptions, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+pub async fn run(
+    options: HostOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let nats = Url::parse(&options.nats_url).context("invalid NATS URL")?;
     let config = HostConfig {
         ctl_nats_url: nats.clone(),
@@ -34,7 +37,9 @@ pub async fn run(options: HostOptions, shutdown: impl std::future::Future<Output
             .enable_builtin_messaging_nats(),
         ..HostConfig::default()
     };
-    let (host, stop_host) = Host::new(config).await.context("failed to start the wasmCloud host")?;
+    let (host, stop_host) = Host::new(config)
+        .await
+        .context("failed to start the wasmCloud host")?;
     tokio::select! {
         () = shutdown => {}
         stopped = host.stopped() => { stopped.context("host stop channel closed")?; }

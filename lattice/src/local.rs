@@ -52,7 +52,11 @@ impl LocalLattice {
     /// Starts nats-server, one host and wadm, and waits until NATS answers.
     pub async fn start(options: LocalOptions) -> Result<Self> {
         std::fs::create_dir_all(options.state_dir.join("logs"))?;
-        let nats_port = if options.nats_port == 0 { free_port()? } else { options.nats_port };
+        let nats_port = if options.nats_port == 0 {
+            free_port()?
+        } else {
+            options.nats_port
+        };
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
         let nats = spawn(
             &options,
@@ -67,15 +71,25 @@ impl LocalLattice {
                 &nats_port.to_string(),
             ]),
         )?;
-        wait_for_port(SocketAddr::from(([127, 0, 0, 1], nats_port)), Duration::from_secs(20))
-            .await
-            .context("nats-server did not start")?;
+        wait_for_port(
+            SocketAddr::from(([127, 0, 0, 1], nats_port)),
+            Duration::from_secs(20),
+        )
+        .await
+        .context("nats-server did not start")?;
         let wadm = spawn(
             &options,
             "wadm",
             Command::new(&options.launcher).args(["wadm", "--nats-url", &nats_url]),
         )?;
-        let mut lattice = Self { options, nats_url, nats, wadm, hosts: Vec::new(), app: None };
+        let mut lattice = Self {
+            options,
+            nats_url,
+            nats,
+            wadm,
+            hosts: Vec::new(),
+            app: None,
+        };
         lattice.add_host().await?;
         Ok(lattice)
     }
@@ -97,7 +111,13 @@ impl LocalLattice {
             &self.options,
             &format!("host-{index}"),
             Command::new(&self.options.launcher)
-                .args(["host", "--nats-url", &self.nats_url, "--lattice", &self.options.lattice])
+                .args([
+                    "host",
+                    "--nats-url",
+                    &self.nats_url,
+                    "--lattice",
+                    &self.options.lattice,
+                ])
                 .arg("--label")
                 .arg(format!("wcc-host={index}"))
                 // Providers unpack their archives under TMPDIR; keep that inside the state folder.
@@ -174,7 +194,9 @@ fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Ch
             .open(options.state_dir.join("logs").join(format!("{name}.log")))?;
         command.stdout(log.try_clone()?).stderr(log);
     }
-    command.spawn().with_context(|| format!("failed to start {name}"))
+    command
+        .spawn()
+        .with_context(|| format!("failed to start {name}"))
 }
 
 /// SIGTERM, then SIGKILL if the child has not exited within `grace`.

@@ -77,10 +77,17 @@ struct AppArgs {
 
 impl AppArgs {
     fn vars(&self) -> Result<HashMap<String, String>> {
-        let artifacts = std::fs::canonicalize(&self.artifacts)
-            .with_context(|| format!("no artifacts at {} (run `make build`)", self.artifacts.display()))?;
+        let artifacts = std::fs::canonicalize(&self.artifacts).with_context(|| {
+            format!(
+                "no artifacts at {} (run `make build`)",
+                self.artifacts.display()
+            )
+        })?;
         let mut vars: HashMap<_, _> = self.vars.iter().cloned().collect();
-        vars.insert("WCC_ARTIFACTS".into(), artifacts.to_string_lossy().into_owned());
+        vars.insert(
+            "WCC_ARTIFACTS".into(),
+            artifacts.to_string_lossy().into_owned(),
+        );
         Ok(vars)
     }
 }
@@ -94,11 +101,21 @@ fn key_value(s: &str) -> Result<(String, String), String> {
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match Cli::parse().command {
-        Command::Host { nats_url, lattice, labels } => {
-            let options = host::HostOptions { nats_url, lattice, labels: labels.into_iter().collect() };
+        Command::Host {
+            nats_url,
+            lattice,
+            labels,
+        } => {
+            let options = host::HostOptions {
+                nats_url,
+                lattice,
+                labels: labels.into_iter().collect(),
+            };
             host::run(options, shutdown_signal()).await
         }
         Command::Wadm { nats_url } => wadm::run(&nats_url, shutdown_signal()).await,
@@ -109,10 +126,15 @@ async fn main() -> Result<()> {
             print!("{}", manifest::render(&template, &vars)?);
             Ok(())
         }
-        Command::Package { binary, name, out } => wcc_lattice::package::provider(&binary, &name, &out).await,
-        Command::Up { app, state_dir, nats_server, nats_port } => {
-            up(app, state_dir, nats_server, nats_port).await
+        Command::Package { binary, name, out } => {
+            wcc_lattice::package::provider(&binary, &name, &out).await
         }
+        Command::Up {
+            app,
+            state_dir,
+            nats_server,
+            nats_port,
+        } => up(app, state_dir, nats_server, nats_port).await,
     }
 }
 
@@ -128,7 +150,10 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
         lattice: app.lattice,
         inherit_output: false,
     };
-    println!("starting nats-server, a wasmCloud host and wadm (logs in {}/logs)", options.state_dir.display());
+    println!(
+        "starting nats-server, a wasmCloud host and wadm (logs in {}/logs)",
+        options.state_dir.display()
+    );
     let mut lattice = local::LocalLattice::start(options.clone()).await?;
     println!("deploying {} ...", options.manifest.display());
     let deployed = tokio::select! {
@@ -142,7 +167,10 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
     let rendered = lattice.rendered_manifest()?;
     println!("wcc is up.");
     println!("  NATS:            {}", lattice.nats_url());
-    for line in rendered.lines().filter_map(|l| l.trim().strip_prefix("# endpoint: ")) {
+    for line in rendered
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("# endpoint: "))
+    {
         println!("  {line}");
     }
     println!("Ctrl-C stops everything.");

@@ -18,7 +18,11 @@ pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn env_path(name: &str) -> PathBuf {
-    PathBuf::from(std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the end-to-end tests with `make test`")))
+    PathBuf::from(
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the end-to-end tests with `make test`")
+        }),
+    )
 }
 
 /// wcc running on a fresh local lattice, on free ports, with its own state folder.
@@ -35,7 +39,10 @@ impl Wcc {
         let gateway = format!("127.0.0.1:{}", free_port()?);
         let admin = format!("127.0.0.1:{}", free_port()?);
         let vars = HashMap::from([
-            ("WCC_ARTIFACTS".to_string(), env_path("WCC_ARTIFACTS").to_string_lossy().into_owned()),
+            (
+                "WCC_ARTIFACTS".to_string(),
+                env_path("WCC_ARTIFACTS").to_string_lossy().into_owned(),
+            ),
             ("WCC_GATEWAY_ADDR".to_string(), gateway.clone()),
             ("WCC_ADMIN_ADDR".to_string(), admin.clone()),
             ("WCC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
@@ -61,7 +68,12 @@ impl Wcc {
             let _ = std::mem::ManuallyDrop::new(state); // keep the logs for whoever reads this
             bail!("deploy failed ({e:#}); logs in {}", logs.display());
         }
-        let wcc = Self { lattice, gateway, admin, state };
+        let wcc = Self {
+            lattice,
+            gateway,
+            admin,
+            state,
+        };
         wcc.wait_ready().await?;
         Ok(wcc)
     }
@@ -71,20 +83,34 @@ impl Wcc {
         let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
         loop {
             let ws_ok = Venueless::connect(&self.gateway).await.is_ok();
-            let admin_ok = self.admin_request("GET", "/health", None, true).map(|(s, _)| s == 200).unwrap_or(false);
+            let admin_ok = self
+                .admin_request("GET", "/health", None, true)
+                .map(|(s, _)| s == 200)
+                .unwrap_or(false);
             if ws_ok && admin_ok {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("wcc not ready (websocket {ws_ok}, admin {admin_ok}); logs in {}", self.state.path().join("logs").display());
+                bail!(
+                    "wcc not ready (websocket {ws_ok}, admin {admin_ok}); logs in {}",
+                    self.state.path().join("logs").display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
 
     /// One admin API call: (status, JSON body or Null).
-    pub fn admin_request(&self, method: &str, path: &str, body: Option<Value>, auth: bool) -> Result<(u16, Value)> {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(15)).build();
+    pub fn admin_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        auth: bool,
+    ) -> Result<(u16, Value)> {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(15))
+            .build();
         let mut request = agent.request(method, &format!("http://{}{path}", self.admin));
         if auth {
             request = request.set("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
@@ -103,7 +129,12 @@ impl Wcc {
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
     }
 
-    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Result<(u16, Value)> {
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
         let (method, path) = (method.to_string(), path.to_string());
         let this: &Self = self;
         // ureq blocks; the calls are few and short.
@@ -111,7 +142,9 @@ impl Wcc {
     }
 
     pub async fn create_room(&self, id: &str) -> Result<()> {
-        let (status, body) = self.admin("POST", "/rooms", Some(json!({"id": id, "name": id}))).await?;
+        let (status, body) = self
+            .admin("POST", "/rooms", Some(json!({"id": id, "name": id})))
+            .await?;
         if status != 201 && status != 200 {
             bail!("room {id} not created: {status} {body}");
         }
@@ -137,7 +170,11 @@ pub struct Venueless {
 impl Venueless {
     pub async fn connect(addr: &str) -> Result<Self> {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/venueless")).await?;
-        Ok(Self { ws, next_id: 1, pushes: Vec::new() })
+        Ok(Self {
+            ws,
+            next_id: 1,
+            pushes: Vec::new(),
+        })
     }
 
     pub async fn send_raw(&mut self, message: Message) -> Result<()> {
@@ -163,7 +200,8 @@ impl Venueless {
     pub async fn request(&mut self, action: &str, payload: Value) -> Result<Value> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send_raw(Message::text(json!([action, id, payload]).to_string())).await?;
+        self.send_raw(Message::text(json!([action, id, payload]).to_string()))
+            .await?;
         self.reply_to(id).await
     }
 
@@ -171,7 +209,9 @@ impl Venueless {
     pub async fn reply_to(&mut self, id: u64) -> Result<Value> {
         loop {
             let frame = self.recv().await?;
-            if frame.get(1).and_then(Value::as_u64) == Some(id) && frame.as_array().is_some_and(|a| a.len() == 3) {
+            if frame.get(1).and_then(Value::as_u64) == Some(id)
+                && frame.as_array().is_some_and(|a| a.len() == 3)
+            {
                 return Ok(frame);
             }
             self.pushes.push(frame);
@@ -194,7 +234,11 @@ impl Venueless {
 
     /// The next `chat.event` push matching `pred`.
     pub async fn chat_event(&mut self, pred: impl Fn(&Value) -> bool) -> Result<Value> {
-        if let Some(pos) = self.pushes.iter().position(|p| p[0] == "chat.event" && pred(&p[1])) {
+        if let Some(pos) = self
+            .pushes
+            .iter()
+            .position(|p| p[0] == "chat.event" && pred(&p[1]))
+        {
             return Ok(self.pushes.remove(pos)[1].clone());
         }
         loop {
@@ -208,11 +252,19 @@ impl Venueless {
 
     /// authenticate + user.update with a display name; returns the user id.
     pub async fn login(&mut self, client_id: &str, name: Option<&str>) -> Result<String> {
-        self.send_raw(Message::text(json!(["authenticate", {"client_id": client_id}]).to_string())).await?;
+        self.send_raw(Message::text(
+            json!(["authenticate", {"client_id": client_id}]).to_string(),
+        ))
+        .await?;
         let authenticated = self.push("authenticated").await?;
-        let user = authenticated[1]["user"]["id"].as_str().context("no user id")?.to_string();
+        let user = authenticated[1]["user"]["id"]
+            .as_str()
+            .context("no user id")?
+            .to_string();
         if let Some(name) = name {
-            let reply = self.request("user.update", json!({"profile": {"display_name": name}})).await?;
+            let reply = self
+                .request("user.update", json!({"profile": {"display_name": name}}))
+                .await?;
             assert_eq!(reply[0], "success", "{reply}");
         }
         Ok(user)
@@ -236,7 +288,10 @@ impl Observer {
         // `wcc.events.>` does not match `wcc.events` itself; `>` on the prefix level does both.
         let sub = nats.subscribe("wcc.>").await?;
         nats.flush().await?;
-        Ok(Self { sub, seen: Vec::new() })
+        Ok(Self {
+            sub,
+            seen: Vec::new(),
+        })
     }
 
     /// Waits until an event with `type == kind` satisfying `pred` has been seen.
@@ -249,9 +304,19 @@ impl Observer {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let msg = tokio::time::timeout(left, self.sub.next())
                 .await
-                .with_context(|| format!("no {kind} event on NATS; saw {:?}", self.seen.iter().map(|e| e["type"].clone()).collect::<Vec<_>>()))?
+                .with_context(|| {
+                    format!(
+                        "no {kind} event on NATS; saw {:?}",
+                        self.seen
+                            .iter()
+                            .map(|e| e["type"].clone())
+                            .collect::<Vec<_>>()
+                    )
+                })?
                 .context("subscription ended")?;
-            let Ok(mut event) = serde_json::from_slice::<Value>(&msg.payload) else { continue };
+            let Ok(mut event) = serde_json::from_slice::<Value>(&msg.payload) else {
+                continue;
+            };
             event["subject"] = json!(msg.subject.to_string());
             self.seen.push(event.clone());
             if event["type"] == kind && pred(&event) {

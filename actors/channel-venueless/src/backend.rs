@@ -36,7 +36,12 @@ pub trait Backend {
     // messages
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
     /// Up to `count` messages older than `before`, newest first.
-    fn history(&self, room: &str, before: Option<u64>, count: u32) -> Result<Vec<StoredMessage>, Failure>;
+    fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure>;
     fn next_event_id(&self, room: &str) -> Result<u64, Failure>;
 
     // rooms

@@ -22,19 +22,53 @@ pub const MAX_FETCH_COUNT: u32 = 100;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
     /// `id` is `None` for the upstream 2-element form.
-    Authenticate { id: Option<Value>, client_id: Option<String>, token: Option<String> },
+    Authenticate {
+        id: Option<Value>,
+        client_id: Option<String>,
+        token: Option<String>,
+    },
     /// Echoed back as `["pong", ts]`; `ts` is whatever the client sent.
-    Ping { ts: Value },
-    UserUpdate { id: Value, profile: Map<String, Value> },
-    UserFetch { id: Value, user: String },
-    Join { id: Value, channel: String },
-    Leave { id: Value, channel: String },
-    Subscribe { id: Value, channel: String },
-    Unsubscribe { id: Value, channel: String },
+    Ping {
+        ts: Value,
+    },
+    UserUpdate {
+        id: Value,
+        profile: Map<String, Value>,
+    },
+    UserFetch {
+        id: Value,
+        user: String,
+    },
+    Join {
+        id: Value,
+        channel: String,
+    },
+    Leave {
+        id: Value,
+        channel: String,
+    },
+    Subscribe {
+        id: Value,
+        channel: String,
+    },
+    Unsubscribe {
+        id: Value,
+        channel: String,
+    },
     /// Semantics (event type, content type, body) are checked by the handler, which owns the
     /// `chat.*` codes; the codec only insists on a channel.
-    Send { id: Value, channel: String, event_type: Option<String>, content: Value },
-    Fetch { id: Value, channel: String, count: u32, before_id: Option<u64> },
+    Send {
+        id: Value,
+        channel: String,
+        event_type: Option<String>,
+        content: Value,
+    },
+    Fetch {
+        id: Value,
+        channel: String,
+        count: u32,
+        before_id: Option<u64>,
+    },
 }
 
 impl Request {
@@ -65,7 +99,11 @@ pub struct ProtocolError {
 
 impl ProtocolError {
     pub fn new(id: Option<Value>, code: &'static str, message: impl Into<String>) -> Self {
-        Self { id, code, message: message.into() }
+        Self {
+            id,
+            code,
+            message: message.into(),
+        }
     }
 
     /// The frame text answering this error.
@@ -89,8 +127,9 @@ const ACTIONS: [&str; 10] = [
 
 /// Decodes one text frame.
 pub fn decode(text: &str) -> Result<Request, ProtocolError> {
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| ProtocolError::new(None, codes::PROTOCOL_INVALID_JSON, format!("not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ProtocolError::new(None, codes::PROTOCOL_INVALID_JSON, format!("not JSON: {e}"))
+    })?;
     let Value::Array(items) = value else {
         return Err(malformed(None, "a frame is a JSON array"));
     };
@@ -103,22 +142,34 @@ pub fn decode(text: &str) -> Result<Request, ProtocolError> {
         return Err(malformed(id, "the first element must be the action name"));
     };
     if !ACTIONS.contains(&action) {
-        return Err(ProtocolError::new(id, codes::PROTOCOL_UNKNOWN_ACTION, format!("unknown action {action:?}")));
+        return Err(ProtocolError::new(
+            id,
+            codes::PROTOCOL_UNKNOWN_ACTION,
+            format!("unknown action {action:?}"),
+        ));
     }
     match (action, items.len()) {
-        ("ping", 2) => Ok(Request::Ping { ts: items[1].clone() }),
+        ("ping", 2) => Ok(Request::Ping {
+            ts: items[1].clone(),
+        }),
         ("ping", _) => Err(malformed(id, "ping is [\"ping\", timestamp]")),
         ("authenticate", 2) => authenticate(None, &items[1]),
         (_, 3) => {
             let Some(id) = id else {
-                return Err(malformed(None, "the correlation id must be a number or a string"));
+                return Err(malformed(
+                    None,
+                    "the correlation id must be a number or a string",
+                ));
             };
             let Value::Object(payload) = &items[2] else {
                 return Err(malformed(Some(id), "the payload must be a JSON object"));
             };
             request(action, id, payload)
         }
-        _ => Err(malformed(None, format!("{action} is [action, id, payload]"))),
+        _ => Err(malformed(
+            None,
+            format!("{action} is [action, id, payload]"),
+        )),
     }
 }
 
@@ -127,26 +178,44 @@ fn authenticate(id: Option<Value>, payload: &Value) -> Result<Request, ProtocolE
         return Err(malformed(id, "the payload must be a JSON object"));
     };
     let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
-    Ok(Request::Authenticate { id, client_id: text("client_id"), token: text("token") })
+    Ok(Request::Authenticate {
+        id,
+        client_id: text("client_id"),
+        token: text("token"),
+    })
 }
 
-fn request(action: &str, id: Value, payload: &Map<String, Value>) -> Result<Request, ProtocolError> {
+fn request(
+    action: &str,
+    id: Value,
+    payload: &Map<String, Value>,
+) -> Result<Request, ProtocolError> {
     if action == "authenticate" {
         return authenticate(Some(id), &Value::Object(payload.clone()));
     }
     if action == "user.update" {
         return match payload.get("profile") {
-            Some(Value::Object(profile)) => Ok(Request::UserUpdate { id, profile: profile.clone() }),
+            Some(Value::Object(profile)) => Ok(Request::UserUpdate {
+                id,
+                profile: profile.clone(),
+            }),
             _ => Err(malformed(Some(id), "payload.profile must be a JSON object")),
         };
     }
     if action == "user.fetch" {
         return match payload.get("id").and_then(Value::as_str) {
-            Some(user) => Ok(Request::UserFetch { id, user: user.to_owned() }),
+            Some(user) => Ok(Request::UserFetch {
+                id,
+                user: user.to_owned(),
+            }),
             None => Err(malformed(Some(id), "payload.id must be a string")),
         };
     }
-    let Some(channel) = payload.get("channel").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(channel) = payload
+        .get("channel")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return Err(malformed(Some(id), "payload.channel must be a string"));
     };
     match action {
@@ -155,7 +224,10 @@ fn request(action: &str, id: Value, payload: &Map<String, Value>) -> Result<Requ
         "chat.subscribe" => Ok(Request::Subscribe { id, channel }),
         "chat.unsubscribe" => Ok(Request::Unsubscribe { id, channel }),
         "chat.send" => Ok(Request::Send {
-            event_type: payload.get("event_type").and_then(Value::as_str).map(str::to_owned),
+            event_type: payload
+                .get("event_type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             content: payload.get("content").cloned().unwrap_or(Value::Null),
             id,
             channel,
@@ -164,13 +236,22 @@ fn request(action: &str, id: Value, payload: &Map<String, Value>) -> Result<Requ
     }
 }
 
-fn fetch(id: Value, channel: String, payload: &Map<String, Value>) -> Result<Request, ProtocolError> {
+fn fetch(
+    id: Value,
+    channel: String,
+    payload: &Map<String, Value>,
+) -> Result<Request, ProtocolError> {
     let count = match payload.get("count") {
         None | Some(Value::Null) => DEFAULT_FETCH_COUNT,
         Some(v) => match v.as_u64() {
             // Clamped rather than refused: a client asking for "lots" gets a page.
             Some(n) => n.clamp(1, u64::from(MAX_FETCH_COUNT)) as u32,
-            None => return Err(malformed(Some(id), "payload.count must be a positive integer")),
+            None => {
+                return Err(malformed(
+                    Some(id),
+                    "payload.count must be a positive integer",
+                ))
+            }
         },
     };
     let before_id = match payload.get("before_id") {
@@ -180,7 +261,12 @@ fn fetch(id: Value, channel: String, payload: &Map<String, Value>) -> Result<Req
             None => return Err(malformed(Some(id), "payload.before_id must be an event id")),
         },
     };
-    Ok(Request::Fetch { id, channel, count, before_id })
+    Ok(Request::Fetch {
+        id,
+        channel,
+        count,
+        before_id,
+    })
 }
 
 fn malformed(id: Option<Value>, message: impl Into<String>) -> ProtocolError {

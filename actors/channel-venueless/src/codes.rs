@@ -64,7 +64,10 @@ mod tests {
     #[test]
     fn unavailable_is_always_server_unavailable() {
         for context in [Context::Auth, Context::User, Context::Chat] {
-            assert_eq!(for_failure(&Failure::unavailable("x"), context), SERVER_UNAVAILABLE);
+            assert_eq!(
+                for_failure(&Failure::unavailable("x"), context),
+                SERVER_UNAVAILABLE
+            );
         }
     }
 
@@ -80,7 +83,13 @@ mod tests {
 
     #[test]
     fn auth_refusals_are_denied() {
-        assert_eq!(for_failure(&Failure::invalid("x"), Context::Auth), AUTH_DENIED);
-        assert_eq!(for_failure(&Failure::invalid("x"), Context::User), USER_INVALID);
+        assert_eq!(
+            for_failure(&Failure::invalid("x"), Context::Auth),
+            AUTH_DENIED
+        );
+        assert_eq!(
+            for_failure(&Failure::invalid("x"), Context::User),
+            USER_INVALID
+        );
     }
 }

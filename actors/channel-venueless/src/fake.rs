@@ -36,26 +36,45 @@ impl FakeBackend {
     }
 
     pub fn add_user(&self, id: &str, profile: Option<&str>) {
-        let user = User { id: id.into(), profile: profile.map(str::to_owned) };
+        let user = User {
+            id: id.into(),
+            profile: profile.map(str::to_owned),
+        };
         self.state.borrow_mut().users.insert(id.into(), user);
     }
 
     pub fn add_room(&self, id: &str, kind: &str) {
-        let room = Room { id: id.into(), name: format!("Room {id}"), kind: kind.into() };
+        let room = Room {
+            id: id.into(),
+            name: format!("Room {id}"),
+            kind: kind.into(),
+        };
         self.state.borrow_mut().rooms.insert(id.into(), room);
     }
 
     pub fn add_member(&self, room: &str, user: &str) {
-        self.state.borrow_mut().members.entry(room.into()).or_default().push(user.into());
+        self.state
+            .borrow_mut()
+            .members
+            .entry(room.into())
+            .or_default()
+            .push(user.into());
     }
 
     pub fn is_member(&self, room: &str, user: &str) -> bool {
-        self.state.borrow().members.get(room).is_some_and(|m| m.iter().any(|u| u == user))
+        self.state
+            .borrow()
+            .members
+            .get(room)
+            .is_some_and(|m| m.iter().any(|u| u == user))
     }
 
     /// Makes operation `op` (the trait method's name) fail with `code` from now on.
     pub fn fail(&self, op: &'static str, code: FailureCode) {
-        self.state.borrow_mut().failing.insert(op, Failure::new(code, format!("{op} failed")));
+        self.state
+            .borrow_mut()
+            .failing
+            .insert(op, Failure::new(code, format!("{op} failed")));
     }
 
     pub fn log(&self) -> Vec<String> {
@@ -63,7 +82,12 @@ impl FakeBackend {
     }
 
     pub fn messages(&self, room: &str) -> Vec<StoredMessage> {
-        self.state.borrow().messages.get(room).cloned().unwrap_or_default()
+        self.state
+            .borrow()
+            .messages
+            .get(room)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn check(&self, op: &'static str) -> Result<(), Failure> {
@@ -77,7 +101,10 @@ impl FakeBackend {
         if self.state.borrow().rooms.contains_key(room) {
             Ok(())
         } else {
-            Err(Failure::new(FailureCode::UnknownRoom, format!("no room {room}")))
+            Err(Failure::new(
+                FailureCode::UnknownRoom,
+                format!("no room {room}"),
+            ))
         }
     }
 }
@@ -89,7 +116,8 @@ impl Backend for FakeBackend {
         if !self.is_member(&msg.room, &msg.sender) {
             return Err(Failure::new(FailureCode::NotMember, "not a member"));
         }
-        let content: Value = serde_json::from_str(&msg.content).map_err(|e| Failure::invalid(e.to_string()))?;
+        let content: Value =
+            serde_json::from_str(&msg.content).map_err(|e| Failure::invalid(e.to_string()))?;
         if content["body"].as_str().is_some_and(|b| b.len() > MAX_BODY) {
             return Err(Failure::invalid("body too long"));
         }
@@ -108,7 +136,12 @@ impl Backend for FakeBackend {
         Ok(stored)
     }
 
-    fn history(&self, room: &str, before: Option<u64>, count: u32) -> Result<Vec<StoredMessage>, Failure> {
+    fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure> {
         self.check("history")?;
         self.room_must_exist(room)?;
         let all = self.messages(room);
@@ -133,13 +166,24 @@ impl Backend for FakeBackend {
     fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure> {
         self.check("query_rooms")?;
         let state = self.state.borrow();
-        Ok(state.rooms.values().filter(|r| self.is_member(&r.id, member)).cloned().collect())
+        Ok(state
+            .rooms
+            .values()
+            .filter(|r| self.is_member(&r.id, member))
+            .cloned()
+            .collect())
     }
 
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
         self.check("query_members")?;
         self.room_must_exist(room)?;
-        Ok(self.state.borrow().members.get(room).cloned().unwrap_or_default())
+        Ok(self
+            .state
+            .borrow()
+            .members
+            .get(room)
+            .cloned()
+            .unwrap_or_default())
     }
 
     fn join(&self, room: &str, user: &str, _channel: &str) -> Result<bool, Failure> {
@@ -149,7 +193,10 @@ impl Backend for FakeBackend {
             return Ok(false);
         }
         self.add_member(room, user);
-        self.state.borrow_mut().log.push(format!("join {room} {user}"));
+        self.state
+            .borrow_mut()
+            .log
+            .push(format!("join {room} {user}"));
         Ok(true)
     }
 
@@ -171,16 +218,27 @@ impl Backend for FakeBackend {
         self.check("login")?;
         // The fake names users after their client id; the real rooms actor maps them.
         let existing = self.state.borrow().users.get(client_id).cloned();
-        if let Some(user) = existing {
-            return Ok(user);
+        let user = existing.unwrap_or_else(|| User {
+            id: client_id.into(),
+            profile: None,
+        });
+        self.state
+            .borrow_mut()
+            .users
+            .insert(client_id.into(), user.clone());
+        if !self.state.borrow().rooms.contains_key(client_id) {
+            let direct = Room {
+                id: client_id.into(),
+                name: client_id.into(),
+                kind: "direct".into(),
+            };
+            self.state
+                .borrow_mut()
+                .rooms
+                .insert(client_id.into(), direct);
+            self.add_member(client_id, client_id);
         }
-        self.add_user(client_id, None);
-        self.state.borrow_mut().rooms.insert(
-            client_id.into(),
-            Room { id: client_id.into(), name: client_id.into(), kind: "direct".into() },
-        );
-        self.add_member(client_id, client_id);
-        Ok(User { id: client_id.into(), profile: None })
+        Ok(user)
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
@@ -191,14 +249,29 @@ impl Backend for FakeBackend {
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
         self.check("get_users")?;
         let state = self.state.borrow();
-        Ok(ids.iter().filter_map(|id| state.users.get(id).cloned()).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.users.get(id).cloned())
+            .collect())
     }
 
     fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
         self.check("set_profile")?;
         let mut state = self.state.borrow_mut();
-        let user = state.users.get_mut(id).ok_or_else(|| Failure::new(FailureCode::UnknownUser, "no user"))?;
+        let user = state
+            .users
+            .get_mut(id)
+            .ok_or_else(|| Failure::new(FailureCode::UnknownUser, "no user"))?;
         user.profile = Some(profile.to_owned());
         Ok(user.clone())
+    }
+}
+
+impl FakeBackend {
+    /// Removes a membership behind this connection's back, as a leave elsewhere would.
+    pub fn leave_as_core(&self, room: &str, user: &str) {
+        if let Some(members) = self.state.borrow_mut().members.get_mut(room) {
+            members.retain(|u| u != user);
+        }
     }
 }

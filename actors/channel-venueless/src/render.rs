@@ -17,9 +17,9 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         Event::MessagePublished { message } => message_event(&message),
         Event::UserJoined { room, user, .. } => member_event(&room, &user, "join", backend),
         Event::UserLeft { room, user, .. } => member_event(&room, &user, "leave", backend),
-        Event::UserLoggedIn { .. } | Event::UserLoggedOut { .. } | Event::MessageDelivered { .. } => {
-            return None
-        }
+        Event::UserLoggedIn { .. }
+        | Event::UserLoggedOut { .. }
+        | Event::MessageDelivered { .. } => return None,
     };
     Some(codec::push("chat.event", payload))
 }
@@ -114,7 +114,12 @@ mod tests {
     fn message_published_becomes_chat_event() {
         let backend = FakeBackend::new();
         let text = json!({"type": "text", "body": "Hello world"});
-        let out = render(&env(Event::MessagePublished { message: stored(text.clone()) }), &backend);
+        let out = render(
+            &env(Event::MessagePublished {
+                message: stored(text.clone()),
+            }),
+            &backend,
+        );
         let frame: Value = from_str(&out.unwrap()).unwrap();
         assert_eq!(
             frame,
@@ -125,7 +130,10 @@ mod tests {
 
     #[test]
     fn foreign_content_is_shown_as_text() {
-        assert_eq!(content(&json!({"text": "hi"})), json!({"type": "text", "body": "hi"}));
+        assert_eq!(
+            content(&json!({"text": "hi"})),
+            json!({"type": "text", "body": "hi"})
+        );
         assert_eq!(content(&json!("hi")), json!({"type": "text", "body": "hi"}));
         assert_eq!(content(&json!({"x": 1})), json!({"x": 1}));
     }
@@ -135,8 +143,22 @@ mod tests {
         let backend = FakeBackend::new();
         backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
         for (event, membership) in [
-            (Event::UserJoined { room: "r".into(), user: "u1".into(), channel: "x".into() }, "join"),
-            (Event::UserLeft { room: "r".into(), user: "u1".into(), channel: "x".into() }, "leave"),
+            (
+                Event::UserJoined {
+                    room: "r".into(),
+                    user: "u1".into(),
+                    channel: "x".into(),
+                },
+                "join",
+            ),
+            (
+                Event::UserLeft {
+                    room: "r".into(),
+                    user: "u1".into(),
+                    channel: "x".into(),
+                },
+                "leave",
+            ),
         ] {
             let frame: Value = from_str(&render(&env(event), &backend).unwrap()).unwrap();
             assert_eq!(
@@ -151,16 +173,35 @@ mod tests {
     #[test]
     fn member_event_survives_unknown_user() {
         let backend = FakeBackend::new();
-        let out = render(&env(Event::UserJoined { room: "r".into(), user: "ghost".into(), channel: "x".into() }), &backend);
+        let out = render(
+            &env(Event::UserJoined {
+                room: "r".into(),
+                user: "ghost".into(),
+                channel: "x".into(),
+            }),
+            &backend,
+        );
         let frame: Value = from_str(&out.unwrap()).unwrap();
-        assert_eq!(frame[1]["content"]["user"], json!({"id": "ghost", "profile": {}}));
+        assert_eq!(
+            frame[1]["content"]["user"],
+            json!({"id": "ghost", "profile": {}})
+        );
     }
 
     #[test]
     fn other_events_and_garbage_render_nothing() {
         let backend = FakeBackend::new();
-        let login = Event::UserLoggedIn { user: "u".into(), channel: "c".into(), connection: "k".into() };
-        let delivered = Event::MessageDelivered { room: "r".into(), event_id: 1, channel: "c".into(), recipients: 2 };
+        let login = Event::UserLoggedIn {
+            user: "u".into(),
+            channel: "c".into(),
+            connection: "k".into(),
+        };
+        let delivered = Event::MessageDelivered {
+            room: "r".into(),
+            event_id: 1,
+            channel: "c".into(),
+            recipients: 2,
+        };
         assert_eq!(render(&env(login), &backend), None);
         assert_eq!(render(&env(delivered), &backend), None);
         assert_eq!(render("not json", &backend), None);
@@ -168,7 +209,10 @@ mod tests {
 
     #[test]
     fn profiles_must_be_non_empty_objects() {
-        let user = |p: Option<&str>| User { id: "u".into(), profile: p.map(str::to_owned) };
+        let user = |p: Option<&str>| User {
+            id: "u".into(),
+            profile: p.map(str::to_owned),
+        };
         assert!(has_profile(&user(Some(r#"{"display_name":"A"}"#))));
         assert!(!has_profile(&user(Some("{}"))));
         assert!(!has_profile(&user(Some("[1]"))));

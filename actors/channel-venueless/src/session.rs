@@ -14,6 +14,9 @@
 //!   subscribe/unsubscribe actions are emitted only on change.
 //!
 //! Who the connection is logged in as lives in `Session::user`, which the gateway reads.
+//!
+//! The gateway's other records (frames, actions, outcome) are mirrored here too, so the core
+//! never sees generated binding types.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +27,34 @@ pub struct Session {
     pub user: Option<String>,
     /// [`SessionData`] as JSON; empty for a fresh connection.
     pub data: String,
+}
+
+/// An inbound websocket frame, as the gateway hands it over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    Text(String),
+    /// Upstream venueless also speaks msgpack in binary frames; wcc does not (yet), and says so.
+    Binary(Vec<u8>),
+    /// A frame over the gateway's size limit, discarded unread; this is its length.
+    Oversize(u64),
+}
+
+/// What the gateway does for us, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Write this text frame to the connection.
+    Send(String),
+    Subscribe(String),
+    Unsubscribe(String),
+    /// Close with a websocket close code and reason. venueless never needs it today: bad input
+    /// is answered, not punished.
+    Close(u16, String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub session: Session,
+    pub actions: Vec<Action>,
 }
 
 /// Our part of the session, parsed.
@@ -90,7 +121,7 @@ mod tests {
     fn fresh_and_corrupt_data_are_empty() {
         assert_eq!(SessionData::parse(""), SessionData::default());
         assert_eq!(SessionData::parse("{nope"), SessionData::default());
-        assert_eq!(SessionData::parse("{\"profile\":true}").profile, true);
+        assert!(SessionData::parse("{\"profile\":true}").profile);
     }
 
     #[test]

@@ -29,23 +29,34 @@ enum Entry<T> {
 
 impl<'a, S: Store> LogSet<'a, S> {
     pub fn new(store: &'a S, prefix: impl Into<String>) -> Self {
-        Self { store, prefix: prefix.into() }
+        Self {
+            store,
+            prefix: prefix.into(),
+        }
     }
 
     /// Adds (or replaces) the entry for `key`.
     pub fn add<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Failure> {
-        self.append(&Entry::Add { key: key.to_string(), value })
+        self.append(&Entry::Add {
+            key: key.to_string(),
+            value,
+        })
     }
 
     pub fn remove(&self, key: &str) -> Result<(), Failure> {
-        self.append::<()>(&Entry::Remove { key: key.to_string() })
+        self.append::<()>(&Entry::Remove {
+            key: key.to_string(),
+        })
     }
 
     /// The current members, in key order.
     pub fn entries<T: DeserializeOwned>(&self) -> Result<BTreeMap<String, T>, Failure> {
         let len = match self.store.get(&self.seq_key())? {
             None => 0,
-            Some(bytes) => std::str::from_utf8(&bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
+            Some(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
         };
         let keys: Vec<String> = (1..=len).map(|n| self.slot_key(n)).collect();
         let mut members = BTreeMap::new();
@@ -92,7 +103,10 @@ mod tests {
         set.remove("alice").unwrap();
         set.add("carol", &3u64).unwrap();
         let members: BTreeMap<String, u64> = set.entries().unwrap();
-        assert_eq!(members.into_iter().collect::<Vec<_>>(), vec![("bob".into(), 2), ("carol".into(), 3)]);
+        assert_eq!(
+            members.into_iter().collect::<Vec<_>>(),
+            vec![("bob".into(), 2), ("carol".into(), 3)]
+        );
     }
 
     #[test]

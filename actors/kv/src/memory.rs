@@ -28,7 +28,9 @@ impl Store for MemoryStore {
     }
 
     fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure> {
-        self.entries.borrow_mut().insert(key.to_string(), value.to_vec());
+        self.entries
+            .borrow_mut()
+            .insert(key.to_string(), value.to_vec());
         Ok(())
     }
 

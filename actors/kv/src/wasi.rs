@@ -24,7 +24,9 @@ pub struct WasiStore {
 impl WasiStore {
     /// Opens bucket `name` (the provider maps it to a JetStream KV bucket).
     pub fn open(name: &str) -> Result<Self, Failure> {
-        Ok(Self { bucket: store::open(name).map_err(failure)? })
+        Ok(Self {
+            bucket: store::open(name).map_err(failure)?,
+        })
     }
 }
 
@@ -60,6 +62,9 @@ impl Store for WasiStore {
         }
         let found = batch::get_many(&self.bucket, keys).map_err(failure)?;
         // The provider answers in request order with the key beside each value.
-        Ok(found.into_iter().map(|entry| entry.map(|(_, value)| value)).collect())
+        Ok(found
+            .into_iter()
+            .map(|entry| entry.map(|(_, value)| value))
+            .collect())
     }
 }

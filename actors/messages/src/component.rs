@@ -57,8 +57,13 @@ struct NatsPublisher;
 
 impl Publisher for NatsPublisher {
     fn publish(&self, subject: &str, body: &[u8]) -> Result<(), DomainFailure> {
-        let msg = BrokerMessage { subject: subject.to_string(), body: body.to_vec(), reply_to: None };
-        consumer::publish(&msg).map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
+        let msg = BrokerMessage {
+            subject: subject.to_string(),
+            body: body.to_vec(),
+            reply_to: None,
+        };
+        consumer::publish(&msg)
+            .map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
     }
 }
 
@@ -103,7 +108,10 @@ fn to_wit_message(m: StoredMessage) -> Message {
 }
 
 fn to_wit_failure(f: DomainFailure) -> Failure {
-    Failure { code: f.code.as_str().to_string(), message: f.message }
+    Failure {
+        code: f.code.as_str().to_string(),
+        message: f.message,
+    }
 }
 
 export!(Component);

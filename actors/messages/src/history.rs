@@ -34,7 +34,10 @@ pub fn history<S: Store>(
     if newest < oldest {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = (oldest..=newest).rev().map(|id| keys::message(room, id)).collect();
+    let ids: Vec<String> = (oldest..=newest)
+        .rev()
+        .map(|id| keys::message(room, id))
+        .collect();
 
     let mut messages = Vec::with_capacity(ids.len());
     for (key, value) in ids.iter().zip(store.get_many(&ids)?) {
@@ -100,15 +103,24 @@ mod tests {
     fn count_is_clamped_and_before_is_capped_at_the_newest() {
         let store = lobby_with_messages(3);
         assert_eq!(ids(&history(&store, "lobby", None, 0).unwrap()), vec![3]);
-        assert_eq!(ids(&history(&store, "lobby", None, u32::MAX).unwrap()), vec![3, 2, 1]);
-        assert_eq!(ids(&history(&store, "lobby", Some(u64::MAX), 2).unwrap()), vec![3, 2]);
+        assert_eq!(
+            ids(&history(&store, "lobby", None, u32::MAX).unwrap()),
+            vec![3, 2, 1]
+        );
+        assert_eq!(
+            ids(&history(&store, "lobby", Some(u64::MAX), 2).unwrap()),
+            vec![3, 2]
+        );
     }
 
     #[test]
     fn missing_ids_are_skipped() {
         let store = lobby_with_messages(3);
         store.delete(&keys::message("lobby", 2)).unwrap();
-        assert_eq!(ids(&history(&store, "lobby", None, 10).unwrap()), vec![3, 1]);
+        assert_eq!(
+            ids(&history(&store, "lobby", None, 10).unwrap()),
+            vec![3, 1]
+        );
     }
 
     #[test]
@@ -116,8 +128,14 @@ mod tests {
         let store = lobby_with_alice();
         assert!(history(&store, "lobby", None, 10).unwrap().is_empty());
         assert_eq!(next_event_id(&store, "lobby").unwrap(), 1);
-        assert_eq!(history(&store, "attic", None, 10).unwrap_err().code, FailureCode::UnknownRoom);
-        assert_eq!(next_event_id(&store, "attic").unwrap_err().code, FailureCode::UnknownRoom);
+        assert_eq!(
+            history(&store, "attic", None, 10).unwrap_err().code,
+            FailureCode::UnknownRoom
+        );
+        assert_eq!(
+            next_event_id(&store, "attic").unwrap_err().code,
+            FailureCode::UnknownRoom
+        );
     }
 
     #[test]

@@ -40,7 +40,9 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES }
+        Self {
+            max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES,
+        }
     }
 }
 
@@ -58,7 +60,10 @@ fn check_room_id(room: &str) -> Result<(), Failure> {
 fn require_room<S: Store>(store: &S, room: &str) -> Result<(), Failure> {
     match store.get(&keys::room(room))? {
         Some(_) => Ok(()),
-        None => Err(Failure::new(FailureCode::UnknownRoom, format!("no room {room:?}"))),
+        None => Err(Failure::new(
+            FailureCode::UnknownRoom,
+            format!("no room {room:?}"),
+        )),
     }
 }
 

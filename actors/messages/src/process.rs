@@ -35,7 +35,10 @@ pub fn process_message<S: Store, P: Publisher>(
 ) -> Result<StoredMessage, Failure> {
     let content = validate(&msg, limits)?;
     require_room(store, &msg.room)?;
-    if store.get(&keys::member_flag(&msg.room, &msg.sender))?.is_none() {
+    if store
+        .get(&keys::member_flag(&msg.room, &msg.sender))?
+        .is_none()
+    {
         return Err(Failure::new(
             FailureCode::NotMember,
             format!("{} is not a member of {}", msg.sender, msg.room),
@@ -55,11 +58,16 @@ pub fn process_message<S: Store, P: Publisher>(
     };
     store.set_json(&keys::message(&stored.room, event_id), &stored)?;
 
-    let event = Event::MessagePublished { message: stored.clone() };
+    let event = Event::MessagePublished {
+        message: stored.clone(),
+    };
     let subject = event.subject();
     let body = Envelope::new(event, now_ms).to_json();
     if let Err(e) = publisher.publish(&subject, body.as_bytes()) {
-        eprintln!("messages: {}#{} persisted but not published on {subject}: {e}", stored.room, event_id);
+        eprintln!(
+            "messages: {}#{} persisted but not published on {subject}: {e}",
+            stored.room, event_id
+        );
     }
     Ok(stored)
 }
@@ -113,8 +121,22 @@ mod tests {
     fn happy_path_persists_then_publishes_one_envelope_each() {
         let store = lobby_with_alice();
         let publisher = RecordingPublisher::default();
-        let first = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "hi"), 10).unwrap();
-        let second = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "yo"), 20).unwrap();
+        let first = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("lobby", "alice", "hi"),
+            10,
+        )
+        .unwrap();
+        let second = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("lobby", "alice", "yo"),
+            20,
+        )
+        .unwrap();
         assert_eq!((first.event_id, second.event_id), (1, 2));
         assert_eq!(first.sent_at, 10);
         assert_eq!(first.content["body"], "hi");
@@ -128,7 +150,12 @@ mod tests {
             assert_eq!(subject, "wcc.events.rooms.lobby");
             let envelope = Envelope::parse(body).unwrap();
             assert_eq!(envelope.at, expected.sent_at);
-            assert_eq!(envelope.event, Event::MessagePublished { message: expected.clone() });
+            assert_eq!(
+                envelope.event,
+                Event::MessagePublished {
+                    message: expected.clone()
+                }
+            );
         }
     }
 
@@ -137,7 +164,13 @@ mod tests {
         let store = lobby_with_alice();
         let before = store.keys();
         let publisher = RecordingPublisher::default();
-        let result = process_message(&store, &publisher, Limits::default(), text("lobby", "mallory", "x"), 1);
+        let result = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("lobby", "mallory", "x"),
+            1,
+        );
         assert_eq!(code(result), FailureCode::NotMember);
         assert_eq!(store.keys(), before);
         assert!(publisher.sent.borrow().is_empty());
@@ -147,7 +180,13 @@ mod tests {
     fn unknown_room_is_refused() {
         let store = lobby_with_alice();
         let publisher = RecordingPublisher::default();
-        let result = process_message(&store, &publisher, Limits::default(), text("attic", "alice", "x"), 1);
+        let result = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("attic", "alice", "x"),
+            1,
+        );
         assert_eq!(code(result), FailureCode::UnknownRoom);
         assert!(publisher.sent.borrow().is_empty());
     }
@@ -158,13 +197,34 @@ mod tests {
         let publisher = RecordingPublisher::default();
         let base = text("lobby", "alice", "x");
         let cases = [
-            NewMessage { content: "[1,2]".into(), ..base.clone() },
-            NewMessage { content: "\"text\"".into(), ..base.clone() },
-            NewMessage { content: "{not json".into(), ..base.clone() },
-            NewMessage { room: "lob/by".into(), ..base.clone() },
-            NewMessage { sender: String::new(), ..base.clone() },
-            NewMessage { event_type: String::new(), ..base.clone() },
-            NewMessage { event_type: "t".repeat(MAX_EVENT_TYPE_BYTES + 1), ..base.clone() },
+            NewMessage {
+                content: "[1,2]".into(),
+                ..base.clone()
+            },
+            NewMessage {
+                content: "\"text\"".into(),
+                ..base.clone()
+            },
+            NewMessage {
+                content: "{not json".into(),
+                ..base.clone()
+            },
+            NewMessage {
+                room: "lob/by".into(),
+                ..base.clone()
+            },
+            NewMessage {
+                sender: String::new(),
+                ..base.clone()
+            },
+            NewMessage {
+                event_type: String::new(),
+                ..base.clone()
+            },
+            NewMessage {
+                event_type: "t".repeat(MAX_EVENT_TYPE_BYTES + 1),
+                ..base.clone()
+            },
         ];
         for msg in cases {
             let result = process_message(&store, &publisher, Limits::default(), msg.clone(), 1);
@@ -179,10 +239,17 @@ mod tests {
         let store = lobby_with_alice();
         let publisher = RecordingPublisher::default();
         let msg = text("lobby", "alice", "0123456789");
-        let limits = Limits { max_message_bytes: msg.content.len() };
+        let limits = Limits {
+            max_message_bytes: msg.content.len(),
+        };
         assert!(process_message(&store, &publisher, limits, msg.clone(), 1).is_ok());
-        let smaller = Limits { max_message_bytes: msg.content.len() - 1 };
-        assert_eq!(code(process_message(&store, &publisher, smaller, msg, 2)), FailureCode::Invalid);
+        let smaller = Limits {
+            max_message_bytes: msg.content.len() - 1,
+        };
+        assert_eq!(
+            code(process_message(&store, &publisher, smaller, msg, 2)),
+            FailureCode::Invalid
+        );
         assert_eq!(publisher.sent.borrow().len(), 1);
     }
 
@@ -191,7 +258,14 @@ mod tests {
         let store = lobby_with_alice();
         let publisher = RecordingPublisher::default();
         publisher.fail.set(true);
-        let stored = process_message(&store, &publisher, Limits::default(), text("lobby", "alice", "x"), 5).unwrap();
+        let stored = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("lobby", "alice", "x"),
+            5,
+        )
+        .unwrap();
         assert_eq!(stored.event_id, 1);
         assert!(store.get(&keys::message("lobby", 1)).unwrap().is_some());
     }

@@ -19,7 +19,9 @@ impl Publisher for RecordingPublisher {
         if self.fail.get() {
             return Err(Failure::unavailable("broker down"));
         }
-        self.sent.borrow_mut().push((subject.to_string(), body.to_vec()));
+        self.sent
+            .borrow_mut()
+            .push((subject.to_string(), body.to_vec()));
         Ok(())
     }
 }
@@ -27,7 +29,11 @@ impl Publisher for RecordingPublisher {
 /// A store holding room `lobby` with member `alice` (and no messages).
 pub fn lobby_with_alice() -> MemoryStore {
     let store = MemoryStore::new();
-    store.set(&keys::room("lobby"), br#"{"id":"lobby"}"#).unwrap();
-    store.set(&keys::member_flag("lobby", "alice"), b"1").unwrap();
+    store
+        .set(&keys::room("lobby"), br#"{"id":"lobby"}"#)
+        .unwrap();
+    store
+        .set(&keys::member_flag("lobby", "alice"), b"1")
+        .unwrap();
     store
 }

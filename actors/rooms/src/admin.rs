@@ -46,16 +46,25 @@ pub struct Response {
 impl Response {
     fn json<T: Serialize>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self { status, body: Some(body) },
-            Err(e) => Self { status: 500, body: Some(error_body("internal", &e.to_string())) },
+            Ok(body) => Self {
+                status,
+                body: Some(body),
+            },
+            Err(e) => Self {
+                status: 500,
+                body: Some(error_body("internal", &e.to_string())),
+            },
         }
     }
 
     fn error(status: u16, code: &str, message: &str) -> Self {
-        Self { status, body: Some(error_body(code, message)) }
+        Self {
+            status,
+            body: Some(error_body(code, message)),
+        }
     }
 
-    fn failure(failure: &Failure) -> Self {
+    pub fn failure(failure: &Failure) -> Self {
         let status = match failure.code {
             FailureCode::Invalid => 400,
             FailureCode::Denied => 403,
@@ -68,7 +77,9 @@ impl Response {
 }
 
 fn error_body(code: &str, message: &str) -> Vec<u8> {
-    json!({"error": code, "message": message}).to_string().into_bytes()
+    json!({"error": code, "message": message})
+        .to_string()
+        .into_bytes()
 }
 
 /// Body of `POST /rooms`.
@@ -101,9 +112,11 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
         match self.route(req, &segments, now_ms) {
             Some(Ok(response)) => response,
             Some(Err(failure)) => Response::failure(&failure),
-            None if is_known_path(&segments) => {
-                Response::error(405, "method_not_allowed", &format!("{} is not allowed on {}", req.method, req.path))
-            }
+            None if is_known_path(&segments) => Response::error(
+                405,
+                "method_not_allowed",
+                &format!("{} is not allowed on {}", req.method, req.path),
+            ),
             None => Response::error(404, "not_found", &format!("no route {}", req.path)),
         }
     }
@@ -126,26 +139,47 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
             .find_map(|(_, value)| value.strip_prefix(b"Bearer ".as_slice()));
         match presented {
             Some(presented) if constant_time_eq(presented, token.as_bytes()) => None,
-            _ => Some(Response::error(401, "unauthorized", "a valid `Authorization: Bearer <admin_token>` is required")),
+            _ => Some(Response::error(
+                401,
+                "unauthorized",
+                "a valid `Authorization: Bearer <admin_token>` is required",
+            )),
         }
     }
 
     /// `None` when no route matches method and path.
-    fn route(&self, req: &Request, segments: &[&str], now_ms: u64) -> Option<Result<Response, Failure>> {
+    fn route(
+        &self,
+        req: &Request,
+        segments: &[&str],
+        now_ms: u64,
+    ) -> Option<Result<Response, Failure>> {
         let rooms = Rooms::new(self.store, self.publisher);
         let users = Users::new(self.store, self.publisher);
         let result = match (req.method, segments) {
             ("GET", ["rooms"]) => match query_param(req.query, "member") {
-                Some(member) if !ids::is_valid_id(member) => Err(Failure::invalid(format!("invalid user id {member:?}"))),
-                member => rooms.query_rooms(member).map(|list| Response::json(200, &list)),
+                Some(member) if !ids::is_valid_id(member) => {
+                    Err(Failure::invalid(format!("invalid user id {member:?}")))
+                }
+                member => rooms
+                    .query_rooms(member)
+                    .map(|list| Response::json(200, &list)),
             },
             ("POST", ["rooms"]) => self.create_room(&rooms, req.body, now_ms),
             ("GET", ["rooms", id]) => rooms.get_room(id).and_then(|room| match room {
                 Some(room) => Ok(Response::json(200, &room)),
-                None => Err(Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}"))),
+                None => Err(Failure::new(
+                    FailureCode::UnknownRoom,
+                    format!("no room {id:?}"),
+                )),
             }),
-            ("DELETE", ["rooms", id]) => rooms.delete_room(id).map(|()| Response { status: 204, body: None }),
-            ("GET", ["rooms", id, "members"]) => rooms.query_members(id).map(|list| Response::json(200, &list)),
+            ("DELETE", ["rooms", id]) => rooms.delete_room(id).map(|()| Response {
+                status: 204,
+                body: None,
+            }),
+            ("GET", ["rooms", id, "members"]) => rooms
+                .query_members(id)
+                .map(|list| Response::json(200, &list)),
             ("PUT", ["rooms", id, "members", user]) => rooms
                 .join(id, user, ADMIN_CHANNEL, now_ms)
                 .map(|joined| Response::json(200, &json!({"joined": joined}))),
@@ -154,24 +188,42 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
                 .map(|left| Response::json(200, &json!({"left": left}))),
             ("GET", ["users", id]) => users.get_user(id).and_then(|user| match user {
                 Some(user) => Ok(Response::json(200, &user)),
-                None => Err(Failure::new(FailureCode::UnknownUser, format!("no user {id:?}"))),
+                None => Err(Failure::new(
+                    FailureCode::UnknownUser,
+                    format!("no user {id:?}"),
+                )),
             }),
-            ("GET", ["online"]) => self.presence.online_users().map(|list| Response::json(200, &list)),
+            ("GET", ["online"]) => self
+                .presence
+                .online_users()
+                .map(|list| Response::json(200, &list)),
             _ => return None,
         };
         Some(result)
     }
 
-    fn create_room(&self, rooms: &Rooms<S, P>, body: &[u8], now_ms: u64) -> Result<Response, Failure> {
-        let new: NewRoom =
-            serde_json::from_slice(body).map_err(|e| Failure::invalid(format!("expected {{id, name?, kind?}}: {e}")))?;
+    fn create_room(
+        &self,
+        rooms: &Rooms<S, P>,
+        body: &[u8],
+        now_ms: u64,
+    ) -> Result<Response, Failure> {
+        let new: NewRoom = serde_json::from_slice(body)
+            .map_err(|e| Failure::invalid(format!("expected {{id, name?, kind?}}: {e}")))?;
         let name = new.name.as_deref().unwrap_or(&new.id);
-        let created = rooms.create_room(&new.id, name, new.kind.as_deref().unwrap_or("text"), now_ms)?;
+        let created =
+            rooms.create_room(&new.id, name, new.kind.as_deref().unwrap_or("text"), now_ms)?;
         // Just written or already there; gone only if deleted in between, which reads as absent.
-        let room = rooms
-            .get_room(&new.id)?
-            .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("room {:?} was deleted", new.id)))?;
-        Ok(Response::json(if created { 201 } else { 200 }, &json!({"created": created, "room": room})))
+        let room = rooms.get_room(&new.id)?.ok_or_else(|| {
+            Failure::new(
+                FailureCode::UnknownRoom,
+                format!("room {:?} was deleted", new.id),
+            )
+        })?;
+        Ok(Response::json(
+            if created { 201 } else { 200 },
+            &json!({"created": created, "room": room}),
+        ))
     }
 }
 
@@ -179,14 +231,22 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
 fn is_known_path(segments: &[&str]) -> bool {
     matches!(
         segments,
-        ["health"] | ["rooms"] | ["rooms", _] | ["rooms", _, "members"] | ["rooms", _, "members", _] | ["users", _] | ["online"]
+        ["health"]
+            | ["rooms"]
+            | ["rooms", _]
+            | ["rooms", _, "members"]
+            | ["rooms", _, "members", _]
+            | ["users", _]
+            | ["online"]
     )
 }
 
 /// The raw value of `name` in a query string. Ids need no percent-decoding: an encoded
 /// character is never valid in one, and the caller rejects it.
 fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Compares without stopping at the first difference, so timing does not reveal the token.

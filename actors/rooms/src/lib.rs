@@ -51,7 +51,9 @@ pub(crate) mod fakes {
             self.sent
                 .borrow()
                 .iter()
-                .map(|(subject, body)| (subject.clone(), Envelope::parse(body).expect("an envelope")))
+                .map(|(subject, body)| {
+                    (subject.clone(), Envelope::parse(body).expect("an envelope"))
+                })
                 .collect()
         }
     }
@@ -61,7 +63,9 @@ pub(crate) mod fakes {
             if self.fail {
                 return Err(Failure::unavailable("broker down"));
             }
-            self.sent.borrow_mut().push((subject.to_string(), body.to_vec()));
+            self.sent
+                .borrow_mut()
+                .push((subject.to_string(), body.to_vec()));
             Ok(())
         }
     }

@@ -52,10 +52,15 @@ pub fn validate_room(id: &str, name: &str, kind: &str) -> Result<(), Failure> {
     }
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(Failure::invalid(format!("room name must be 1 to {MAX_NAME_CHARS} characters")));
+        return Err(Failure::invalid(format!(
+            "room name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
     }
     if !ROOM_KINDS.contains(&kind) {
-        return Err(Failure::invalid(format!("room kind must be one of {}", ROOM_KINDS.join(", "))));
+        return Err(Failure::invalid(format!(
+            "room kind must be one of {}",
+            ROOM_KINDS.join(", ")
+        )));
     }
     Ok(())
 }
@@ -63,7 +68,9 @@ pub fn validate_room(id: &str, name: &str, kind: &str) -> Result<(), Failure> {
 /// Parses a profile: a JSON object of at most [`MAX_PROFILE_BYTES`].
 pub fn parse_profile(profile: &str) -> Result<serde_json::Value, Failure> {
     if profile.len() > MAX_PROFILE_BYTES {
-        return Err(Failure::invalid(format!("profile is over {MAX_PROFILE_BYTES} bytes")));
+        return Err(Failure::invalid(format!(
+            "profile is over {MAX_PROFILE_BYTES} bytes"
+        )));
     }
     match serde_json::from_str::<serde_json::Value>(profile) {
         Ok(value @ serde_json::Value::Object(_)) => Ok(value),
@@ -97,14 +104,25 @@ mod tests {
         assert_eq!(parse_profile(r#"{"name":"Ada"}"#).unwrap()["name"], "Ada");
         let big = format!(r#"{{"x":"{}"}}"#, "a".repeat(MAX_PROFILE_BYTES));
         for bad in ["[]", "\"s\"", "null", "{", big.as_str()] {
-            assert_eq!(parse_profile(bad).unwrap_err().code, FailureCode::Invalid, "{bad}");
+            assert_eq!(
+                parse_profile(bad).unwrap_err().code,
+                FailureCode::Invalid,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn a_new_user_stores_a_null_profile() {
-        let user = User { id: "u".into(), profile: None, created_at: 5 };
+        let user = User {
+            id: "u".into(),
+            profile: None,
+            created_at: 5,
+        };
         let json = serde_json::to_value(&user).unwrap();
-        assert_eq!(json, serde_json::json!({"id": "u", "profile": null, "created_at": 5}));
+        assert_eq!(
+            json,
+            serde_json::json!({"id": "u", "profile": null, "created_at": 5})
+        );
     }
 }

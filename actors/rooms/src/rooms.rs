@@ -36,12 +36,23 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     ///
     /// Two concurrent creations of one id may both answer `true`; the later record wins, which
     /// is harmless because both asked for a room of that id.
-    pub fn create_room(&self, id: &str, name: &str, kind: &str, now_ms: u64) -> Result<bool, Failure> {
+    pub fn create_room(
+        &self,
+        id: &str,
+        name: &str,
+        kind: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
         validate_room(id, name, kind)?;
         if self.get_room(id)?.is_some() {
             return Ok(false);
         }
-        let room = Room { id: id.into(), name: name.into(), kind: kind.into(), created_at: now_ms };
+        let room = Room {
+            id: id.into(),
+            name: name.into(),
+            kind: kind.into(),
+            created_at: now_ms,
+        };
         self.store.set_json(&keys::room(id), &room)?;
         LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms)?;
         Ok(true)
@@ -93,8 +104,12 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
 
     pub fn query_members(&self, room: &str) -> Result<Vec<Member>, Failure> {
         self.require_room(room)?;
-        let members: BTreeMap<String, u64> = LogSet::new(self.store, keys::room_members(room)).entries()?;
-        Ok(members.into_iter().map(|(user, joined_at)| Member { user, joined_at }).collect())
+        let members: BTreeMap<String, u64> =
+            LogSet::new(self.store, keys::room_members(room)).entries()?;
+        Ok(members
+            .into_iter()
+            .map(|(user, joined_at)| Member { user, joined_at })
+            .collect())
     }
 
     pub fn is_member(&self, room: &str, user: &str) -> Result<bool, Failure> {
@@ -109,7 +124,13 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     /// The flag is written last so that a crash never grants the right to send to someone the
     /// member lists do not show. If publishing fails the membership stands and the failure is
     /// returned, so the caller knows the room was not told.
-    pub fn join(&self, room: &str, user: &str, channel: &str, now_ms: u64) -> Result<bool, Failure> {
+    pub fn join(
+        &self,
+        room: &str,
+        user: &str,
+        channel: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
         self.require_room(room)?;
         self.require_user(user)?;
         if self.is_member(room, user)? {
@@ -118,14 +139,27 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         LogSet::new(self.store, keys::room_members(room)).add(user, &now_ms)?;
         LogSet::new(self.store, keys::user_rooms(user)).add(room, &now_ms)?;
         self.store.set(&keys::member_flag(room, user), FLAG)?;
-        self.publish(Event::UserJoined { room: room.into(), user: user.into(), channel: channel.into() }, now_ms)?;
+        self.publish(
+            Event::UserJoined {
+                room: room.into(),
+                user: user.into(),
+                channel: channel.into(),
+            },
+            now_ms,
+        )?;
         Ok(true)
     }
 
     /// Removes `user` from `room` and publishes UserLeft; `false` if not a member.
     ///
     /// The flag goes first: the right to send ends before the lists change.
-    pub fn leave(&self, room: &str, user: &str, channel: &str, now_ms: u64) -> Result<bool, Failure> {
+    pub fn leave(
+        &self,
+        room: &str,
+        user: &str,
+        channel: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
         self.require_room(room)?;
         self.require_user(user)?;
         if !self.is_member(room, user)? {
@@ -134,17 +168,26 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         self.store.delete(&keys::member_flag(room, user))?;
         LogSet::new(self.store, keys::room_members(room)).remove(user)?;
         LogSet::new(self.store, keys::user_rooms(user)).remove(room)?;
-        self.publish(Event::UserLeft { room: room.into(), user: user.into(), channel: channel.into() }, now_ms)?;
+        self.publish(
+            Event::UserLeft {
+                room: room.into(),
+                user: user.into(),
+                channel: channel.into(),
+            },
+            now_ms,
+        )?;
         Ok(true)
     }
 
     fn publish(&self, event: Event, now_ms: u64) -> Result<(), Failure> {
         let subject = event.subject();
-        self.publisher.publish(&subject, Envelope::new(event, now_ms).to_json().as_bytes())
+        self.publisher
+            .publish(&subject, Envelope::new(event, now_ms).to_json().as_bytes())
     }
 
     fn require_room(&self, id: &str) -> Result<Room, Failure> {
-        self.get_room(id)?.ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}")))
+        self.get_room(id)?
+            .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}")))
     }
 
     fn require_user(&self, id: &str) -> Result<(), Failure> {
@@ -152,7 +195,10 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         if exists {
             Ok(())
         } else {
-            Err(Failure::new(FailureCode::UnknownUser, format!("no user {id:?}")))
+            Err(Failure::new(
+                FailureCode::UnknownUser,
+                format!("no user {id:?}"),
+            ))
         }
     }
 }

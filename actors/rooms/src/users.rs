@@ -18,7 +18,9 @@ pub struct Users<'a, S: Store, P: Publisher> {
 
 impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     pub fn new(store: &'a S, publisher: &'a P) -> Self {
-        Self { rooms: Rooms::new(store, publisher) }
+        Self {
+            rooms: Rooms::new(store, publisher),
+        }
     }
 
     /// The user `client_id` names on `channel`, created on first sight with id `new_id()`.
@@ -38,22 +40,30 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             return Err(Failure::invalid(format!("invalid channel {channel:?}")));
         }
         if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
-            return Err(Failure::invalid(format!("client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes")));
+            return Err(Failure::invalid(format!(
+                "client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
+            )));
         }
         let login_key = keys::login(channel, client_id);
         if let Some(bytes) = self.store().get(&login_key)? {
             let id = String::from_utf8(bytes)
                 .map_err(|_| Failure::unavailable(format!("corrupt value at {login_key}")))?;
-            return self
-                .get_user(&id)?
-                .ok_or_else(|| Failure::unavailable(format!("{login_key} maps to missing user {id:?}")));
+            return self.get_user(&id)?.ok_or_else(|| {
+                Failure::unavailable(format!("{login_key} maps to missing user {id:?}"))
+            });
         }
 
         let id = new_id();
         if !ids::is_valid_id(&id) {
-            return Err(Failure::unavailable(format!("generated user id {id:?} is not a valid id")));
+            return Err(Failure::unavailable(format!(
+                "generated user id {id:?} is not a valid id"
+            )));
         }
-        let user = User { id: id.clone(), profile: None, created_at: now_ms };
+        let user = User {
+            id: id.clone(),
+            profile: None,
+            created_at: now_ms,
+        };
         self.store().set_json(&keys::user(&id), &user)?;
         self.rooms.create_room(&id, &id, "direct", now_ms)?;
         self.rooms.join(&id, &id, channel, now_ms)?;

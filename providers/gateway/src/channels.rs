@@ -26,7 +26,10 @@ pub struct Channels {
 
 impl Channels {
     pub fn new(timeout: Duration) -> Self {
-        Self { clients: Arc::default(), timeout }
+        Self {
+            clients: Arc::default(),
+            timeout,
+        }
     }
 
     async fn client(&self, component: &str) -> Result<WrpcClient> {
@@ -37,7 +40,10 @@ impl Channels {
             .get_wrpc_client_custom(component, Some(self.timeout))
             .await
             .context("failed to make a wRPC client")?;
-        self.clients.write().await.insert(component.to_string(), client.clone());
+        self.clients
+            .write()
+            .await
+            .insert(component.to_string(), client.clone());
         Ok(client)
     }
 
@@ -47,9 +53,20 @@ impl Channels {
         Ok(from_wit_outcome(outcome))
     }
 
-    pub async fn received(&self, component: &str, session: &Session, frame: Frame) -> Result<Outcome> {
+    pub async fn received(
+        &self,
+        component: &str,
+        session: &Session,
+        frame: Frame,
+    ) -> Result<Outcome> {
         let client = self.client(component).await?;
-        let outcome = wit::received(&client, None, &to_wit_session(session), &to_wit_frame(frame)).await?;
+        let outcome = wit::received(
+            &client,
+            None,
+            &to_wit_session(session),
+            &to_wit_frame(frame),
+        )
+        .await?;
         Ok(from_wit_outcome(outcome))
     }
 
@@ -66,7 +83,11 @@ impl Channels {
 }
 
 fn to_wit_session(s: &Session) -> wit::Session {
-    wit::Session { connection_id: s.connection_id.clone(), user: s.user.clone(), data: s.data.clone() }
+    wit::Session {
+        connection_id: s.connection_id.clone(),
+        user: s.user.clone(),
+        data: s.data.clone(),
+    }
 }
 
 fn to_wit_frame(frame: Frame) -> wit::Frame {

@@ -39,19 +39,27 @@ impl GatewayConfig {
     pub fn from_map(values: &HashMap<String, String>) -> Result<Self> {
         let mut config = Self::default();
         if let Some(addr) = values.get("listen_addr") {
-            config.listen_addr = addr.parse().with_context(|| format!("bad listen_addr `{addr}`"))?;
+            config.listen_addr = addr
+                .parse()
+                .with_context(|| format!("bad listen_addr `{addr}`"))?;
         }
         if let Some(url) = values.get("nats_url") {
             config.nats_url = url.clone();
         }
         if let Some(n) = values.get("max_frame_bytes") {
-            config.max_frame_bytes = n.parse().with_context(|| format!("bad max_frame_bytes `{n}`"))?;
+            config.max_frame_bytes = n
+                .parse()
+                .with_context(|| format!("bad max_frame_bytes `{n}`"))?;
         }
         if let Some(n) = values.get("send_queue_frames") {
-            config.send_queue_frames = n.parse().with_context(|| format!("bad send_queue_frames `{n}`"))?;
+            config.send_queue_frames = n
+                .parse()
+                .with_context(|| format!("bad send_queue_frames `{n}`"))?;
         }
         if let Some(ms) = values.get("call_timeout_ms") {
-            let ms: u64 = ms.parse().with_context(|| format!("bad call_timeout_ms `{ms}`"))?;
+            let ms: u64 = ms
+                .parse()
+                .with_context(|| format!("bad call_timeout_ms `{ms}`"))?;
             config.call_timeout = Duration::from_millis(ms);
         }
         Ok(config)
@@ -71,13 +79,23 @@ pub struct Route {
 
 impl Route {
     pub fn from_link(component: &str, values: &HashMap<String, String>) -> Result<Self> {
-        let path = values.get("path").context("link to a channel actor needs `path` in its source config")?;
-        let path = if path.starts_with('/') { path.clone() } else { format!("/{path}") };
+        let path = values
+            .get("path")
+            .context("link to a channel actor needs `path` in its source config")?;
+        let path = if path.starts_with('/') {
+            path.clone()
+        } else {
+            format!("/{path}")
+        };
         let protocol = values
             .get("protocol")
             .cloned()
             .unwrap_or_else(|| path.trim_start_matches('/').to_string());
-        Ok(Self { path, protocol, component: component.to_string() })
+        Ok(Self {
+            path,
+            protocol,
+            component: component.to_string(),
+        })
     }
 }
 
@@ -86,12 +104,18 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_and_overrides() {
-        assert_eq!(GatewayConfig::from_map(&HashMap::new()).unwrap(), GatewayConfig::default());
+        assert_eq!(
+            GatewayConfig::from_map(&HashMap::new()).unwrap(),
+            GatewayConfig::default()
+        );
         let c = GatewayConfig::from_map(&map(&[
             ("listen_addr", "0.0.0.0:9000"),
             ("max_frame_bytes", "10"),
@@ -113,7 +137,10 @@ mod tests {
     #[test]
     fn routes_need_a_path() {
         let r = Route::from_link("c1", &map(&[("path", "venueless")])).unwrap();
-        assert_eq!((r.path.as_str(), r.protocol.as_str()), ("/venueless", "venueless"));
+        assert_eq!(
+            (r.path.as_str(), r.protocol.as_str()),
+            ("/venueless", "venueless")
+        );
         assert!(Route::from_link("c1", &HashMap::new()).is_err());
     }
 }

@@ -68,7 +68,14 @@ struct Inner {
 
 impl Fanout {
     pub fn new(nats: async_nats::Client, channels: Channels) -> Self {
-        Self { inner: Arc::new(Inner { nats, channels, rooms: Mutex::default(), stats: Stats::default() }) }
+        Self {
+            inner: Arc::new(Inner {
+                nats,
+                channels,
+                rooms: Mutex::default(),
+                stats: Stats::default(),
+            }),
+        }
     }
 
     pub fn stats(&self) -> &Stats {
@@ -77,7 +84,12 @@ impl Fanout {
 
     /// Starts delivering `room`'s events to connection `id`; the first local subscriber of a
     /// room opens its NATS subscription.
-    pub async fn subscribe(&self, room: &str, id: u64, subscriber: Subscriber) -> anyhow::Result<()> {
+    pub async fn subscribe(
+        &self,
+        room: &str,
+        id: u64,
+        subscriber: Subscriber,
+    ) -> anyhow::Result<()> {
         let new_room = {
             let mut rooms = self.lock();
             if let Some(entry) = rooms.get_mut(room) {
@@ -88,7 +100,11 @@ impl Fanout {
         };
         if new_room {
             // Subscribe before registering so no event published after the reply is missed.
-            let sub = self.inner.nats.subscribe(events::room_subject(room)).await?;
+            let sub = self
+                .inner
+                .nats
+                .subscribe(events::room_subject(room))
+                .await?;
             self.inner.nats.flush().await?;
             let mut rooms = self.lock();
             if let Some(entry) = rooms.get_mut(room) {
@@ -98,7 +114,13 @@ impl Fanout {
                 return Ok(());
             }
             let task = tokio::spawn(self.clone().pump(room.to_string(), sub));
-            rooms.insert(room.to_string(), Room { subscribers: HashMap::from([(id, subscriber)]), task });
+            rooms.insert(
+                room.to_string(),
+                Room {
+                    subscribers: HashMap::from([(id, subscriber)]),
+                    task,
+                },
+            );
         }
         Ok(())
     }
@@ -120,7 +142,10 @@ impl Fanout {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Room>> {
         // A panic while holding this lock cannot leave the map half-updated in a way that
         // matters (each update is one insert or remove), so a poisoned lock is still usable.
-        self.inner.rooms.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .rooms
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Renders and delivers one room's events until unsubscribed.
@@ -142,7 +167,11 @@ impl Fanout {
     }
 
     /// One rendering per protocol present in the room right now.
-    async fn render(&self, room: &str, payload: bytes::Bytes) -> Option<(Envelope, BTreeMap<String, Message>)> {
+    async fn render(
+        &self,
+        room: &str,
+        payload: bytes::Bytes,
+    ) -> Option<(Envelope, BTreeMap<String, Message>)> {
         let envelope = Envelope::parse(&payload)?;
         // Our own delivery receipts share the subject; nobody renders them.
         if matches!(envelope.event, Event::MessageDelivered { .. }) {
@@ -152,7 +181,11 @@ impl Fanout {
         let components: Vec<String> = {
             let rooms = self.lock();
             let entry = rooms.get(room)?;
-            let mut components: Vec<String> = entry.subscribers.values().map(|s| s.component.clone()).collect();
+            let mut components: Vec<String> = entry
+                .subscribers
+                .values()
+                .map(|s| s.component.clone())
+                .collect();
             components.sort();
             components.dedup();
             components
@@ -178,7 +211,9 @@ impl Fanout {
             let rooms = self.lock();
             let Some(entry) = rooms.get(room) else { return };
             for subscriber in entry.subscribers.values() {
-                let Some(frame) = frames.get(&subscriber.component) else { continue };
+                let Some(frame) = frames.get(&subscriber.component) else {
+                    continue;
+                };
                 match subscriber.queue.try_send(frame.clone()) {
                     Ok(()) => *recipients.entry(subscriber.protocol.clone()).or_default() += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => {
@@ -200,7 +235,12 @@ impl Fanout {
                     recipients: count,
                 };
                 let body = Envelope::new(receipt, now_ms()).to_json();
-                if let Err(e) = self.inner.nats.publish(events::room_subject(room), body.into()).await {
+                if let Err(e) = self
+                    .inner
+                    .nats
+                    .publish(events::room_subject(room), body.into())
+                    .await
+                {
                     warn!(%room, "failed to publish MessageDelivered: {e}");
                 }
             }

@@ -6,7 +6,9 @@ use anyhow::Context;
 use tokio::sync::{watch, OnceCell};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
-use wasmcloud_provider_sdk::{run_provider, LinkConfig, LinkDeleteInfo, Provider, ProviderInitConfig};
+use wasmcloud_provider_sdk::{
+    run_provider, LinkConfig, LinkDeleteInfo, Provider, ProviderInitConfig,
+};
 
 use crate::{
     channels::Channels,
@@ -24,12 +26,19 @@ struct Gateway {
 /// Runs the provider until the host stops it.
 pub async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let (stop, _) = watch::channel(false);
-    let gateway = Gateway { server: Arc::default(), stop: Arc::new(stop) };
-    let done = run_provider(gateway, "wcc-gateway").await.context("provider failed to start")?;
+    let gateway = Gateway {
+        server: Arc::default(),
+        stop: Arc::new(stop),
+    };
+    let done = run_provider(gateway, "wcc-gateway")
+        .await
+        .context("provider failed to start")?;
     done.await;
     Ok(())
 }
@@ -55,7 +64,10 @@ impl Provider for Gateway {
             shutdown: self.stop.subscribe(),
             config,
         });
-        self.server.set(Arc::clone(&server)).ok().context("gateway initialised twice")?;
+        self.server
+            .set(Arc::clone(&server))
+            .ok()
+            .context("gateway initialised twice")?;
         tokio::spawn(socket::serve(listener, server));
         Ok(())
     }
@@ -64,14 +76,22 @@ impl Provider for Gateway {
         let route = Route::from_link(link.target_id, link.config)?;
         let server = self.server.get().context("link before init")?;
         info!(path = %route.path, component = %route.component, "serving channel");
-        server.routes.write().await.insert(route.path.clone(), route);
+        server
+            .routes
+            .write()
+            .await
+            .insert(route.path.clone(), route);
         Ok(())
     }
 
     async fn delete_link_as_source(&self, info: impl LinkDeleteInfo) -> anyhow::Result<()> {
         if let Some(server) = self.server.get() {
             let target = info.get_target_id();
-            server.routes.write().await.retain(|_, route| route.component != target);
+            server
+                .routes
+                .write()
+                .await
+                .retain(|_, route| route.component != target);
         }
         Ok(())
     }

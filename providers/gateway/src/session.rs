@@ -61,7 +61,11 @@ impl Connection {
     pub fn new(protocol: &str, connection_id: String) -> Self {
         Self {
             protocol: protocol.to_string(),
-            session: Session { connection_id, user: None, data: String::new() },
+            session: Session {
+                connection_id,
+                user: None,
+                data: String::new(),
+            },
             rooms: BTreeSet::new(),
         }
     }
@@ -74,7 +78,10 @@ impl Connection {
         let before = self.session.user.clone();
         // The connection id is the gateway's: an actor cannot move a session to another socket.
         let connection_id = std::mem::take(&mut self.session.connection_id);
-        self.session = Session { connection_id, ..outcome.session };
+        self.session = Session {
+            connection_id,
+            ..outcome.session
+        };
         if before != self.session.user {
             if let Some(user) = before {
                 effects.push(Effect::Publish(self.logged_out(user)));
@@ -108,7 +115,10 @@ impl Connection {
 
     /// What ends with the socket: every room subscription and the logged-in session.
     pub fn closed(&mut self) -> Vec<Effect> {
-        let mut effects: Vec<Effect> = std::mem::take(&mut self.rooms).into_iter().map(Effect::Unsubscribe).collect();
+        let mut effects: Vec<Effect> = std::mem::take(&mut self.rooms)
+            .into_iter()
+            .map(Effect::Unsubscribe)
+            .collect();
         if let Some(user) = self.session.user.take() {
             effects.push(Effect::Publish(self.logged_out(user)));
         }
@@ -130,7 +140,11 @@ mod tests {
 
     fn outcome(user: Option<&str>, actions: Vec<Action>) -> Outcome {
         Outcome {
-            session: Session { connection_id: "forged".into(), user: user.map(String::from), data: "{}".into() },
+            session: Session {
+                connection_id: "forged".into(),
+                user: user.map(String::from),
+                data: "{}".into(),
+            },
             actions,
         }
     }
@@ -138,11 +152,18 @@ mod tests {
     #[test]
     fn login_publishes_once_and_keeps_connection_id() {
         let mut c = Connection::new("venueless", "gw/1".into());
-        let effects = c.apply(outcome(Some("u1"), vec![Action::Send(Frame::Text("ok".into()))]));
+        let effects = c.apply(outcome(
+            Some("u1"),
+            vec![Action::Send(Frame::Text("ok".into()))],
+        ));
         assert_eq!(
             effects,
             vec![
-                Effect::Publish(Event::UserLoggedIn { user: "u1".into(), channel: "venueless".into(), connection: "gw/1".into() }),
+                Effect::Publish(Event::UserLoggedIn {
+                    user: "u1".into(),
+                    channel: "venueless".into(),
+                    connection: "gw/1".into()
+                }),
                 Effect::Send(Frame::Text("ok".into())),
             ]
         );
@@ -156,8 +177,12 @@ mod tests {
         let mut c = Connection::new("p", "gw/2".into());
         c.apply(outcome(Some("a"), vec![]));
         let effects = c.apply(outcome(Some("b"), vec![]));
-        assert!(matches!(&effects[0], Effect::Publish(Event::UserLoggedOut { user, .. }) if user == "a"));
-        assert!(matches!(&effects[1], Effect::Publish(Event::UserLoggedIn { user, .. }) if user == "b"));
+        assert!(
+            matches!(&effects[0], Effect::Publish(Event::UserLoggedOut { user, .. }) if user == "a")
+        );
+        assert!(
+            matches!(&effects[1], Effect::Publish(Event::UserLoggedIn { user, .. }) if user == "b")
+        );
     }
 
     #[test]
@@ -172,12 +197,20 @@ mod tests {
                 Action::Subscribe("r2".into()),
             ],
         ));
-        let subs: Vec<_> = effects.iter().filter(|e| matches!(e, Effect::Subscribe(_))).collect();
+        let subs: Vec<_> = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Subscribe(_)))
+            .collect();
         assert_eq!(subs.len(), 2);
         assert!(!effects.iter().any(|e| matches!(e, Effect::Unsubscribe(_))));
         let closing = c.closed();
         assert_eq!(closing.len(), 3);
-        assert!(matches!(&closing[2], Effect::Publish(Event::UserLoggedOut { user, .. }) if user == "u"));
-        assert!(c.closed().is_empty(), "closing twice publishes nothing more");
+        assert!(
+            matches!(&closing[2], Effect::Publish(Event::UserLoggedOut { user, .. }) if user == "u")
+        );
+        assert!(
+            c.closed().is_empty(),
+            "closing twice publishes nothing more"
+        );
     }
 }

@@ -77,7 +77,10 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
                 Ok(response)
             }
             None => {
-                let mut refusal = ErrorResponse::new(Some(format!("no chat protocol at {}\n", request.uri().path())));
+                let mut refusal = ErrorResponse::new(Some(format!(
+                    "no chat protocol at {}\n",
+                    request.uri().path()
+                )));
                 *refusal.status_mut() = StatusCode::NOT_FOUND;
                 Err(refusal)
             }
@@ -86,13 +89,16 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(TRANSPORT_MAX_BYTES))
         .max_frame_size(Some(TRANSPORT_MAX_BYTES));
-    let ws = match tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config)).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            debug!("handshake failed: {e}");
-            return;
-        }
-    };
+    let ws =
+        match tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config))
+            .await
+        {
+            Ok(ws) => ws,
+            Err(e) => {
+                debug!("handshake failed: {e}");
+                return;
+            }
+        };
     let Some(route) = route else { return };
     let key = server.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut connection = Connection::new(&route.protocol, format!("{}-{key}", server.instance));
@@ -108,9 +114,19 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
         }
         let _ = sink.close().await;
     });
-    let ctx = ConnectionContext { server: &server, route: &route, key, queue: queue.clone(), evict: Arc::clone(&evict) };
+    let ctx = ConnectionContext {
+        server: &server,
+        route: &route,
+        key,
+        queue: queue.clone(),
+        evict: Arc::clone(&evict),
+    };
 
-    let mut open = match server.channels.opened(&route.component, &connection.session).await {
+    let mut open = match server
+        .channels
+        .opened(&route.component, &connection.session)
+        .await
+    {
         Ok(outcome) => ctx.perform(connection.apply(outcome)).await,
         Err(e) => ctx.fail(&e),
     };
@@ -146,7 +162,11 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
         }
     }
     ctx.perform(connection.closed()).await;
-    if let Err(e) = server.channels.closed(&route.component, &connection.session).await {
+    if let Err(e) = server
+        .channels
+        .closed(&route.component, &connection.session)
+        .await
+    {
         debug!("channel close hook failed: {e:#}");
     }
     drop(ctx);
@@ -179,7 +199,12 @@ impl ConnectionContext<'_> {
                         queue: self.queue.clone(),
                         evict: Arc::clone(&self.evict),
                     };
-                    if let Err(e) = self.server.fanout.subscribe(&room, self.key, subscriber).await {
+                    if let Err(e) = self
+                        .server
+                        .fanout
+                        .subscribe(&room, self.key, subscriber)
+                        .await
+                    {
                         warn!(%room, "room subscription failed: {e}");
                     }
                 }
@@ -190,7 +215,12 @@ impl ConnectionContext<'_> {
                 }
                 Effect::Publish(event) => {
                     let body = Envelope::new(event, now_ms()).to_json();
-                    if let Err(e) = self.server.nats.publish(events::GLOBAL_SUBJECT, body.into()).await {
+                    if let Err(e) = self
+                        .server
+                        .nats
+                        .publish(events::GLOBAL_SUBJECT, body.into())
+                        .await
+                    {
                         warn!("failed to publish session event: {e}");
                     }
                 }
@@ -203,11 +233,16 @@ impl ConnectionContext<'_> {
     /// so the socket is closed with "internal error" rather than left waiting.
     fn fail(&self, error: &anyhow::Error) -> bool {
         warn!(component = %self.route.component, "channel actor call failed: {error:#}");
-        let _ = self.queue.try_send(close(CloseCode::Error, "chat service unavailable"));
+        let _ = self
+            .queue
+            .try_send(close(CloseCode::Error, "chat service unavailable"));
         false
     }
 }
 
 fn close(code: CloseCode, reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.to_owned().into() }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    }))
 }

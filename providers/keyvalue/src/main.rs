@@ -1,1 +1,24 @@
-fn main() {}
+//! Provider binary: started by the wasmCloud host, which passes host data on
+//! stdin; serves key-value calls until the host asks it to shut down.
+
+use anyhow::Context as _;
+use keyvalue::{bindings, KeyValueProvider};
+use wasmcloud_provider_sdk::{get_connection, run_provider, serve_provider_exports};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    wasmcloud_provider_sdk::tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let provider = KeyValueProvider::default();
+    // Handles init, links and health; resolves when the host says shut down.
+    let shutdown = run_provider(provider.clone(), "wcc-keyvalue")
+        .await
+        .context("failed to start provider")?;
+    let connection = get_connection();
+    let wrpc = connection
+        .get_wrpc_client(connection.provider_key())
+        .await
+        .context("failed to create wRPC client")?;
+    serve_provider_exports(&wrpc, provider, shutdown, bindings::serve).await
+}

@@ -7,7 +7,11 @@ use super::*;
 use crate::fakes::RecordingPublisher;
 
 fn add_user(store: &MemoryStore, id: &str) {
-    let user = crate::User { id: id.into(), profile: None, created_at: 1 };
+    let user = crate::User {
+        id: id.into(),
+        profile: None,
+        created_at: 1,
+    };
     store.set_json(&keys::user(id), &user).unwrap();
 }
 
@@ -18,10 +22,27 @@ fn create_is_idempotent_and_keeps_the_first_record() {
     assert!(rooms.create_room("lobby", "Lobby", "text", 10).unwrap());
     assert!(!rooms.create_room("lobby", "Other", "voice", 20).unwrap());
     let room = rooms.get_room("lobby").unwrap().unwrap();
-    assert_eq!(room, Room { id: "lobby".into(), name: "Lobby".into(), kind: "text".into(), created_at: 10 });
+    assert_eq!(
+        room,
+        Room {
+            id: "lobby".into(),
+            name: "Lobby".into(),
+            kind: "text".into(),
+            created_at: 10
+        }
+    );
     assert_eq!(rooms.query_rooms(None).unwrap(), vec![room]);
-    assert_eq!(rooms.create_room("bad id", "x", "text", 1).unwrap_err().code, FailureCode::Invalid);
-    assert!(publisher.sent.borrow().is_empty(), "creating a room publishes nothing");
+    assert_eq!(
+        rooms
+            .create_room("bad id", "x", "text", 1)
+            .unwrap_err()
+            .code,
+        FailureCode::Invalid
+    );
+    assert!(
+        publisher.sent.borrow().is_empty(),
+        "creating a room publishes nothing"
+    );
 }
 
 #[test]
@@ -38,13 +59,27 @@ fn delete_removes_record_index_and_every_membership() {
 
     rooms.delete_room("r1").unwrap();
     assert_eq!(rooms.get_room("r1").unwrap(), None);
-    assert_eq!(rooms.query_rooms(None).unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r2"]);
+    assert_eq!(
+        rooms
+            .query_rooms(None)
+            .unwrap()
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["r2"]
+    );
     assert!(!rooms.is_member("r1", "ada").unwrap());
     assert!(!rooms.is_member("r1", "bob").unwrap());
-    assert!(store.get(&keys::member_flag("r1", "ada")).unwrap().is_none());
+    assert!(store
+        .get(&keys::member_flag("r1", "ada"))
+        .unwrap()
+        .is_none());
     assert_eq!(rooms.query_rooms(Some("ada")).unwrap().len(), 1);
     assert!(rooms.query_rooms(Some("bob")).unwrap().is_empty());
-    assert_eq!(rooms.delete_room("r1").unwrap_err().code, FailureCode::UnknownRoom);
+    assert_eq!(
+        rooms.delete_room("r1").unwrap_err().code,
+        FailureCode::UnknownRoom
+    );
 
     // A new room of the same id starts empty: it inherits no member of the old one.
     rooms.create_room("r1", "Again", "text", 3).unwrap();
@@ -61,9 +96,25 @@ fn join_and_leave_publish_exactly_one_event_each() {
     assert!(rooms.join("lobby", "ada", "venueless", 5).unwrap());
     assert!(!rooms.join("lobby", "ada", "venueless", 6).unwrap());
     assert!(rooms.is_member("lobby", "ada").unwrap());
-    assert_eq!(store.get(&keys::member_flag("lobby", "ada")).unwrap().as_deref(), Some(&b"1"[..]));
-    assert_eq!(rooms.query_members("lobby").unwrap(), vec![Member { user: "ada".into(), joined_at: 5 }]);
-    let joined = Event::UserJoined { room: "lobby".into(), user: "ada".into(), channel: "venueless".into() };
+    assert_eq!(
+        store
+            .get(&keys::member_flag("lobby", "ada"))
+            .unwrap()
+            .as_deref(),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        rooms.query_members("lobby").unwrap(),
+        vec![Member {
+            user: "ada".into(),
+            joined_at: 5
+        }]
+    );
+    let joined = Event::UserJoined {
+        room: "lobby".into(),
+        user: "ada".into(),
+        channel: "venueless".into(),
+    };
     let sent = publisher.envelopes();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "wcc.events.rooms.lobby");
@@ -76,8 +127,15 @@ fn join_and_leave_publish_exactly_one_event_each() {
     assert!(rooms.query_rooms(Some("ada")).unwrap().is_empty());
     let sent = publisher.envelopes();
     assert_eq!(sent.len(), 2);
-    let left = Event::UserLeft { room: "lobby".into(), user: "ada".into(), channel: "venueless".into() };
-    assert_eq!((sent[1].0.as_str(), sent[1].1.at, &sent[1].1.event), ("wcc.events.rooms.lobby", 7, &left));
+    let left = Event::UserLeft {
+        room: "lobby".into(),
+        user: "ada".into(),
+        channel: "venueless".into(),
+    };
+    assert_eq!(
+        (sent[1].0.as_str(), sent[1].1.at, &sent[1].1.event),
+        ("wcc.events.rooms.lobby", 7, &left)
+    );
 }
 
 #[test]
@@ -86,11 +144,26 @@ fn join_requires_an_existing_room_and_user() {
     let rooms = Rooms::new(&store, &publisher);
     add_user(&store, "ada");
     rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
-    assert_eq!(rooms.join("nope", "ada", "c", 1).unwrap_err().code, FailureCode::UnknownRoom);
-    assert_eq!(rooms.join("lobby", "ghost", "c", 1).unwrap_err().code, FailureCode::UnknownUser);
-    assert_eq!(rooms.join("lobby", "../x", "c", 1).unwrap_err().code, FailureCode::UnknownUser);
-    assert_eq!(rooms.leave("nope", "ada", "c", 1).unwrap_err().code, FailureCode::UnknownRoom);
-    assert_eq!(rooms.query_members("nope").unwrap_err().code, FailureCode::UnknownRoom);
+    assert_eq!(
+        rooms.join("nope", "ada", "c", 1).unwrap_err().code,
+        FailureCode::UnknownRoom
+    );
+    assert_eq!(
+        rooms.join("lobby", "ghost", "c", 1).unwrap_err().code,
+        FailureCode::UnknownUser
+    );
+    assert_eq!(
+        rooms.join("lobby", "../x", "c", 1).unwrap_err().code,
+        FailureCode::UnknownUser
+    );
+    assert_eq!(
+        rooms.leave("nope", "ada", "c", 1).unwrap_err().code,
+        FailureCode::UnknownRoom
+    );
+    assert_eq!(
+        rooms.query_members("nope").unwrap_err().code,
+        FailureCode::UnknownRoom
+    );
     assert!(publisher.sent.borrow().is_empty());
 }
 
@@ -104,7 +177,15 @@ fn rooms_of_a_member_skip_deleted_records() {
     rooms.join("a", "ada", "c", 2).unwrap();
     rooms.join("b", "ada", "c", 2).unwrap();
     store.delete(&keys::room("a")).unwrap(); // as a delete that crashed before its cleanup would
-    assert_eq!(rooms.query_rooms(Some("ada")).unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["b"]);
+    assert_eq!(
+        rooms
+            .query_rooms(Some("ada"))
+            .unwrap()
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
     assert_eq!(rooms.query_rooms(None).unwrap().len(), 1);
     assert!(rooms.query_rooms(Some("no/such")).unwrap().is_empty());
 }
@@ -112,10 +193,16 @@ fn rooms_of_a_member_skip_deleted_records() {
 #[test]
 fn a_broker_outage_is_reported_but_the_membership_stands() {
     let store = MemoryStore::new();
-    let publisher = RecordingPublisher { fail: true, ..Default::default() };
+    let publisher = RecordingPublisher {
+        fail: true,
+        ..Default::default()
+    };
     let rooms = Rooms::new(&store, &publisher);
     add_user(&store, "ada");
     rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
-    assert_eq!(rooms.join("lobby", "ada", "c", 2).unwrap_err().code, FailureCode::Unavailable);
+    assert_eq!(
+        rooms.join("lobby", "ada", "c", 2).unwrap_err().code,
+        FailureCode::Unavailable
+    );
     assert!(rooms.is_member("lobby", "ada").unwrap());
 }

@@ -14,19 +14,30 @@ fn fixed(id: &str) -> impl FnOnce() -> String + '_ {
 fn login_creates_once_and_maps_the_same_client_to_the_same_user() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let users = Users::new(&store, &publisher);
-    let ada = users.login("venueless", "client-1", 100, new_user_id).unwrap();
+    let ada = users
+        .login("venueless", "client-1", 100, new_user_id)
+        .unwrap();
     assert_eq!(ada.id.len(), 32);
     assert!(ada.id.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!((ada.profile.clone(), ada.created_at), (None, 100));
 
-    let again = users.login("venueless", "client-1", 200, || panic!("no new user on a known client")).unwrap();
+    let again = users
+        .login("venueless", "client-1", 200, || {
+            panic!("no new user on a known client")
+        })
+        .unwrap();
     assert_eq!(again, ada);
-    let other = users.login("venueless", "client-2", 300, new_user_id).unwrap();
+    let other = users
+        .login("venueless", "client-2", 300, new_user_id)
+        .unwrap();
     assert_ne!(other.id, ada.id);
     // The same client id on another channel is another identity.
     let elsewhere = users.login("irc", "client-1", 300, new_user_id).unwrap();
     assert_ne!(elsewhere.id, ada.id);
-    assert_eq!(store.get(&keys::login("venueless", "client-1")).unwrap(), Some(ada.id.into_bytes()));
+    assert_eq!(
+        store.get(&keys::login("venueless", "client-1")).unwrap(),
+        Some(ada.id.into_bytes())
+    );
 }
 
 #[test]
@@ -36,11 +47,25 @@ fn a_new_user_is_a_member_of_its_direct_room() {
     let ada = users.login("venueless", "c", 100, fixed("ada")).unwrap();
     let rooms = Rooms::new(&store, &publisher);
     let room = rooms.get_room("ada").unwrap().unwrap();
-    assert_eq!((room.name.as_str(), room.kind.as_str(), room.created_at), ("ada", "direct", 100));
+    assert_eq!(
+        (room.name.as_str(), room.kind.as_str(), room.created_at),
+        ("ada", "direct", 100)
+    );
     assert!(rooms.is_member("ada", &ada.id).unwrap());
     assert_eq!(rooms.query_rooms(Some("ada")).unwrap(), vec![room]);
-    let joined = Event::UserJoined { room: "ada".into(), user: "ada".into(), channel: "venueless".into() };
-    assert_eq!(publisher.envelopes().into_iter().map(|(_, e)| e.event).collect::<Vec<_>>(), vec![joined]);
+    let joined = Event::UserJoined {
+        room: "ada".into(),
+        user: "ada".into(),
+        channel: "venueless".into(),
+    };
+    assert_eq!(
+        publisher
+            .envelopes()
+            .into_iter()
+            .map(|(_, e)| e.event)
+            .collect::<Vec<_>>(),
+        vec![joined]
+    );
 }
 
 #[test]
@@ -48,11 +73,22 @@ fn login_checks_its_arguments() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let users = Users::new(&store, &publisher);
     let too_long = "x".repeat(MAX_CLIENT_ID_BYTES + 1);
-    for (channel, client) in [("venueless", ""), ("venueless", too_long.as_str()), ("a/b", "c")] {
+    for (channel, client) in [
+        ("venueless", ""),
+        ("venueless", too_long.as_str()),
+        ("a/b", "c"),
+    ] {
         let err = users.login(channel, client, 1, new_user_id).unwrap_err();
         assert_eq!(err.code, FailureCode::Invalid, "{channel:?}");
     }
-    assert!(users.login("venueless", &"x".repeat(MAX_CLIENT_ID_BYTES), 1, new_user_id).is_ok());
+    assert!(users
+        .login(
+            "venueless",
+            &"x".repeat(MAX_CLIENT_ID_BYTES),
+            1,
+            new_user_id
+        )
+        .is_ok());
     // Any string is a client id, including ones that look like key paths.
     assert!(users.login("venueless", "a/b c", 1, new_user_id).is_ok());
 }
@@ -60,14 +96,23 @@ fn login_checks_its_arguments() {
 #[test]
 fn a_login_that_failed_half_way_maps_nothing() {
     let store = MemoryStore::new();
-    let down = RecordingPublisher { fail: true, ..Default::default() };
+    let down = RecordingPublisher {
+        fail: true,
+        ..Default::default()
+    };
     let users = Users::new(&store, &down);
     assert!(users.login("venueless", "c", 1, fixed("first")).is_err());
     assert_eq!(store.get(&keys::login("venueless", "c")).unwrap(), None);
 
     let up = RecordingPublisher::default();
     let users = Users::new(&store, &up);
-    assert_eq!(users.login("venueless", "c", 2, fixed("second")).unwrap().id, "second");
+    assert_eq!(
+        users
+            .login("venueless", "c", 2, fixed("second"))
+            .unwrap()
+            .id,
+        "second"
+    );
 }
 
 #[test]
@@ -75,15 +120,29 @@ fn profiles_are_validated_and_stored_as_json() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let users = Users::new(&store, &publisher);
     users.login("venueless", "c", 1, fixed("ada")).unwrap();
-    let user = users.set_profile("ada", r#"{"display_name":"Ada"}"#).unwrap();
-    assert_eq!(user.profile, Some(serde_json::json!({"display_name": "Ada"})));
+    let user = users
+        .set_profile("ada", r#"{"display_name":"Ada"}"#)
+        .unwrap();
+    assert_eq!(
+        user.profile,
+        Some(serde_json::json!({"display_name": "Ada"}))
+    );
     assert_eq!(users.get_user("ada").unwrap(), Some(user));
     let stored: serde_json::Value = store.get_json(&keys::user("ada")).unwrap().unwrap();
     assert_eq!(stored["profile"]["display_name"], "Ada");
 
-    assert_eq!(users.set_profile("ada", "[1]").unwrap_err().code, FailureCode::Invalid);
-    assert_eq!(users.set_profile("ada", "{").unwrap_err().code, FailureCode::Invalid);
-    assert_eq!(users.set_profile("ghost", "{}").unwrap_err().code, FailureCode::UnknownUser);
+    assert_eq!(
+        users.set_profile("ada", "[1]").unwrap_err().code,
+        FailureCode::Invalid
+    );
+    assert_eq!(
+        users.set_profile("ada", "{").unwrap_err().code,
+        FailureCode::Invalid
+    );
+    assert_eq!(
+        users.set_profile("ghost", "{}").unwrap_err().code,
+        FailureCode::UnknownUser
+    );
 }
 
 #[test]
@@ -93,7 +152,12 @@ fn get_users_skips_missing_ones() {
     users.login("venueless", "1", 1, fixed("ada")).unwrap();
     users.login("venueless", "2", 1, fixed("bob")).unwrap();
     let ids: Vec<String> = ["bob", "ghost", "x/y", "ada"].map(String::from).to_vec();
-    let found: Vec<String> = users.get_users(&ids).unwrap().into_iter().map(|u| u.id).collect();
+    let found: Vec<String> = users
+        .get_users(&ids)
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     assert_eq!(found, ["bob", "ada"]);
     assert_eq!(users.get_user("ghost").unwrap(), None);
 }

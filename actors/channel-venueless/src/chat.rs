@@ -1,0 +1,171 @@
+//! The `chat.*` actions: joining, watching and talking in rooms.
+//!
+//! Join and subscribe are separate in venueless: joining makes the user a (persisted) member,
+//! visible to others and allowed to send; subscribing makes this connection receive the room's
+//! events. A join implies a subscribe and an unsubscribe implies a leave, as the seed says.
+
+use serde_json::{json, Map, Value};
+use wcc_interface::ids;
+
+use crate::backend::{Backend, NewMessage, Room};
+use crate::codes;
+use crate::handler::{chat, refuse, user_failure, Conn, Handled, Refusal};
+use crate::render::{has_profile, message_event, room_view, user_view};
+use crate::session::Action;
+use crate::CHANNEL;
+
+impl<B: Backend> Conn<'_, B> {
+    pub(crate) fn join(&mut self, user: &str, channel: &str) -> Handled {
+        if !self.data.profile {
+            // The profile may have been set through another connection since we last looked.
+            let current = self.backend.get_user(user).map_err(user_failure)?;
+            self.data.profile = current.as_ref().is_some_and(has_profile);
+            if !self.data.profile {
+                return refuse(
+                    codes::CHANNEL_JOIN_MISSING_PROFILE,
+                    "set a profile before joining",
+                );
+            }
+        }
+        let room = self.visible_room(user, channel)?;
+        self.backend.join(&room.id, user, CHANNEL).map_err(chat)?;
+        self.data.add_joined(&room.id);
+        // A join is implicitly a subscribe.
+        if self.data.add_subscribed(&room.id) {
+            self.actions.push(Action::Subscribe(room.id.clone()));
+        }
+        self.channel_state(user, &room).map(Some)
+    }
+
+    pub(crate) fn leave(&mut self, user: &str, channel: &str) -> Handled {
+        known_id(channel)?;
+        self.backend.leave(channel, user, CHANNEL).map_err(chat)?;
+        // Leaving keeps the subscription: the client still watches the room.
+        self.data.remove_joined(channel);
+        Ok(Some(json!({})))
+    }
+
+    pub(crate) fn unsubscribe(&mut self, user: &str, channel: &str) -> Handled {
+        // An unsubscribe is implicitly a leave.
+        if self.data.is_joined(channel) {
+            self.backend.leave(channel, user, CHANNEL).map_err(chat)?;
+            self.data.remove_joined(channel);
+        }
+        if self.data.remove_subscribed(channel) {
+            self.actions.push(Action::Unsubscribe(channel.to_owned()));
+        }
+        Ok(Some(json!({})))
+    }
+
+    pub(crate) fn send(
+        &mut self,
+        user: &str,
+        channel: &str,
+        event_type: Option<String>,
+        content: Value,
+    ) -> Handled {
+        if event_type.as_deref() != Some("channel.message") {
+            return refuse(
+                codes::CHAT_UNSUPPORTED_EVENT_TYPE,
+                "only channel.message can be sent",
+            );
+        }
+        if content.get("type").and_then(Value::as_str) != Some("text") {
+            return refuse(
+                codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
+                "only text content is supported",
+            );
+        }
+        if content
+            .get("body")
+            .and_then(Value::as_str)
+            .is_none_or(|b| b.trim().is_empty())
+        {
+            return refuse(codes::CHAT_EMPTY, "the message body is empty");
+        }
+        known_id(channel)?;
+        if !self.data.is_joined(channel) {
+            return refuse(codes::CHAT_DENIED, "join the channel before sending to it");
+        }
+        let msg = NewMessage {
+            room: channel.to_owned(),
+            sender: user.to_owned(),
+            channel: CHANNEL.to_owned(),
+            event_type: "channel.message".to_owned(),
+            content: content.to_string(),
+        };
+        let stored = self.backend.process_message(msg).map_err(|failure| {
+            let refusal = chat(failure);
+            if refusal.code == codes::CHAT_DENIED {
+                // Our record was stale (left through another connection): forget the membership.
+                self.data.remove_joined(channel);
+            }
+            refusal
+        })?;
+        Ok(Some(json!({ "event": message_event(&stored) })))
+    }
+
+    pub(crate) fn fetch(
+        &mut self,
+        user: &str,
+        channel: &str,
+        count: u32,
+        before_id: Option<u64>,
+    ) -> Handled {
+        let room = self.visible_room(user, channel)?;
+        let mut page = self
+            .backend
+            .history(&room.id, before_id, count)
+            .map_err(chat)?;
+        page.reverse(); // the core returns newest first; clients want reading order
+        let mut senders: Vec<String> = page.iter().map(|m| m.sender.clone()).collect();
+        senders.sort();
+        senders.dedup();
+        let users = self.backend.get_users(&senders).map_err(chat)?;
+        let users: Map<String, Value> =
+            users.iter().map(|u| (u.id.clone(), user_view(u))).collect();
+        let results: Vec<Value> = page.iter().map(message_event).collect();
+        Ok(Some(json!({ "results": results, "users": users })))
+    }
+
+    /// The room `channel` names, if it exists and `user` may see it. A direct room is private
+    /// to its owner and whoever is a member of it.
+    pub(crate) fn visible_room(&self, user: &str, channel: &str) -> Result<Room, Refusal> {
+        known_id(channel)?;
+        let Some(room) = self.backend.get_room(channel).map_err(chat)? else {
+            return refuse(codes::CHANNEL_UNKNOWN, format!("no channel {channel}"));
+        };
+        if room.kind == "direct" && room.id != user {
+            let members = self.backend.query_members(&room.id).map_err(chat)?;
+            if !members.iter().any(|m| m == user) {
+                return refuse(codes::CHAT_DENIED, "this is another user's direct channel");
+            }
+        }
+        Ok(room)
+    }
+
+    /// The reply to join and subscribe: `{state, members, next_event_id}`.
+    pub(crate) fn channel_state(&mut self, user: &str, room: &Room) -> Result<Value, Refusal> {
+        let members = self.backend.query_members(&room.id).map_err(chat)?;
+        if members.iter().any(|m| m == user) {
+            // Joined elsewhere (another connection or protocol): sending is allowed here too.
+            self.data.add_joined(&room.id);
+        }
+        let users = self.backend.get_users(&members).map_err(chat)?;
+        let next_event_id = self.backend.next_event_id(&room.id).map_err(chat)?;
+        Ok(json!({
+            "state": room_view(room),
+            "members": users.iter().map(user_view).collect::<Vec<_>>(),
+            "next_event_id": next_event_id,
+        }))
+    }
+}
+
+/// A channel id that cannot name a room is an unknown channel; the core is not asked.
+fn known_id(channel: &str) -> Result<(), Refusal> {
+    if ids::is_valid_id(channel) {
+        Ok(())
+    } else {
+        refuse(codes::CHANNEL_UNKNOWN, format!("no channel {channel:?}"))
+    }
+}

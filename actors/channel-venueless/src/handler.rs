@@ -1,0 +1,236 @@
+//! The venueless state machine: one inbound frame and the connection's session in, the new
+//! session and what the gateway should do out.
+//!
+//! Every request is answered (success or error) and no input closes the connection: bad frames
+//! get a `protocol.*` error, refusals of the core get the venueless code for them (see
+//! [`crate::codes`]). Actions come out in the order the gateway must perform them: subscriptions
+//! before the reply, so that once a client sees `success` for a join, the room's events reach it.
+
+use serde_json::{json, Map, Value};
+use wcc_interface::Failure;
+
+use crate::backend::Backend;
+use crate::codec::{self, ProtocolError, Request};
+use crate::codes::{self, Context};
+use crate::render::{has_profile, room_view, user_view};
+use crate::session::{Action, Frame, Outcome, Session, SessionData};
+use crate::CHANNEL;
+
+/// A connection opened. venueless servers wait for `authenticate`; there is no greeting.
+pub fn opened(session: Session) -> Outcome {
+    Outcome {
+        session,
+        actions: Vec::new(),
+    }
+}
+
+/// One frame arrived.
+pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
+    let request = match frame {
+        Frame::Text(text) => codec::decode(&text),
+        Frame::Binary(_) => Err(ProtocolError::new(
+            None,
+            codes::PROTOCOL_UNSUPPORTED_ENCODING,
+            "binary (msgpack) frames are not supported; send JSON text frames",
+        )),
+        Frame::Oversize(len) => Err(ProtocolError::new(
+            None,
+            codes::PROTOCOL_FRAME_TOO_LARGE,
+            format!("a frame of {len} bytes is over the server's limit"),
+        )),
+    };
+    match request {
+        Ok(request) => handle(session, request, backend),
+        Err(error) => Outcome {
+            session,
+            actions: vec![Action::Send(error.to_frame())],
+        },
+    }
+}
+
+/// Carries out one decoded request.
+pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
+    let mut conn = Conn {
+        user: session.user.clone(),
+        data: SessionData::parse(&session.data),
+        actions: Vec::new(),
+        backend,
+    };
+    let id = request.id().cloned();
+    match conn.dispatch(request) {
+        Ok(Some(payload)) => {
+            // Only requests with an id answer `success`; ping and id-less authenticate pushed
+            // their own answer already.
+            if let Some(id) = &id {
+                conn.actions.push(Action::Send(codec::success(id, payload)));
+            }
+        }
+        Ok(None) => {}
+        Err(refusal) => conn.actions.push(Action::Send(codec::error(
+            id.as_ref(),
+            refusal.code,
+            &refusal.message,
+        ))),
+    }
+    let session = Session {
+        connection_id: session.connection_id,
+        user: conn.user,
+        data: conn.data.to_json(),
+    };
+    Outcome {
+        session,
+        actions: conn.actions,
+    }
+}
+
+/// Why a request was not done: a venueless error code and a readable reason.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+pub(crate) fn refuse<T>(code: &'static str, message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal {
+        code,
+        message: message.into(),
+    })
+}
+
+pub(crate) fn chat(failure: Failure) -> Refusal {
+    Refusal {
+        code: codes::for_failure(&failure, Context::Chat),
+        message: failure.message,
+    }
+}
+
+pub(crate) fn user_failure(failure: Failure) -> Refusal {
+    Refusal {
+        code: codes::for_failure(&failure, Context::User),
+        message: failure.message,
+    }
+}
+
+fn auth(failure: Failure) -> Refusal {
+    Refusal {
+        code: codes::for_failure(&failure, Context::Auth),
+        message: failure.message,
+    }
+}
+
+/// One request being carried out: the connection's state as it changes, and the actions so far.
+pub(crate) struct Conn<'a, B> {
+    pub(crate) user: Option<String>,
+    pub(crate) data: SessionData,
+    pub(crate) actions: Vec<Action>,
+    pub(crate) backend: &'a B,
+}
+
+/// `Ok(Some(payload))`: answer `success` with it; `Ok(None)`: already answered.
+pub(crate) type Handled = Result<Option<Value>, Refusal>;
+
+impl<B: Backend> Conn<'_, B> {
+    fn dispatch(&mut self, request: Request) -> Handled {
+        let user = match (&request, self.user.clone()) {
+            (Request::Ping { ts }, _) => {
+                self.actions
+                    .push(Action::Send(codec::push("pong", ts.clone())));
+                return Ok(None);
+            }
+            (
+                Request::Authenticate {
+                    id,
+                    client_id,
+                    token,
+                },
+                None,
+            ) => return self.authenticate(id.is_some(), client_id.as_deref(), token.as_deref()),
+            (Request::Authenticate { .. }, Some(_)) => {
+                // Switching users on a live connection would leave subscriptions and presence
+                // of the first user behind; a client must reconnect instead.
+                return refuse(
+                    codes::AUTH_ALREADY_AUTHENTICATED,
+                    "this connection is already authenticated",
+                );
+            }
+            (_, None) => return refuse(codes::PROTOCOL_UNAUTHENTICATED, "authenticate first"),
+            (_, Some(user)) => user,
+        };
+        match request {
+            Request::UserUpdate { profile, .. } => self.update_profile(&user, profile),
+            Request::UserFetch { user: wanted, .. } => {
+                match self.backend.get_user(&wanted).map_err(user_failure)? {
+                    Some(found) => Ok(Some(user_view(&found))),
+                    None => refuse(codes::USER_NOT_FOUND, format!("no user {wanted}")),
+                }
+            }
+            Request::Join { channel, .. } => self.join(&user, &channel),
+            Request::Leave { channel, .. } => self.leave(&user, &channel),
+            Request::Subscribe { channel, .. } => {
+                let room = self.visible_room(&user, &channel)?;
+                if self.data.add_subscribed(&room.id) {
+                    self.actions.push(Action::Subscribe(room.id.clone()));
+                }
+                self.channel_state(&user, &room).map(Some)
+            }
+            Request::Unsubscribe { channel, .. } => self.unsubscribe(&user, &channel),
+            Request::Send {
+                channel,
+                event_type,
+                content,
+                ..
+            } => self.send(&user, &channel, event_type, content),
+            Request::Fetch {
+                channel,
+                count,
+                before_id,
+                ..
+            } => self.fetch(&user, &channel, count, before_id),
+            Request::Ping { .. } | Request::Authenticate { .. } => Ok(None),
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        has_id: bool,
+        client_id: Option<&str>,
+        token: Option<&str>,
+    ) -> Handled {
+        if token.is_some_and(|t| !t.is_empty()) {
+            return refuse(
+                codes::AUTH_INVALID_TOKEN,
+                "token (JWT) authentication is not supported yet; use client_id",
+            );
+        }
+        let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
+            return refuse(codes::AUTH_MISSING_ID_OR_TOKEN, "client_id is required");
+        };
+        let user = self.backend.login(CHANNEL, client_id).map_err(auth)?;
+        // Membership outlives connections: a returning user is still in its rooms and may send
+        // to them without joining again.
+        let rooms = self.backend.query_rooms(&user.id).map_err(auth)?;
+        self.data = SessionData {
+            profile: has_profile(&user),
+            joined: rooms.iter().map(|r| r.id.clone()).collect(),
+            subscribed: Vec::new(),
+        };
+        self.user = Some(user.id.clone());
+        let payload = json!({
+            "user": user_view(&user),
+            "chat.channels": rooms.iter().map(room_view).collect::<Vec<_>>(),
+            "chat.read_pointers": {},
+        });
+        self.actions
+            .push(Action::Send(codec::push("authenticated", payload)));
+        Ok(has_id.then(|| json!({})))
+    }
+
+    fn update_profile(&mut self, user: &str, profile: Map<String, Value>) -> Handled {
+        let updated = self
+            .backend
+            .set_profile(user, &Value::Object(profile).to_string())
+            .map_err(user_failure)?;
+        self.data.profile = has_profile(&updated);
+        Ok(Some(json!({})))
+    }
+}

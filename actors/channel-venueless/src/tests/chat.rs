@@ -1,0 +1,203 @@
+//! chat.join / leave / subscribe / unsubscribe / send / fetch.
+
+use super::*;
+use crate::codes;
+
+#[test]
+fn join_subscribes_and_answers_state() {
+    let (backend, session) = setup(true);
+    backend.add_user("bob", None);
+    backend.add_member("room_0", "bob");
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.join", 1234, {"channel": "room_0"}]),
+    );
+    assert_eq!(
+        actions[0],
+        Action::Subscribe("room_0".into()),
+        "subscribe comes before the reply"
+    );
+    assert_eq!(
+        only(&actions),
+        json!(["success", 1234, {
+            "state": {"id": "room_0", "name": "Room room_0", "kind": "text"},
+            "members": [{"id": "bob", "profile": {}}, {"id": "alice", "profile": {"display_name": "Alice"}}],
+            "next_event_id": 1,
+        }])
+    );
+    assert!(backend.is_member("room_0", "alice"));
+    let data = data(&session);
+    assert!(data.is_joined("room_0") && data.is_subscribed("room_0"));
+}
+
+#[test]
+fn joining_twice_does_not_subscribe_twice() {
+    let (backend, session) = joined();
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.join", 2, {"channel": "room_0"}]),
+    );
+    assert_eq!(actions.len(), 1);
+    assert_eq!(only(&actions)[0], "success");
+}
+
+#[test]
+fn join_without_profile_is_refused() {
+    let (backend, session) = setup(false);
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.join", 1, {"channel": "room_0"}]),
+    );
+    assert_eq!(error_code(&actions), codes::CHANNEL_JOIN_MISSING_PROFILE);
+    assert!(!backend.is_member("room_0", "alice"));
+    assert!(data(&session).joined.iter().all(|r| r != "room_0"));
+}
+
+#[test]
+fn join_sees_a_profile_set_elsewhere() {
+    let (backend, session) = setup(false);
+    backend.add_user("alice", Some(r#"{"display_name":"A"}"#));
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.join", 1, {"channel": "room_0"}]),
+    );
+    assert_eq!(only(&actions)[0], "success");
+    assert!(data(&session).profile);
+}
+
+#[test]
+fn unknown_channels() {
+    let (backend, session) = setup(true);
+    for frame in [
+        json!(["chat.join", 1, {"channel": "nope"}]),
+        json!(["chat.join", 1, {"channel": "a.b"}]),
+        json!(["chat.subscribe", 1, {"channel": "nope"}]),
+        json!(["chat.fetch", 1, {"channel": "nope"}]),
+        json!(["chat.leave", 1, {"channel": "nope"}]),
+        json!(["chat.leave", 1, {"channel": "*"}]),
+        hello("wild>card"),
+    ] {
+        let (_, actions) = send(&backend, &session, frame.clone());
+        assert_eq!(error_code(&actions), codes::CHANNEL_UNKNOWN, "{frame}");
+    }
+}
+
+#[test]
+fn others_direct_rooms_are_private() {
+    let (backend, session) = setup(true);
+    send(
+        &backend,
+        &fresh(),
+        json!(["authenticate", {"client_id": "bob"}]),
+    );
+    for frame in [
+        json!(["chat.join", 1, {"channel": "bob"}]),
+        json!(["chat.subscribe", 1, {"channel": "bob"}]),
+        json!(["chat.fetch", 1, {"channel": "bob"}]),
+    ] {
+        let (_, actions) = send(&backend, &session, frame.clone());
+        assert_eq!(error_code(&actions), codes::CHAT_DENIED, "{frame}");
+    }
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.subscribe", 1, {"channel": "alice"}]),
+    );
+    assert_eq!(only(&actions)[0], "success");
+}
+
+#[test]
+fn leave_keeps_the_subscription() {
+    let (backend, session) = joined();
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.leave", 3, {"channel": "room_0"}]),
+    );
+    assert_eq!(actions, vec![Action::Send(r#"["success",3,{}]"#.into())]);
+    assert!(!backend.is_member("room_0", "alice"));
+    let data = data(&session);
+    assert!(!data.is_joined("room_0") && data.is_subscribed("room_0"));
+    assert_eq!(
+        backend.log(),
+        vec!["join room_0 alice", "leave room_0 alice"]
+    );
+}
+
+#[test]
+fn subscribe_answers_state_without_joining() {
+    let (backend, session) = setup(true);
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.subscribe", 7, {"channel": "room_1"}]),
+    );
+    assert_eq!(actions[0], Action::Subscribe("room_1".into()));
+    let frame = only(&actions);
+    assert_eq!(frame[1], 7);
+    assert_eq!(frame[2]["state"]["id"], "room_1");
+    assert_eq!(frame[2]["members"], json!([]));
+    assert_eq!(frame[2]["next_event_id"], 1);
+    assert!(!backend.is_member("room_1", "alice"));
+    assert!(!data(&session).is_joined("room_1"));
+}
+
+#[test]
+fn subscribe_learns_membership_from_elsewhere() {
+    let (backend, session) = setup(true);
+    backend.add_member("room_1", "alice");
+    let (session, _) = send(
+        &backend,
+        &session,
+        json!(["chat.subscribe", 7, {"channel": "room_1"}]),
+    );
+    assert!(data(&session).is_joined("room_1"));
+}
+
+#[test]
+fn unsubscribe_implies_leave() {
+    let (backend, session) = joined();
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.unsubscribe", 8, {"channel": "room_0"}]),
+    );
+    assert_eq!(actions[0], Action::Unsubscribe("room_0".into()));
+    assert_eq!(only(&actions), json!(["success", 8, {}]));
+    assert!(!backend.is_member("room_0", "alice"));
+    assert_eq!(
+        data(&session),
+        SessionData {
+            profile: true,
+            ..Default::default()
+        }
+        .with_joined(&["alice"])
+    );
+}
+
+#[test]
+fn unsubscribe_of_a_watched_room_only_unsubscribes() {
+    let (backend, session) = setup(true);
+    let (session, _) = send(
+        &backend,
+        &session,
+        json!(["chat.subscribe", 1, {"channel": "room_1"}]),
+    );
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.unsubscribe", 2, {"channel": "room_1"}]),
+    );
+    assert_eq!(actions[0], Action::Unsubscribe("room_1".into()));
+    assert!(backend.log().is_empty());
+    let (_, actions) = send(
+        &backend,
+        &fresh_user(&session),
+        json!(["chat.unsubscribe", 3, {"channel": "room_1"}]),
+    );
+    assert_eq!(actions.len(), 1, "nothing to unsubscribe: only the reply");
+}

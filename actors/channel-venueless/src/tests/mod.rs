@@ -1,0 +1,123 @@
+//! The state machine end to end on the fake backend: frames in, frames and actions out.
+//! Helpers here; the tests by theme in the submodules.
+
+mod auth;
+mod chat;
+mod codec;
+mod input;
+mod send;
+
+pub(crate) use serde_json::{json, Value};
+
+pub(crate) use crate::fake::FakeBackend;
+pub(crate) use crate::handler::received;
+pub(crate) use crate::session::{Action, Frame};
+pub(crate) use crate::session::{Session, SessionData};
+
+pub(crate) fn fresh() -> Session {
+    Session {
+        connection_id: "gw/1".into(),
+        user: None,
+        data: String::new(),
+    }
+}
+
+/// Sends one text frame; returns the new session and the actions.
+pub(crate) fn send(
+    backend: &FakeBackend,
+    session: &Session,
+    frame: Value,
+) -> (Session, Vec<Action>) {
+    raw(backend, session, Frame::Text(frame.to_string()))
+}
+
+pub(crate) fn raw(
+    backend: &FakeBackend,
+    session: &Session,
+    frame: Frame,
+) -> (Session, Vec<Action>) {
+    let outcome = received(session.clone(), frame, backend);
+    (outcome.session, outcome.actions)
+}
+
+/// The frames sent, parsed.
+pub(crate) fn frames(actions: &[Action]) -> Vec<Value> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(text) => Some(serde_json::from_str(text).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The single frame sent.
+pub(crate) fn only(actions: &[Action]) -> Value {
+    let sent = frames(actions);
+    assert_eq!(sent.len(), 1, "{actions:?}");
+    sent.into_iter().next().unwrap()
+}
+
+pub(crate) fn error_code(actions: &[Action]) -> String {
+    let frame = only(actions);
+    assert_eq!(frame[0], "error", "{frame}");
+    frame.as_array().unwrap().last().unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub(crate) fn data(session: &Session) -> SessionData {
+    SessionData::parse(&session.data)
+}
+
+/// A backend with `room_0` and `room_1`, and a session logged in as `alice` (with a profile if
+/// asked).
+pub(crate) fn setup(profile: bool) -> (FakeBackend, Session) {
+    let backend = FakeBackend::new();
+    backend.add_room("room_0", "text");
+    backend.add_room("room_1", "text");
+    if profile {
+        backend.add_user("alice", Some(r#"{"display_name":"Alice"}"#));
+    }
+    let (session, _) = send(
+        &backend,
+        &fresh(),
+        json!(["authenticate", {"client_id": "alice"}]),
+    );
+    (backend, session)
+}
+
+pub(crate) fn joined() -> (FakeBackend, Session) {
+    let (backend, session) = setup(true);
+    let (session, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.join", 1, {"channel": "room_0"}]),
+    );
+    assert_eq!(only(&actions)[0], "success");
+    (backend, session)
+}
+
+pub(crate) fn hello(channel: &str) -> Value {
+    json!(["chat.send", 9, {"channel": channel, "event_type": "channel.message",
+        "content": {"type": "text", "body": "Hello world"}}])
+}
+
+/// The session as another connection of the same user would have it (nothing subscribed).
+pub(crate) fn fresh_user(session: &Session) -> Session {
+    let mut data = data(session);
+    data.subscribed.clear();
+    Session {
+        data: data.to_json(),
+        ..session.clone()
+    }
+}
+
+impl SessionData {
+    /// Test shorthand: these rooms joined.
+    pub(crate) fn with_joined(mut self, rooms: &[&str]) -> Self {
+        self.joined = rooms.iter().map(|r| r.to_string()).collect();
+        self
+    }
+}

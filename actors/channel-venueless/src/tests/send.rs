@@ -1,0 +1,153 @@
+//! chat.send and chat.fetch.
+
+use wcc_interface::FailureCode;
+
+use super::*;
+use crate::codes;
+use crate::fake::MAX_BODY;
+
+#[test]
+fn send_stores_and_answers_the_event() {
+    let (backend, session) = joined();
+    let (_, actions) = send(&backend, &session, hello("room_0"));
+    let event = json!({"channel": "room_0", "event_type": "channel.message",
+        "content": {"type": "text", "body": "Hello world"}, "sender": "alice", "event_id": 1});
+    assert_eq!(only(&actions), json!(["success", 9, {"event": event}]));
+    assert_eq!(backend.messages("room_0")[0].channel, "venueless");
+}
+
+#[test]
+fn send_validation_codes() {
+    let (backend, session) = joined();
+    let cases = [
+        (
+            json!({"event_type": "channel.member", "content": {"type": "text", "body": "x"}}),
+            codes::CHAT_UNSUPPORTED_EVENT_TYPE,
+        ),
+        (
+            json!({"content": {"type": "text", "body": "x"}}),
+            codes::CHAT_UNSUPPORTED_EVENT_TYPE,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "deleted"}}),
+            codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": "x"}),
+            codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "text", "body": ""}}),
+            codes::CHAT_EMPTY,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "text", "body": "  "}}),
+            codes::CHAT_EMPTY,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "text", "body": 5}}),
+            codes::CHAT_EMPTY,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "text"}}),
+            codes::CHAT_EMPTY,
+        ),
+        (
+            json!({"event_type": "channel.message", "content": {"type": "text", "body": "x".repeat(MAX_BODY + 1)}}),
+            codes::CHAT_INVALID,
+        ),
+    ];
+    for (mut payload, code) in cases {
+        payload["channel"] = json!("room_0");
+        let (_, actions) = send(&backend, &session, json!(["chat.send", 1, payload]));
+        assert_eq!(error_code(&actions), code, "{payload}");
+    }
+    assert!(backend.messages("room_0").is_empty());
+}
+
+#[test]
+fn send_without_join_is_denied() {
+    let (backend, session) = setup(true);
+    let (_, actions) = send(&backend, &session, hello("room_1"));
+    assert_eq!(error_code(&actions), codes::CHAT_DENIED);
+    assert!(backend.messages("room_1").is_empty());
+}
+
+#[test]
+fn send_after_leaving_elsewhere_is_denied_by_the_core() {
+    let (backend, session) = joined();
+    backend.leave_as_core("room_0", "alice");
+    let (session, actions) = send(&backend, &session, hello("room_0"));
+    assert_eq!(error_code(&actions), codes::CHAT_DENIED);
+    assert!(
+        !data(&session).is_joined("room_0"),
+        "the stale membership is forgotten"
+    );
+}
+
+#[test]
+fn send_core_failures() {
+    for (code, expected) in [
+        (FailureCode::UnknownRoom, codes::CHANNEL_UNKNOWN),
+        (FailureCode::Invalid, codes::CHAT_INVALID),
+        (FailureCode::Unavailable, codes::SERVER_UNAVAILABLE),
+        (FailureCode::Denied, codes::CHAT_DENIED),
+    ] {
+        let (backend, session) = joined();
+        backend.fail("process_message", code);
+        let (_, actions) = send(&backend, &session, hello("room_0"));
+        assert_eq!(error_code(&actions), expected, "{code:?}");
+    }
+}
+
+#[test]
+fn fetch_pages_oldest_first_with_users() {
+    let (backend, session) = joined();
+    for _ in 0..3 {
+        send(&backend, &session, hello("room_0"));
+    }
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.fetch", 4, {"channel": "room_0", "count": 2, "before_id": 3}]),
+    );
+    let frame = only(&actions);
+    let ids: Vec<u64> = frame[2]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![1, 2]);
+    assert_eq!(frame[2]["results"][0]["channel"], "room_0");
+    assert_eq!(
+        frame[2]["users"],
+        json!({"alice": {"id": "alice", "profile": {"display_name": "Alice"}}})
+    );
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.fetch", 5, {"channel": "room_1"}]),
+    );
+    assert_eq!(
+        only(&actions),
+        json!(["success", 5, {"results": [], "users": {}}])
+    );
+}
+
+#[test]
+fn core_unavailable_is_server_unavailable_everywhere() {
+    let (backend, session) = joined();
+    backend.fail("get_room", FailureCode::Unavailable);
+    backend.fail("leave", FailureCode::Unavailable);
+    backend.fail("history", FailureCode::Unavailable);
+    for frame in [
+        json!(["chat.subscribe", 1, {"channel": "room_1"}]),
+        json!(["chat.leave", 1, {"channel": "room_0"}]),
+        json!(["chat.unsubscribe", 1, {"channel": "room_0"}]),
+    ] {
+        let (after, actions) = send(&backend, &session, frame.clone());
+        assert_eq!(error_code(&actions), codes::SERVER_UNAVAILABLE, "{frame}");
+        assert_eq!(after, session, "a failed request changes nothing");
+    }
+}

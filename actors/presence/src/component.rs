@@ -1,0 +1,69 @@
+//! The wasm shell: NATS messages and WIT queries in, the real store and clock supplied.
+//!
+//! Nothing here decides anything; it converts and delegates so the logic stays testable natively.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wcc_interface::Failure as DomainFailure;
+use wcc_kv::{keys, WasiStore};
+
+wit_bindgen::generate!({
+    world: "presence-actor",
+    path: "../../interface/wit",
+    generate_all,
+});
+
+use exports::wasmcloud::messaging::handler::Guest as HandlerGuest;
+use exports::wcc::chat::presence::Guest as PresenceGuest;
+use wasmcloud::messaging::types::BrokerMessage;
+use wcc::chat::types::{Failure, OnlineUser};
+
+struct Component;
+
+impl HandlerGuest for Component {
+    fn handle_message(msg: BrokerMessage) -> Result<(), String> {
+        // An error makes the host log it; the message is not redelivered either way.
+        let store = WasiStore::open(keys::BUCKET).map_err(|e| e.to_string())?;
+        crate::handle_event(&store, &msg.body, now_ms()).map_err(|e| e.to_string())
+    }
+}
+
+impl PresenceGuest for Component {
+    fn online_users() -> Result<Vec<OnlineUser>, Failure> {
+        let store = open_store()?;
+        let users = crate::online_users(&store).map_err(to_wit_failure)?;
+        Ok(users
+            .into_iter()
+            .map(|u| OnlineUser {
+                user: u.user,
+                channels: u.channels,
+            })
+            .collect())
+    }
+
+    fn is_online(user: String) -> Result<bool, Failure> {
+        let store = open_store()?;
+        crate::is_online(&store, &user).map_err(to_wit_failure)
+    }
+}
+
+fn open_store() -> Result<WasiStore, Failure> {
+    WasiStore::open(keys::BUCKET).map_err(to_wit_failure)
+}
+
+fn now_ms() -> u64 {
+    // A clock before 1970 is a host bug; 0 still records the session.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn to_wit_failure(f: DomainFailure) -> Failure {
+    Failure {
+        code: f.code.as_str().to_string(),
+        message: f.message,
+    }
+}
+
+export!(Component);

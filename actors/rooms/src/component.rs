@@ -1,0 +1,234 @@
+//! The component shell: WIT values in, domain calls, WIT values out. No decisions are made here;
+//! they are all in the natively tested modules.
+//!
+//! Two binding sets live in this one component. wit-bindgen generates the `rooms-actor` world
+//! (imports wasi:config/store, wasmcloud:messaging/consumer, wcc:chat/presence; exports
+//! wcc:chat/rooms and wcc:chat/users), and the `wasi` crate's own bindings provide the
+//! wasi:http/incoming-handler export for the admin API. They export disjoint interfaces, and
+//! the interfaces both import (wasi:io and friends) are merged by the component linker.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wcc_interface::{Failure, FailureCode};
+use wcc_kv::{keys, WasiStore};
+
+use crate::admin::{self, Admin, OnlineUser, Presence};
+use crate::users::new_user_id;
+use crate::{Member, Publisher, Room, Rooms, User, Users};
+
+mod bindings {
+    wit_bindgen::generate!({
+        world: "rooms-actor",
+        path: "../../interface/wit",
+        generate_all,
+    });
+}
+
+mod http;
+
+use bindings::exports::wcc::chat::{rooms as wit_rooms, users as wit_users};
+use bindings::wcc::chat::types as wit;
+
+/// The one type behind every export.
+pub(crate) struct Component;
+
+bindings::export!(Component with_types_in bindings);
+
+/// Publishes on wasmcloud:messaging (the host's NATS messaging provider).
+struct Broker;
+
+impl Publisher for Broker {
+    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
+        let msg = bindings::wasmcloud::messaging::types::BrokerMessage {
+            subject: subject.to_string(),
+            body: body.to_vec(),
+            reply_to: None,
+        };
+        bindings::wasmcloud::messaging::consumer::publish(&msg)
+            .map_err(|e| Failure::unavailable(format!("publish to {subject}: {e}")))
+    }
+}
+
+/// Asks the presence actor over wcc:chat/presence.
+struct PresenceActor;
+
+impl Presence for PresenceActor {
+    fn online_users(&self) -> Result<Vec<OnlineUser>, Failure> {
+        let users = bindings::wcc::chat::presence::online_users().map_err(from_wit)?;
+        Ok(users
+            .into_iter()
+            .map(|u| OnlineUser {
+                user: u.user,
+                channels: u.channels,
+            })
+            .collect())
+    }
+}
+
+fn now_ms() -> u64 {
+    // A clock before 1970 is a host fault; 0 still orders before every real timestamp.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn open() -> Result<WasiStore, wit::Failure> {
+    WasiStore::open(keys::BUCKET).map_err(to_wit)
+}
+
+fn to_wit(failure: Failure) -> wit::Failure {
+    wit::Failure {
+        code: failure.code.as_str().to_string(),
+        message: failure.message,
+    }
+}
+
+fn from_wit(failure: wit::Failure) -> Failure {
+    // A code this build does not know still means the call failed.
+    Failure::new(
+        FailureCode::parse(&failure.code).unwrap_or(FailureCode::Unavailable),
+        failure.message,
+    )
+}
+
+fn room(room: Room) -> wit::Room {
+    wit::Room {
+        id: room.id,
+        name: room.name,
+        kind: room.kind,
+        created_at: room.created_at,
+    }
+}
+
+fn user(user: User) -> wit::User {
+    wit::User {
+        id: user.id,
+        profile: user.profile.map(|p| p.to_string()),
+        created_at: user.created_at,
+    }
+}
+
+fn member(member: Member) -> wit::Member {
+    wit::Member {
+        user: member.user,
+        joined_at: member.joined_at,
+    }
+}
+
+/// The admin API's view of the world, built fresh for each request.
+pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
+    let store = match WasiStore::open(keys::BUCKET) {
+        Ok(store) => store,
+        Err(failure) => return admin::Response::failure(&failure),
+    };
+    let token = bindings::wasi::config::store::get("admin_token").map_err(|e| {
+        let reason = match e {
+            bindings::wasi::config::store::Error::Upstream(r)
+            | bindings::wasi::config::store::Error::Io(r) => r,
+        };
+        Failure::unavailable(format!("reading admin_token: {reason}"))
+    });
+    let admin = Admin {
+        store: &store,
+        publisher: &Broker,
+        presence: &PresenceActor,
+        token,
+    };
+    admin.handle(req, now_ms())
+}
+
+impl wit_rooms::Guest for Component {
+    fn create_room(id: String, name: String, kind: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker)
+            .create_room(&id, &name, &kind, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn query_rooms(member: Option<String>) -> Result<Vec<wit::Room>, wit::Failure> {
+        let store = open()?;
+        let rooms = Rooms::new(&store, &Broker)
+            .query_rooms(member.as_deref())
+            .map_err(to_wit)?;
+        Ok(rooms.into_iter().map(room).collect())
+    }
+
+    fn get_room(id: String) -> Result<Option<wit::Room>, wit::Failure> {
+        let store = open()?;
+        Ok(Rooms::new(&store, &Broker)
+            .get_room(&id)
+            .map_err(to_wit)?
+            .map(room))
+    }
+
+    fn delete_room(id: String) -> Result<(), wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker).delete_room(&id).map_err(to_wit)
+    }
+
+    fn query_members(room: String) -> Result<Vec<wit::Member>, wit::Failure> {
+        let store = open()?;
+        let members = Rooms::new(&store, &Broker)
+            .query_members(&room)
+            .map_err(to_wit)?;
+        Ok(members.into_iter().map(member).collect())
+    }
+
+    fn is_member(room: String, user: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker)
+            .is_member(&room, &user)
+            .map_err(to_wit)
+    }
+
+    fn join(room: String, user: String, channel: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker)
+            .join(&room, &user, &channel, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn leave(room: String, user: String, channel: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker)
+            .leave(&room, &user, &channel, now_ms())
+            .map_err(to_wit)
+    }
+}
+
+impl wit_users::Guest for Component {
+    fn login(channel: String, client_id: String) -> Result<wit::User, wit::Failure> {
+        let store = open()?;
+        Users::new(&store, &Broker)
+            .login(&channel, &client_id, now_ms(), new_user_id)
+            .map(user)
+            .map_err(to_wit)
+    }
+
+    fn get_user(id: String) -> Result<Option<wit::User>, wit::Failure> {
+        let store = open()?;
+        Ok(Users::new(&store, &Broker)
+            .get_user(&id)
+            .map_err(to_wit)?
+            .map(user))
+    }
+
+    fn get_users(ids: Vec<String>) -> Result<Vec<wit::User>, wit::Failure> {
+        let store = open()?;
+        Ok(Users::new(&store, &Broker)
+            .get_users(&ids)
+            .map_err(to_wit)?
+            .into_iter()
+            .map(user)
+            .collect())
+    }
+
+    fn set_profile(id: String, profile: String) -> Result<wit::User, wit::Failure> {
+        let store = open()?;
+        Users::new(&store, &Broker)
+            .set_profile(&id, &profile)
+            .map(user)
+            .map_err(to_wit)
+    }
+}

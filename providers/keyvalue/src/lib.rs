@@ -1,0 +1,27 @@
+//! wcc key-value capability provider: serves `wrpc:keyvalue@0.2.0-draft`
+//! (the wRPC form of `wasi:keyvalue` that wasmCloud hosts forward component
+//! imports to) on NATS JetStream KV.
+//!
+//! Module map, from the wire inwards:
+//! - [`bindings`]: server bindings generated from `wit/keyvalue.wit`.
+//! - [`service`]: the wRPC handlers; convert types and map errors to
+//!   `error::other(message)`.
+//! - [`provider`]: the wasmCloud `Provider` lifecycle; keeps provider-wide and
+//!   per-link [`config::Settings`] and the shared NATS connections.
+//! - [`config`]: typed settings parsed from config maps.
+//! - [`store`]: the JetStream KV operations (no wRPC types; integration-tested
+//!   against a real nats-server).
+//! - [`keys`]: reversible escaping of arbitrary component keys into KV keys.
+
+pub mod config;
+pub mod keys;
+pub mod provider;
+pub mod service;
+pub mod store;
+
+/// Generated wRPC server bindings; `bindings::serve` registers all exports.
+pub mod bindings {
+    wit_bindgen_wrpc::generate!({ world: "provider", path: "wit" });
+}
+
+pub use provider::KeyValueProvider;

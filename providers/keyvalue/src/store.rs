@@ -1,0 +1,287 @@
+//! The JetStream KV operations behind the key-value interfaces.
+//!
+//! Kept free of wRPC and provider-sdk types so the integration tests can
+//! drive it against a real nats-server. Keys arrive as arbitrary component
+//! strings and are escaped here ([`crate::keys`]); errors are `anyhow` and the
+//! service layer turns their message into `store::error::other`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use async_nats::jetstream::{self, kv, stream::StorageType};
+use bytes::Bytes;
+use futures::{StreamExt as _, TryStreamExt as _};
+use tokio::sync::{Mutex, RwLock};
+use tracing::{debug, warn};
+
+use crate::config::Target;
+use crate::keys;
+
+/// `list-keys` page size; the cursor is the offset of the next page.
+pub const PAGE_SIZE: usize = 1000;
+
+/// Attempts at the read-modify-write of `increment` before giving up.
+const INCREMENT_ATTEMPTS: u32 = 100;
+
+/// How many keys of a batch call are in flight at once.
+const BATCH_CONCURRENCY: usize = 16;
+
+/// One JetStream context plus the buckets already opened through it.
+///
+/// Buckets are cached because opening one costs a stream-info round trip,
+/// and every call names its bucket.
+pub struct KvStore {
+    js: jetstream::Context,
+    buckets: RwLock<HashMap<String, kv::Store>>,
+}
+
+impl KvStore {
+    /// Wrap an existing NATS connection.
+    pub fn new(client: async_nats::Client) -> Self {
+        Self {
+            js: jetstream::new(client),
+            buckets: RwLock::default(),
+        }
+    }
+
+    /// Connect to `url` (a comma-separated list of servers is allowed).
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .name("wcc-keyvalue-provider")
+            .connect(url)
+            .await
+            .with_context(|| format!("failed to connect to NATS at {url}"))?;
+        Ok(Self::new(client))
+    }
+
+    /// Open the target's bucket, creating it on first use.
+    async fn bucket(&self, target: &Target) -> anyhow::Result<kv::Store> {
+        if let Some(store) = self.buckets.read().await.get(&target.bucket) {
+            return Ok(store.clone());
+        }
+        let store = match self.js.get_key_value(target.bucket.as_str()).await {
+            Ok(store) => store,
+            Err(_) => self.create_bucket(target).await?,
+        };
+        self.buckets
+            .write()
+            .await
+            .insert(target.bucket.clone(), store.clone());
+        Ok(store)
+    }
+
+    async fn create_bucket(&self, target: &Target) -> anyhow::Result<kv::Store> {
+        debug!(bucket = %target.bucket, replicas = target.replicas, "creating bucket");
+        let config = kv::Config {
+            bucket: target.bucket.clone(),
+            description: "wcc key-value store".to_string(),
+            history: 1,
+            storage: StorageType::File,
+            num_replicas: target.replicas,
+            ..Default::default()
+        };
+        match self.js.create_key_value(config).await {
+            Ok(store) => Ok(store),
+            // Another caller may have created it (with other settings) meanwhile.
+            Err(create_err) => self
+                .js
+                .get_key_value(target.bucket.as_str())
+                .await
+                .map_err(|_| anyhow!(create_err))
+                .with_context(|| format!("failed to create bucket {}", target.bucket)),
+        }
+    }
+
+    pub async fn get(&self, target: &Target, key: &str) -> anyhow::Result<Option<Bytes>> {
+        let kv = self.bucket(target).await?;
+        kv.get(keys::escape(key))
+            .await
+            .with_context(|| format!("failed to get {key:?}"))
+    }
+
+    /// Store `value`; returns once JetStream acknowledged (persisted) it.
+    pub async fn set(&self, target: &Target, key: &str, value: Bytes) -> anyhow::Result<()> {
+        if value.len() > target.max_value_bytes {
+            bail!("value too large");
+        }
+        let kv = self.bucket(target).await?;
+        kv.put(keys::escape(key), value)
+            .await
+            .with_context(|| format!("failed to set {key:?}"))?;
+        Ok(())
+    }
+
+    /// Remove `key`; deleting a missing key succeeds.
+    pub async fn delete(&self, target: &Target, key: &str) -> anyhow::Result<()> {
+        let kv = self.bucket(target).await?;
+        kv.delete(keys::escape(key))
+            .await
+            .with_context(|| format!("failed to delete {key:?}"))
+    }
+
+    pub async fn exists(&self, target: &Target, key: &str) -> anyhow::Result<bool> {
+        Ok(self.get(target, key).await?.is_some())
+    }
+
+    /// Atomically add `delta` to the decimal counter at `key` (missing = 0).
+    ///
+    /// Optimistic concurrency: the write is conditional on the revision we
+    /// read, and a lost race re-reads and retries.
+    pub async fn increment(&self, target: &Target, key: &str, delta: u64) -> anyhow::Result<u64> {
+        let kv = self.bucket(target).await?;
+        let stored = keys::escape(key);
+        for attempt in 0..INCREMENT_ATTEMPTS {
+            let entry = kv
+                .entry(stored.as_str())
+                .await
+                .with_context(|| format!("failed to read counter {key:?}"))?;
+            let (current, revision) = match entry {
+                Some(e) if e.operation == kv::Operation::Put => {
+                    (parse_counter(key, &e.value)?, Some(e.revision))
+                }
+                // A delete marker: the key is missing but its subject has a revision.
+                Some(e) => (0, Some(e.revision)),
+                None => (0, None),
+            };
+            let next = current
+                .checked_add(delta)
+                .ok_or_else(|| anyhow!("counter {key:?} would overflow u64"))?;
+            let value = Bytes::from(next.to_string());
+            let written = match revision {
+                Some(rev) => match kv.update(stored.as_str(), value, rev).await {
+                    Ok(_) => true,
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => false,
+                    Err(e) => return Err(anyhow!(e).context(format!("failed to update {key:?}"))),
+                },
+                None => match kv.create(stored.as_str(), value).await {
+                    Ok(_) => true,
+                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => false,
+                    Err(e) => return Err(anyhow!(e).context(format!("failed to create {key:?}"))),
+                },
+            };
+            if written {
+                return Ok(next);
+            }
+            backoff(attempt).await;
+        }
+        bail!("increment of {key:?} lost {INCREMENT_ATTEMPTS} races in a row")
+    }
+
+    /// Values for `keys` in the same order; `Some((key, value))` where found.
+    pub async fn get_many(
+        &self,
+        target: &Target,
+        keys: Vec<String>,
+    ) -> anyhow::Result<Vec<Option<(String, Bytes)>>> {
+        futures::stream::iter(keys)
+            .map(|key| async move {
+                let value = self.get(target, &key).await?;
+                anyhow::Ok(value.map(|v| (key, v)))
+            })
+            .buffered(BATCH_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// Set every pair; sizes are checked first so an oversized value writes nothing.
+    pub async fn set_many(
+        &self,
+        target: &Target,
+        pairs: Vec<(String, Bytes)>,
+    ) -> anyhow::Result<()> {
+        if pairs.iter().any(|(_, v)| v.len() > target.max_value_bytes) {
+            bail!("value too large");
+        }
+        futures::stream::iter(pairs)
+            .map(|(key, value)| async move { self.set(target, &key, value).await })
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    pub async fn delete_many(&self, target: &Target, keys: Vec<String>) -> anyhow::Result<()> {
+        futures::stream::iter(keys)
+            .map(|key| async move { self.delete(target, &key).await })
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .try_collect()
+            .await
+    }
+
+    /// One page of the bucket's keys, sorted, starting at offset `cursor`.
+    ///
+    /// Returns the page and the cursor of the next one (`None` at the end).
+    /// JetStream has no ordered key index, so each page re-reads all keys;
+    /// the sort makes offsets stable between calls when nothing changed.
+    pub async fn list_keys(
+        &self,
+        target: &Target,
+        cursor: Option<u64>,
+    ) -> anyhow::Result<(Vec<String>, Option<u64>)> {
+        let kv = self.bucket(target).await?;
+        let stored: Vec<String> = kv
+            .keys()
+            .await
+            .context("failed to list keys")?
+            .try_collect()
+            .await
+            .context("failed to list keys")?;
+        let mut all: Vec<String> = stored
+            .iter()
+            .filter_map(|k| match keys::unescape(k) {
+                Ok(key) => Some(key),
+                Err(err) => {
+                    warn!(bucket = %target.bucket, %err, "skipping key not written by this provider");
+                    None
+                }
+            })
+            .collect();
+        all.sort_unstable();
+        let start = cursor.map_or(0, |c| usize::try_from(c).unwrap_or(usize::MAX));
+        let end = start.saturating_add(PAGE_SIZE).min(all.len());
+        let page = all
+            .get(start..end)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
+        let next = (end < all.len()).then_some(end as u64);
+        Ok((page, next))
+    }
+}
+
+/// Parse a stored counter: an ASCII decimal u64.
+fn parse_counter(key: &str, value: &[u8]) -> anyhow::Result<u64> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| anyhow!("value of {key:?} is not a decimal u64 counter"))
+}
+
+/// Short, jittered pause after a lost race so contenders spread out.
+async fn backoff(attempt: u32) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let cap_micros = 200 * u64::from(attempt.min(10) + 1);
+    tokio::time::sleep(Duration::from_micros(u64::from(nanos) % cap_micros)).await;
+}
+
+/// Shared [`KvStore`]s, one per distinct NATS URL.
+#[derive(Default)]
+pub struct Pool {
+    stores: Mutex<HashMap<String, Arc<KvStore>>>,
+}
+
+impl Pool {
+    /// The store for `url`, connecting on first use. Failed connections are
+    /// not cached, so the next call tries again.
+    pub async fn get(&self, url: &str) -> anyhow::Result<Arc<KvStore>> {
+        let mut stores = self.stores.lock().await;
+        if let Some(store) = stores.get(url) {
+            return Ok(Arc::clone(store));
+        }
+        let store = Arc::new(KvStore::connect(url).await?);
+        stores.insert(url.to_string(), Arc::clone(&store));
+        Ok(store)
+    }
+}

@@ -38,15 +38,20 @@ build: setup
 run: build
 	NATS_SERVER=$(NATS) $(LAUNCHER) up --state-dir $(STATE)/state --artifacts build
 
-## test: unit tests of every crate, then the end-to-end tests on a real lattice.
-test: build unit e2e
+E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml)
 
+## test: unit tests of every crate and the end-to-end tests on a real lattice, in one cargo run
+## (one run means one feature set, so the wasmCloud host compiles once for all tests).
+test: build
+	$(E2E_ENV) cargo test --workspace -- --test-threads=1
+
+## unit: only the fast native tests.
 unit:
 	cargo test --workspace --exclude wcc-e2e
- 
-e2e:
-	NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml) \
-		cargo test -p wcc-e2e -- --test-threads=1
+
+## e2e: only the end-to-end tests.
+e2e: build
+	$(E2E_ENV) cargo test -p wcc-e2e -- --test-threads=1
 
 ## check: formatting and lints.
 check:

@@ -137,10 +137,10 @@ async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
 
     // Malformed frames get errors and the connection stays usable.
     bob.send_raw(Message::text("this is not json")).await?;
-    assert_eq!(bob.push("error").await?[2]["code"], "protocol.invalid_json");
+    assert_eq!(bob.push("error").await?[1]["code"], "protocol.invalid_json");
     bob.send_raw(Message::text(r#"{"action": "chat.send"}"#))
         .await?;
-    assert_eq!(bob.push("error").await?[2]["code"], "protocol.malformed");
+    assert_eq!(bob.push("error").await?[1]["code"], "protocol.malformed");
     let reply = bob.request("chat.explode", json!({})).await?;
     assert_eq!(code(&reply), "protocol.unknown_action");
     let reply = bob
@@ -153,13 +153,13 @@ async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
     bob.send_raw(Message::text("x".repeat(2 * 1024 * 1024)))
         .await?;
     assert_eq!(
-        bob.push("error").await?[2]["code"],
+        bob.push("error").await?[1]["code"],
         "protocol.frame_too_large"
     );
     bob.send_raw(Message::binary(vec![0xff, 0x00, 0x13]))
         .await?;
     assert_eq!(
-        bob.push("error").await?[2]["code"],
+        bob.push("error").await?[1]["code"],
         "protocol.unsupported_encoding"
     );
     bob.send_raw(Message::text(r#"["ping", 7]"#)).await?;

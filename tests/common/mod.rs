@@ -116,13 +116,15 @@ impl Wcc {
             request = request.set("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
         }
         let result = match body {
-            Some(body) => request.send_json(body),
+            Some(body) => request
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
             None => request.call(),
         };
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(anyhow::Error::new(e)),
         };
         let status = response.status();
         let text = response.into_string()?;

@@ -60,3 +60,10 @@ check:
 
 clean:
 	rm -rf build $(STATE)
+
+## bench: the fan-out benchmark on the product as `make run` starts it (prints a table,
+## writes build/bench.json). BENCH_ARGS, e.g. "--subscribers 1000 --rates 200,500".
+BENCH_ARGS ?=
+bench: build
+	cargo build --release -p wcc-bench
+	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench $(BENCH_ARGS)

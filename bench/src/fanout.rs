@@ -16,6 +16,10 @@ use crate::stats::Summary;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Subscribers connecting at once: each first login creates a user, which contends on the
+/// room index counter (see docs/design.md, LogSet).
+const CONNECT_BATCH: usize = 5;
+
 /// A subscriber gives up this long after its last frame.
 const IDLE: Duration = Duration::from_secs(10);
 
@@ -41,7 +45,10 @@ pub async fn run(run: &Run, rate: Option<u32>) -> Result<Summary> {
     let tag = format!("{}-{}", label.replace([' ', '/'], "_"), now_us());
     // Connect the subscribers, a few at a time so the handshakes do not all time out at once.
     let mut subscribers = Vec::with_capacity(run.subscribers);
-    for chunk in (0..run.subscribers).collect::<Vec<_>>().chunks(50) {
+    for chunk in (0..run.subscribers)
+        .collect::<Vec<_>>()
+        .chunks(CONNECT_BATCH)
+    {
         let connecting: FuturesUnordered<_> = chunk
             .iter()
             .map(|i| subscriber(&run.gateway, &run.room, format!("sub-{tag}-{i}")))

@@ -42,7 +42,11 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let state = tempfile::tempdir()?;
+    // Kept after the run: the lattice logs are part of the result.
+    let state = tempfile::Builder::new()
+        .prefix("wcc-bench-")
+        .tempdir()?
+        .keep();
     let gateway = format!("127.0.0.1:{}", free_port()?);
     let admin = format!("127.0.0.1:{}", free_port()?);
     let token = "bench-token";
@@ -50,7 +54,7 @@ async fn main() -> Result<()> {
     let mut lattice = tokio::process::Command::new(&args.launcher)
         .arg("up")
         .arg("--state-dir")
-        .arg(state.path())
+        .arg(state.as_path())
         .arg("--artifacts")
         .arg(&args.artifacts)
         .arg("--manifest")
@@ -74,7 +78,7 @@ async fn main() -> Result<()> {
             Ok(Ok(Some(_))) => continue,
             _ => bail!(
                 "wcc did not come up; logs in {}",
-                state.path().join("logs").display()
+                state.as_path().join("logs").display()
             ),
         }
     }

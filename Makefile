@@ -45,9 +45,9 @@ E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIF
 test: build
 	$(E2E_ENV) cargo test --workspace -- --test-threads=1
 
-## unit: only the fast native tests.
-unit:
-	cargo test --workspace --exclude wcc-e2e
+## unit: every crate's own tests (the keyvalue provider's need nats-server), no lattice.
+unit: setup
+	NATS_SERVER=$(NATS) cargo test --workspace --exclude wcc-e2e
 
 ## e2e: only the end-to-end tests.
 e2e: build

@@ -1,11 +1,13 @@
 //! wcc's shared vocabulary, used natively by the providers and inside every actor.
 //!
+//! - [`clock`]: unix milliseconds, the one timestamp format,
 //! - [`events`]: the versioned JSON envelope published on NATS and the subjects it goes to,
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens).
 //!
 //! The WIT package `wcc:chat` lives beside this crate in `wit/`.
 
+pub mod clock;
 pub mod events;
 pub mod failure;
 pub mod ids;

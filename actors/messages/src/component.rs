@@ -2,7 +2,7 @@
 //!
 //! Nothing here decides anything; it converts and delegates so the logic stays testable natively.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use wcc_interface::clock::now_ms;
 
 use wcc_interface::{Failure as DomainFailure, StoredMessage};
 use wcc_kv::{keys, WasiStore};
@@ -84,14 +84,6 @@ fn limits() -> Limits {
         Err(e) => eprintln!("messages: cannot read {MAX_MESSAGE_BYTES_KEY}: {e:?}"),
     }
     limits
-}
-
-fn now_ms() -> u64 {
-    // A clock before 1970 is a host bug; 0 keeps the message rather than refusing it.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 fn to_wit_message(m: StoredMessage) -> Message {

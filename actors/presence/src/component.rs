@@ -2,7 +2,7 @@
 //!
 //! Nothing here decides anything; it converts and delegates so the logic stays testable natively.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use wcc_interface::clock::now_ms;
 
 use wcc_interface::Failure as DomainFailure;
 use wcc_kv::{keys, WasiStore};
@@ -49,14 +49,6 @@ impl PresenceGuest for Component {
 
 fn open_store() -> Result<WasiStore, Failure> {
     WasiStore::open(keys::BUCKET).map_err(to_wit_failure)
-}
-
-fn now_ms() -> u64 {
-    // A clock before 1970 is a host bug; 0 still records the session.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 fn to_wit_failure(f: DomainFailure) -> Failure {

@@ -7,7 +7,7 @@
 //! wasi:http/incoming-handler export for the admin API. They export disjoint interfaces, and
 //! the interfaces both import (wasi:io and friends) are merged by the component linker.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use wcc_interface::clock::now_ms;
 
 use wcc_interface::{Failure, FailureCode};
 use wcc_kv::{keys, WasiStore};
@@ -63,14 +63,6 @@ impl Presence for PresenceActor {
             })
             .collect())
     }
-}
-
-fn now_ms() -> u64 {
-    // A clock before 1970 is a host fault; 0 still orders before every real timestamp.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn open() -> Result<WasiStore, wit::Failure> {

@@ -18,7 +18,7 @@ mod bindings {
 use bindings::wcc::chat::channel as wit;
 
 /// wRPC clients per channel component, made once and reused.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Channels {
     clients: Arc<RwLock<HashMap<String, WrpcClient>>>,
     timeout: Duration,

@@ -23,7 +23,7 @@ use futures::StreamExt;
 use tokio::{sync::mpsc, sync::Notify, task::JoinHandle};
 use tokio_tungstenite::tungstenite::Message;
 use tracing::warn;
-use wcc_interface::{events, Envelope, Event};
+use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
 use crate::{channels::Channels, session::Frame};
 
@@ -255,11 +255,4 @@ pub fn to_message(frame: Frame) -> Message {
         // Never rendered outbound; an empty binary frame is the harmless reading.
         Frame::Oversize(_) => Message::binary(Vec::new()),
     }
-}
-
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -24,12 +24,12 @@ use tokio_tungstenite::tungstenite::{
     Message,
 };
 use tracing::{debug, warn};
-use wcc_interface::{events, Envelope};
+use wcc_interface::{clock::now_ms, events, Envelope};
 
 use crate::{
     channels::Channels,
     config::{GatewayConfig, Route},
-    fanout::{now_ms, to_message, Fanout, Subscriber},
+    fanout::{to_message, Fanout, Subscriber},
     session::{Connection, Effect, Frame},
 };
 

@@ -8,7 +8,7 @@ NATS      := $(abspath $(VENV))/bin/nats-server
 ARTIFACTS := $(abspath build)
 TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 WASM      := $(CARGO_TARGET_DIR)/wasm32-wasip2/release
-LAUNCHER  := $(CARGO_TARGET_DIR)/debug/wcc-lattice
+LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless
 PROVIDERS := gateway keyvalue
 
@@ -25,10 +25,10 @@ $(NATS):
 	@$(NATS) --version
 
 ## build: components (wasm32-wasip2), provider archives and the launcher, into build/.
+## Everything that runs in the product is a release build; the launcher holds the host.
 build: setup
 	cargo build --release --target wasm32-wasip2 $(addprefix -p ,$(ACTORS))
-	cargo build --release $(addprefix -p ,$(PROVIDERS))
-	cargo build -p wcc-lattice
+	cargo build --release $(addprefix -p ,$(PROVIDERS)) -p wcc-lattice
 	@mkdir -p build
 	@for a in $(ACTORS); do cp $(WASM)/$$(echo $$a | tr - _).wasm build/$$a.wasm; done
 	@for p in $(PROVIDERS); do $(LAUNCHER) package --binary $(CARGO_TARGET_DIR)/release/$$p --name wcc-$$p --out build/$$p.par.gz; done
@@ -40,14 +40,19 @@ run: build
 
 E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml)
 
-## test: unit tests of every crate and the end-to-end tests on a real lattice, in one cargo run
-## (one run means one feature set, so the wasmCloud host compiles once for all tests).
+## test: unit tests of every crate and the end-to-end tests on a real lattice. The launcher's
+## own tests run in release so the wasmCloud host compiles once (for the launcher binary);
+## the end-to-end tests start that binary and do not link the host.
 test: build
-	$(E2E_ENV) cargo test --workspace -- --test-threads=1
+	cargo test --release -p wcc-lattice
+	$(E2E_ENV) cargo test --workspace --exclude wcc-lattice -- --test-threads=1
+	cargo build --release -p wcc-bench
+	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench --smoke --out build/bench-smoke.json
 
 ## unit: every crate's own tests (the keyvalue provider's need nats-server), no lattice.
 unit: setup
-	NATS_SERVER=$(NATS) cargo test --workspace --exclude wcc-e2e
+	cargo test --release -p wcc-lattice
+	NATS_SERVER=$(NATS) cargo test --workspace --exclude wcc-e2e --exclude wcc-lattice
 
 ## e2e: only the end-to-end tests.
 e2e: build
@@ -61,8 +66,9 @@ check:
 clean:
 	rm -rf build $(STATE)
 
-## bench: the fan-out benchmark on the product as `make run` starts it (prints a table,
-## writes build/bench.json). BENCH_ARGS, e.g. "--subscribers 1000 --rates 200,500".
+## bench: every benchmark scenario on the product as `make run` starts it, next to the native
+## baseline (prints tables, writes build/bench.json; see docs/benchmarks.md). BENCH_ARGS, e.g.
+## "--scenarios fanout --subscribers 1000 --rates 200,500".
 BENCH_ARGS ?=
 bench: build
 	cargo build --release -p wcc-bench

@@ -220,6 +220,13 @@ async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
             "{id} online: {online}"
         );
     }
+    // The gateway reports its connections and deliveries to operators over NATS.
+    let stats = nats.request("wcc.gateway.stats", "".into()).await?;
+    let stats: serde_json::Value = serde_json::from_slice(&stats.payload)?;
+    assert_eq!(stats["connections"], 3, "gateway stats: {stats}");
+    assert!(stats["deliveries"].as_u64().unwrap() >= 9, "gateway stats: {stats}");
+    assert!(stats["rss_bytes"].as_u64().unwrap() > 0, "gateway stats: {stats}");
+
     carol.close().await?;
     observer
         .wait_for("UserLoggedOut", |e| e["data"]["user"] == carol_id.as_str())

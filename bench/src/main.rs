@@ -1,137 +1,127 @@
-//! `wcc-bench`: starts wcc as `make run` does (real nats-server, host, wadm, providers,
-//! components), then drives it with venueless websocket clients and prints what it measured.
+//! `wcc-bench`: measures wcc as `make run` starts it (real nats-server, host, wadm, providers,
+//! components) with the project's own venueless load generator, next to a native broadcast
+//! baseline measured in the same run. Prints tables and writes JSON.
 //!
-//! Scenario `fanout`: N subscribers in one room, one publisher; each message carries its send
-//! time, every subscriber records send→deliver latency, and missing or duplicate deliveries are
-//! counted. Runs paced by acks (send the next message when the previous one is acknowledged) and
-//! at fixed offered rates.
+//! Scenarios (docs/benchmarks.md has results and analysis):
+//! - fanout: N subscribers in one room, one publisher, paced by acks and at offered rates;
+//!   the same load against the baseline, with wcc/baseline ratios,
+//! - ingest: many senders in many rooms; persisted messages/s and ack latency,
+//! - connections: idle websocket connections on one gateway; memory per connection,
+//! - overload: more than wcc can take, with stalled readers; memory stays bounded.
 
+mod baseline;
+mod client;
+mod connections;
 mod fanout;
+mod ingest;
+mod overload;
+mod report;
 mod stats;
+mod system;
+mod target;
 
-use std::{net::TcpListener, path::PathBuf, process::Stdio, time::Duration};
+use std::{net::SocketAddr, path::PathBuf};
 
-use anyhow::{bail, Context, Result};
-use clap::Parser;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-struct Args {
-    /// Subscribers in the room.
-    #[arg(long, default_value_t = 100)]
-    subscribers: usize,
-    /// Messages per run.
-    #[arg(long, default_value_t = 500)]
-    messages: usize,
-    /// Offered rates (msgs/s) to run after the ack-paced run; empty for none.
-    #[arg(long, value_delimiter = ',', default_value = "200")]
+#[command(about = "Benchmarks wcc against a native baseline")]
+pub struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Which scenarios to run.
+    #[arg(long, value_delimiter = ',', default_value = "fanout,ingest,overload,connections")]
+    scenarios: Vec<String>,
+    /// Fan-out room sizes.
+    #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
+    subscribers: Vec<usize>,
+    /// Fan-out offered rates (msgs/s), after the run paced by acks.
+    #[arg(long, value_delimiter = ',', default_value = "200,500,1000,2000")]
     rates: Vec<u32>,
-    /// Write the results here as JSON.
+    /// Messages in each fan-out run at an offered rate.
+    #[arg(long, default_value_t = 2000)]
+    messages: usize,
+    /// Messages in the fan-out run paced by acks.
+    #[arg(long, default_value_t = 300)]
+    paced_messages: usize,
+    #[arg(long, default_value_t = 100)]
+    ingest_senders: usize,
+    #[arg(long, default_value_t = 20)]
+    ingest_rooms: usize,
+    /// Messages per sender in each ingest run.
+    #[arg(long, default_value_t = 50)]
+    ingest_messages: usize,
+    /// Offered ingest rate (msgs/s, all senders together) for the ack-latency run.
+    #[arg(long, default_value_t = 1000)]
+    ingest_rate: u32,
+    /// Idle connections to hold for the connection-capacity scenario.
+    #[arg(long, default_value_t = 50_000)]
+    connections: usize,
+    #[arg(long, default_value_t = 10)]
+    overload_seconds: u64,
+    /// Per-connection send queue of the gateway (frames) for the whole benchmark.
+    #[arg(long, default_value_t = 8192)]
+    send_queue_frames: usize,
+    /// Everything tiny: checks the benchmark itself works (part of `make test`).
+    #[arg(long)]
+    smoke: bool,
+    /// Do not pin servers and load generator to separate cores.
+    #[arg(long)]
+    no_pin: bool,
     #[arg(long, default_value = "build/bench.json")]
     out: PathBuf,
     #[arg(long, env = "NATS_SERVER")]
-    nats_server: PathBuf,
+    nats_server: Option<PathBuf>,
     #[arg(long, env = "WCC_LATTICE_BIN")]
-    launcher: PathBuf,
+    launcher: Option<PathBuf>,
     #[arg(long, env = "WCC_ARTIFACTS")]
-    artifacts: PathBuf,
+    artifacts: Option<PathBuf>,
     #[arg(long, env = "WCC_MANIFEST", default_value = "wadm.yaml")]
     manifest: PathBuf,
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = Args::parse();
-    // Kept after the run: the lattice logs are part of the result.
-    let state = tempfile::Builder::new()
-        .prefix("wcc-bench-")
-        .tempdir()?
-        .keep();
-    let gateway = format!("127.0.0.1:{}", free_port()?);
-    let admin = format!("127.0.0.1:{}", free_port()?);
-    let token = "bench-token";
-    // The product exactly as `make run` starts it.
-    let mut lattice = tokio::process::Command::new(&args.launcher)
-        .arg("up")
-        .arg("--state-dir")
-        .arg(state.as_path())
-        .arg("--artifacts")
-        .arg(&args.artifacts)
-        .arg("--manifest")
-        .arg(&args.manifest)
-        .args(["--nats-port", &free_port()?.to_string()])
-        .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
-        .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
-        .args(["--var", &format!("WCC_ADMIN_TOKEN={token}")])
-        // The benchmark measures the hot path, not the slow-consumer policy.
-        .args(["--var", "WCC_SEND_QUEUE_FRAMES=65536"])
-        .env("NATS_SERVER", &args.nats_server)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start wcc-lattice up")?;
-    let stdout = lattice.stdout.take().context("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match tokio::time::timeout(Duration::from_secs(300), lines.next_line()).await {
-            Ok(Ok(Some(line))) if line.starts_with("wcc is up") => break,
-            Ok(Ok(Some(_))) => continue,
-            _ => bail!(
-                "wcc did not come up; logs in {}",
-                state.as_path().join("logs").display()
-            ),
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    create_room(&admin, token, "bench").await?;
-    println!("{}", stats::machine());
-
-    let mut results = Vec::new();
-    let run = fanout::Run {
-        gateway: gateway.clone(),
-        room: "bench".into(),
-        subscribers: args.subscribers,
-        messages: args.messages,
-    };
-    results.push(fanout::run(&run, None).await?);
-    for rate in &args.rates {
-        results.push(fanout::run(&run, Some(*rate)).await?);
-    }
-    println!("{}", stats::table(&results));
-    if let Some(dir) = args.out.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let json = serde_json::json!({"machine": stats::machine(), "fanout": results.iter().map(stats::Summary::json).collect::<Vec<_>>()});
-    std::fs::write(&args.out, serde_json::to_string_pretty(&json)?)?;
-    println!("results written to {}", args.out.display());
-    if let Some(pid) = lattice.id() {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(30), lattice.wait()).await;
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the native baseline (started by the benchmark itself).
+    Baseline {
+        #[arg(long)]
+        addr: SocketAddr,
+    },
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+impl Args {
+    fn shrink_for_smoke(&mut self) {
+        self.subscribers = vec![20];
+        self.rates = vec![100];
+        self.messages = 50;
+        self.paced_messages = 20;
+        self.ingest_senders = 5;
+        self.ingest_rooms = 2;
+        self.ingest_messages = 10;
+        self.ingest_rate = 50;
+        self.connections = 200;
+        self.overload_seconds = 2;
+    }
 }
 
-async fn create_room(admin: &str, token: &str, room: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let attempt = ureq::post(&format!("http://{admin}/rooms"))
-            .set("Authorization", &format!("Bearer {token}"))
-            .set("Content-Type", "application/json")
-            .send_string(&serde_json::json!({"id": room}).to_string());
-        match attempt {
-            Ok(_) => return Ok(()),
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) => return Err(e).context("admin API never answered"),
-        }
+fn main() -> Result<()> {
+    let mut args = Args::parse();
+    if let Some(Command::Baseline { addr }) = args.command {
+        return tokio::runtime::Runtime::new()?.block_on(baseline::serve(addr));
     }
+    if args.smoke {
+        args.shrink_for_smoke();
+    }
+    let machine = system::Machine::detect();
+    let pinning = system::Pinning::plan(machine.cores, !args.no_pin);
+    // Pin before the runtime starts so every load-generator thread inherits it.
+    if let Some(p) = &pinning {
+        system::pin_current_thread(&p.load).context("cannot pin the load generator")?;
+    }
+    let open_files = system::raise_open_files();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(report::run_all(args, machine, pinning, open_files))
 }

@@ -32,6 +32,10 @@ pub async fn run(
         heartbeat_interval: Some(Duration::from_secs(2)),
         // A chat send crosses several actors; give each hop room under load.
         rpc_timeout: Duration::from_secs(10),
+        // No chat call legitimately runs this long. wrpc-transport-nats 0.29 (the version this
+        // host pins) can drop a reply under load, leaving its caller waiting forever; bounding
+        // every invocation lets such a call fail and the chain above it unwind (docs/design.md).
+        max_execution_time: Duration::from_secs(15),
         experimental_features: Features::new()
             .enable_builtin_http_server()
             .enable_builtin_messaging_nats(),

@@ -7,10 +7,12 @@
 //! - [`local`]: all of it as child processes, for `up`, the tests and the benchmarks.
 
 pub mod deploy;
+#[cfg(feature = "runtime")]
 pub mod host;
 pub mod local;
 pub mod manifest;
 pub mod package;
+#[cfg(feature = "runtime")]
 pub mod wadm;
 
 /// Resolves on Ctrl-C or SIGTERM, whichever comes first.

@@ -1,8 +1,13 @@
 //! Calls into channel actors over wRPC: the gateway's side of `wcc:chat/channel`.
+//!
+//! Every call is bounded by the configured timeout: the wRPC NATS transport this host version
+//! pins can lose a reply under load, and a connection must never wait on it forever. Renders
+//! are pure, so a lost one is simply asked again; the other calls change state and are not
+//! repeated (the socket is closed instead, see `socket.rs`).
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use tokio::sync::RwLock;
 use wasmcloud_provider_sdk::{get_connection, provider::WrpcClient};
 
@@ -16,6 +21,13 @@ mod bindings {
 }
 
 use bindings::wcc::chat::channel as wit;
+
+/// Attempts at rendering one event before its delivery to that protocol is given up.
+const RENDER_ATTEMPTS: u32 = 3;
+
+/// A render takes milliseconds; a lost one holds up the room's later events (delivered in
+/// order), so it is asked again well before the general call timeout.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// wRPC clients per channel component, made once and reused.
 #[derive(Clone)]
@@ -47,10 +59,24 @@ impl Channels {
         Ok(client)
     }
 
+    /// Runs one call, failing it once `limit` passes.
+    async fn within<T>(limit: Duration, call: impl Future<Output = Result<T>>) -> Result<T> {
+        tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| anyhow!("no answer within {limit:?}"))?
+    }
+
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        Self::within(self.timeout, call).await
+    }
+
     pub async fn opened(&self, component: &str, session: &Session) -> Result<Outcome> {
-        let client = self.client(component).await?;
-        let outcome = wit::opened(&client, None, &to_wit_session(session)).await?;
-        Ok(from_wit_outcome(outcome))
+        self.bounded(async {
+            let client = self.client(component).await?;
+            let outcome = wit::opened(&client, None, &to_wit_session(session)).await?;
+            Ok(from_wit_outcome(outcome))
+        })
+        .await
     }
 
     pub async fn received(
@@ -59,26 +85,45 @@ impl Channels {
         session: &Session,
         frame: Frame,
     ) -> Result<Outcome> {
-        let client = self.client(component).await?;
-        let outcome = wit::received(
-            &client,
-            None,
-            &to_wit_session(session),
-            &to_wit_frame(frame),
-        )
-        .await?;
-        Ok(from_wit_outcome(outcome))
+        self.bounded(async {
+            let client = self.client(component).await?;
+            let outcome = wit::received(
+                &client,
+                None,
+                &to_wit_session(session),
+                &to_wit_frame(frame),
+            )
+            .await?;
+            Ok(from_wit_outcome(outcome))
+        })
+        .await
     }
 
     pub async fn closed(&self, component: &str, session: &Session) -> Result<()> {
-        let client = self.client(component).await?;
-        wit::closed(&client, None, &to_wit_session(session)).await
+        self.bounded(async {
+            let client = self.client(component).await?;
+            wit::closed(&client, None, &to_wit_session(session)).await
+        })
+        .await
     }
 
     /// One rendering of a room event for every local subscriber of this protocol.
     pub async fn render(&self, component: &str, event: &str) -> Result<Option<Frame>> {
-        let client = self.client(component).await?;
-        Ok(wit::render(&client, None, event).await?.map(from_wit_frame))
+        let mut attempt = 1;
+        loop {
+            let rendered = Self::within(RENDER_TIMEOUT.min(self.timeout), async {
+                let client = self.client(component).await?;
+                Ok(wit::render(&client, None, event).await?.map(from_wit_frame))
+            })
+            .await;
+            match rendered {
+                Err(e) if attempt < RENDER_ATTEMPTS => {
+                    tracing::debug!(component, attempt, "render failed, retrying: {e:#}");
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
     }
 }
 

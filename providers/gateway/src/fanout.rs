@@ -14,7 +14,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::Ordering,
         Arc, Mutex,
     },
 };
@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::warn;
 use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
-use crate::{channels::Channels, session::Frame};
+use crate::{channels::Channels, session::Frame, stats::Stats};
 
 /// How many events of one room may be rendering at once.
 const RENDER_AHEAD: usize = 64;
@@ -39,14 +39,6 @@ pub struct Subscriber {
     pub queue: mpsc::Sender<Message>,
     /// Notified when the connection must be closed as a slow consumer.
     pub evict: Arc<Notify>,
-}
-
-/// Counters an operator (and the benchmarks) can read.
-#[derive(Default)]
-pub struct Stats {
-    pub events: AtomicU64,
-    pub deliveries: AtomicU64,
-    pub shed: AtomicU64,
 }
 
 struct Room {

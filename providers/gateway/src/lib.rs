@@ -6,6 +6,7 @@
 //! - [`fanout`]: one NATS subscription per room with local subscribers; each event is rendered
 //!   once per protocol by its channel actor and the same bytes go to every local subscriber,
 //! - [`channels`]: the wRPC calls into channel actors,
+//! - [`stats`]: counters and process usage, answered on NATS `wcc.gateway.stats`,
 //! - [`provider`]: the wasmCloud provider lifecycle (config, links, shutdown).
 
 pub mod channels;
@@ -14,5 +15,6 @@ pub mod fanout;
 pub mod provider;
 pub mod session;
 pub mod socket;
+pub mod stats;
 
 pub use provider::run;

@@ -15,6 +15,7 @@ use crate::{
     config::{GatewayConfig, Route},
     fanout::Fanout,
     socket::{self, Server},
+    stats,
 };
 
 #[derive(Clone)]
@@ -68,6 +69,11 @@ impl Provider for Gateway {
             .set(Arc::clone(&server))
             .ok()
             .context("gateway initialised twice")?;
+        let stats_server = Arc::clone(&server);
+        tokio::spawn(async move {
+            let s = &stats_server;
+            stats::serve(s.nats.clone(), s.fanout.stats(), &s.instance).await;
+        });
         tokio::spawn(socket::serve(listener, server));
         Ok(())
     }

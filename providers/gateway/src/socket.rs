@@ -36,6 +36,11 @@ use crate::{
 /// Frames beyond this never reach memory whole: the socket is closed with 1009 instead.
 const TRANSPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Writes are flushed at the end of each burst anyway; this only caps what one burst buffers.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
 /// What every connection shares.
 pub struct Server {
     pub config: GatewayConfig,
@@ -88,7 +93,11 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
     };
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(TRANSPORT_MAX_BYTES))
-        .max_frame_size(Some(TRANSPORT_MAX_BYTES));
+        .max_frame_size(Some(TRANSPORT_MAX_BYTES))
+        // Chat frames are small and most connections are idle: start buffers small (the
+        // defaults are 128 KiB each, per connection); they grow for the rare large frame.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES);
     let ws =
         match tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config))
             .await
@@ -100,15 +109,29 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
             }
         };
     let Some(route) = route else { return };
+    let stats = server.fanout.stats();
+    stats.connections.fetch_add(1, Ordering::Relaxed);
     let key = server.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut connection = Connection::new(&route.protocol, format!("{}-{key}", server.instance));
     let (queue, mut outbound) = mpsc::channel::<Message>(server.config.send_queue_frames);
     let evict = Arc::new(Notify::new());
     let (mut sink, mut inbound) = ws.split();
     let writer = tokio::spawn(async move {
-        while let Some(message) = outbound.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
+        'write: while let Some(message) = outbound.recv().await {
+            let mut closing = matches!(message, Message::Close(_));
+            if sink.feed(message).await.is_err() {
+                break;
+            }
+            // Whatever else is already queued goes out with the same flush (one write for a
+            // burst of room events instead of one per event).
+            while !closing {
+                let Ok(message) = outbound.try_recv() else { break };
+                closing = matches!(message, Message::Close(_));
+                if sink.feed(message).await.is_err() {
+                    break 'write;
+                }
+            }
+            if sink.flush().await.is_err() || closing {
                 break;
             }
         }
@@ -172,6 +195,7 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
     drop(ctx);
     drop(queue);
     let _ = writer.await;
+    stats.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
 struct ConnectionContext<'a> {

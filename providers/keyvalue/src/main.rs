@@ -3,11 +3,16 @@
 
 use anyhow::Context as _;
 use keyvalue::{bindings, KeyValueProvider};
+use tracing_subscriber::EnvFilter;
 use wasmcloud_provider_sdk::{get_connection, run_provider, serve_provider_exports};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    wasmcloud_provider_sdk::tracing_subscriber::fmt()
+    // RUST_LOG reaches providers through the host.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let provider = KeyValueProvider::default();

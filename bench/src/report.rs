@@ -1,0 +1,273 @@
+//! Runs the chosen scenarios against the baseline and wcc, prints the tables, writes JSON.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use crate::{
+    client::now_us,
+    connections, fanout,
+    fanout::{Audience, FanoutRun},
+    ingest, overload,
+    stats::{ms, table},
+    system::{Machine, Pinning},
+    target::{self, Server, WccOptions},
+    Args,
+};
+
+pub async fn run_all(
+    args: Args,
+    machine: Machine,
+    pinning: Option<Pinning>,
+    open_files: u64,
+) -> Result<()> {
+    let header = format!(
+        "machine: {} cores, {:.1} GiB memory, open-file limit {}; {}",
+        machine.cores,
+        machine.memory_gib,
+        open_files,
+        Pinning::describe(pinning.as_ref())
+    );
+    println!("{header}");
+    let wants = |s: &str| args.scenarios.iter().any(|x| x == s);
+    let mut json_out: BTreeMap<&str, Value> = BTreeMap::new();
+    json_out.insert("machine", json!(header));
+
+    let mut fanouts = Vec::new();
+    if wants("fanout") {
+        let baseline = target::start_baseline(pinning.as_ref()).await?;
+        fanouts.extend(fanout_all(&baseline, &args).await?);
+        baseline.stop().await;
+    }
+
+    let state = tempfile::Builder::new().prefix("wcc-bench-").tempdir()?;
+    let wcc = target::start_wcc(WccOptions {
+        launcher: args.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
+        nats_server: args.nats_server.as_deref().context("set NATS_SERVER")?,
+        artifacts: args.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
+        manifest: &args.manifest,
+        state: state.path(),
+        send_queue_frames: args.send_queue_frames,
+        pinning: pinning.as_ref(),
+    })
+    .await?;
+    println!("wcc is up (lattice logs in {})", state.path().join("logs").display());
+    let outcome = wcc_scenarios(&wcc, &args, open_files, &mut fanouts, &mut json_out).await;
+    wcc.stop().await;
+    if outcome.is_err() {
+        // Keep the logs of a failed run.
+        let kept = state.keep();
+        eprintln!("lattice logs kept in {}", kept.join("logs").display());
+    }
+    outcome?;
+
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&json_out)?)?;
+    println!("results written to {}", args.out.display());
+    Ok(())
+}
+
+async fn wcc_scenarios(
+    wcc: &Server,
+    args: &Args,
+    open_files: u64,
+    fanouts: &mut Vec<FanoutRun>,
+    json_out: &mut BTreeMap<&str, Value>,
+) -> Result<()> {
+    if args.scenarios.iter().any(|s| s == "fanout") {
+        fanouts.extend(fanout_all(wcc, args).await?);
+        print_fanout(fanouts);
+        json_out.insert("fanout", fanout_json(fanouts));
+    }
+    if args.scenarios.iter().any(|s| s == "ingest") {
+        let tag = now_us().to_string();
+        let paced = ingest::run(wcc, args.ingest_senders, args.ingest_rooms, args.ingest_messages, None, &format!("{tag}a")).await?;
+        let rated = ingest::run(wcc, args.ingest_senders, args.ingest_rooms, args.ingest_messages, Some(args.ingest_rate), &format!("{tag}b")).await?;
+        let rows: Vec<Vec<String>> = [&paced, &rated]
+            .iter()
+            .map(|r| {
+                vec![
+                    r.label.clone(),
+                    r.senders.to_string(),
+                    r.rooms.to_string(),
+                    format!("{}/{}", r.acked, r.sent),
+                    format!("{:.0}", r.acked_per_sec()),
+                    ms(r.ack_latency.p50),
+                    ms(r.ack_latency.p99),
+                    ms(r.ack_latency.max),
+                    format!("{:.0}", r.usage.server_cpu),
+                    format!("{:.0}", r.usage.load_cpu),
+                ]
+            })
+            .collect();
+        println!("\ningest (wcc; every ack is a persisted message)");
+        print!(
+            "{}",
+            table(
+                &["run", "senders", "rooms", "acked", "persisted/s", "ack p50 ms", "p99 ms", "max ms", "gw cpu%", "lg cpu%"],
+                &rows
+            )
+        );
+        json_out.insert("ingest", json!([paced.json(), rated.json()]));
+    }
+    if args.scenarios.iter().any(|s| s == "overload") {
+        let spec = overload::OverloadSpec {
+            stalled: if args.smoke { 2 } else { 20 },
+            readers: if args.smoke { 5 } else { 100 },
+            publishers: if args.smoke { 2 } else { 8 },
+            rate_per_publisher: if args.smoke { 100 } else { 1000 },
+            seconds: args.overload_seconds,
+            padding: 1024,
+            queue_frames: args.send_queue_frames,
+        };
+        let r = overload::run(wcc, &spec, &now_us().to_string()).await?;
+        println!("\noverload (wcc; {} stalled subscribers never read, {} readers)", r.stalled, r.readers);
+        print!(
+            "{}",
+            table(
+                &["offered/s", "seconds", "acked", "evicted 1008", "shed", "reader deliveries", "gw rss start MiB", "max MiB", "end MiB"],
+                &[vec![
+                    r.offered_per_sec.to_string(),
+                    format!("{:.1}", r.seconds),
+                    r.acked.to_string(),
+                    format!("{}/{}", r.evicted, r.stalled),
+                    r.shed.to_string(),
+                    r.reader_deliveries.to_string(),
+                    format!("{:.1}", r.rss_start_mib),
+                    format!("{:.1}", r.rss_max_mib),
+                    format!("{:.1}", r.rss_end_mib),
+                ]]
+            )
+        );
+        println!(
+            "bound: {} queue frames x ~{} bytes per connection before a connection is shed",
+            r.queue_frames, r.frame_bytes
+        );
+        json_out.insert("overload", r.json());
+    }
+    if args.scenarios.iter().any(|s| s == "connections") {
+        let r = connections::run(wcc, args.connections, open_files).await?;
+        println!("\nconnections (wcc gateway, idle websockets)");
+        print!(
+            "{}",
+            table(
+                &["asked", "open", "gateway sees", "failed", "ramp s", "gw rss before MiB", "after MiB", "bytes/conn", "chat at size", "chat ms"],
+                &[vec![
+                    r.asked.to_string(),
+                    r.open.to_string(),
+                    r.gateway_open.to_string(),
+                    r.failed.to_string(),
+                    format!("{:.1}", r.ramp_seconds),
+                    format!("{:.1}", r.rss_before_mib),
+                    format!("{:.1}", r.rss_after_mib),
+                    format!("{:.0}", r.bytes_per_connection()),
+                    if r.chat_works { "works" } else { "FAILED" }.to_string(),
+                    ms(r.chat_ms),
+                ]]
+            )
+        );
+        if let Some(note) = &r.limit_note {
+            println!("limit: {note}");
+        }
+        json_out.insert("connections", r.json());
+    }
+    Ok(())
+}
+
+/// Every room size and rate against one server.
+async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
+    let mut runs = Vec::new();
+    for (size_index, size) in args.subscribers.iter().enumerate() {
+        let tag = format!("{}-{size}-{}", server.name, now_us());
+        let room = format!("fanout-{tag}");
+        target::create_room(server, &room)?;
+        let audience = Audience::connect(server, &room, *size, &tag).await?;
+        eprintln!(
+            "{}: {} subscribers connected in {:.1}s ({} retried)",
+            server.name, size, audience.connect_seconds, audience.connect_retries
+        );
+        let mut publisher = fanout::publisher(server, &room, &tag).await?;
+        let mut run_id = (size_index as u32 + 1) * 100;
+        runs.push(fanout::run(server, &audience, &mut publisher, &room, run_id, None, args.paced_messages).await?);
+        for rate in &args.rates {
+            run_id += 1;
+            runs.push(fanout::run(server, &audience, &mut publisher, &room, run_id, Some(*rate), args.messages).await?);
+        }
+    }
+    Ok(runs)
+}
+
+fn print_fanout(runs: &[FanoutRun]) {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.server.to_string(),
+                r.subscribers.to_string(),
+                r.label.clone(),
+                r.delivered.to_string(),
+                r.expected.saturating_sub(r.delivered).to_string(),
+                r.duplicates.to_string(),
+                r.unacked.to_string(),
+                format!("{:.0}", r.deliveries_per_sec()),
+                ms(r.latency.p50),
+                ms(r.latency.p99),
+                ms(r.latency.max),
+                format!("{:.0}", r.usage.server_cpu),
+                format!("{:.0}", r.usage.load_cpu),
+                format!("{:.0}", r.usage.server_rss_mib),
+                r.usage.shed.to_string(),
+            ]
+        })
+        .collect();
+    println!("\nfan-out (one room, one publisher)");
+    print!(
+        "{}",
+        table(
+            &["server", "subs", "run", "delivered", "missing", "dups", "unacked", "deliv/s", "p50 ms", "p99 ms", "max ms", "srv cpu%", "lg cpu%", "srv rss MiB", "shed"],
+            &rows
+        )
+    );
+    let ratios = ratio_rows(runs);
+    if !ratios.is_empty() {
+        println!("\nwcc / baseline (same load, same run)");
+        print!("{}", table(&["subs", "run", "deliv/s ratio", "p99 ratio"], &ratios));
+    }
+}
+
+fn ratio_rows(runs: &[FanoutRun]) -> Vec<Vec<String>> {
+    runs.iter()
+        .filter(|r| r.server == "wcc")
+        .filter_map(|w| {
+            let b = runs.iter().find(|b| {
+                b.server == "baseline" && b.subscribers == w.subscribers && b.label == w.label
+            })?;
+            Some(vec![
+                w.subscribers.to_string(),
+                w.label.clone(),
+                format!("{:.2}", w.deliveries_per_sec() / b.deliveries_per_sec().max(1e-9)),
+                format!("{:.2}", w.latency.p99 / b.latency.p99),
+            ])
+        })
+        .collect()
+}
+
+fn fanout_json(runs: &[FanoutRun]) -> Value {
+    Value::Array(
+        runs.iter()
+            .map(|r| {
+                json!({
+                    "server": r.server, "subscribers": r.subscribers, "run": r.label,
+                    "messages": r.messages, "expected": r.expected, "delivered": r.delivered,
+                    "missing": r.expected.saturating_sub(r.delivered), "duplicates": r.duplicates,
+                    "unacked": r.unacked, "seconds": r.seconds,
+                    "deliveries_per_sec": r.deliveries_per_sec(), "latency_ms": r.latency.json(),
+                    "usage": r.usage.json(),
+                })
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,111 @@
+//! What the benchmark needs from the operating system: the machine description, core pinning,
+//! file limits and per-process memory and CPU from `/proc`.
+
+use std::io;
+
+/// Cores and memory, for the header of every result.
+pub struct Machine {
+    pub cores: usize,
+    pub memory_gib: f64,
+}
+
+impl Machine {
+    pub fn detect() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mem_kib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        Self {
+            cores,
+            memory_gib: mem_kib as f64 / 1_048_576.0,
+        }
+    }
+}
+
+/// Which cores the servers (the wcc lattice or the baseline) and the load generator use.
+#[derive(Clone, Debug)]
+pub struct Pinning {
+    pub servers: Vec<usize>,
+    pub load: Vec<usize>,
+}
+
+impl Pinning {
+    /// The first half of the cores for the servers, the rest for the load generator; none on a
+    /// single core (or when asked not to).
+    pub fn plan(cores: usize, enabled: bool) -> Option<Self> {
+        if !enabled || cores < 2 {
+            return None;
+        }
+        let split = cores / 2;
+        Some(Self {
+            servers: (0..split).collect(),
+            load: (split..cores).collect(),
+        })
+    }
+
+    pub fn describe(pinning: Option<&Self>) -> String {
+        match pinning {
+            Some(p) => format!(
+                "servers pinned to cores {:?}, load generator to cores {:?}",
+                p.servers, p.load
+            ),
+            None => "not pinned: servers and load generator share every core".into(),
+        }
+    }
+}
+
+fn cpu_set(cores: &[usize]) -> nix::Result<nix::sched::CpuSet> {
+    let mut set = nix::sched::CpuSet::new();
+    for core in cores {
+        set.set(*core)?;
+    }
+    Ok(set)
+}
+
+/// Pins the calling thread; threads it starts afterwards inherit the set.
+pub fn pin_current_thread(cores: &[usize]) -> io::Result<()> {
+    let set = cpu_set(cores).map_err(io::Error::from)?;
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(io::Error::from)
+}
+
+/// Makes a child process start pinned to `cores` (and everything it starts in turn).
+pub fn pin_child(command: &mut tokio::process::Command, cores: &[usize]) -> io::Result<()> {
+    let set = cpu_set(cores).map_err(io::Error::from)?;
+    // SAFETY: sched_setaffinity is a plain syscall, safe between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+                .map_err(io::Error::from)
+        });
+    }
+    Ok(())
+}
+
+/// Raises this process's open-file limit to its hard limit (children inherit it); returns it.
+pub fn raise_open_files() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((_, hard)) => {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+            hard
+        }
+        Err(_) => 1024,
+    }
+}
+
+/// Resident memory (bytes) and user+system CPU seconds of a process (`"self"` or a pid).
+pub fn process_usage(pid: &str) -> Option<(u64, f64)> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((resident_pages * 4096, ticks as f64 / 100.0))
+}

@@ -1,0 +1,239 @@
+//! The servers under test, each a child process: wcc as `make run` starts it (`wcc-lattice up`)
+//! and the native baseline (`wcc-bench baseline`). Both are stopped with SIGINT when dropped,
+//! so a failed run leaves no orphaned lattice behind.
+
+use std::{
+    net::{SocketAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+use crate::system::{self, Pinning};
+
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Where a server's memory and CPU can be read.
+pub enum Probe {
+    /// The wcc gateway answers `wcc.gateway.stats` on NATS.
+    Gateway(async_nats::Client),
+    /// The baseline is one process.
+    Process(u32),
+}
+
+/// One sample of the server's usage.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Sample {
+    pub rss_bytes: u64,
+    pub cpu_seconds: f64,
+    /// Deliveries the gateway shed as slow consumers (0 for the baseline, which drops none).
+    pub shed: u64,
+    pub connections: u64,
+}
+
+impl Probe {
+    pub async fn sample(&self) -> Result<Sample> {
+        match self {
+            Probe::Gateway(nats) => {
+                let reply = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    nats.request("wcc.gateway.stats", "".into()),
+                )
+                .await
+                .context("gateway stats: no answer")??;
+                let stats: serde_json::Value = serde_json::from_slice(&reply.payload)?;
+                Ok(Sample {
+                    rss_bytes: stats["rss_bytes"].as_u64().unwrap_or(0),
+                    cpu_seconds: stats["cpu_seconds"].as_f64().unwrap_or(0.0),
+                    shed: stats["shed"].as_u64().unwrap_or(0),
+                    connections: stats["connections"].as_u64().unwrap_or(0),
+                })
+            }
+            Probe::Process(pid) => {
+                let (rss_bytes, cpu_seconds) =
+                    system::process_usage(&pid.to_string()).context("baseline exited")?;
+                Ok(Sample {
+                    rss_bytes,
+                    cpu_seconds,
+                    ..Sample::default()
+                })
+            }
+        }
+    }
+}
+
+/// A running server: its websocket address and how to observe it.
+pub struct Server {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub admin: Option<(String, String)>,
+    pub probe: Probe,
+    child: Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
+        }
+    }
+}
+
+impl Server {
+    /// Stops the server and waits for it (children of `up` included).
+    pub async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
+        }
+        if tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+pub struct WccOptions<'a> {
+    pub launcher: &'a Path,
+    pub nats_server: &'a Path,
+    pub artifacts: &'a Path,
+    pub manifest: &'a Path,
+    pub state: &'a Path,
+    pub send_queue_frames: usize,
+    pub pinning: Option<&'a Pinning>,
+}
+
+/// Starts wcc and waits until it is deployed and its admin API answers.
+pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
+    let gateway: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let admin = format!("127.0.0.1:{}", free_port()?);
+    let token = "bench-token".to_string();
+    let nats_port = free_port()?;
+    let mut command = Command::new(options.launcher);
+    command
+        .arg("up")
+        .arg("--state-dir")
+        .arg(options.state)
+        .arg("--artifacts")
+        .arg(options.artifacts)
+        .arg("--manifest")
+        .arg(options.manifest)
+        .args(["--nats-port", &nats_port.to_string()])
+        .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
+        .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
+        .args(["--var", &format!("WCC_ADMIN_TOKEN={token}")])
+        .args([
+            "--var",
+            &format!("WCC_SEND_QUEUE_FRAMES={}", options.send_queue_frames),
+        ])
+        .env("NATS_SERVER", options.nats_server)
+        .stdout(Stdio::piped())
+        .kill_on_drop(false);
+    if let Some(pinning) = options.pinning {
+        system::pin_child(&mut command, &pinning.servers)?;
+    }
+    let mut child = command.spawn().context("cannot start wcc-lattice up")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(300), lines.next_line()).await {
+            Ok(Ok(Some(line))) if line.starts_with("wcc is up") => break,
+            Ok(Ok(Some(_))) => continue,
+            _ => bail!(
+                "wcc did not come up; logs in {}",
+                options.state.join("logs").display()
+            ),
+        }
+    }
+    // Keep draining stdout so `up` never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let nats = async_nats::connect(format!("nats://127.0.0.1:{nats_port}")).await?;
+    let server = Server {
+        name: "wcc",
+        addr: gateway,
+        admin: Some((admin, token)),
+        probe: Probe::Gateway(nats),
+        child,
+    };
+    wait_for_admin(&server).await?;
+    Ok(server)
+}
+
+async fn wait_for_admin(server: &Server) -> Result<()> {
+    let Some((admin, token)) = &server.admin else {
+        return Ok(());
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let attempt = ureq::get(&format!("http://{admin}/health"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call();
+        match attempt {
+            Ok(_) => return Ok(()),
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e).context("admin API never answered"),
+        }
+    }
+}
+
+/// Creates `room` through the admin API (wcc) — the baseline has every room already.
+pub fn create_room(server: &Server, room: &str) -> Result<()> {
+    let Some((admin, token)) = &server.admin else {
+        return Ok(());
+    };
+    let response = ureq::post(&format!("http://{admin}/rooms"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "application/json")
+        .send_string(&serde_json::json!({"id": room}).to_string());
+    match response {
+        Ok(_) | Err(ureq::Error::Status(409, _)) => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot create room {room}")),
+    }
+}
+
+/// Starts the native baseline server (this same binary, subcommand `baseline`).
+pub async fn start_baseline(pinning: Option<&Pinning>) -> Result<Server> {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+    let exe: PathBuf = std::env::current_exe()?;
+    let mut command = Command::new(exe);
+    command
+        .arg("baseline")
+        .arg("--addr")
+        .arg(addr.to_string())
+        .kill_on_drop(false);
+    if let Some(pinning) = pinning {
+        system::pin_child(&mut command, &pinning.servers)?;
+    }
+    let child = command.spawn().context("cannot start the baseline")?;
+    let pid = child.id().context("baseline has no pid")?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(Server {
+                name: "baseline",
+                addr,
+                admin: None,
+                probe: Probe::Process(pid),
+                child,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("baseline did not start listening on {addr}")
+}

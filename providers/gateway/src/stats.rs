@@ -1,0 +1,64 @@
+//! The gateway's counters, readable by operators and the benchmarks over NATS.
+//!
+//! A request on [`STATS_SUBJECT`] is answered by every gateway on the lattice (use a
+//! request-many client, or `nats req` for one) with a JSON object: its instance id, open
+//! connections, room events handled, deliveries queued, deliveries shed as slow consumers, and
+//! the process's resident memory and CPU time from `/proc`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::StreamExt;
+use serde_json::json;
+use tracing::warn;
+
+pub const STATS_SUBJECT: &str = "wcc.gateway.stats";
+
+#[derive(Default)]
+pub struct Stats {
+    pub connections: AtomicU64,
+    pub events: AtomicU64,
+    pub deliveries: AtomicU64,
+    pub shed: AtomicU64,
+}
+
+impl Stats {
+    pub fn to_json(&self, instance: &str) -> serde_json::Value {
+        let (rss_bytes, cpu_seconds) = process_usage().unwrap_or_default();
+        json!({
+            "instance": instance,
+            "connections": self.connections.load(Ordering::Relaxed),
+            "events": self.events.load(Ordering::Relaxed),
+            "deliveries": self.deliveries.load(Ordering::Relaxed),
+            "shed": self.shed.load(Ordering::Relaxed),
+            "rss_bytes": rss_bytes,
+            "cpu_seconds": cpu_seconds,
+        })
+    }
+}
+
+/// Answers stats requests until the NATS connection ends.
+pub async fn serve(nats: async_nats::Client, stats: &Stats, instance: &str) {
+    let mut requests = match nats.subscribe(STATS_SUBJECT).await {
+        Ok(requests) => requests,
+        Err(e) => return warn!("cannot serve {STATS_SUBJECT}: {e}"),
+    };
+    while let Some(request) = requests.next().await {
+        if let Some(reply) = request.reply {
+            let body = stats.to_json(instance).to_string();
+            let _ = nats.publish(reply, body.into()).await;
+        }
+    }
+}
+
+/// Resident set size in bytes and user+system CPU seconds of this process (Linux).
+fn process_usage() -> Option<(u64, f64)> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports CPU time in USER_HZ, which is 100 on every platform Linux supports.
+    Some((resident_pages * 4096, ticks as f64 / 100.0))
+}

@@ -56,11 +56,18 @@ pub async fn run(
     for room in &names {
         target::create_room(server, room)?;
     }
+    // (client, its room): joins finish in any order.
     let mut clients = Vec::with_capacity(senders);
     for chunk in (0..senders).collect::<Vec<_>>().chunks(25) {
         let joining: FuturesUnordered<_> = chunk
             .iter()
-            .map(|i| client::member(server.addr, format!("ingest-{tag}-{i}"), &names[i % rooms], false))
+            .map(|i| {
+                let room = names[i % rooms].clone();
+                async move {
+                    let ws = client::member(server.addr, format!("ingest-{tag}-{i}"), &room, false).await?;
+                    anyhow::Ok((ws, room))
+                }
+            })
             .collect();
         clients.extend(joining.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>>>()?);
     }
@@ -70,7 +77,7 @@ pub async fn run(
     let sending: FuturesUnordered<_> = clients
         .into_iter()
         .enumerate()
-        .map(|(i, ws)| sender(ws, names[i % rooms].clone(), per_sender, per_sender_interval, i))
+        .map(|(i, (ws, room))| sender(ws, room, per_sender, per_sender_interval, i))
         .collect();
     let results: Vec<(u64, Vec<u64>)> = sending.collect().await;
     let wall = started.elapsed();

@@ -13,6 +13,7 @@ use crate::{
 /// Latency percentiles of one run, in milliseconds.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Latencies {
+    /// How many samples the percentiles come from.
     pub count: usize,
     pub p50: f64,
     pub p99: f64,
@@ -40,7 +41,7 @@ impl Latencies {
     }
 
     pub fn json(&self) -> Value {
-        json!({"p50": self.p50, "p99": self.p99, "max": self.max})
+        json!({"samples": self.count, "p50": self.p50, "p99": self.p99, "max": self.max})
     }
 }
 

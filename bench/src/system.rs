@@ -36,10 +36,11 @@ pub struct Pinning {
 }
 
 impl Pinning {
-    /// The first half of the cores for the servers, the rest for the load generator; none on a
-    /// single core (or when asked not to).
+    /// The first half of the cores for the servers, the rest for the load generator. Not below
+    /// four cores: wcc is four processes (nats-server, host, gateway, keyvalue) and one core
+    /// for all of them measures the pinning more than the design.
     pub fn plan(cores: usize, enabled: bool) -> Option<Self> {
-        if !enabled || cores < 2 {
+        if !enabled || cores < 4 {
             return None;
         }
         let split = cores / 2;

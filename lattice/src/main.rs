@@ -98,14 +98,32 @@ fn key_value(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected key=value, got `{s}`"))
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Host { .. }) {
+        // More workers than cores: the host's wRPC reply router is one task, and it must run
+        // promptly even while every core executes wasm (see docs/design.md, "Every call is
+        // bounded"). Idle workers steal it instead of leaving it queued behind component calls.
+        runtime.worker_threads(host_worker_threads());
+    }
+    runtime.enable_all().build()?.block_on(run(cli))
+}
+
+fn host_worker_threads() -> usize {
+    std::env::var("WCC_HOST_WORKER_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| 8 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Host {
             nats_url,
             lattice,

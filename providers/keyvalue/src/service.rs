@@ -24,12 +24,10 @@ impl KeyValueProvider {
         F: FnOnce(std::sync::Arc<KvStore>, crate::config::Target) -> Fut,
         Fut: Future<Output = anyhow::Result<T>>,
     {
-        tracing::debug!(bucket, "DBG call start");
         let result = match self.resolve(cx.as_ref(), &bucket).await {
             Ok((kv, target)) => op(kv, target).await,
             Err(err) => Err(err),
         };
-        tracing::debug!(bucket, ok = result.is_ok(), "DBG call end");
         Ok(result.map_err(|err| {
             tracing::debug!(bucket, error = %format!("{err:#}"), "keyvalue call failed");
             store::Error::Other(format!("{err:#}"))

@@ -133,7 +133,6 @@ impl KvStore {
         let kv = self.bucket(target).await?;
         let stored = keys::escape(key);
         for attempt in 0..INCREMENT_ATTEMPTS {
-            debug!(key, attempt, "DBG increment attempt");
             let entry = kv
                 .entry(stored.as_str())
                 .await
@@ -162,7 +161,6 @@ impl KvStore {
                     Err(e) => return Err(anyhow!(e).context(format!("failed to create {key:?}"))),
                 },
             };
-            debug!(key, attempt, written, "DBG increment written?");
             if written {
                 return Ok(next);
             }

@@ -224,8 +224,14 @@ async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
     let stats = nats.request("wcc.gateway.stats", "".into()).await?;
     let stats: serde_json::Value = serde_json::from_slice(&stats.payload)?;
     assert_eq!(stats["connections"], 3, "gateway stats: {stats}");
-    assert!(stats["deliveries"].as_u64().unwrap() >= 9, "gateway stats: {stats}");
-    assert!(stats["rss_bytes"].as_u64().unwrap() > 0, "gateway stats: {stats}");
+    assert!(
+        stats["deliveries"].as_u64().unwrap() >= 9,
+        "gateway stats: {stats}"
+    );
+    assert!(
+        stats["rss_bytes"].as_u64().unwrap() > 0,
+        "gateway stats: {stats}"
+    );
 
     carol.close().await?;
     observer

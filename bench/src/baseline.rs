@@ -66,7 +66,9 @@ async fn connection(state: Arc<State>, stream: tokio::net::TcpStream) {
     });
     let mut joined = Vec::new();
     while let Some(Ok(message)) = inbound.next().await {
-        let Message::Text(text) = message else { continue };
+        let Message::Text(text) = message else {
+            continue;
+        };
         let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
             continue;
         };

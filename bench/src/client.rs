@@ -110,8 +110,30 @@ pub fn is_reply_to(frame: &Value, id: u64) -> bool {
     frame[1].as_u64() == Some(id) && frame.as_array().is_some_and(|a| a.len() == 3)
 }
 
+/// [`member`], tried up to three times with fresh client ids: wcc closes a connection whose
+/// call it could not answer (docs/design.md), and setting up load should survive that.
+pub async fn member(
+    addr: SocketAddr,
+    client_id: String,
+    room: &str,
+    subscribe: bool,
+) -> Result<Ws> {
+    let mut attempt = 0;
+    loop {
+        match member_once(addr, format!("{client_id}-{attempt}"), room, subscribe).await {
+            Err(_) if attempt < 2 => attempt += 1,
+            joined => return joined,
+        }
+    }
+}
+
 /// A logged-in client with a profile, joined to (and, if `subscribe`, subscribed to) `room`.
-pub async fn member(addr: SocketAddr, client_id: String, room: &str, subscribe: bool) -> Result<Ws> {
+async fn member_once(
+    addr: SocketAddr,
+    client_id: String,
+    room: &str,
+    subscribe: bool,
+) -> Result<Ws> {
     let mut ws = connect(addr, None).await?;
     authenticate(&mut ws, &client_id).await?;
     request(

@@ -119,7 +119,9 @@ async fn chat_round_trip(server: &Server) -> Result<f64> {
     let started = Instant::now();
     client::send(&mut writer, client::message(100, &room, 0, 0, 0)).await?;
     loop {
-        let frame = client::next_json(&mut reader).await.context("no delivery")?;
+        let frame = client::next_json(&mut reader)
+            .await
+            .context("no delivery")?;
         if frame[0] == "chat.event" {
             return Ok(started.elapsed().as_secs_f64() * 1000.0);
         }

@@ -80,11 +80,20 @@ impl Audience {
                 .iter()
                 .map(|i| subscriber(server, room, format!("sub-{tag}-{i}")))
                 .collect();
-            for (ws, tries) in connecting.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>>>()? {
+            for (ws, tries) in connecting
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?
+            {
                 retries += tries;
                 let (report_tx, report_rx) = mpsc::channel(1);
                 reports.push(report_tx);
-                tasks.push(tokio::spawn(read_events(ws, Arc::clone(&progress), report_rx)));
+                tasks.push(tokio::spawn(read_events(
+                    ws,
+                    Arc::clone(&progress),
+                    report_rx,
+                )));
             }
         }
         Ok(Self {
@@ -248,7 +257,12 @@ pub async fn run(
     })
 }
 
-async fn send_paced_by_acks(publisher: &mut Ws, room: &str, run: u32, messages: usize) -> Result<u64> {
+async fn send_paced_by_acks(
+    publisher: &mut Ws,
+    room: &str,
+    run: u32,
+    messages: usize,
+) -> Result<u64> {
     let mut unacked = 0;
     for seq in 0..messages {
         let id = 1000 + seq as u64;
@@ -260,7 +274,13 @@ async fn send_paced_by_acks(publisher: &mut Ws, room: &str, run: u32, messages: 
     Ok(unacked)
 }
 
-async fn send_at_rate(publisher: &mut Ws, room: &str, run: u32, messages: usize, rate: u32) -> Result<u64> {
+async fn send_at_rate(
+    publisher: &mut Ws,
+    room: &str,
+    run: u32,
+    messages: usize,
+    rate: u32,
+) -> Result<u64> {
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let (mut sink, mut stream) = publisher.split();
     let reading = async {

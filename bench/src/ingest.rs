@@ -64,16 +64,24 @@ pub async fn run(
             .map(|i| {
                 let room = names[i % rooms].clone();
                 async move {
-                    let ws = client::member(server.addr, format!("ingest-{tag}-{i}"), &room, false).await?;
+                    let ws = client::member(server.addr, format!("ingest-{tag}-{i}"), &room, false)
+                        .await?;
                     anyhow::Ok((ws, room))
                 }
             })
             .collect();
-        clients.extend(joining.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>>>()?);
+        clients.extend(
+            joining
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?,
+        );
     }
     let before = Usage::sample(server).await?;
     let started = Instant::now();
-    let per_sender_interval = rate.map(|r| Duration::from_secs_f64(senders as f64 / f64::from(r.max(1))));
+    let per_sender_interval =
+        rate.map(|r| Duration::from_secs_f64(senders as f64 / f64::from(r.max(1))));
     let sending: FuturesUnordered<_> = clients
         .into_iter()
         .enumerate()
@@ -161,7 +169,10 @@ where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
     loop {
-        let message = tokio::time::timeout(client::ANSWER_TIMEOUT, stream.next()).await.ok()??.ok()?;
+        let message = tokio::time::timeout(client::ANSWER_TIMEOUT, stream.next())
+            .await
+            .ok()??
+            .ok()?;
         if let Message::Text(text) = message {
             if text.as_str().starts_with("[\"success\"") {
                 let frame: Value = serde_json::from_str(text.as_str()).ok()?;

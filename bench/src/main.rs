@@ -31,7 +31,11 @@ pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     /// Which scenarios to run.
-    #[arg(long, value_delimiter = ',', default_value = "fanout,ingest,overload,connections")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "fanout,ingest,overload,connections"
+    )]
     scenarios: Vec<String>,
     /// Fan-out room sizes.
     #[arg(long, value_delimiter = ',', default_value = "1000,5000")]

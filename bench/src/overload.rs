@@ -57,9 +57,11 @@ pub struct OverloadSpec {
 pub async fn run(server: &Server, spec: &OverloadSpec, tag: &str) -> Result<OverloadRun> {
     let room = format!("overload-{tag}");
     target::create_room(server, &room)?;
-    let stalled = connect_many(server, &room, spec.stalled, &format!("{tag}-stalled"), true).await?;
+    let stalled =
+        connect_many(server, &room, spec.stalled, &format!("{tag}-stalled"), true).await?;
     let readers = connect_many(server, &room, spec.readers, &format!("{tag}-reader"), true).await?;
-    let publishers = connect_many(server, &room, spec.publishers, &format!("{tag}-pub"), false).await?;
+    let publishers =
+        connect_many(server, &room, spec.publishers, &format!("{tag}-pub"), false).await?;
     let start = server.probe.sample().await?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(spec.seconds);
@@ -70,7 +72,9 @@ pub async fn run(server: &Server, spec: &OverloadSpec, tag: &str) -> Result<Over
         .map(|mut ws| {
             tokio::spawn(async move {
                 let mut n = 0u64;
-                while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+                while let Ok(Some(Ok(m))) =
+                    tokio::time::timeout(Duration::from_secs(5), ws.next()).await
+                {
                     if matches!(&m, Message::Text(t) if t.as_str().starts_with("[\"chat.event\"")) {
                         n += 1;
                     }
@@ -89,8 +93,11 @@ pub async fn run(server: &Server, spec: &OverloadSpec, tag: &str) -> Result<Over
                 let (mut sink, mut stream) = ws.split();
                 let acks = tokio::spawn(async move {
                     let mut n = 0u64;
-                    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_secs(5), stream.next()).await {
-                        if matches!(&m, Message::Text(t) if t.as_str().starts_with("[\"success\"")) {
+                    while let Ok(Some(Ok(m))) =
+                        tokio::time::timeout(Duration::from_secs(5), stream.next()).await
+                    {
+                        if matches!(&m, Message::Text(t) if t.as_str().starts_with("[\"success\""))
+                        {
                             n += 1;
                         }
                     }
@@ -153,14 +160,26 @@ pub async fn run(server: &Server, spec: &OverloadSpec, tag: &str) -> Result<Over
     })
 }
 
-async fn connect_many(server: &Server, room: &str, n: usize, tag: &str, subscribe: bool) -> Result<Vec<Ws>> {
+async fn connect_many(
+    server: &Server,
+    room: &str,
+    n: usize,
+    tag: &str,
+    subscribe: bool,
+) -> Result<Vec<Ws>> {
     let mut all = Vec::with_capacity(n);
     for chunk in (0..n).collect::<Vec<_>>().chunks(25) {
         let joining: FuturesUnordered<_> = chunk
             .iter()
             .map(|i| client::member(server.addr, format!("{tag}-{i}"), room, subscribe))
             .collect();
-        all.extend(joining.collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>>>()?);
+        all.extend(
+            joining
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?,
+        );
     }
     Ok(all)
 }

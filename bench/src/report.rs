@@ -52,7 +52,10 @@ pub async fn run_all(
         pinning: pinning.as_ref(),
     })
     .await?;
-    println!("wcc is up (lattice logs in {})", state.path().join("logs").display());
+    println!(
+        "wcc is up (lattice logs in {})",
+        state.path().join("logs").display()
+    );
     let outcome = wcc_scenarios(&wcc, &args, open_files, &mut fanouts, &mut json_out).await;
     wcc.stop().await;
     if outcome.is_err() {
@@ -84,8 +87,24 @@ async fn wcc_scenarios(
     }
     if args.scenarios.iter().any(|s| s == "ingest") {
         let tag = now_us().to_string();
-        let paced = ingest::run(wcc, args.ingest_senders, args.ingest_rooms, args.ingest_messages, None, &format!("{tag}a")).await?;
-        let rated = ingest::run(wcc, args.ingest_senders, args.ingest_rooms, args.ingest_messages, Some(args.ingest_rate), &format!("{tag}b")).await?;
+        let paced = ingest::run(
+            wcc,
+            args.ingest_senders,
+            args.ingest_rooms,
+            args.ingest_messages,
+            None,
+            &format!("{tag}a"),
+        )
+        .await?;
+        let rated = ingest::run(
+            wcc,
+            args.ingest_senders,
+            args.ingest_rooms,
+            args.ingest_messages,
+            Some(args.ingest_rate),
+            &format!("{tag}b"),
+        )
+        .await?;
         let rows: Vec<Vec<String>> = [&paced, &rated]
             .iter()
             .map(|r| {
@@ -107,7 +126,18 @@ async fn wcc_scenarios(
         print!(
             "{}",
             table(
-                &["run", "senders", "rooms", "acked", "persisted/s", "ack p50 ms", "p99 ms", "max ms", "gw cpu%", "lg cpu%"],
+                &[
+                    "run",
+                    "senders",
+                    "rooms",
+                    "acked",
+                    "persisted/s",
+                    "ack p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    "gw cpu%",
+                    "lg cpu%"
+                ],
                 &rows
             )
         );
@@ -124,11 +154,24 @@ async fn wcc_scenarios(
             queue_frames: args.send_queue_frames,
         };
         let r = overload::run(wcc, &spec, &now_us().to_string()).await?;
-        println!("\noverload (wcc; {} stalled subscribers never read, {} readers)", r.stalled, r.readers);
+        println!(
+            "\noverload (wcc; {} stalled subscribers never read, {} readers)",
+            r.stalled, r.readers
+        );
         print!(
             "{}",
             table(
-                &["offered/s", "seconds", "acked", "evicted 1008", "shed", "reader deliveries", "gw rss start MiB", "max MiB", "end MiB"],
+                &[
+                    "offered/s",
+                    "seconds",
+                    "acked",
+                    "evicted 1008",
+                    "shed",
+                    "reader deliveries",
+                    "gw rss start MiB",
+                    "max MiB",
+                    "end MiB"
+                ],
                 &[vec![
                     r.offered_per_sec.to_string(),
                     format!("{:.1}", r.seconds),
@@ -154,7 +197,18 @@ async fn wcc_scenarios(
         print!(
             "{}",
             table(
-                &["asked", "open", "gateway sees", "failed", "ramp s", "gw rss before MiB", "after MiB", "bytes/conn", "chat at size", "chat ms"],
+                &[
+                    "asked",
+                    "open",
+                    "gateway sees",
+                    "failed",
+                    "ramp s",
+                    "gw rss before MiB",
+                    "after MiB",
+                    "bytes/conn",
+                    "chat at size",
+                    "chat ms"
+                ],
                 &[vec![
                     r.asked.to_string(),
                     r.open.to_string(),
@@ -191,10 +245,55 @@ async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
         );
         let mut publisher = fanout::publisher(server, &room, &tag).await?;
         let mut run_id = (size_index as u32 + 1) * 100;
-        runs.push(fanout::run(server, &audience, &mut publisher, &room, run_id, None, args.paced_messages).await?);
-        for rate in &args.rates {
+        let rates = std::iter::once(None).chain(args.rates.iter().map(|r| Some(*r)));
+        for rate in rates {
+            let messages = if rate.is_some() {
+                args.messages
+            } else {
+                args.paced_messages
+            };
             run_id += 1;
-            runs.push(fanout::run(server, &audience, &mut publisher, &room, run_id, Some(*rate), args.messages).await?);
+            match fanout::run(
+                server,
+                &audience,
+                &mut publisher,
+                &room,
+                run_id,
+                rate,
+                messages,
+            )
+            .await
+            {
+                Ok(run) => runs.push(run),
+                Err(e) => {
+                    // The server closed the publisher (a call it could not answer, see
+                    // docs/design.md): say so, reconnect, and run this rate once more.
+                    eprintln!(
+                        "{}: publisher lost ({e:#}); reconnecting, running again",
+                        server.name
+                    );
+                    publisher =
+                        fanout::publisher(server, &room, &format!("{tag}-again{run_id}")).await?;
+                    run_id += 1;
+                    match fanout::run(
+                        server,
+                        &audience,
+                        &mut publisher,
+                        &room,
+                        run_id,
+                        rate,
+                        messages,
+                    )
+                    .await
+                    {
+                        Ok(run) => runs.push(run),
+                        Err(e) => eprintln!(
+                            "{}: run lost its publisher again ({e:#}); no result for it",
+                            server.name
+                        ),
+                    }
+                }
+            }
         }
     }
     Ok(runs)
@@ -227,14 +326,33 @@ fn print_fanout(runs: &[FanoutRun]) {
     print!(
         "{}",
         table(
-            &["server", "subs", "run", "delivered", "missing", "dups", "unacked", "deliv/s", "p50 ms", "p99 ms", "max ms", "srv cpu%", "lg cpu%", "srv rss MiB", "shed"],
+            &[
+                "server",
+                "subs",
+                "run",
+                "delivered",
+                "missing",
+                "dups",
+                "unacked",
+                "deliv/s",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "srv cpu%",
+                "lg cpu%",
+                "srv rss MiB",
+                "shed"
+            ],
             &rows
         )
     );
     let ratios = ratio_rows(runs);
     if !ratios.is_empty() {
         println!("\nwcc / baseline (same load, same run)");
-        print!("{}", table(&["subs", "run", "deliv/s ratio", "p99 ratio"], &ratios));
+        print!(
+            "{}",
+            table(&["subs", "run", "deliv/s ratio", "p99 ratio"], &ratios)
+        );
     }
 }
 
@@ -248,7 +366,10 @@ fn ratio_rows(runs: &[FanoutRun]) -> Vec<Vec<String>> {
             Some(vec![
                 w.subscribers.to_string(),
                 w.label.clone(),
-                format!("{:.2}", w.deliveries_per_sec() / b.deliveries_per_sec().max(1e-9)),
+                format!(
+                    "{:.2}",
+                    w.deliveries_per_sec() / b.deliveries_per_sec().max(1e-9)
+                ),
                 format!("{:.2}", w.latency.p99 / b.latency.p99),
             ])
         })

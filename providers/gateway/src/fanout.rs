@@ -13,10 +13,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{
-        atomic::Ordering,
-        Arc, Mutex,
-    },
+    sync::{atomic::Ordering, Arc, Mutex},
 };
 
 use futures::StreamExt;

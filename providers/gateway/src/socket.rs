@@ -125,7 +125,9 @@ async fn handle(server: Arc<Server>, stream: TcpStream) {
             // Whatever else is already queued goes out with the same flush (one write for a
             // burst of room events instead of one per event).
             while !closing {
-                let Ok(message) = outbound.try_recv() else { break };
+                let Ok(message) = outbound.try_recv() else {
+                    break;
+                };
                 closing = matches!(message, Message::Close(_));
                 if sink.feed(message).await.is_err() {
                     break 'write;

@@ -252,46 +252,30 @@ async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
             } else {
                 args.paced_messages
             };
-            run_id += 1;
-            match fanout::run(
-                server,
-                &audience,
-                &mut publisher,
-                &room,
-                run_id,
-                rate,
-                messages,
-            )
-            .await
-            {
-                Ok(run) => runs.push(run),
-                Err(e) => {
-                    // The server closed the publisher (a call it could not answer, see
-                    // docs/design.md): say so, reconnect, and run this rate once more.
-                    eprintln!(
-                        "{}: publisher lost ({e:#}); reconnecting, running again",
-                        server.name
-                    );
-                    publisher =
-                        fanout::publisher(server, &room, &format!("{tag}-again{run_id}")).await?;
-                    run_id += 1;
-                    match fanout::run(
-                        server,
-                        &audience,
-                        &mut publisher,
-                        &room,
-                        run_id,
-                        rate,
-                        messages,
-                    )
-                    .await
-                    {
-                        Ok(run) => runs.push(run),
-                        Err(e) => eprintln!(
-                            "{}: run lost its publisher again ({e:#}); no result for it",
-                            server.name
-                        ),
+            // The server may close the publisher (a call it could not answer, see
+            // docs/design.md): then reconnect and run this rate once more.
+            for attempt in 0..2 {
+                run_id += 1;
+                if attempt > 0 {
+                    let again = format!("{tag}-again{run_id}");
+                    publisher = fanout::publisher(server, &room, &again).await?;
+                }
+                match fanout::run(
+                    server,
+                    &audience,
+                    &mut publisher,
+                    &room,
+                    run_id,
+                    rate,
+                    messages,
+                )
+                .await
+                {
+                    Ok(run) => {
+                        runs.push(run);
+                        break;
                     }
+                    Err(e) => eprintln!("{}: publisher lost ({e:#})", server.name),
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! Events on NATS, exactly the six of the seed `wcc-interface.md`, as a versioned JSON envelope
-//! any NATS client can read:
+//! Events on NATS: the six of the seed `wcc-interface.md` and `Signal` (live-only notes such as
+//! typing), as a versioned JSON envelope any NATS client can read:
 //!
 //! ```json
 //! {"v":1,"type":"MessagePublished","at":1700000000000,"data":{"message":{...}}}
@@ -26,6 +26,10 @@ pub fn room_subject(room: &str) -> String {
 /// A message as persisted by the messages actor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredMessage {
+    /// A UUID naming the message across rooms (what protocols with message ids show). Messages
+    /// stored before ids existed have none.
+    #[serde(default)]
+    pub id: String,
     pub room: String,
     pub event_id: u64,
     pub sender: String,
@@ -56,6 +60,16 @@ pub enum Event {
     MessagePublished {
         message: StoredMessage,
     },
+    /// Something for the room's live members that is never stored: typing, read receipts,
+    /// call signalling. `kind` is protocol-neutral (`typing`, `read`, ...).
+    Signal {
+        room: String,
+        sender: String,
+        channel: String,
+        kind: String,
+        /// A JSON object.
+        content: serde_json::Value,
+    },
     /// A gateway wrote a published message to its local subscribers of one protocol.
     MessageDelivered {
         room: String,
@@ -83,6 +97,7 @@ impl Event {
             Event::UserLoggedIn { .. } | Event::UserLoggedOut { .. } => GLOBAL_SUBJECT.to_string(),
             Event::MessagePublished { message } => room_subject(&message.room),
             Event::MessageDelivered { room, .. }
+            | Event::Signal { room, .. }
             | Event::UserJoined { room, .. }
             | Event::UserLeft { room, .. } => room_subject(room),
         }

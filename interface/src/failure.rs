@@ -17,16 +17,25 @@ pub enum FailureCode {
     Denied,
     /// Storage or messaging failed; nothing was acknowledged.
     Unavailable,
+    /// The name or id asked for is taken.
+    Exists,
+    /// The name and password do not match a user.
+    BadCredentials,
+    /// The recipient has banned the sender.
+    Banned,
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 6] = [
+    pub const ALL: [FailureCode; 9] = [
         FailureCode::Invalid,
         FailureCode::UnknownRoom,
         FailureCode::UnknownUser,
         FailureCode::NotMember,
         FailureCode::Denied,
         FailureCode::Unavailable,
+        FailureCode::Exists,
+        FailureCode::BadCredentials,
+        FailureCode::Banned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +46,9 @@ impl FailureCode {
             FailureCode::NotMember => "not_member",
             FailureCode::Denied => "denied",
             FailureCode::Unavailable => "unavailable",
+            FailureCode::Exists => "exists",
+            FailureCode::BadCredentials => "bad_credentials",
+            FailureCode::Banned => "banned",
         }
     }
 

@@ -84,7 +84,7 @@ impl<B: Backend> Conn<'_, B> {
             return refuse(codes::CHAT_EMPTY, "the message body is empty");
         }
         known_id(channel)?;
-        if !self.data.is_joined(channel) {
+        if !self.data.is_joined(channel) && !self.is_direct_message(user, channel)? {
             return refuse(codes::CHAT_DENIED, "join the channel before sending to it");
         }
         let msg = NewMessage {
@@ -126,6 +126,13 @@ impl<B: Backend> Conn<'_, B> {
             users.iter().map(|u| (u.id.clone(), user_view(u))).collect();
         let results: Vec<Value> = page.iter().map(message_event).collect();
         Ok(Some(json!({ "results": results, "users": users })))
+    }
+
+    /// Whether `channel` is another user's direct room: sending there is a direct message,
+    /// which needs no membership (the messages actor still refuses it if the owner banned us).
+    fn is_direct_message(&self, user: &str, channel: &str) -> Result<bool, Refusal> {
+        let room = self.backend.get_room(channel).map_err(chat)?;
+        Ok(room.is_some_and(|r| r.kind == "direct" && r.id != user))
     }
 
     /// The room `channel` names, if it exists and `user` may see it. A direct room is private

@@ -53,7 +53,10 @@ pub fn for_failure(failure: &Failure, context: Context) -> &'static str {
         (FailureCode::Invalid, Context::Chat) => CHAT_INVALID,
         (FailureCode::UnknownRoom, _) => CHANNEL_UNKNOWN,
         (FailureCode::UnknownUser, _) => USER_NOT_FOUND,
-        (FailureCode::NotMember | FailureCode::Denied, _) => CHAT_DENIED,
+        (FailureCode::NotMember | FailureCode::Denied | FailureCode::Banned, _) => CHAT_DENIED,
+        (FailureCode::BadCredentials, _) => AUTH_DENIED,
+        (FailureCode::Exists, Context::User) => USER_INVALID,
+        (FailureCode::Exists, _) => CHAT_INVALID,
     }
 }
 

@@ -214,6 +214,10 @@ impl<B: Backend> Conn<'_, B> {
             joined: rooms.iter().map(|r| r.id.clone()).collect(),
             subscribed: Vec::new(),
         };
+        // Direct messages to this user arrive in its direct room (named by its id), from any
+        // protocol: every session of the user receives them without asking.
+        self.data.add_subscribed(&user.id);
+        self.actions.push(Action::Subscribe(user.id.clone()));
         self.user = Some(user.id.clone());
         let payload = json!({
             "user": user_view(&user),

@@ -11,12 +11,13 @@
 //! - [`handler`]: the state machine (session, request, backend) -> outcome; its `chat.*`
 //!   actions live in `chat`,
 //! - [`render`]: room events -> `chat.event` pushes, once for every subscriber,
-//! - [`backend`]: the core-actor operations the handler needs, as a trait,
 //! - [`codes`]: the venueless error codes and how core failures map to them.
 //!
-//! Only `component` (wasm32 only) touches the generated WIT bindings.
+//! The core actors are reached through `channel_kit`'s `Backend`; `channel_kit` also holds the
+//! bindings, so this crate never touches generated types.
 
-pub mod backend;
+pub use channel_kit::backend;
+
 mod chat;
 pub mod codec;
 pub mod codes;
@@ -24,13 +25,36 @@ pub mod handler;
 pub mod render;
 pub mod session;
 
-#[cfg(target_arch = "wasm32")]
-mod component;
-
-#[cfg(test)]
-mod fake;
 #[cfg(test)]
 mod tests;
 
 /// The name this protocol goes by in the core (`channel` of logins, joins and messages).
 pub const CHANNEL: &str = "venueless";
+
+/// venueless as the gateway drives it.
+pub struct Venueless;
+
+impl channel_kit::Channel for Venueless {
+    fn opened(session: session::Session, _backend: &impl backend::Backend) -> session::Outcome {
+        handler::opened(session)
+    }
+
+    fn received(
+        session: session::Session,
+        frame: session::Frame,
+        backend: &impl backend::Backend,
+    ) -> session::Outcome {
+        handler::received(session, frame, backend)
+    }
+
+    /// Membership outlives the connection in venueless and the gateway publishes the logout, so
+    /// there is nothing to tidy up.
+    fn closed(_session: session::Session, _backend: &impl backend::Backend) {}
+
+    fn render(event: &str, backend: &impl backend::Backend) -> Option<String> {
+        render::render(event, backend)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+channel_kit::export_channel!(Venueless);

@@ -19,7 +19,8 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         Event::UserLeft { room, user, .. } => member_event(&room, &user, "leave", backend),
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
-        | Event::MessageDelivered { .. } => return None,
+        | Event::MessageDelivered { .. }
+        | Event::Signal { .. } => return None,
     };
     Some(codec::push("chat.event", payload))
 }
@@ -91,7 +92,7 @@ pub fn room_view(room: &Room) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::FakeBackend;
+    use channel_kit::fake::FakeBackend;
     use serde_json::from_str;
 
     fn env(event: Event) -> String {
@@ -100,6 +101,7 @@ mod tests {
 
     fn stored(content: Value) -> StoredMessage {
         StoredMessage {
+            id: "m1".into(),
             room: "room_0".into(),
             event_id: 4,
             sender: "u1".into(),

@@ -14,48 +14,10 @@
 //!   subscribe/unsubscribe actions are emitted only on change.
 //!
 //! Who the connection is logged in as lives in `Session::user`, which the gateway reads.
-//!
-//! The gateway's other records (frames, actions, outcome) are mirrored here too, so the core
-//! never sees generated binding types.
 
 use serde::{Deserialize, Serialize};
 
-/// The gateway's record of a connection, as the core sees it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Session {
-    pub connection_id: String,
-    pub user: Option<String>,
-    /// [`SessionData`] as JSON; empty for a fresh connection.
-    pub data: String,
-}
-
-/// An inbound websocket frame, as the gateway hands it over.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Frame {
-    Text(String),
-    /// Upstream venueless also speaks msgpack in binary frames; wcc does not (yet), and says so.
-    Binary(Vec<u8>),
-    /// A frame over the gateway's size limit, discarded unread; this is its length.
-    Oversize(u64),
-}
-
-/// What the gateway does for us, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Write this text frame to the connection.
-    Send(String),
-    Subscribe(String),
-    Unsubscribe(String),
-    /// Close with a websocket close code and reason. venueless never needs it today: bad input
-    /// is answered, not punished.
-    Close(u16, String),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub session: Session,
-    pub actions: Vec<Action>,
-}
+pub use channel_kit::{Action, Frame, Outcome, Session};
 
 /// Our part of the session, parsed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

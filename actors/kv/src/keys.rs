@@ -50,3 +50,23 @@ pub fn login(channel: &str, client_id: &str) -> String {
 
 /// [`crate::LogSet`] of live sessions (key: connection id).
 pub const PRESENCE_SESSIONS: &str = "presence/sessions";
+
+/// Where the message with id `id` (a UUID) is: `{"room", "event_id"}` JSON.
+pub fn message_id(id: &str) -> String {
+    format!("msgid/{id}")
+}
+
+/// A user's argon2id password hash (PHC string).
+pub fn password(user: &str) -> String {
+    format!("password/{user}")
+}
+
+/// The user a bearer token stands for.
+pub fn token(token: &str) -> String {
+    format!("token/{token}")
+}
+
+/// Present while `owner` bans `banned` from its direct room.
+pub fn ban(owner: &str, banned: &str) -> String {
+    format!("ban/{owner}/{banned}")
+}

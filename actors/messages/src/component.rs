@@ -17,7 +17,7 @@ wit_bindgen::generate!({
 
 use exports::wcc::chat::messages::Guest;
 use wasmcloud::messaging::{consumer, types::BrokerMessage};
-use wcc::chat::types::{Failure, Message, NewMessage};
+use wcc::chat::types::{Failure, Message, NewMessage, Signal};
 
 /// Runtime configuration key for [`Limits::max_message_bytes`].
 const MAX_MESSAGE_BYTES_KEY: &str = "max_message_bytes";
@@ -34,9 +34,29 @@ impl Guest for Component {
             event_type: msg.event_type,
             content: msg.content,
         };
-        crate::process_message(&store, &NatsPublisher, limits(), msg, now_ms())
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        crate::process_message(&store, &NatsPublisher, limits(), msg, now_ms(), new_id)
             .map(to_wit_message)
             .map_err(to_wit_failure)
+    }
+
+    fn get_message(id: String) -> Result<Option<Message>, Failure> {
+        let store = open_store()?;
+        crate::get_message(&store, &id)
+            .map(|found| found.map(to_wit_message))
+            .map_err(to_wit_failure)
+    }
+
+    fn publish_signal(note: Signal) -> Result<(), Failure> {
+        let store = open_store()?;
+        let note = crate::Signal {
+            room: note.room,
+            sender: note.sender,
+            channel: note.channel,
+            kind: note.kind,
+            content: note.content,
+        };
+        crate::signal(&store, &NatsPublisher, limits(), note, now_ms()).map_err(to_wit_failure)
     }
 
     fn history(room: String, before: Option<u64>, count: u32) -> Result<Vec<Message>, Failure> {
@@ -88,6 +108,7 @@ fn limits() -> Limits {
 
 fn to_wit_message(m: StoredMessage) -> Message {
     Message {
+        id: m.id,
         room: m.room,
         event_id: m.event_id,
         sender: m.sender,

@@ -77,7 +77,10 @@ mod tests {
                 event_type: "channel.message".into(),
                 content: format!(r#"{{"n":{i}}}"#),
             };
-            process_message(&store, &publisher, Limits::default(), msg, i * 100).unwrap();
+            process_message(&store, &publisher, Limits::default(), msg, i * 100, || {
+                format!("m{i}")
+            })
+            .unwrap();
         }
         store
     }

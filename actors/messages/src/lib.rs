@@ -14,7 +14,7 @@ mod test_support;
 mod component;
 
 pub use history::{history, next_event_id, MAX_HISTORY_COUNT};
-pub use process::{process_message, NewMessage};
+pub use process::{get_message, process_message, signal, NewMessage, Signal};
 
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::{keys, Store};
@@ -58,13 +58,38 @@ fn check_room_id(room: &str) -> Result<(), Failure> {
 
 /// Fails with `UnknownRoom` unless the room record exists.
 fn require_room<S: Store>(store: &S, room: &str) -> Result<(), Failure> {
-    match store.get(&keys::room(room))? {
-        Some(_) => Ok(()),
-        None => Err(Failure::new(
-            FailureCode::UnknownRoom,
-            format!("no room {room:?}"),
-        )),
+    room_kind(store, room).map(drop)
+}
+
+/// The kind of `room` (`text`, `voice`, `direct`); `unknown_room` if there is none.
+fn room_kind<S: Store>(store: &S, room: &str) -> Result<String, Failure> {
+    // Only the rooms actor writes room records; we read the one field we need.
+    let record: serde_json::Value = store
+        .get_json(&keys::room(room))?
+        .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {room:?}")))?;
+    Ok(record["kind"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Whether `sender` may write to `room`: members may; anyone may write to another user's direct
+/// room (that is a direct message) unless its owner banned them.
+fn authorize<S: Store>(store: &S, room: &str, sender: &str) -> Result<(), Failure> {
+    let kind = room_kind(store, room)?;
+    if store.get(&keys::member_flag(room, sender))?.is_some() {
+        return Ok(());
     }
+    if kind != "direct" {
+        return Err(Failure::new(
+            FailureCode::NotMember,
+            format!("{sender} is not a member of {room}"),
+        ));
+    }
+    if store.get(&keys::ban(room, sender))?.is_some() {
+        return Err(Failure::new(
+            FailureCode::Banned,
+            format!("{room} banned {sender}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The room's last assigned event id; 0 before its first message.

@@ -3,10 +3,12 @@
 //! The order matters: a message is acknowledged only once it is persisted, and it is published
 //! only after that, so every MessagePublished event a subscriber sees can be found in history.
 
-use wcc_interface::{Envelope, Event, Failure, FailureCode, StoredMessage};
+use wcc_interface::{ids, Envelope, Event, Failure, StoredMessage};
 use wcc_kv::{keys, Store};
 
-use crate::{check_room_id, require_room, Limits, Publisher};
+use serde::{Deserialize, Serialize};
+
+use crate::{authorize, check_room_id, Limits, Publisher};
 
 /// Longest accepted event type: it is a short protocol-neutral name like `channel.message`.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
@@ -22,7 +24,26 @@ pub struct NewMessage {
     pub content: String,
 }
 
-/// Validates, authorizes, persists and publishes `msg`; returns it as stored.
+/// A live-only note as a channel hands it over (the WIT `signal`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signal {
+    pub room: String,
+    pub sender: String,
+    pub channel: String,
+    pub kind: String,
+    /// JSON text; must be an object.
+    pub content: String,
+}
+
+/// Where a message id points: the value of [`keys::message_id`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Location {
+    room: String,
+    event_id: u64,
+}
+
+/// Validates, authorizes, persists and publishes `msg` under the id `new_id()`; returns it as
+/// stored.
 ///
 /// A publish failure after persisting is logged, not returned: the message is in history and
 /// the sender must not retry it (that would store it twice).
@@ -32,22 +53,21 @@ pub fn process_message<S: Store, P: Publisher>(
     limits: Limits,
     msg: NewMessage,
     now_ms: u64,
+    new_id: impl FnOnce() -> String,
 ) -> Result<StoredMessage, Failure> {
-    let content = validate(&msg, limits)?;
-    require_room(store, &msg.room)?;
-    if store
-        .get(&keys::member_flag(&msg.room, &msg.sender))?
-        .is_none()
-    {
-        return Err(Failure::new(
-            FailureCode::NotMember,
-            format!("{} is not a member of {}", msg.sender, msg.room),
-        ));
-    }
+    let content = validate(
+        &msg.room,
+        &msg.sender,
+        &msg.event_type,
+        &msg.content,
+        limits,
+    )?;
+    authorize(store, &msg.room, &msg.sender)?;
 
     // `increment` is atomic in the provider, so concurrent instances never share an id.
     let event_id = store.increment(&keys::room_seq(&msg.room), 1)?;
     let stored = StoredMessage {
+        id: new_id(),
         room: msg.room,
         event_id,
         sender: msg.sender,
@@ -57,6 +77,12 @@ pub fn process_message<S: Store, P: Publisher>(
         sent_at: now_ms,
     };
     store.set_json(&keys::message(&stored.room, event_id), &stored)?;
+    // Written after the message: an id that resolves always finds it.
+    let location = Location {
+        room: stored.room.clone(),
+        event_id,
+    };
+    store.set_json(&keys::message_id(&stored.id), &location)?;
 
     let event = Event::MessagePublished {
         message: stored.clone(),
@@ -72,26 +98,66 @@ pub fn process_message<S: Store, P: Publisher>(
     Ok(stored)
 }
 
-/// Checks the shape of `msg` and returns its parsed content object.
-fn validate(msg: &NewMessage, limits: Limits) -> Result<serde_json::Value, Failure> {
-    check_room_id(&msg.room)?;
-    if msg.sender.is_empty() {
+/// The message `id` names; `None` for an id that names nothing.
+pub fn get_message<S: Store>(store: &S, id: &str) -> Result<Option<StoredMessage>, Failure> {
+    // Ids are UUIDs; anything else cannot name a message and must not reach a key.
+    if !ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let Some(location) = store.get_json::<Location>(&keys::message_id(id))? else {
+        return Ok(None);
+    };
+    store.get_json(&keys::message(&location.room, location.event_id))
+}
+
+/// Authorizes `note` as a message would be and publishes it; nothing is stored, so unlike a
+/// message a failed publish is the caller's failure.
+pub fn signal<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    limits: Limits,
+    note: Signal,
+    now_ms: u64,
+) -> Result<(), Failure> {
+    let content = validate(&note.room, &note.sender, &note.kind, &note.content, limits)?;
+    authorize(store, &note.room, &note.sender)?;
+    let event = Event::Signal {
+        room: note.room,
+        sender: note.sender,
+        channel: note.channel,
+        kind: note.kind,
+        content,
+    };
+    let body = Envelope::new(event.clone(), now_ms).to_json();
+    publisher.publish(&event.subject(), body.as_bytes())
+}
+
+/// Checks the shape of a message or signal and returns its parsed content object.
+fn validate(
+    room: &str,
+    sender: &str,
+    event_type: &str,
+    content: &str,
+    limits: Limits,
+) -> Result<serde_json::Value, Failure> {
+    check_room_id(room)?;
+    if sender.is_empty() {
         return Err(Failure::invalid("sender is empty"));
     }
-    if msg.event_type.is_empty() || msg.event_type.len() > MAX_EVENT_TYPE_BYTES {
+    if event_type.is_empty() || event_type.len() > MAX_EVENT_TYPE_BYTES {
         return Err(Failure::invalid(format!(
             "event type must be 1 to {MAX_EVENT_TYPE_BYTES} bytes"
         )));
     }
     // Size first, so an oversize body is refused without being parsed.
-    if msg.content.len() > limits.max_message_bytes {
+    if content.len() > limits.max_message_bytes {
         return Err(Failure::invalid(format!(
             "content is {} bytes, the limit is {}",
-            msg.content.len(),
+            content.len(),
             limits.max_message_bytes
         )));
     }
-    match serde_json::from_str::<serde_json::Value>(&msg.content) {
+    match serde_json::from_str::<serde_json::Value>(content) {
         Ok(value @ serde_json::Value::Object(_)) => Ok(value),
         Ok(_) => Err(Failure::invalid("content is not a JSON object")),
         Err(e) => Err(Failure::invalid(format!("content is not JSON: {e}"))),
@@ -102,6 +168,107 @@ fn validate(msg: &NewMessage, limits: Limits) -> Result<serde_json::Value, Failu
 mod tests {
     use super::*;
     use crate::test_support::{lobby_with_alice, RecordingPublisher};
+    use wcc_interface::FailureCode;
+
+    /// The real call with ids `m<now>`: unique in these tests, and readable in failures.
+    fn process_message<S: Store, P: Publisher>(
+        store: &S,
+        publisher: &P,
+        limits: Limits,
+        msg: NewMessage,
+        now_ms: u64,
+    ) -> Result<StoredMessage, Failure> {
+        super::process_message(store, publisher, limits, msg, now_ms, || {
+            format!("m{now_ms}")
+        })
+    }
+
+    /// `lobby_with_alice` plus bob's direct room.
+    fn with_bobs_direct_room() -> wcc_kv::MemoryStore {
+        let store = lobby_with_alice();
+        store
+            .set(&keys::room("bob"), br#"{"id":"bob","kind":"direct"}"#)
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn anyone_may_message_a_direct_room_until_banned() {
+        let store = with_bobs_direct_room();
+        let publisher = RecordingPublisher::default();
+        let dm = text("bob", "alice", "psst");
+        let stored = process_message(&store, &publisher, Limits::default(), dm.clone(), 3).unwrap();
+        assert_eq!((stored.room.as_str(), stored.event_id), ("bob", 1));
+
+        store.set(&keys::ban("bob", "alice"), b"1").unwrap();
+        let refused = process_message(&store, &publisher, Limits::default(), dm, 4);
+        assert_eq!(code(refused), FailureCode::Banned);
+        assert_eq!(publisher.sent.borrow().len(), 1);
+    }
+
+    #[test]
+    fn messages_are_found_by_id() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let stored = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            text("lobby", "alice", "hi"),
+            7,
+        )
+        .unwrap();
+        assert_eq!(stored.id, "m7");
+        assert_eq!(get_message(&store, "m7").unwrap(), Some(stored));
+        assert_eq!(get_message(&store, "m8").unwrap(), None);
+        assert_eq!(get_message(&store, "../room").unwrap(), None);
+    }
+
+    #[test]
+    fn signals_are_published_never_stored_and_authorized_like_messages() {
+        let store = with_bobs_direct_room();
+        let publisher = RecordingPublisher::default();
+        let before = store.keys();
+        let typing = |room: &str, sender: &str| Signal {
+            room: room.into(),
+            sender: sender.into(),
+            channel: "cadmium".into(),
+            kind: "typing".into(),
+            content: "{}".into(),
+        };
+        signal(
+            &store,
+            &publisher,
+            Limits::default(),
+            typing("bob", "alice"),
+            9,
+        )
+        .unwrap();
+        assert_eq!(store.keys(), before);
+        let sent = publisher.sent.borrow().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "wcc.events.rooms.bob");
+        let envelope = Envelope::parse(&sent[0].1).unwrap();
+        assert!(matches!(envelope.event, Event::Signal { ref kind, .. } if kind == "typing"));
+
+        let refused = signal(
+            &store,
+            &publisher,
+            Limits::default(),
+            typing("lobby", "eve"),
+            9,
+        );
+        assert_eq!(refused.unwrap_err().code, FailureCode::NotMember);
+        publisher.fail.set(true);
+        let lost = signal(
+            &store,
+            &publisher,
+            Limits::default(),
+            typing("bob", "alice"),
+            9,
+        );
+        assert_eq!(lost.unwrap_err().code, FailureCode::Unavailable);
+    }
 
     fn text(room: &str, sender: &str, body: &str) -> NewMessage {
         NewMessage {

@@ -67,9 +67,10 @@ impl Response {
     pub fn failure(failure: &Failure) -> Self {
         let status = match failure.code {
             FailureCode::Invalid => 400,
-            FailureCode::Denied => 403,
+            FailureCode::BadCredentials => 401,
+            FailureCode::Denied | FailureCode::Banned => 403,
             FailureCode::UnknownRoom | FailureCode::UnknownUser => 404,
-            FailureCode::NotMember => 409,
+            FailureCode::NotMember | FailureCode::Exists => 409,
             FailureCode::Unavailable => 503,
         };
         Self::error(status, failure.code.as_str(), &failure.message)

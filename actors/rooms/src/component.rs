@@ -14,7 +14,7 @@ use wcc_kv::{keys, WasiStore};
 
 use crate::admin::{self, Admin, OnlineUser, Presence};
 use crate::users::new_user_id;
-use crate::{Member, Publisher, Room, Rooms, User, Users};
+use crate::{Accounts, Member, PasswordPolicy, Publisher, Room, Rooms, User, Users};
 
 mod bindings {
     wit_bindgen::generate!({
@@ -221,6 +221,77 @@ impl wit_users::Guest for Component {
         Users::new(&store, &Broker)
             .set_profile(&id, &profile)
             .map(user)
+            .map_err(to_wit)
+    }
+
+    fn find_login(channel: String, client_id: String) -> Result<Option<wit::User>, wit::Failure> {
+        let store = open()?;
+        Ok(Users::new(&store, &Broker)
+            .find_login(&channel, &client_id)
+            .map_err(to_wit)?
+            .map(user))
+    }
+
+    fn register(
+        channel: String,
+        client_id: String,
+        password: String,
+        id: Option<String>,
+    ) -> Result<wit::User, wit::Failure> {
+        let store = open()?;
+        let salt = *uuid::Uuid::new_v4().as_bytes();
+        Accounts::new(&store, &Broker)
+            .register(
+                &PasswordPolicy::default(),
+                &channel,
+                &client_id,
+                &password,
+                id.as_deref(),
+                now_ms(),
+                salt,
+                new_user_id,
+            )
+            .map(user)
+            .map_err(to_wit)
+    }
+
+    fn authenticate(
+        channel: String,
+        client_id: String,
+        password: String,
+    ) -> Result<wit::User, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .authenticate(&channel, &client_id, &password)
+            .map(user)
+            .map_err(to_wit)
+    }
+
+    fn issue_token(user: String) -> Result<String, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .issue_token(&user, &new_user_id())
+            .map_err(to_wit)
+    }
+
+    fn token_user(token: String) -> Result<Option<String>, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .token_user(&token)
+            .map_err(to_wit)
+    }
+
+    fn ban(user: String, target: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .ban(&user, &target)
+            .map_err(to_wit)
+    }
+
+    fn unban(user: String, target: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .unban(&user, &target)
             .map_err(to_wit)
     }
 }

@@ -8,8 +8,10 @@
 //! - [`model`]: the records as stored (and as the admin API shows them) and their validation,
 //! - [`rooms`]: create/delete rooms, join/leave (publishing UserJoined/UserLeft),
 //! - [`users`]: login (creating a user and its direct room on first sight) and profiles,
+//! - [`accounts`]: password sign-up and sign-in, bearer tokens, bans,
 //! - [`admin`]: the HTTP routes, auth and JSON, as a pure request-in/response-out function.
 
+pub mod accounts;
 pub mod admin;
 pub mod model;
 pub mod rooms;
@@ -20,6 +22,7 @@ mod component;
 
 use wcc_interface::Failure;
 
+pub use accounts::{Accounts, PasswordPolicy};
 pub use model::{Member, Room, User};
 pub use rooms::Rooms;
 pub use users::Users;

@@ -71,6 +71,23 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         Ok(user)
     }
 
+    /// The user `client_id` names on `channel`, if one does; never creates one.
+    pub fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
+        if !ids::is_valid_id(channel)
+            || client_id.is_empty()
+            || client_id.len() > MAX_CLIENT_ID_BYTES
+        {
+            return Ok(None);
+        }
+        let login_key = keys::login(channel, client_id);
+        let Some(bytes) = self.store().get(&login_key)? else {
+            return Ok(None);
+        };
+        let id = String::from_utf8(bytes)
+            .map_err(|_| Failure::unavailable(format!("corrupt value at {login_key}")))?;
+        self.get_user(&id)
+    }
+
     pub fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
         if !ids::is_valid_id(id) {
             return Ok(None);

@@ -32,6 +32,8 @@ fn authenticate_logs_in_and_lists_channels() {
         json!(["authenticate", {"client_id": "alice"}]),
     );
     assert_eq!(session.user.as_deref(), Some("alice"));
+    // Direct messages reach every session of the user without a subscribe.
+    assert!(actions.contains(&Action::Subscribe("alice".into())));
     let frame = only(&actions);
     assert_eq!(frame[0], "authenticated");
     assert_eq!(

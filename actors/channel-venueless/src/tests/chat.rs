@@ -169,10 +169,12 @@ fn unsubscribe_implies_leave() {
     assert_eq!(actions[0], Action::Unsubscribe("room_0".into()));
     assert_eq!(only(&actions), json!(["success", 8, {}]));
     assert!(!backend.is_member("room_0", "alice"));
+    // What stays is alice's own direct room: joined, and subscribed since authenticate.
     assert_eq!(
         data(&session),
         SessionData {
             profile: true,
+            subscribed: vec!["alice".into()],
             ..Default::default()
         }
         .with_joined(&["alice"])

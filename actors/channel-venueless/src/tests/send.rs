@@ -3,8 +3,9 @@
 use wcc_interface::FailureCode;
 
 use super::*;
+use crate::backend::Backend;
 use crate::codes;
-use crate::fake::MAX_BODY;
+use channel_kit::fake::MAX_BODY;
 
 #[test]
 fn send_stores_and_answers_the_event() {
@@ -14,6 +15,20 @@ fn send_stores_and_answers_the_event() {
         "content": {"type": "text", "body": "Hello world"}, "sender": "alice", "event_id": 1});
     assert_eq!(only(&actions), json!(["success", 9, {"event": event}]));
     assert_eq!(backend.messages("room_0")[0].channel, "venueless");
+}
+
+#[test]
+fn direct_messages_need_no_join_but_respect_bans() {
+    let (backend, session) = joined();
+    backend.login("cadmium", "bob").unwrap();
+    let (_, actions) = send(&backend, &session, hello("bob"));
+    assert_eq!(only(&actions)[0], "success");
+    assert_eq!(backend.messages("bob")[0].sender, "alice");
+
+    backend.ban("bob", "alice").unwrap();
+    let (_, actions) = send(&backend, &session, hello("bob"));
+    assert_eq!(error_code(&actions), codes::CHAT_DENIED);
+    assert_eq!(backend.messages("bob").len(), 1);
 }
 
 #[test]

@@ -1,6 +1,8 @@
-//! An in-memory [`Backend`] for tests, behaving like the core actors as far as venueless can tell:
-//! login creates the user and its direct room, joins and messages check rooms and membership.
-//! Any operation can be made to fail, to test how failures reach the client.
+//! An in-memory [`Backend`] for channels' tests, behaving like the core actors as far as a channel
+//! can tell: login creates the user and its direct room, joins and messages check rooms and
+//! membership, anyone may write to another user's direct room unless banned, signals are
+//! recorded instead of published. Any operation can be made to fail, to test how failures reach
+//! the client.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -8,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, NewMessage, Room, User};
+use crate::backend::{Backend, NewMessage, Room, Signal, User};
 
 /// Longest message body the fake messages actor accepts.
 pub const MAX_BODY: usize = 1000;
@@ -23,6 +25,17 @@ struct State {
     failing: BTreeMap<&'static str, Failure>,
     /// Membership changes, as `join room user` / `leave room user`.
     log: Vec<String>,
+    signals: Vec<Signal>,
+    /// (channel, client id) -> user id, for logins and registrations.
+    logins: BTreeMap<(String, String), String>,
+    passwords: BTreeMap<String, String>,
+    tokens: BTreeMap<String, String>,
+    /// (owner, banned).
+    bans: Vec<(String, String)>,
+    settings: BTreeMap<String, String>,
+    now_ms: u64,
+    /// Messages stored so far, for ids.
+    stored: u64,
 }
 
 #[derive(Default)]
@@ -77,6 +90,22 @@ impl FakeBackend {
             .insert(op, Failure::new(code, format!("{op} failed")));
     }
 
+    pub fn set_setting(&self, key: &str, value: &str) {
+        self.state
+            .borrow_mut()
+            .settings
+            .insert(key.into(), value.into());
+    }
+
+    pub fn set_now(&self, now_ms: u64) {
+        self.state.borrow_mut().now_ms = now_ms;
+    }
+
+    /// Signals published so far, oldest first.
+    pub fn signals(&self) -> Vec<Signal> {
+        self.state.borrow().signals.clone()
+    }
+
     pub fn log(&self) -> Vec<String> {
         self.state.borrow().log.clone()
     }
@@ -97,6 +126,23 @@ impl FakeBackend {
         }
     }
 
+    /// The messages actor's rule: members may write; anyone may write to another user's direct
+    /// room unless its owner banned them.
+    fn authorize(&self, room: &str, sender: &str) -> Result<(), Failure> {
+        self.room_must_exist(room)?;
+        if self.is_member(room, sender) {
+            return Ok(());
+        }
+        let state = self.state.borrow();
+        if state.rooms[room].kind != "direct" {
+            return Err(Failure::new(FailureCode::NotMember, "not a member"));
+        }
+        if state.bans.iter().any(|(o, b)| o == room && b == sender) {
+            return Err(Failure::new(FailureCode::Banned, "banned"));
+        }
+        Ok(())
+    }
+
     fn room_must_exist(&self, room: &str) -> Result<(), Failure> {
         if self.state.borrow().rooms.contains_key(room) {
             Ok(())
@@ -112,18 +158,18 @@ impl FakeBackend {
 impl Backend for FakeBackend {
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure> {
         self.check("process_message")?;
-        self.room_must_exist(&msg.room)?;
-        if !self.is_member(&msg.room, &msg.sender) {
-            return Err(Failure::new(FailureCode::NotMember, "not a member"));
-        }
+        self.authorize(&msg.room, &msg.sender)?;
         let content: Value =
             serde_json::from_str(&msg.content).map_err(|e| Failure::invalid(e.to_string()))?;
         if content["body"].as_str().is_some_and(|b| b.len() > MAX_BODY) {
             return Err(Failure::invalid("body too long"));
         }
         let mut state = self.state.borrow_mut();
+        state.stored += 1;
+        let id = format!("m{}", state.stored);
         let log = state.messages.entry(msg.room.clone()).or_default();
         let stored = StoredMessage {
+            id,
             room: msg.room,
             event_id: log.len() as u64 + 1,
             sender: msg.sender,
@@ -156,6 +202,25 @@ impl Backend for FakeBackend {
     fn next_event_id(&self, room: &str) -> Result<u64, Failure> {
         self.check("next_event_id")?;
         Ok(self.messages(room).len() as u64 + 1)
+    }
+
+    fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure> {
+        self.check("get_message")?;
+        let state = self.state.borrow();
+        Ok(state
+            .messages
+            .values()
+            .flatten()
+            .find(|m| m.id == id)
+            .cloned())
+    }
+
+    fn signal(&self, note: Signal) -> Result<(), Failure> {
+        self.check("signal")?;
+        self.authorize(&note.room, &note.sender)?;
+        serde_json::from_str::<Value>(&note.content).map_err(|e| Failure::invalid(e.to_string()))?;
+        self.state.borrow_mut().signals.push(note);
+        Ok(())
     }
 
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
@@ -214,31 +279,10 @@ impl Backend for FakeBackend {
         Ok(true)
     }
 
-    fn login(&self, _channel: &str, client_id: &str) -> Result<User, Failure> {
+    fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
         self.check("login")?;
         // The fake names users after their client id; the real rooms actor maps them.
-        let existing = self.state.borrow().users.get(client_id).cloned();
-        let user = existing.unwrap_or_else(|| User {
-            id: client_id.into(),
-            profile: None,
-        });
-        self.state
-            .borrow_mut()
-            .users
-            .insert(client_id.into(), user.clone());
-        if !self.state.borrow().rooms.contains_key(client_id) {
-            let direct = Room {
-                id: client_id.into(),
-                name: client_id.into(),
-                kind: "direct".into(),
-            };
-            self.state
-                .borrow_mut()
-                .rooms
-                .insert(client_id.into(), direct);
-            self.add_member(client_id, client_id);
-        }
-        Ok(user)
+        Ok(self.create_user(channel, client_id, client_id))
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
@@ -265,9 +309,124 @@ impl Backend for FakeBackend {
         user.profile = Some(profile.to_owned());
         Ok(user.clone())
     }
+
+    fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
+        self.check("find_login")?;
+        let state = self.state.borrow();
+        let id = state.logins.get(&(channel.into(), client_id.into()));
+        Ok(id.and_then(|id| state.users.get(id)).cloned())
+    }
+
+    fn register(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        id: Option<&str>,
+    ) -> Result<User, Failure> {
+        self.check("register")?;
+        let id = id.unwrap_or(client_id);
+        let taken = self.find_login(channel, client_id)?.is_some()
+            || self.state.borrow().users.contains_key(id);
+        if taken {
+            return Err(Failure::new(FailureCode::Exists, "taken"));
+        }
+        if password.is_empty() {
+            return Err(Failure::invalid("empty password"));
+        }
+        let user = self.create_user(channel, client_id, id);
+        self.state
+            .borrow_mut()
+            .passwords
+            .insert(id.into(), password.into());
+        Ok(user)
+    }
+
+    fn authenticate(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+    ) -> Result<User, Failure> {
+        self.check("authenticate")?;
+        let bad = || Failure::new(FailureCode::BadCredentials, "wrong name or password");
+        let user = self.find_login(channel, client_id)?.ok_or_else(bad)?;
+        match self.state.borrow().passwords.get(&user.id) {
+            Some(stored) if stored == password => Ok(user),
+            _ => Err(bad()),
+        }
+    }
+
+    fn issue_token(&self, user: &str) -> Result<String, Failure> {
+        self.check("issue_token")?;
+        let mut state = self.state.borrow_mut();
+        let token = format!("token{}", state.tokens.len() + 1);
+        state.tokens.insert(token.clone(), user.into());
+        Ok(token)
+    }
+
+    fn token_user(&self, token: &str) -> Result<Option<String>, Failure> {
+        self.check("token_user")?;
+        Ok(self.state.borrow().tokens.get(token).cloned())
+    }
+
+    fn ban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        self.check("ban")?;
+        if !self.state.borrow().users.contains_key(target) {
+            return Err(Failure::new(FailureCode::UnknownUser, "no such user"));
+        }
+        let mut state = self.state.borrow_mut();
+        let pair = (user.to_owned(), target.to_owned());
+        if state.bans.contains(&pair) {
+            return Ok(false);
+        }
+        state.bans.push(pair);
+        Ok(true)
+    }
+
+    fn unban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        self.check("unban")?;
+        let mut state = self.state.borrow_mut();
+        let before = state.bans.len();
+        state.bans.retain(|(o, b)| !(o == user && b == target));
+        Ok(state.bans.len() != before)
+    }
+
+    fn setting(&self, key: &str) -> Option<String> {
+        self.state.borrow().settings.get(key).cloned()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.state.borrow().now_ms
+    }
 }
 
 impl FakeBackend {
+    /// The user `id`, created with its direct room (member: itself) if new, and mapped from
+    /// (`channel`, `client_id`).
+    fn create_user(&self, channel: &str, client_id: &str, id: &str) -> User {
+        let existing = self.state.borrow().users.get(id).cloned();
+        let user = existing.unwrap_or_else(|| User {
+            id: id.into(),
+            profile: None,
+        });
+        let mut state = self.state.borrow_mut();
+        state.users.insert(id.into(), user.clone());
+        state
+            .logins
+            .insert((channel.into(), client_id.into()), id.into());
+        if !state.rooms.contains_key(id) {
+            let direct = Room {
+                id: id.into(),
+                name: id.into(),
+                kind: "direct".into(),
+            };
+            state.rooms.insert(id.into(), direct);
+            state.members.entry(id.into()).or_default().push(id.into());
+        }
+        user
+    }
+
     /// Removes a membership behind this connection's back, as a leave elsewhere would.
     pub fn leave_as_core(&self, room: &str, user: &str) {
         if let Some(members) = self.state.borrow_mut().members.get_mut(room) {

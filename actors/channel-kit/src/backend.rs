@@ -1,0 +1,104 @@
+//! The operations of wcc's core actors a channel uses, as a trait.
+//!
+//! Channel cores are written against [`Backend`] so they run natively in tests on an in-memory
+//! fake, and inside the component on the imported `wcc:chat` interfaces. The types mirror the
+//! WIT records, minus what no channel has needed yet (timestamps of rooms and users).
+
+use wcc_interface::{Failure, StoredMessage};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    /// The profile JSON object as text, if one was ever set.
+    pub profile: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub id: String,
+    pub name: String,
+    /// `text`, `voice`, or `direct` for the room named by a user's id.
+    pub kind: String,
+}
+
+/// A message as handed to the messages actor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room: String,
+    pub sender: String,
+    pub channel: String,
+    pub event_type: String,
+    /// The content JSON object as text.
+    pub content: String,
+}
+
+/// A live-only note (typing, read receipt, call signalling): published, never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signal {
+    pub room: String,
+    pub sender: String,
+    pub channel: String,
+    /// Protocol-neutral kind: `typing`, `read`, ...
+    pub kind: String,
+    /// The content JSON object as text.
+    pub content: String,
+}
+
+pub trait Backend {
+    // messages
+    fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
+    /// Up to `count` messages older than `before`, newest first.
+    fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure>;
+    fn next_event_id(&self, room: &str) -> Result<u64, Failure>;
+    /// The message with this id (a UUID), wherever it is.
+    fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure>;
+    /// Publishes a signal after the same authorization a message gets.
+    fn signal(&self, note: Signal) -> Result<(), Failure>;
+
+    // rooms
+    fn get_room(&self, id: &str) -> Result<Option<Room>, Failure>;
+    /// Rooms `member` belongs to.
+    fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure>;
+    /// User ids of the members of `room`.
+    fn query_members(&self, room: &str) -> Result<Vec<String>, Failure>;
+    /// `false` if already a member.
+    fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure>;
+    /// `false` if not a member.
+    fn leave(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure>;
+
+    // users
+    fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure>;
+    fn get_user(&self, id: &str) -> Result<Option<User>, Failure>;
+    fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure>;
+    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure>;
+    /// The user `client_id` names on `channel`, if any; never creates one.
+    fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure>;
+    /// A new user with a password; `id`: the user id wanted (`None`: a random one).
+    fn register(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        id: Option<&str>,
+    ) -> Result<User, Failure>;
+    /// The user if the password is theirs; `bad_credentials` otherwise.
+    fn authenticate(&self, channel: &str, client_id: &str, password: &str)
+        -> Result<User, Failure>;
+    fn issue_token(&self, user: &str) -> Result<String, Failure>;
+    fn token_user(&self, token: &str) -> Result<Option<String>, Failure>;
+    /// `false` if `user` already banned `target`.
+    fn ban(&self, user: &str, target: &str) -> Result<bool, Failure>;
+    /// `false` if there was no ban.
+    fn unban(&self, user: &str, target: &str) -> Result<bool, Failure>;
+
+    // the channel's own surroundings
+    /// A setting of this channel from wadm.yaml (`None` if unset).
+    fn setting(&self, key: &str) -> Option<String>;
+    /// Now, in unix milliseconds.
+    fn now_ms(&self) -> u64;
+}

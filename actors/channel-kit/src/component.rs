@@ -1,0 +1,296 @@
+//! The `wcc:chat` channel-actor bindings, generated once for every channel.
+//!
+//! [`Imports`] implements [`Backend`] over the imported core actors and wasi:config; the
+//! functions below convert the exported interface's records to [`crate::session`] types and
+//! back around a [`Channel`]. [`crate::export_channel!`] wires them up in a channel crate.
+
+use wcc_interface::{Failure, FailureCode, StoredMessage};
+
+use crate::backend::{Backend, NewMessage, Room, Signal, User};
+use crate::session::{Action, Frame, Outcome, Session};
+use crate::Channel;
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "channel-actor",
+        path: "../../interface/wit",
+        generate_all,
+        pub_export_macro: true,
+        default_bindings_module: "channel_kit::component::bindings",
+    });
+}
+
+use bindings::exports::wcc::chat::channel as wit;
+use bindings::wasi::config::store as config;
+use bindings::wcc::chat::{messages, rooms, types, users};
+
+/// The core actors and settings as the imports reach them.
+pub struct Imports;
+
+/// A failure code this build does not know is treated as the safe one: "try again later".
+fn failure(f: types::Failure) -> Failure {
+    Failure::new(
+        FailureCode::parse(&f.code).unwrap_or(FailureCode::Unavailable),
+        f.message,
+    )
+}
+
+fn message(m: types::Message) -> StoredMessage {
+    // Content is a JSON object by contract; anything else is kept as text rather than dropped.
+    let content = serde_json::from_str(&m.content).unwrap_or(serde_json::Value::String(m.content));
+    StoredMessage {
+        id: m.id,
+        room: m.room,
+        event_id: m.event_id,
+        sender: m.sender,
+        channel: m.channel,
+        event_type: m.event_type,
+        content,
+        sent_at: m.sent_at,
+    }
+}
+
+fn user(u: types::User) -> User {
+    User {
+        id: u.id,
+        profile: u.profile,
+    }
+}
+
+fn room(r: types::Room) -> Room {
+    Room {
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+    }
+}
+
+impl Backend for Imports {
+    fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure> {
+        let msg = types::NewMessage {
+            room: msg.room,
+            sender: msg.sender,
+            channel: msg.channel,
+            event_type: msg.event_type,
+            content: msg.content,
+        };
+        messages::process_message(&msg)
+            .map(message)
+            .map_err(failure)
+    }
+
+    fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure> {
+        let page = messages::history(room, before, count).map_err(failure)?;
+        Ok(page.into_iter().map(message).collect())
+    }
+
+    fn next_event_id(&self, room: &str) -> Result<u64, Failure> {
+        messages::next_event_id(room).map_err(failure)
+    }
+
+    fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure> {
+        messages::get_message(id)
+            .map(|found| found.map(message))
+            .map_err(failure)
+    }
+
+    fn signal(&self, note: Signal) -> Result<(), Failure> {
+        let note = types::Signal {
+            room: note.room,
+            sender: note.sender,
+            channel: note.channel,
+            kind: note.kind,
+            content: note.content,
+        };
+        messages::publish_signal(&note).map_err(failure)
+    }
+
+    fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
+        rooms::get_room(id).map(|r| r.map(room)).map_err(failure)
+    }
+
+    fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure> {
+        let found = rooms::query_rooms(Some(member)).map_err(failure)?;
+        Ok(found.into_iter().map(room).collect())
+    }
+
+    fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
+        let members = rooms::query_members(room).map_err(failure)?;
+        Ok(members.into_iter().map(|m| m.user).collect())
+    }
+
+    fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure> {
+        rooms::join(room, user, channel).map_err(failure)
+    }
+
+    fn leave(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure> {
+        rooms::leave(room, user, channel).map_err(failure)
+    }
+
+    fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
+        users::login(channel, client_id).map(user).map_err(failure)
+    }
+
+    fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
+        users::get_user(id).map(|u| u.map(user)).map_err(failure)
+    }
+
+    fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
+        let found = users::get_users(ids).map_err(failure)?;
+        Ok(found.into_iter().map(user).collect())
+    }
+
+    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
+        users::set_profile(id, profile).map(user).map_err(failure)
+    }
+
+    fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
+        users::find_login(channel, client_id)
+            .map(|u| u.map(user))
+            .map_err(failure)
+    }
+
+    fn register(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        id: Option<&str>,
+    ) -> Result<User, Failure> {
+        users::register(channel, client_id, password, id)
+            .map(user)
+            .map_err(failure)
+    }
+
+    fn authenticate(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+    ) -> Result<User, Failure> {
+        users::authenticate(channel, client_id, password)
+            .map(user)
+            .map_err(failure)
+    }
+
+    fn issue_token(&self, user: &str) -> Result<String, Failure> {
+        users::issue_token(user).map_err(failure)
+    }
+
+    fn token_user(&self, token: &str) -> Result<Option<String>, Failure> {
+        users::token_user(token).map_err(failure)
+    }
+
+    fn ban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        users::ban(user, target).map_err(failure)
+    }
+
+    fn unban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        users::unban(user, target).map_err(failure)
+    }
+
+    fn setting(&self, key: &str) -> Option<String> {
+        // An unreadable configuration reads as unset: every setting has a default.
+        config::get(key).ok().flatten()
+    }
+
+    fn now_ms(&self) -> u64 {
+        wcc_interface::clock::now_ms()
+    }
+}
+
+fn session_in(s: wit::Session) -> Session {
+    Session {
+        connection_id: s.connection_id,
+        user: s.user,
+        data: s.data,
+    }
+}
+
+fn session_out(s: Session) -> wit::Session {
+    wit::Session {
+        connection_id: s.connection_id,
+        user: s.user,
+        data: s.data,
+    }
+}
+
+fn frame_in(f: wit::Frame) -> Frame {
+    match f {
+        wit::Frame::Text(text) => Frame::Text(text),
+        wit::Frame::Binary(bytes) => Frame::Binary(bytes),
+        wit::Frame::Oversize(len) => Frame::Oversize(len),
+    }
+}
+
+fn action_out(a: Action) -> wit::Action {
+    match a {
+        Action::Send(text) => wit::Action::Send(wit::Frame::Text(text)),
+        Action::Subscribe(room) => wit::Action::Subscribe(room),
+        Action::Unsubscribe(room) => wit::Action::Unsubscribe(room),
+        Action::Close(code, reason) => wit::Action::Close((code, reason)),
+    }
+}
+
+fn outcome_out(o: Outcome) -> wit::Outcome {
+    wit::Outcome {
+        session: session_out(o.session),
+        actions: o.actions.into_iter().map(action_out).collect(),
+    }
+}
+
+pub fn opened<C: Channel>(session: wit::Session) -> wit::Outcome {
+    outcome_out(C::opened(session_in(session), &Imports))
+}
+
+pub fn received<C: Channel>(session: wit::Session, frame: wit::Frame) -> wit::Outcome {
+    outcome_out(C::received(session_in(session), frame_in(frame), &Imports))
+}
+
+pub fn closed<C: Channel>(session: wit::Session) {
+    C::closed(session_in(session), &Imports)
+}
+
+pub fn render<C: Channel>(event: String) -> Option<wit::Frame> {
+    C::render(&event, &Imports).map(wit::Frame::Text)
+}
+
+/// Exports `$channel` (a type implementing [`Channel`]) as this component's `wcc:chat/channel`.
+#[macro_export]
+macro_rules! export_channel {
+    ($channel:ty) => {
+        struct ExportedChannel;
+
+        impl $crate::component::bindings::exports::wcc::chat::channel::Guest for ExportedChannel {
+            fn opened(
+                session: $crate::component::bindings::exports::wcc::chat::channel::Session,
+            ) -> $crate::component::bindings::exports::wcc::chat::channel::Outcome {
+                $crate::component::opened::<$channel>(session)
+            }
+
+            fn received(
+                session: $crate::component::bindings::exports::wcc::chat::channel::Session,
+                frame: $crate::component::bindings::exports::wcc::chat::channel::Frame,
+            ) -> $crate::component::bindings::exports::wcc::chat::channel::Outcome {
+                $crate::component::received::<$channel>(session, frame)
+            }
+
+            fn closed(session: $crate::component::bindings::exports::wcc::chat::channel::Session) {
+                $crate::component::closed::<$channel>(session)
+            }
+
+            fn render(
+                event: String,
+            ) -> Option<$crate::component::bindings::exports::wcc::chat::channel::Frame> {
+                $crate::component::render::<$channel>(event)
+            }
+        }
+
+        $crate::component::bindings::export!(ExportedChannel with_types_in $crate::component::bindings);
+    };
+}

@@ -1,0 +1,39 @@
+//! What every wcc channel actor shares, so that a channel crate holds only its protocol.
+//!
+//! - [`session`]: the gateway's records (session, frames, actions, outcome) as plain Rust,
+//! - [`backend`]: the core-actor operations a channel may use, as a trait ([`Backend`]),
+//! - [`ratelimit`]: a per-connection token bucket any channel can switch on,
+//! - `fake` (feature `fake`): an in-memory [`Backend`] for channels' unit tests,
+//! - `component` (wasm32 only): the `wcc:chat` bindings, [`Backend`] over the imported core
+//!   actors, and [`export_channel!`], which turns a [`Channel`] into the exported interface.
+//!
+//! A channel crate implements [`Channel`] with pure functions and calls
+//! `channel_kit::export_channel!(MyChannel)` in its wasm build; nothing else touches bindings.
+
+pub mod backend;
+pub mod ratelimit;
+pub mod session;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod component;
+
+pub use backend::{Backend, NewMessage, Room, Signal, User};
+pub use session::{Action, Frame, Outcome, Session};
+
+/// One client protocol, as the gateway drives it. Every call gets the connection's session and
+/// returns the new one; nothing is remembered between calls except what the session carries.
+pub trait Channel {
+    /// A connection opened: greet it if the protocol greets.
+    fn opened(session: Session, backend: &impl Backend) -> Outcome;
+    /// One frame (or line) arrived.
+    fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome;
+    /// The connection is gone.
+    fn closed(session: Session, backend: &impl Backend);
+    /// One room event envelope (JSON) as this protocol shows it to every local subscriber;
+    /// `None` if it shows nothing.
+    fn render(event: &str, backend: &impl Backend) -> Option<String>;
+}

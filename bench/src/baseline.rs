@@ -22,9 +22,12 @@ use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
 /// The same per-connection queue bound the benchmark gives the gateway.
 const QUEUE_FRAMES: usize = 8192;
 
+/// A subscriber: its connection number and its outgoing queue.
+type Subscriber = (u64, mpsc::Sender<Message>);
+
 #[derive(Default)]
 struct State {
-    rooms: Mutex<HashMap<String, Vec<(u64, mpsc::Sender<Message>)>>>,
+    rooms: Mutex<HashMap<String, Vec<Subscriber>>>,
     next_event: AtomicU64,
     next_connection: AtomicU64,
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod cadmium;
+
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context, Result};
@@ -155,6 +157,10 @@ impl Wcc {
 
     pub async fn venueless(&self) -> Result<Venueless> {
         Venueless::connect(&self.gateway).await
+    }
+
+    pub async fn cadmium(&self) -> Result<cadmium::Cadmium> {
+        cadmium::Cadmium::connect(&self.gateway).await
     }
 
     pub async fn nats(&self) -> Result<async_nats::Client> {

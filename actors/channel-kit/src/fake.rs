@@ -218,7 +218,8 @@ impl Backend for FakeBackend {
     fn signal(&self, note: Signal) -> Result<(), Failure> {
         self.check("signal")?;
         self.authorize(&note.room, &note.sender)?;
-        serde_json::from_str::<Value>(&note.content).map_err(|e| Failure::invalid(e.to_string()))?;
+        serde_json::from_str::<Value>(&note.content)
+            .map_err(|e| Failure::invalid(e.to_string()))?;
         self.state.borrow_mut().signals.push(note);
         Ok(())
     }

@@ -9,10 +9,10 @@ mod send;
 
 pub(crate) use serde_json::{json, Value};
 
-pub(crate) use channel_kit::fake::FakeBackend;
 pub(crate) use crate::handler::received;
 pub(crate) use crate::session::{Action, Frame};
 pub(crate) use crate::session::{Session, SessionData};
+pub(crate) use channel_kit::fake::FakeBackend;
 
 pub(crate) fn fresh() -> Session {
     Session {

@@ -1,0 +1,315 @@
+//! The Cadmium state machine: one inbound frame and the connection's session in, the new
+//! session and what the gateway should do out.
+//!
+//! Every request gets exactly one reply, `ok: true` with its payload or `ok: false` with an
+//! `errID`; no input closes the connection. Signing in (login, registration with
+//! `loginOnSuccess`, or the first request carrying a valid `authToken`) subscribes the
+//! connection to the user's direct room, where private messages, read receipts and typing
+//! notifications for them arrive from every protocol.
+
+use channel_kit::ratelimit::Limit;
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal};
+use serde_json::{json, Value};
+use wcc_interface::{ids, Failure};
+
+use crate::codec::{self, Command, Error, Request};
+use crate::content::{self, SendMessage};
+use crate::errors;
+use crate::session::SessionData;
+use crate::{server_name, CHANNEL, RATE_BURST_KEY, RATE_LIMIT_KEY, REGISTRATION_KEY};
+
+/// The neutral event type of chat messages, shared with every protocol.
+const MESSAGE_EVENT_TYPE: &str = "channel.message";
+/// Signal kinds (protocol-neutral).
+pub const TYPING_SIGNAL: &str = "typing";
+pub const READ_SIGNAL: &str = "read";
+
+/// One frame arrived.
+pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
+    let text = match frame {
+        Frame::Text(text) => text,
+        Frame::Binary(_) => {
+            let error = Error::new(errors::MALFORMED_MESSAGE, "send JSON in text frames");
+            return refuse_unread(session, backend, "", "", &error);
+        }
+        Frame::Oversize(len) => {
+            let error = Error::new(
+                errors::MALFORMED_MESSAGE,
+                format!("a frame of {len} bytes is over the server's limit"),
+            );
+            return refuse_unread(session, backend, "", "", &error);
+        }
+    };
+    match codec::decode(&text) {
+        Ok(request) => handle(session, request, backend),
+        Err((id, kind, error)) => refuse_unread(session, backend, &id, &kind, &error),
+    }
+}
+
+/// Answers a frame that could not be read as a request.
+fn refuse_unread(
+    session: Session,
+    backend: &impl Backend,
+    id: &str,
+    kind: &str,
+    error: &Error,
+) -> Outcome {
+    let frame = codec::error(id, kind, &server_name(backend), error);
+    Outcome {
+        session,
+        actions: vec![Action::Send(frame)],
+    }
+}
+
+/// Carries out one decoded request.
+pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
+    let server = server_name(backend);
+    let mut conn = Conn {
+        user: session.user.clone(),
+        data: SessionData::parse(&session.data),
+        actions: Vec::new(),
+        device: session.connection_id.clone(),
+        backend,
+    };
+    let reply = match conn.dispatch(&request) {
+        Ok(payload) => codec::ok(&request.id, &request.kind, &server, payload),
+        Err(error) => codec::error(&request.id, &request.kind, &server, &error),
+    };
+    conn.actions.push(Action::Send(reply));
+    Outcome {
+        session: Session {
+            connection_id: session.connection_id,
+            user: conn.user,
+            data: conn.data.to_json(),
+        },
+        actions: conn.actions,
+    }
+}
+
+fn core(failure: Failure) -> Error {
+    let (err_id, text) = errors::for_failure(&failure);
+    Error::new(err_id, text)
+}
+
+/// One request being carried out.
+struct Conn<'a, B> {
+    user: Option<String>,
+    data: SessionData,
+    actions: Vec<Action>,
+    /// What login answers as `deviceID`: this connection.
+    device: String,
+    backend: &'a B,
+}
+
+impl<B: Backend> Conn<'_, B> {
+    fn dispatch(&mut self, request: &Request) -> Result<Value, Error> {
+        self.take_token()?;
+        let command = Command::parse(request)?;
+        match command {
+            Command::Login { username, password } => self.login(&username, &password),
+            Command::Register {
+                username,
+                password,
+                login_on_success,
+            } => self.register(&username, &password, login_on_success),
+            command => {
+                let user = self.authorize(request.auth_token.as_deref())?;
+                match command {
+                    Command::Message { to, message } => self.message(&user, &to, &message),
+                    Command::Read { message_id } => self.read(&user, &message_id, &request.id),
+                    Command::Typing { to } => self.typing(&user, &to, &request.id),
+                    Command::Ban { user: target } => {
+                        let target = self.recipient(&target)?;
+                        self.backend.ban(&user, &target).map_err(core)?;
+                        Ok(json!({}))
+                    }
+                    Command::Unban { user: target } => {
+                        let target = self.recipient(&target)?;
+                        self.backend.unban(&user, &target).map_err(core)?;
+                        Ok(json!({}))
+                    }
+                    Command::Login { .. } | Command::Register { .. } => unreachable!(),
+                }
+            }
+        }
+    }
+
+    /// The shared rate limiter, off unless configured (the seed: "Ratelimit system: disabled").
+    fn take_token(&mut self) -> Result<(), Error> {
+        let limit = Limit::from_settings(
+            self.backend.setting(RATE_LIMIT_KEY),
+            self.backend.setting(RATE_BURST_KEY),
+        );
+        self.data
+            .bucket
+            .take(limit, self.backend.now_ms())
+            .map_err(|retry_after| Error {
+                err_id: errors::RATELIMIT_EXCEED,
+                text: "too many requests".into(),
+                payload: Some(json!({ "retryAfter": retry_after })),
+            })
+    }
+
+    /// The user a request acts as: the one its `authToken` stands for.
+    fn authorize(&mut self, token: Option<&str>) -> Result<String, Error> {
+        let Some(token) = token else {
+            return Err(Error::new(
+                errors::UNAUTHORIZED,
+                "Authorization required: log in and send authToken",
+            ));
+        };
+        if let (Some(user), Some(known)) = (&self.user, &self.data.token) {
+            if known == token {
+                return Ok(user.clone());
+            }
+        }
+        let Some(user) = self.backend.token_user(token).map_err(core)? else {
+            return Err(Error::new(errors::UNAUTHORIZED, "unknown authToken"));
+        };
+        self.sign_in(&user, token)?;
+        Ok(user)
+    }
+
+    /// Binds this connection to `user`; the first time, subscribes it to the user's direct room.
+    fn sign_in(&mut self, user: &str, token: &str) -> Result<(), Error> {
+        match &self.user {
+            Some(current) if current != user => {
+                // Switching users would leave the first user's subscription behind.
+                return Err(Error::new(
+                    errors::ALREADY_AUTHENTICATED,
+                    "this connection is signed in as another user; reconnect to switch",
+                ));
+            }
+            Some(_) => {}
+            None => {
+                self.user = Some(user.to_owned());
+                self.actions.push(Action::Subscribe(user.to_owned()));
+            }
+        }
+        self.data.token = Some(token.to_owned());
+        Ok(())
+    }
+
+    fn login(&mut self, username: &str, password: &str) -> Result<Value, Error> {
+        let user = self
+            .backend
+            .authenticate(CHANNEL, username, password)
+            .map_err(core)?;
+        self.session_for(&user.id)
+    }
+
+    /// Issues a token for `user` and signs this connection in with it.
+    fn session_for(&mut self, user: &str) -> Result<Value, Error> {
+        let token = self.backend.issue_token(user).map_err(core)?;
+        self.sign_in(user, &token)?;
+        Ok(json!({ "authToken": token, "deviceID": self.device }))
+    }
+
+    fn register(
+        &mut self,
+        username: &str,
+        password: &str,
+        login_on_success: bool,
+    ) -> Result<Value, Error> {
+        let enabled = self
+            .backend
+            .setting(REGISTRATION_KEY)
+            .is_none_or(|v| v.trim() != "false");
+        if !enabled {
+            return Err(Error::new(errors::REG_DISABLED, "registration is disabled"));
+        }
+        // A Cadmium username is the user's wcc id, so `@name@server` names them everywhere.
+        let user = self
+            .backend
+            .register(CHANNEL, username, password, Some(username))
+            .map_err(core)?;
+        let mut reply = json!({ "userID": codec::address(&user.id, &server_name(self.backend)) });
+        if login_on_success {
+            let session = self.session_for(&user.id)?;
+            reply["authToken"] = session["authToken"].clone();
+            reply["deviceID"] = session["deviceID"].clone();
+        }
+        Ok(reply)
+    }
+
+    /// The user id an address names: a Cadmium username, or any wcc user's id (so users of
+    /// other protocols can be written to as `@<their id>@server`).
+    fn recipient(&self, address: &str) -> Result<String, Error> {
+        let Some(local) = codec::user_local_part(address) else {
+            return Err(Error::new(
+                errors::INVALID_REQUEST,
+                format!("{address:?} is not a user address (@user@server)"),
+            ));
+        };
+        if let Some(user) = self.backend.find_login(CHANNEL, local).map_err(core)? {
+            return Ok(user.id);
+        }
+        if ids::is_valid_id(local) && self.backend.get_user(local).map_err(core)?.is_some() {
+            return Ok(local.to_owned());
+        }
+        Err(Error::new(
+            errors::USER_NOT_FOUND,
+            format!("no user {address}"),
+        ))
+    }
+
+    fn message(&mut self, user: &str, to: &str, message: &SendMessage) -> Result<Value, Error> {
+        let recipient = self.recipient(to)?;
+        if let Some(reply) = &message.reply {
+            // A reply names a message of this conversation: one in either side's direct room.
+            let found = self.backend.get_message(reply).map_err(core)?;
+            if !found.is_some_and(|m| m.room == recipient || m.room == user) {
+                return Err(Error::new(
+                    errors::MESSAGE_NOT_FOUND,
+                    format!("no message {reply} in this chat to reply to"),
+                ));
+            }
+        }
+        let stored = self
+            .backend
+            .process_message(NewMessage {
+                room: recipient,
+                sender: user.to_owned(),
+                channel: CHANNEL.to_owned(),
+                event_type: MESSAGE_EVENT_TYPE.to_owned(),
+                content: content::to_stored(message).to_string(),
+            })
+            .map_err(core)?;
+        Ok(json!({
+            "messageID": stored.id,
+            "originServerTimestamp": stored.sent_at / 1000,
+        }))
+    }
+
+    /// Tells the original sender that `user` read their message (one they received).
+    fn read(&mut self, user: &str, message_id: &str, request_id: &str) -> Result<Value, Error> {
+        let found = self.backend.get_message(message_id).map_err(core)?;
+        let Some(message) = found.filter(|m| m.room == user) else {
+            return Err(Error::new(
+                errors::MESSAGE_NOT_FOUND,
+                format!("no message {message_id} sent to you"),
+            ));
+        };
+        let content = json!({ "id": request_id, "message_id": message.id });
+        self.signal(user, &message.sender, READ_SIGNAL, content)?;
+        Ok(json!({}))
+    }
+
+    fn typing(&mut self, user: &str, to: &str, request_id: &str) -> Result<Value, Error> {
+        let recipient = self.recipient(to)?;
+        self.signal(user, &recipient, TYPING_SIGNAL, json!({ "id": request_id }))?;
+        Ok(json!({}))
+    }
+
+    fn signal(&self, user: &str, room: &str, kind: &str, content: Value) -> Result<(), Error> {
+        self.backend
+            .signal(Signal {
+                room: room.to_owned(),
+                sender: user.to_owned(),
+                channel: CHANNEL.to_owned(),
+                kind: kind.to_owned(),
+                content: content.to_string(),
+            })
+            .map_err(core)
+    }
+}

@@ -1,0 +1,71 @@
+//! The Cadmium front door of wcc: private chats (direct messages) with read receipts, typing
+//! notifications and typed content, per the seed `cadmium-private-chats.md`.
+//!
+//! Cadmium clients send JSON objects `{id, type, to, authToken, payload}` over a websocket and get
+//! `{id, type, from, ok, payload}` back. A private chat with a user is that user's direct room
+//! (named by their wcc user id), so a message sent here reaches every session of the recipient
+//! on every protocol, and their replies from anywhere reach every Cadmium session of ours.
+//!
+//! - [`codec`]: frame text -> [`codec::Request`]; replies and errors -> frame text; addresses,
+//! - [`content`]: Cadmium message payloads <-> wcc's protocol-neutral message content,
+//! - [`handler`]: the state machine (session, request, backend) -> outcome,
+//! - [`render`]: room events -> the pushes the recipient's sessions get,
+//! - [`errors`]: the `errID`s a client can receive and how core failures map to them,
+//! - [`session`]: what a connection remembers between frames.
+
+pub mod codec;
+pub mod content;
+pub mod errors;
+pub mod handler;
+pub mod render;
+pub mod session;
+
+#[cfg(test)]
+mod tests;
+
+use channel_kit::{Backend, Channel, Frame, Outcome, Session};
+
+/// The name this protocol goes by in the core (`channel` of logins and messages).
+pub const CHANNEL: &str = "cadmium";
+
+/// Setting: the server name in `from` and in addresses (`@user@<server>`).
+pub const SERVER_NAME_KEY: &str = "server_name";
+pub const DEFAULT_SERVER_NAME: &str = "wcc.local";
+/// Setting: `false` turns registration off (`reg_disabled`).
+pub const REGISTRATION_KEY: &str = "registration";
+/// Settings of the shared rate limiter; unset (the seed's "Ratelimit system: disabled") is off.
+pub const RATE_LIMIT_KEY: &str = "rate_limit_per_second";
+pub const RATE_BURST_KEY: &str = "rate_limit_burst";
+
+/// Cadmium as the gateway drives it.
+pub struct Cadmium;
+
+impl Channel for Cadmium {
+    /// Cadmium clients speak first (login or a request with a token); there is no greeting.
+    fn opened(session: Session, _backend: &impl Backend) -> Outcome {
+        Outcome::nothing(session)
+    }
+
+    fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
+        handler::received(session, frame, backend)
+    }
+
+    /// Tokens outlive connections and typing is never stored: nothing to tidy up.
+    fn closed(_session: Session, _backend: &impl Backend) {}
+
+    fn render(event: &str, backend: &impl Backend) -> Option<String> {
+        render::render(event, &server_name(backend))
+    }
+}
+
+/// The configured server name.
+pub fn server_name(backend: &impl Backend) -> String {
+    backend
+        .setting(SERVER_NAME_KEY)
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER_NAME.to_owned())
+}
+
+#[cfg(target_arch = "wasm32")]
+channel_kit::export_channel!(Cadmium);

@@ -3,7 +3,8 @@
 //! - [`clock`]: unix milliseconds, the one timestamp format,
 //! - [`events`]: the versioned JSON envelope published on NATS and the subjects it goes to,
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
-//! - [`ids`]: what a room or user id may look like (they become NATS subject tokens).
+//! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
+//! - [`requests`]: what channels hand to the messages actor.
 //!
 //! The WIT package `wcc:chat` lives beside this crate in `wit/`.
 
@@ -11,6 +12,8 @@ pub mod clock;
 pub mod events;
 pub mod failure;
 pub mod ids;
+pub mod requests;
 
 pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
+pub use requests::{NewMessage, Signal};

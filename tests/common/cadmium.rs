@@ -1,12 +1,11 @@
 //! A Cadmium client: `{id, type, to, authToken, payload}` requests, pushes buffered until asked.
 
-use anyhow::{bail, Context, Result};
-use futures::{SinkExt, StreamExt};
+use anyhow::{bail, Result};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite::Message;
 
-use super::REPLY_TIMEOUT;
+use super::{next_json, Socket};
 
 pub const REGISTER: &str = "urn:cadmium:profile:register";
 pub const LOGIN: &str = "urn:cadmium:profile:login";
@@ -20,7 +19,7 @@ pub const AUDIO: &str = "urn:cadmium:chats:message-types:audio";
 pub const GEOLOCATION: &str = "urn:cadmium:chats:message-types:geolocation";
 
 pub struct Cadmium {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     next_id: u64,
     pushes: Vec<Value>,
     /// Sent with every request once set.
@@ -43,17 +42,7 @@ impl Cadmium {
     }
 
     pub async fn recv(&mut self) -> Result<Value> {
-        loop {
-            let message = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
-                .await
-                .context("no frame from the server in time")?
-                .context("connection closed")??;
-            match message {
-                Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
-                Message::Close(frame) => bail!("server closed the connection: {frame:?}"),
-                _ => continue,
-            }
-        }
+        next_json(&mut self.ws).await
     }
 
     /// Sends a request (with the token, if any) and returns the reply echoing its id.

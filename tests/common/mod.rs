@@ -168,9 +168,26 @@ impl Wcc {
     }
 }
 
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The next text frame from the server as JSON; a close, or silence for `REPLY_TIMEOUT`, fails.
+pub async fn next_json(ws: &mut Socket) -> Result<Value> {
+    loop {
+        let message = tokio::time::timeout(REPLY_TIMEOUT, ws.next())
+            .await
+            .context("no frame from the server in time")?
+            .context("connection closed")??;
+        match message {
+            Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
+            Message::Close(frame) => bail!("server closed the connection: {frame:?}"),
+            _ => continue,
+        }
+    }
+}
+
 /// A venueless client: `[action, id, payload]` requests, pushes buffered until asked for.
 pub struct Venueless {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     next_id: u64,
     pushes: Vec<Value>,
 }
@@ -191,17 +208,7 @@ impl Venueless {
 
     /// The next frame from the server as JSON.
     pub async fn recv(&mut self) -> Result<Value> {
-        loop {
-            let message = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
-                .await
-                .context("no frame from the server in time")?
-                .context("connection closed")??;
-            match message {
-                Message::Text(text) => return Ok(serde_json::from_str(text.as_str())?),
-                Message::Close(frame) => bail!("server closed the connection: {frame:?}"),
-                _ => continue,
-            }
-        }
+        next_json(&mut self.ws).await
     }
 
     /// Sends `[action, id, payload]` and returns the reply with that id (`success`/`error`).

@@ -5,6 +5,7 @@
 //! WIT records, minus what no channel has needed yet (timestamps of rooms and users).
 
 use wcc_interface::{Failure, StoredMessage};
+pub use wcc_interface::{NewMessage, Signal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -19,29 +20,6 @@ pub struct Room {
     pub name: String,
     /// `text`, `voice`, or `direct` for the room named by a user's id.
     pub kind: String,
-}
-
-/// A message as handed to the messages actor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewMessage {
-    pub room: String,
-    pub sender: String,
-    pub channel: String,
-    pub event_type: String,
-    /// The content JSON object as text.
-    pub content: String,
-}
-
-/// A live-only note (typing, read receipt, call signalling): published, never stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Signal {
-    pub room: String,
-    pub sender: String,
-    pub channel: String,
-    /// Protocol-neutral kind: `typing`, `read`, ...
-    pub kind: String,
-    /// The content JSON object as text.
-    pub content: String,
 }
 
 pub trait Backend {

@@ -3,37 +3,15 @@
 //! The order matters: a message is acknowledged only once it is persisted, and it is published
 //! only after that, so every MessagePublished event a subscriber sees can be found in history.
 
-use wcc_interface::{ids, Envelope, Event, Failure, StoredMessage};
-use wcc_kv::{keys, Store};
-
 use serde::{Deserialize, Serialize};
+use wcc_interface::{ids, Envelope, Event, Failure, StoredMessage};
+pub use wcc_interface::{NewMessage, Signal};
+use wcc_kv::{keys, Store};
 
 use crate::{authorize, check_room_id, Limits, Publisher};
 
 /// Longest accepted event type: it is a short protocol-neutral name like `channel.message`.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
-
-/// A message as a channel hands it over (the WIT `new-message`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewMessage {
-    pub room: String,
-    pub sender: String,
-    pub channel: String,
-    pub event_type: String,
-    /// JSON text; must be an object.
-    pub content: String,
-}
-
-/// A live-only note as a channel hands it over (the WIT `signal`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Signal {
-    pub room: String,
-    pub sender: String,
-    pub channel: String,
-    pub kind: String,
-    /// JSON text; must be an object.
-    pub content: String,
-}
 
 /// Where a message id points: the value of [`keys::message_id`].
 #[derive(Debug, Serialize, Deserialize)]

@@ -1,0 +1,27 @@
+//! What a channel hands to the messages actor (the WIT `new-message` and `signal`), shared by
+//! the channels' backend and the messages actor's core.
+
+/// A message to persist and publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room: String,
+    pub sender: String,
+    /// The protocol it arrived on.
+    pub channel: String,
+    /// Protocol-neutral type: `channel.message` for chat text.
+    pub event_type: String,
+    /// The content JSON object as text.
+    pub content: String,
+}
+
+/// A live-only note (typing, read receipt, call signalling): published, never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signal {
+    pub room: String,
+    pub sender: String,
+    pub channel: String,
+    /// Protocol-neutral kind: `typing`, `read`, ...
+    pub kind: String,
+    /// The content JSON object as text.
+    pub content: String,
+}

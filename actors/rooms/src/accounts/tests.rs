@@ -17,6 +17,13 @@ fn no_id() -> String {
     panic!("a wanted id was given")
 }
 
+/// Registers `name` on cadmium with password `pw` and user id `name`.
+fn cadmium_user(accounts: &Accounts<'_, MemoryStore, RecordingPublisher>, name: &str) {
+    accounts
+        .register(&cheap(), "cadmium", name, "pw", Some(name), 5, SALT, no_id)
+        .unwrap();
+}
+
 #[test]
 fn register_then_authenticate_with_the_right_password_only() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
@@ -62,18 +69,7 @@ fn register_then_authenticate_with_the_right_password_only() {
 fn taken_names_and_ids_and_bad_passwords_are_refused() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
-    accounts
-        .register(
-            &cheap(),
-            "cadmium",
-            "alice",
-            "pw",
-            Some("alice"),
-            5,
-            SALT,
-            no_id,
-        )
-        .unwrap();
+    cadmium_user(&accounts, "alice");
     let again = accounts.register(&cheap(), "cadmium", "alice", "pw", None, 6, SALT, || {
         "x1".into()
     });
@@ -106,18 +102,7 @@ fn taken_names_and_ids_and_bad_passwords_are_refused() {
 fn tokens_resolve_to_their_user() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
-    accounts
-        .register(
-            &cheap(),
-            "cadmium",
-            "alice",
-            "pw",
-            Some("alice"),
-            5,
-            SALT,
-            no_id,
-        )
-        .unwrap();
+    cadmium_user(&accounts, "alice");
     let token = accounts.issue_token("alice", "t0k3n").unwrap();
     assert_eq!(accounts.token_user(&token).unwrap(), Some("alice".into()));
     assert_eq!(accounts.token_user("other").unwrap(), None);
@@ -130,11 +115,8 @@ fn tokens_resolve_to_their_user() {
 fn bans_are_recorded_once_and_lifted() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
-    for name in ["alice", "bob"] {
-        accounts
-            .register(&cheap(), "cadmium", name, "pw", Some(name), 5, SALT, no_id)
-            .unwrap();
-    }
+    cadmium_user(&accounts, "alice");
+    cadmium_user(&accounts, "bob");
     assert!(accounts.ban("bob", "alice").unwrap());
     assert!(!accounts.ban("bob", "alice").unwrap());
     assert!(store.get(&keys::ban("bob", "alice")).unwrap().is_some());

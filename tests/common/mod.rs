@@ -80,11 +80,14 @@ impl Wcc {
         Ok(wcc)
     }
 
-    /// Waits until the gateway serves /venueless and the admin API answers.
+    /// Waits until the gateway serves /venueless, the Cadmium actor answers a frame, and the
+    /// admin API answers. wadm reports "deployed" before every host has a component's wRPC
+    /// server listening; a call made in that gap waits out the gateway's call timeout.
     pub async fn wait_ready(&self) -> Result<()> {
         let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
         loop {
-            let ws_ok = Venueless::connect(&self.gateway).await.is_ok();
+            let ws_ok =
+                Venueless::connect(&self.gateway).await.is_ok() && self.cadmium_answers().await;
             let admin_ok = self
                 .admin_request("GET", "/health", None, true)
                 .map(|(s, _)| s == 200)
@@ -100,6 +103,19 @@ impl Wcc {
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+    }
+
+    /// Whether a Cadmium connection gets its answer to a (malformed) frame within 3 s.
+    async fn cadmium_answers(&self) -> bool {
+        let probe = async {
+            let mut client = self.cadmium().await?;
+            client.send_raw(Message::text("{}")).await?;
+            client.recv().await
+        };
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), probe).await,
+            Ok(Ok(reply)) if reply["ok"] == false
+        )
     }
 
     /// One admin API call: (status, JSON body or Null).

@@ -1,6 +1,10 @@
 //! Room and user ids become NATS subject tokens (`wcc.events.rooms.<room>`), so they are limited
 //! to characters that are safe there: ASCII letters, digits, `-` and `_`.
 
+/// The sender of messages from the server itself (operators' broadcasts). No user can hold it:
+/// the rooms actor refuses to register it and never generates it.
+pub const SERVER_USER: &str = "server";
+
 /// Longest id accepted.
 pub const MAX_ID_LEN: usize = 128;
 

@@ -4,6 +4,7 @@
 //! - [`events`]: the versioned JSON envelope published on NATS and the subjects it goes to,
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
+//! - [`notes`]: messages for particular live sessions (operator actions) and their subjects,
 //! - [`requests`]: what channels hand to the messages actor.
 //!
 //! The WIT package `wcc:chat` lives beside this crate in `wit/`.
@@ -12,8 +13,10 @@ pub mod clock;
 pub mod events;
 pub mod failure;
 pub mod ids;
+pub mod notes;
 pub mod requests;
 
 pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
+pub use notes::Note;
 pub use requests::{NewMessage, Signal};

@@ -78,9 +78,9 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
     conn.actions.push(Action::Send(reply));
     Outcome {
         session: Session {
-            connection_id: session.connection_id,
             user: conn.user,
             data: conn.data.to_json(),
+            ..session
         },
         actions: conn.actions,
     }

@@ -22,6 +22,23 @@ pub struct Room {
     pub kind: String,
 }
 
+/// One member of a room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub user: String,
+    /// Unix milliseconds.
+    pub joined_at: u64,
+}
+
+/// A condition on connection details for joining a room (actionhero's authentication pattern).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinRule {
+    /// The connection detail, e.g. `type` or `authenticated`.
+    pub key: String,
+    /// The JSON value it must equal, as text (`"websocket"`, `true`).
+    pub value: String,
+}
+
 pub trait Backend {
     // messages
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
@@ -39,11 +56,17 @@ pub trait Backend {
     fn signal(&self, note: Signal) -> Result<(), Failure>;
 
     // rooms
+    /// Creates a room; `false` if it already existed.
+    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure>;
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure>;
     /// Rooms `member` belongs to.
     fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure>;
     /// User ids of the members of `room`.
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure>;
+    /// The members of `room` with when they joined.
+    fn members(&self, room: &str) -> Result<Vec<Member>, Failure>;
+    /// The condition a connection must meet to join `room`, if any.
+    fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure>;
     /// `false` if already a member.
     fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure>;
     /// `false` if not a member.

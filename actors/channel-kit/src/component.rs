@@ -6,7 +6,7 @@
 
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, NewMessage, Room, Signal, User};
+use crate::backend::{Backend, JoinRule, Member, NewMessage, Room, Signal, User};
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
 
@@ -110,6 +110,10 @@ impl Backend for Imports {
         messages::publish_signal(&note).map_err(failure)
     }
 
+    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
+        rooms::create_room(id, name, kind).map_err(failure)
+    }
+
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
         rooms::get_room(id).map(|r| r.map(room)).map_err(failure)
     }
@@ -122,6 +126,25 @@ impl Backend for Imports {
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
         let members = rooms::query_members(room).map_err(failure)?;
         Ok(members.into_iter().map(|m| m.user).collect())
+    }
+
+    fn members(&self, room: &str) -> Result<Vec<Member>, Failure> {
+        let members = rooms::query_members(room).map_err(failure)?;
+        Ok(members
+            .into_iter()
+            .map(|m| Member {
+                user: m.user,
+                joined_at: m.joined_at,
+            })
+            .collect())
+    }
+
+    fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure> {
+        let rule = rooms::get_join_rule(room).map_err(failure)?;
+        Ok(rule.map(|r| JoinRule {
+            key: r.key,
+            value: r.value,
+        }))
     }
 
     fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure> {
@@ -207,6 +230,8 @@ impl Backend for Imports {
 fn session_in(s: wit::Session) -> Session {
     Session {
         connection_id: s.connection_id,
+        transport: s.transport,
+        remote: s.remote,
         user: s.user,
         data: s.data,
     }
@@ -215,6 +240,8 @@ fn session_in(s: wit::Session) -> Session {
 fn session_out(s: Session) -> wit::Session {
     wit::Session {
         connection_id: s.connection_id,
+        transport: s.transport,
+        remote: s.remote,
         user: s.user,
         data: s.data,
     }
@@ -252,6 +279,10 @@ pub fn received<C: Channel>(session: wit::Session, frame: wit::Frame) -> wit::Ou
     outcome_out(C::received(session_in(session), frame_in(frame), &Imports))
 }
 
+pub fn notified<C: Channel>(session: wit::Session, note: String) -> wit::Outcome {
+    outcome_out(C::notified(session_in(session), &note, &Imports))
+}
+
 pub fn closed<C: Channel>(session: wit::Session) {
     C::closed(session_in(session), &Imports)
 }
@@ -278,6 +309,13 @@ macro_rules! export_channel {
                 frame: $crate::component::bindings::exports::wcc::chat::channel::Frame,
             ) -> $crate::component::bindings::exports::wcc::chat::channel::Outcome {
                 $crate::component::received::<$channel>(session, frame)
+            }
+
+            fn notified(
+                session: $crate::component::bindings::exports::wcc::chat::channel::Session,
+                note: String,
+            ) -> $crate::component::bindings::exports::wcc::chat::channel::Outcome {
+                $crate::component::notified::<$channel>(session, note)
             }
 
             fn closed(session: $crate::component::bindings::exports::wcc::chat::channel::Session) {

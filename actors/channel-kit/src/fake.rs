@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, NewMessage, Room, Signal, User};
+use crate::backend::{Backend, JoinRule, Member, NewMessage, Room, Signal, User};
 
 /// Longest message body the fake messages actor accepts.
 pub const MAX_BODY: usize = 1000;
@@ -20,6 +20,9 @@ struct State {
     users: BTreeMap<String, User>,
     rooms: BTreeMap<String, Room>,
     members: BTreeMap<String, Vec<String>>,
+    /// (room, user) -> when the user joined (the fake clock at the time).
+    joined_at: BTreeMap<(String, String), u64>,
+    join_rules: BTreeMap<String, JoinRule>,
     messages: BTreeMap<String, Vec<StoredMessage>>,
     /// Operation name -> the failure it returns.
     failing: BTreeMap<&'static str, Failure>,
@@ -72,6 +75,23 @@ impl FakeBackend {
             .entry(room.into())
             .or_default()
             .push(user.into());
+    }
+
+    /// Sets the room's join rule, as an operator would; `value` is JSON text.
+    pub fn set_join_rule(&self, room: &str, key: &str, value: &str) {
+        let rule = JoinRule {
+            key: key.into(),
+            value: value.into(),
+        };
+        self.state.borrow_mut().join_rules.insert(room.into(), rule);
+    }
+
+    /// Deletes a room and its memberships, as an operator would.
+    pub fn delete_room(&self, room: &str) {
+        let mut state = self.state.borrow_mut();
+        state.rooms.remove(room);
+        state.members.remove(room);
+        state.join_rules.remove(room);
     }
 
     pub fn is_member(&self, room: &str, user: &str) -> bool {
@@ -224,6 +244,21 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
+        self.check("create_room")?;
+        let mut state = self.state.borrow_mut();
+        if state.rooms.contains_key(id) {
+            return Ok(false);
+        }
+        let room = Room {
+            id: id.into(),
+            name: name.into(),
+            kind: kind.into(),
+        };
+        state.rooms.insert(id.into(), room);
+        Ok(true)
+    }
+
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
         self.check("get_room")?;
         Ok(self.state.borrow().rooms.get(id).cloned())
@@ -252,6 +287,28 @@ impl Backend for FakeBackend {
             .unwrap_or_default())
     }
 
+    fn members(&self, room: &str) -> Result<Vec<Member>, Failure> {
+        let users = self.query_members(room)?;
+        let state = self.state.borrow();
+        Ok(users
+            .into_iter()
+            .map(|user| Member {
+                joined_at: state
+                    .joined_at
+                    .get(&(room.to_owned(), user.clone()))
+                    .copied()
+                    .unwrap_or_default(),
+                user,
+            })
+            .collect())
+    }
+
+    fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure> {
+        self.check("get_join_rule")?;
+        self.room_must_exist(room)?;
+        Ok(self.state.borrow().join_rules.get(room).cloned())
+    }
+
     fn join(&self, room: &str, user: &str, _channel: &str) -> Result<bool, Failure> {
         self.check("join")?;
         self.room_must_exist(room)?;
@@ -259,10 +316,10 @@ impl Backend for FakeBackend {
             return Ok(false);
         }
         self.add_member(room, user);
-        self.state
-            .borrow_mut()
-            .log
-            .push(format!("join {room} {user}"));
+        let mut state = self.state.borrow_mut();
+        let now = state.now_ms;
+        state.joined_at.insert((room.into(), user.into()), now);
+        state.log.push(format!("join {room} {user}"));
         Ok(true)
     }
 

@@ -21,7 +21,7 @@ pub mod fake;
 #[doc(hidden)]
 pub mod component;
 
-pub use backend::{Backend, NewMessage, Room, Signal, User};
+pub use backend::{Backend, JoinRule, Member, NewMessage, Room, Signal, User};
 pub use session::{Action, Frame, Outcome, Session};
 
 /// One client protocol, as the gateway drives it. Every call gets the connection's session and
@@ -31,6 +31,12 @@ pub trait Channel {
     fn opened(session: Session, backend: &impl Backend) -> Outcome;
     /// One frame (or line) arrived.
     fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome;
+    /// A note for this connection from elsewhere on the lattice (JSON of
+    /// `wcc_interface::Note`, e.g. an operator added its user to a room). Protocols without a
+    /// way to show it ignore it.
+    fn notified(session: Session, _note: &str, _backend: &impl Backend) -> Outcome {
+        Outcome::nothing(session)
+    }
     /// The connection is gone.
     fn closed(session: Session, backend: &impl Backend);
     /// One room event envelope (JSON) as this protocol shows it to every local subscriber;

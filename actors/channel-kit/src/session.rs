@@ -4,13 +4,22 @@
 /// The gateway's record of a connection, as a channel sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Session {
-    /// Unique across the lattice: `<gateway instance>/<n>`.
+    /// Unique across the lattice: `<gateway instance>-<n>`.
     pub connection_id: String,
+    /// `websocket`, or `tcp` for a line socket (one frame per line).
+    pub transport: String,
+    /// The client's address as the gateway saw it (`ip:port`).
+    pub remote: String,
     /// Who the connection is logged in as; the gateway publishes UserLoggedIn/Out on change.
     pub user: Option<String>,
     /// The channel's own per-connection state (JSON it wrote); empty for a fresh connection.
     pub data: String,
 }
+
+/// [`Session::transport`] of a websocket connection.
+pub const WEBSOCKET: &str = "websocket";
+/// [`Session::transport`] of a TCP line socket.
+pub const TCP: &str = "tcp";
 
 /// An inbound websocket frame or line, as the gateway hands it over.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -73,9 +73,9 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
         ))),
     }
     let session = Session {
-        connection_id: session.connection_id,
         user: conn.user,
         data: conn.data.to_json(),
+        ..session
     };
     Outcome {
         session,

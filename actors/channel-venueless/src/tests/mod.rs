@@ -16,9 +16,9 @@ pub(crate) use channel_kit::fake::FakeBackend;
 
 pub(crate) fn fresh() -> Session {
     Session {
-        connection_id: "gw/1".into(),
-        user: None,
-        data: String::new(),
+        connection_id: "gw-1".into(),
+        transport: "websocket".into(),
+        ..Session::default()
     }
 }
 

@@ -1,0 +1,44 @@
+//! What actionhero remembers about one connection, carried by the gateway in `session.data`.
+//!
+//! The user lives in `Session::user`: an anonymous user made for this connection on first need,
+//! or the account it logged in to.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// The one room the connection is in: where `say` goes. Deliberately kept when the room is
+    /// deleted (the seed: the connection then gets "room does not exist" on `say`).
+    pub room: Option<String>,
+    /// Rooms it only listens to.
+    pub listening: Vec<String>,
+    /// `paramAdd` values; a bare action word runs with them.
+    pub params: BTreeMap<String, String>,
+    /// Lines received so far: every response carries it.
+    pub message_count: u64,
+    /// Actions run so far (`detailsView` shows it).
+    pub total_actions: u64,
+    /// Set by the `login` action; a detail join rules can ask for.
+    pub authenticated: bool,
+    /// Unix milliseconds.
+    pub connected_at: u64,
+}
+
+impl State {
+    /// Parses `data`; empty or unreadable (only we write it) is a fresh connection.
+    pub fn parse(data: &str) -> Self {
+        serde_json::from_str(data).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Whether room events of `room` must still reach this connection.
+    pub fn hears(&self, room: &str) -> bool {
+        self.room.as_deref() == Some(room) || self.listening.iter().any(|r| r == room)
+    }
+}

@@ -1,0 +1,490 @@
+use channel_kit::fake::FakeBackend;
+use channel_kit::{Action, Frame, Outcome, Session};
+use serde_json::{json, Value};
+use wcc_interface::{Envelope, Event, Note, StoredMessage};
+
+use crate::codec::{self, Request, Verb};
+use crate::handler::{self, UNKNOWN_ACTION};
+use crate::render;
+use crate::session::State;
+
+fn connection(transport: &str) -> Session {
+    Session {
+        connection_id: "gw-1".into(),
+        transport: transport.into(),
+        remote: "127.0.0.2:40100".into(),
+        ..Session::default()
+    }
+}
+
+/// A backend whose lobby exists; the default room is made on first connect.
+fn backend() -> FakeBackend {
+    let backend = FakeBackend::new();
+    backend.add_room("lobby", "text");
+    backend.set_now(1_000);
+    backend
+}
+
+/// A TCP connection that has been greeted.
+fn opened(backend: &FakeBackend) -> Session {
+    handler::opened(connection("tcp"), backend).session
+}
+
+/// Sends `line`; returns the new session and the one response, parsed.
+fn line(backend: &FakeBackend, session: Session, text: &str) -> (Session, Value) {
+    let outcome = handler::received(session, Frame::Text(text.into()), backend);
+    let response = sent(&outcome)
+        .pop()
+        .unwrap_or_else(|| panic!("no response to {text:?}"));
+    (outcome.session, response)
+}
+
+fn sent(outcome: &Outcome) -> Vec<Value> {
+    outcome
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(text) => Some(serde_json::from_str(text).expect("JSON line")),
+            _ => None,
+        })
+        .collect()
+}
+
+fn state(session: &Session) -> State {
+    State::parse(&session.data)
+}
+
+fn assert_ok(response: &Value) {
+    assert_eq!(response["status"], "OK", "{response}");
+    assert_eq!(response["context"], "response");
+}
+
+fn assert_error(response: &Value, text: &str) {
+    assert_eq!(response["status"], "error", "{response}");
+    assert_eq!(response["error"], text, "{response}");
+    assert_eq!(response["context"], "response");
+}
+
+#[test]
+fn verbs_words_and_json_lines_decode() {
+    let verb = |text: &str| match codec::decode(text) {
+        Ok(Request::Verb(verb)) => verb,
+        other => panic!("{text:?} -> {other:?}"),
+    };
+    assert_eq!(verb("roomChange lobby"), Verb::RoomChange("lobby".into()));
+    assert_eq!(
+        verb("  say  hello   there \r"),
+        Verb::Say("hello   there".into())
+    );
+    assert_eq!(
+        verb("paramAdd name=Ada L=ovelace"),
+        Verb::ParamAdd {
+            key: "name".into(),
+            value: "Ada L=ovelace".into()
+        }
+    );
+    assert_eq!(
+        verb("paramAdd name Ada"),
+        Verb::ParamAdd {
+            key: "name".into(),
+            value: "Ada".into()
+        }
+    );
+    assert_eq!(
+        verb(r#"{"event":"roomChange","room":"r"}"#),
+        Verb::RoomChange("r".into())
+    );
+    assert_eq!(
+        verb(r#"{"event":"say","room":"r","message":"hi"}"#),
+        Verb::Say("hi".into())
+    );
+    assert_eq!(codec::decode("   ").unwrap(), Request::Blank);
+    assert_eq!(
+        codec::decode(r#"{"action":"login","params":{"login":"ada"}}"#).unwrap(),
+        Request::Action {
+            name: "login".into(),
+            params: Some(json!({"login": "ada"}).as_object().unwrap().clone()),
+        }
+    );
+    assert_eq!(
+        codec::decode("status").unwrap(),
+        Request::Action {
+            name: "status".into(),
+            params: None
+        }
+    );
+    for bad in [
+        "roomChange",
+        "say",
+        "paramView",
+        "paramAdd =x",
+        "{nope",
+        "[1]",
+        r#"{"action": 3}"#,
+        r#"{"action":"a","params":[]}"#,
+        r#"{"event":"fly"}"#,
+        r#"{"hello":"world"}"#,
+    ] {
+        assert!(codec::decode(bad).is_err(), "{bad:?} was accepted");
+    }
+}
+
+#[test]
+fn a_connection_is_greeted_in_the_default_room() {
+    let backend = backend();
+    let outcome = handler::opened(connection("tcp"), &backend);
+    let greeting = &sent(&outcome)[0];
+    assert_eq!(greeting["context"], "api");
+    assert_eq!(greeting["room"], "defaultRoom");
+    assert!(greeting["welcome"].as_str().unwrap().contains("Welcome"));
+    let user = outcome.session.user.clone().expect("an anonymous user");
+    assert!(backend.is_member("defaultRoom", &user));
+    assert!(outcome
+        .actions
+        .contains(&Action::Subscribe("defaultRoom".into())));
+    assert_eq!(state(&outcome.session).connected_at, 1_000);
+
+    backend.set_setting("default_room", "");
+    let outcome = handler::opened(connection("tcp"), &backend);
+    assert_eq!(sent(&outcome)[0]["room"], Value::Null);
+}
+
+#[test]
+fn say_reaches_the_room_and_counts_messages() {
+    let backend = backend();
+    let session = opened(&backend);
+    let (session, response) = line(&backend, session, "roomChange lobby");
+    assert_ok(&response);
+    assert_eq!(response["messageCount"], 1);
+    let (session, response) = line(&backend, session, "say hello there");
+    assert_ok(&response);
+    assert_eq!(response["messageCount"], 2);
+    let stored = backend.messages("lobby");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0].content,
+        json!({"type": "text", "body": "hello there"})
+    );
+    assert_eq!(Some(&stored[0].sender), session.user.as_ref());
+    assert_eq!(stored[0].channel, "actionhero");
+    // Blank lines are telnet's Enter: no answer, not counted.
+    let outcome = handler::received(session, Frame::Text("\r".into()), &backend);
+    assert!(outcome.actions.is_empty());
+    assert_eq!(state(&outcome.session).message_count, 2);
+}
+
+#[test]
+fn room_change_moves_the_connection_and_its_membership() {
+    let backend = backend();
+    let session = opened(&backend);
+    let user = session.user.clone().unwrap();
+    let outcome = handler::received(session, Frame::Text("roomChange lobby".into()), &backend);
+    assert!(outcome
+        .actions
+        .contains(&Action::Unsubscribe("defaultRoom".into())));
+    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert!(!backend.is_member("defaultRoom", &user));
+    assert!(backend.is_member("lobby", &user));
+    let (session, response) = line(&backend, outcome.session, "roomChange lobby");
+    assert_error(&response, "connection already in this room");
+    let (session, response) = line(&backend, session, "roomChange nowhere");
+    assert_error(&response, "room does not exist");
+    assert_eq!(state(&session).room.as_deref(), Some("lobby"));
+
+    let (session, response) = line(&backend, session, "roomView");
+    assert_ok(&response);
+    assert_eq!(response["data"]["room"], "lobby");
+    assert_eq!(response["data"]["membersCount"], 1);
+    assert_eq!(
+        response["data"]["members"][&user],
+        json!({"id": user, "joinedAt": 1_000})
+    );
+
+    let outcome = handler::received(session, Frame::Text("roomLeave".into()), &backend);
+    assert_ok(&sent(&outcome)[0]);
+    assert!(outcome
+        .actions
+        .contains(&Action::Unsubscribe("lobby".into())));
+    assert!(!backend.is_member("lobby", &user));
+    let (_, response) = line(&backend, outcome.session, "say anyone?");
+    assert_error(&response, "connection not in a room");
+}
+
+#[test]
+fn listening_hears_a_room_without_joining_it() {
+    let backend = backend();
+    let session = opened(&backend);
+    let user = session.user.clone().unwrap();
+    let outcome = handler::received(session, Frame::Text("listenToRoom lobby".into()), &backend);
+    assert_ok(&sent(&outcome)[0]);
+    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert!(!backend.is_member("lobby", &user));
+    let (session, response) = line(&backend, outcome.session, "listenToRoom lobby");
+    assert_error(&response, "connection already listening to this room");
+    // Changing into a listened room and out again keeps hearing it.
+    let (session, _) = line(&backend, session, "roomChange lobby");
+    let outcome = handler::received(session, Frame::Text("roomLeave".into()), &backend);
+    assert!(!outcome
+        .actions
+        .contains(&Action::Unsubscribe("lobby".into())));
+    let outcome = handler::received(
+        outcome.session,
+        Frame::Text("silenceRoom lobby".into()),
+        &backend,
+    );
+    assert!(outcome
+        .actions
+        .contains(&Action::Unsubscribe("lobby".into())));
+    let (_, response) = line(&backend, outcome.session, "silenceRoom lobby");
+    assert_error(&response, "connection not listening to this room");
+}
+
+#[test]
+fn a_join_rule_on_the_connection_type_is_checked_on_joining() {
+    let backend = backend();
+    backend.set_join_rule("lobby", "type", r#""websocket""#);
+    let (_, response) = line(&backend, opened(&backend), "roomChange lobby");
+    assert_error(&response, "not authorized to join room");
+    let (_, response) = line(&backend, opened(&backend), "listenToRoom lobby");
+    assert_error(&response, "not authorized to join room");
+    let websocket = handler::opened(connection("websocket"), &backend).session;
+    let (_, response) = line(&backend, websocket, "roomChange lobby");
+    assert_ok(&response);
+}
+
+#[test]
+fn authenticated_rooms_admit_after_login_and_never_check_again() {
+    let backend = backend();
+    backend.set_join_rule("lobby", "authenticated", "true");
+    let session = opened(&backend);
+    let anonymous = session.user.clone().unwrap();
+    let (session, response) = line(&backend, session, "roomChange lobby");
+    assert_error(&response, "not authorized to join room");
+
+    let (session, response) = line(
+        &backend,
+        session,
+        r#"{"action":"register","params":{"login":"ada","password":"pw"}}"#,
+    );
+    assert_eq!(response["user"]["login"], "ada", "{response}");
+    assert!(response.get("error").is_none());
+    // Telnet users set params, then name the action.
+    let (session, _) = line(&backend, session, "paramAdd login=ada");
+    let (session, _) = line(&backend, session, "paramAdd password=wrong");
+    let (session, response) = line(&backend, session, "login");
+    assert_eq!(response["error"], "wrong login or password");
+    let (session, _) = line(&backend, session, "paramAdd password=pw");
+    let (session, response) = line(&backend, session, "login");
+    assert_eq!(response["authenticated"], true, "{response}");
+    assert_eq!(response["context"], "response");
+    let ada = session.user.clone().unwrap();
+    assert_ne!(ada, anonymous);
+    // The membership of the default room moved to the account.
+    assert!(backend.is_member("defaultRoom", &ada));
+    assert!(!backend.is_member("defaultRoom", &anonymous));
+
+    let (session, response) = line(&backend, session, "roomChange lobby");
+    assert_ok(&response);
+    // Tightening the rule later does not throw anyone out.
+    backend.set_join_rule("lobby", "type", r#""websocket""#);
+    let (session, response) = line(&backend, session, "say still here");
+    assert_ok(&response);
+    let (_, response) = line(&backend, session, "detailsView");
+    assert_eq!(response["data"]["authenticated"], true);
+    assert_eq!(response["data"]["totalActions"], 3);
+}
+
+#[test]
+fn a_deleted_room_leaves_its_connections_unable_to_send() {
+    let backend = backend();
+    let (session, _) = line(&backend, opened(&backend), "roomChange lobby");
+    backend.delete_room("lobby");
+    let (session, response) = line(&backend, session, "say hello?");
+    assert_error(&response, "room does not exist");
+    let (session, response) = line(&backend, session, "roomView");
+    assert_error(&response, "room does not exist");
+    let (_, response) = line(&backend, session, "detailsView");
+    assert_eq!(response["data"]["room"], "lobby");
+}
+
+#[test]
+fn params_are_kept_per_connection() {
+    let backend = backend();
+    let (session, _) = line(&backend, opened(&backend), "paramAdd colour=blue");
+    let (session, _) = line(&backend, session, "paramAdd size 10");
+    let (session, response) = line(&backend, session, "paramView colour");
+    assert_eq!(response["data"], "blue");
+    let (session, response) = line(&backend, session, "paramsView");
+    assert_eq!(response["data"], json!({"colour": "blue", "size": "10"}));
+    let (session, _) = line(&backend, session, "paramDelete colour");
+    let (session, response) = line(&backend, session, "paramView colour");
+    assert_eq!(response["data"], Value::Null);
+    let (session, _) = line(&backend, session, "paramsDelete");
+    let (_, response) = line(&backend, session, "paramsView");
+    assert_eq!(response["data"], json!({}));
+}
+
+#[test]
+fn details_describe_the_connection() {
+    let backend = backend();
+    let (_, response) = line(&backend, opened(&backend), "detailsView");
+    let details = &response["data"];
+    assert_eq!(details["id"], "gw-1");
+    assert_eq!(details["type"], "socket");
+    assert_eq!(details["remoteIP"], "127.0.0.2");
+    assert_eq!(details["remotePort"], 40100);
+    assert_eq!(details["room"], "defaultRoom");
+    assert_eq!(details["authenticated"], false);
+}
+
+#[test]
+fn bad_lines_get_an_error_and_the_connection_stays() {
+    let backend = backend();
+    let session = opened(&backend);
+    let frames = [
+        (Frame::Binary(vec![0xff, 0xfe]), "lines must be UTF-8 text"),
+        (
+            Frame::Oversize(2_000_000),
+            "a line of 2000000 bytes is over the server's limit",
+        ),
+        (Frame::Text("fly away".into()), UNKNOWN_ACTION),
+        (Frame::Text(r#"{"action":"fly"}"#.into()), UNKNOWN_ACTION),
+    ];
+    let mut session = session;
+    for (n, (frame, text)) in frames.into_iter().enumerate() {
+        let outcome = handler::received(session, frame, &backend);
+        assert!(!outcome
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Close(..))));
+        let response = &sent(&outcome)[0];
+        assert_eq!(response["error"], text);
+        assert_eq!(response["messageCount"], n as u64 + 1);
+        session = outcome.session;
+    }
+    let (_, response) = line(&backend, session, "{broken");
+    assert!(response["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("malformed JSON"));
+}
+
+#[test]
+fn quit_says_bye_and_closes() {
+    let backend = backend();
+    let outcome = handler::received(opened(&backend), Frame::Text("quit".into()), &backend);
+    assert_eq!(sent(&outcome)[0]["status"], "Bye!");
+    assert_eq!(
+        outcome.actions.last(),
+        Some(&Action::Close(1000, "quit".into()))
+    );
+}
+
+#[test]
+fn operator_notes_move_the_connection_and_reach_it() {
+    let backend = backend();
+    let session = opened(&backend);
+    let joined = Note::Joined {
+        room: "lobby".into(),
+    }
+    .to_json();
+    let outcome = handler::notified(session, &joined, &backend);
+    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert!(outcome
+        .actions
+        .contains(&Action::Unsubscribe("defaultRoom".into())));
+    assert_eq!(
+        sent(&outcome)[0],
+        json!({"context": "api", "event": "joined", "room": "lobby"})
+    );
+    assert_eq!(state(&outcome.session).room.as_deref(), Some("lobby"));
+
+    let message = Note::Message {
+        content: json!({"message": "maintenance at noon"}),
+        sent_at: 7,
+    };
+    let outcome = handler::notified(outcome.session, &message.to_json(), &backend);
+    assert_eq!(
+        sent(&outcome)[0],
+        json!({"message": "maintenance at noon", "room": null, "from": "server", "context": "user", "sentAt": 7})
+    );
+
+    let left = Note::Left {
+        room: "lobby".into(),
+    }
+    .to_json();
+    let outcome = handler::notified(outcome.session, &left, &backend);
+    assert!(outcome
+        .actions
+        .contains(&Action::Unsubscribe("lobby".into())));
+    assert_eq!(state(&outcome.session).room, None);
+    let outcome = handler::notified(outcome.session, "not a note", &backend);
+    assert!(outcome.actions.is_empty());
+}
+
+#[test]
+fn closing_ends_only_anonymous_memberships() {
+    let backend = backend();
+    let session = opened(&backend);
+    let user = session.user.clone().unwrap();
+    handler::closed(session, &backend);
+    assert!(!backend.is_member("defaultRoom", &user));
+
+    let session = opened(&backend);
+    let (session, _) = line(
+        &backend,
+        session,
+        r#"{"action":"register","params":{"login":"bo","password":"pw"}}"#,
+    );
+    let (session, _) = line(
+        &backend,
+        session,
+        r#"{"action":"login","params":{"login":"bo","password":"pw"}}"#,
+    );
+    let bo = session.user.clone().unwrap();
+    handler::closed(session, &backend);
+    assert!(backend.is_member("defaultRoom", &bo));
+}
+
+#[test]
+fn room_events_render_as_chat_lines() {
+    let message = StoredMessage {
+        id: "m1".into(),
+        room: "lobby".into(),
+        event_id: 3,
+        sender: "u7".into(),
+        channel: "venueless".into(),
+        event_type: "channel.message".into(),
+        content: json!({"type": "text", "body": "hi all"}),
+        sent_at: 99,
+    };
+    let event = Envelope::new(Event::MessagePublished { message }, 100).to_json();
+    let line: Value = serde_json::from_str(&render::render(&event).unwrap()).unwrap();
+    assert_eq!(
+        line,
+        json!({"message": "hi all", "room": "lobby", "from": "u7", "context": "user", "sentAt": 99})
+    );
+    let joined = Envelope::new(
+        Event::UserJoined {
+            room: "lobby".into(),
+            user: "u8".into(),
+            channel: "venueless".into(),
+        },
+        5,
+    )
+    .to_json();
+    let line: Value = serde_json::from_str(&render::render(&joined).unwrap()).unwrap();
+    assert_eq!(line["message"], render::ENTERED);
+    assert_eq!(line["from"], "u8");
+    let delivered = Envelope::new(
+        Event::MessageDelivered {
+            room: "lobby".into(),
+            event_id: 3,
+            channel: "x".into(),
+            recipients: 1,
+        },
+        5,
+    )
+    .to_json();
+    assert_eq!(render::render(&delivered), None);
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod actionhero;
 pub mod cadmium;
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
@@ -32,6 +33,8 @@ pub struct Wcc {
     pub lattice: LocalLattice,
     pub gateway: String,
     pub admin: String,
+    /// The actionhero channel's TCP line listener.
+    pub lines: String,
     pub state: tempfile::TempDir,
 }
 
@@ -40,6 +43,7 @@ impl Wcc {
         let state = tempfile::tempdir()?;
         let gateway = format!("127.0.0.1:{}", free_port()?);
         let admin = format!("127.0.0.1:{}", free_port()?);
+        let lines = format!("127.0.0.1:{}", free_port()?);
         let vars = HashMap::from([
             (
                 "WCC_ARTIFACTS".to_string(),
@@ -48,6 +52,7 @@ impl Wcc {
             ("WCC_GATEWAY_ADDR".to_string(), gateway.clone()),
             ("WCC_ADMIN_ADDR".to_string(), admin.clone()),
             ("WCC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+            ("WCC_ACTIONHERO_LINE_ADDR".to_string(), lines.clone()),
         ]);
         let options = LocalOptions {
             state_dir: state.path().to_path_buf(),
@@ -74,20 +79,22 @@ impl Wcc {
             lattice,
             gateway,
             admin,
+            lines,
             state,
         };
         wcc.wait_ready().await?;
         Ok(wcc)
     }
 
-    /// Waits until the gateway serves /venueless, the Cadmium actor answers a frame, and the
-    /// admin API answers. wadm reports "deployed" before every host has a component's wRPC
+    /// Waits until the gateway serves /venueless, the Cadmium actor answers a frame, the
+    /// actionhero line listener greets, and the admin API answers. wadm reports "deployed" before every host has a component's wRPC
     /// server listening; a call made in that gap waits out the gateway's call timeout.
     pub async fn wait_ready(&self) -> Result<()> {
         let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
         loop {
-            let ws_ok =
-                Venueless::connect(&self.gateway).await.is_ok() && self.cadmium_answers().await;
+            let ws_ok = Venueless::connect(&self.gateway).await.is_ok()
+                && self.cadmium_answers().await
+                && self.actionhero_greets().await;
             let admin_ok = self
                 .admin_request("GET", "/health", None, true)
                 .map(|(s, _)| s == 200)
@@ -115,6 +122,16 @@ impl Wcc {
         matches!(
             tokio::time::timeout(Duration::from_secs(3), probe).await,
             Ok(Ok(reply)) if reply["ok"] == false
+        )
+    }
+
+    /// Whether a line connection is greeted within 3 s (the listener is bound when the link
+    /// arrives; the greeting proves the actor's wRPC server answers too).
+    async fn actionhero_greets(&self) -> bool {
+        let probe = actionhero::Actionhero::lines(&self.lines);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), probe).await,
+            Ok(Ok(client)) if client.welcome["context"] == "api"
         )
     }
 
@@ -177,6 +194,14 @@ impl Wcc {
 
     pub async fn cadmium(&self) -> Result<cadmium::Cadmium> {
         cadmium::Cadmium::connect(&self.gateway).await
+    }
+
+    pub async fn actionhero_lines(&self) -> Result<actionhero::Actionhero> {
+        actionhero::Actionhero::lines(&self.lines).await
+    }
+
+    pub async fn actionhero_websocket(&self) -> Result<actionhero::Actionhero> {
+        actionhero::Actionhero::websocket(&self.gateway).await
     }
 
     pub async fn nats(&self) -> Result<async_nats::Client> {

@@ -4,8 +4,10 @@
 //! - [`wadm`]: the deployment manager (the `wadm` library),
 //! - [`deploy`]: wadm's NATS API for putting and deploying a manifest,
 //! - [`manifest`]: filling `wadm.yaml`'s placeholders,
-//! - [`local`]: all of it as child processes, for `up`, the tests and the benchmarks.
+//! - [`local`]: all of it as child processes, for `up`, the tests and the benchmarks,
+//! - [`admin`]: `wcc-lattice admin`, the operator's commands over the admin HTTP API.
 
+pub mod admin;
 pub mod deploy;
 #[cfg(feature = "runtime")]
 pub mod host;

@@ -5,7 +5,7 @@ use std::{collections::HashMap, path::PathBuf, time::Duration};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use wcc_lattice::{host, local, manifest, shutdown_signal, wadm};
+use wcc_lattice::{admin, host, local, manifest, shutdown_signal, wadm};
 
 #[derive(Parser)]
 #[command(about = "Run wcc on a local wasmCloud 1.x lattice")]
@@ -59,6 +59,8 @@ enum Command {
         #[arg(long, default_value = "nats://127.0.0.1:4222")]
         nats_url: String,
     },
+    /// Operate a running wcc through the rooms actor's admin HTTP API.
+    Admin(admin::AdminArgs),
 }
 
 #[derive(clap::Args)]
@@ -105,14 +107,19 @@ fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    // One blocking HTTP call: no runtime needed.
+    let command = match cli.command {
+        Command::Admin(args) => std::process::exit(admin::run(&args)),
+        command => command,
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if matches!(cli.command, Command::Host { .. }) {
+    if matches!(command, Command::Host { .. }) {
         // More workers than cores: the host's wRPC reply router is one task, and it must run
         // promptly even while every core executes wasm (see docs/design.md, "Every call is
         // bounded"). Idle workers steal it instead of leaving it queued behind component calls.
         runtime.worker_threads(host_worker_threads());
     }
-    runtime.enable_all().build()?.block_on(run(cli))
+    runtime.enable_all().build()?.block_on(run(command))
 }
 
 fn host_worker_threads() -> usize {
@@ -122,8 +129,8 @@ fn host_worker_threads() -> usize {
         .unwrap_or_else(|| 8 * std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+async fn run(command: Command) -> Result<()> {
+    match command {
         Command::Host {
             nats_url,
             lattice,
@@ -153,6 +160,7 @@ async fn run(cli: Cli) -> Result<()> {
             nats_server,
             nats_port,
         } => up(app, state_dir, nats_server, nats_port).await,
+        Command::Admin(_) => unreachable!("`admin` runs before the runtime starts"),
     }
 }
 

@@ -70,3 +70,9 @@ pub fn token(token: &str) -> String {
 pub fn ban(owner: &str, banned: &str) -> String {
     format!("ban/{owner}/{banned}")
 }
+
+/// A room's join rule (actionhero's authentication pattern): `{"key", "value"}` JSON, where
+/// `value` is any JSON value. Absent when the room has none.
+pub fn join_rule(room: &str) -> String {
+    format!("room/{room}/join-rule")
+}

@@ -40,6 +40,32 @@ impl Guest for Component {
             .map_err(to_wit_failure)
     }
 
+    fn announce(
+        room: String,
+        channel: String,
+        event_type: String,
+        content: String,
+    ) -> Result<Message, Failure> {
+        let store = open_store()?;
+        let announcement = crate::Announcement {
+            room,
+            channel,
+            event_type,
+            content,
+        };
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        crate::announce(
+            &store,
+            &NatsPublisher,
+            limits(),
+            announcement,
+            now_ms(),
+            new_id,
+        )
+        .map(to_wit_message)
+        .map_err(to_wit_failure)
+    }
+
     fn get_message(id: String) -> Result<Option<Message>, Failure> {
         let store = open_store()?;
         crate::get_message(&store, &id)

@@ -14,7 +14,9 @@ mod test_support;
 mod component;
 
 pub use history::{history, next_event_id, MAX_HISTORY_COUNT};
-pub use process::{get_message, process_message, signal, NewMessage, Signal};
+pub use process::{
+    announce, get_message, process_message, signal, Announcement, NewMessage, Signal,
+};
 
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::{keys, Store};

@@ -8,7 +8,7 @@ use wcc_interface::{ids, Envelope, Event, Failure, StoredMessage};
 pub use wcc_interface::{NewMessage, Signal};
 use wcc_kv::{keys, Store};
 
-use crate::{authorize, check_room_id, Limits, Publisher};
+use crate::{authorize, check_room_id, require_room, Limits, Publisher};
 
 /// Longest accepted event type: it is a short protocol-neutral name like `channel.message`.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
@@ -41,7 +41,58 @@ pub fn process_message<S: Store, P: Publisher>(
         limits,
     )?;
     authorize(store, &msg.room, &msg.sender)?;
+    persist_and_publish(store, publisher, msg, content, now_ms, new_id)
+}
 
+/// A message from the server itself, as an operator's broadcast hands it over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    pub room: String,
+    /// Where it came from (`admin` for the admin API).
+    pub channel: String,
+    pub event_type: String,
+    /// JSON object.
+    pub content: String,
+}
+
+/// Like [`process_message`] with the sender [`ids::SERVER_USER`] and no membership check: the
+/// server belongs to no room, and the caller (an operator) already holds the authority. The
+/// room must still exist, so a broadcast cannot create history for a room that is gone.
+pub fn announce<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    limits: Limits,
+    announcement: Announcement,
+    now_ms: u64,
+    new_id: impl FnOnce() -> String,
+) -> Result<StoredMessage, Failure> {
+    let msg = NewMessage {
+        room: announcement.room,
+        sender: ids::SERVER_USER.to_owned(),
+        channel: announcement.channel,
+        event_type: announcement.event_type,
+        content: announcement.content,
+    };
+    let content = validate(
+        &msg.room,
+        &msg.sender,
+        &msg.event_type,
+        &msg.content,
+        limits,
+    )?;
+    require_room(store, &msg.room)?;
+    persist_and_publish(store, publisher, msg, content, now_ms, new_id)
+}
+
+/// Stores an accepted message under the room's next event id, then publishes it.
+fn persist_and_publish<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    msg: NewMessage,
+    content: serde_json::Value,
+    now_ms: u64,
+    new_id: impl FnOnce() -> String,
+) -> Result<StoredMessage, Failure> {
     // `increment` is atomic in the provider, so concurrent instances never share an id.
     let event_id = store.increment(&keys::room_seq(&msg.room), 1)?;
     let stored = StoredMessage {
@@ -396,6 +447,72 @@ mod tests {
             FailureCode::Invalid
         );
         assert_eq!(publisher.sent.borrow().len(), 1);
+    }
+
+    fn announcement(room: &str, content: &str) -> Announcement {
+        Announcement {
+            room: room.into(),
+            channel: "admin".into(),
+            event_type: "channel.message".into(),
+            content: content.into(),
+        }
+    }
+
+    #[test]
+    fn announcements_come_from_the_server_without_membership() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let hello = announcement("lobby", r#"{"type":"text","body":"maintenance at 5"}"#);
+        let stored = announce(&store, &publisher, Limits::default(), hello, 8, || {
+            "a8".into()
+        })
+        .unwrap();
+        assert_eq!(
+            (stored.id.as_str(), stored.sender.as_str(), stored.event_id),
+            ("a8", ids::SERVER_USER, 1)
+        );
+        assert_eq!((stored.channel.as_str(), stored.sent_at), ("admin", 8));
+        assert_eq!(stored.content["body"], "maintenance at 5");
+        assert_eq!(get_message(&store, "a8").unwrap(), Some(stored.clone()));
+        let sent = publisher.sent.borrow();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "wcc.events.rooms.lobby");
+        assert_eq!(
+            Envelope::parse(&sent[0].1).unwrap().event,
+            Event::MessagePublished { message: stored }
+        );
+    }
+
+    #[test]
+    fn announcements_need_a_room_and_object_content() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let no_id = || -> String { panic!("nothing may be stored") };
+        let cases = [
+            (announcement("attic", "{}"), FailureCode::UnknownRoom),
+            (announcement("lobby", "[]"), FailureCode::Invalid),
+            (announcement("lob/by", "{}"), FailureCode::Invalid),
+            (
+                Announcement {
+                    event_type: String::new(),
+                    ..announcement("lobby", "{}")
+                },
+                FailureCode::Invalid,
+            ),
+        ];
+        for (refused, expected) in cases {
+            let result = announce(
+                &store,
+                &publisher,
+                Limits::default(),
+                refused.clone(),
+                1,
+                no_id,
+            );
+            assert_eq!(code(result), expected, "{refused:?}");
+        }
+        assert!(store.get(&keys::room_seq("lobby")).unwrap().is_none());
+        assert!(publisher.sent.borrow().is_empty());
     }
 
     #[test]

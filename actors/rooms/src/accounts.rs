@@ -88,7 +88,8 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
                     "{id:?} cannot be a user id: use letters, digits, - and _"
                 )));
             }
-            if self.users.get_user(id)?.is_some() {
+            // `server` signs the server's own messages: no one may hold it.
+            if id == ids::SERVER_USER || self.users.get_user(id)?.is_some() {
                 return Err(Failure::new(
                     FailureCode::Exists,
                     format!("{id:?} is taken"),

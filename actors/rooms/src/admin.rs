@@ -4,15 +4,15 @@
 //! only bytes in and bytes out, so routing, auth and every JSON shape are tested natively. The
 //! API is off unless the component's config sets `admin_token`: an operator must opt in.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::Store;
 
-use crate::{Publisher, Rooms, Users};
-
-/// The `channel` UserJoined/UserLeft carry when an operator changes a membership.
-pub const ADMIN_CHANNEL: &str = "admin";
+use crate::operator::Announcer;
+pub use crate::operator::ADMIN_CHANNEL;
+use crate::{JoinRule, Operator, Publisher, Rooms, Users};
 
 /// Who is online, as the presence actor tells it (wcc:chat/presence in the component).
 pub trait Presence {
@@ -92,16 +92,33 @@ struct NewRoom {
     kind: Option<String>,
 }
 
+/// Body of `PUT /rooms/<id>/authentication`: `value` is any JSON value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewJoinRule {
+    key: String,
+    value: serde_json::Value,
+}
+
+/// Body of a broadcast or of a message to one connection.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Text {
+    message: String,
+}
+
 /// Everything a request may touch.
-pub struct Admin<'a, S: Store, P: Publisher, Q: Presence> {
+pub struct Admin<'a, S: Store, P: Publisher, Q: Presence, A: Announcer> {
     pub store: &'a S,
     pub publisher: &'a P,
     pub presence: &'a Q,
+    /// The messages actor, for broadcasts.
+    pub announcer: &'a A,
     /// The configured `admin_token`: `Ok(None)` when unset, `Err` when config could not be read.
     pub token: Result<Option<String>, Failure>,
 }
 
-impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
+impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
     pub fn handle(&self, req: &Request, now_ms: u64) -> Response {
         let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
         if req.method == "GET" && segments == ["health"] {
@@ -157,6 +174,7 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
     ) -> Option<Result<Response, Failure>> {
         let rooms = Rooms::new(self.store, self.publisher);
         let users = Users::new(self.store, self.publisher);
+        let operator = Operator::new(self.store, self.publisher, self.announcer);
         let result = match (req.method, segments) {
             ("GET", ["rooms"]) => match query_param(req.query, "member") {
                 Some(member) if !ids::is_valid_id(member) => {
@@ -181,12 +199,49 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
             ("GET", ["rooms", id, "members"]) => rooms
                 .query_members(id)
                 .map(|list| Response::json(200, &list)),
-            ("PUT", ["rooms", id, "members", user]) => rooms
-                .join(id, user, ADMIN_CHANNEL, now_ms)
+            ("PUT", ["rooms", id, "members", user]) => operator
+                .add_member(id, user, now_ms)
                 .map(|joined| Response::json(200, &json!({"joined": joined}))),
-            ("DELETE", ["rooms", id, "members", user]) => rooms
-                .leave(id, user, ADMIN_CHANNEL, now_ms)
+            ("DELETE", ["rooms", id, "members", user]) => operator
+                .remove_member(id, user, now_ms)
                 .map(|left| Response::json(200, &json!({"left": left}))),
+            ("GET", ["rooms", id, "exists"]) => rooms
+                .get_room(id)
+                .map(|room| Response::json(200, &json!({"exists": room.is_some()}))),
+            ("GET", ["rooms", id, "status"]) => room_status(&rooms, id),
+            ("GET", ["rooms", id, "authentication"]) => rooms
+                .get_join_rule(id)
+                .map(|rule| Response::json(200, &join_rule_body(id, rule.as_ref()))),
+            ("PUT", ["rooms", id, "authentication"]) => {
+                parse_body::<NewJoinRule>(req.body, "{key, value}").and_then(|new| {
+                    let rule = JoinRule {
+                        key: new.key,
+                        value: new.value,
+                    };
+                    rooms.set_join_rule(id, Some(&rule))?;
+                    Ok(Response::json(200, &join_rule_body(id, Some(&rule))))
+                })
+            }
+            ("DELETE", ["rooms", id, "authentication"]) => {
+                rooms.set_join_rule(id, None).map(|()| Response {
+                    status: 204,
+                    body: None,
+                })
+            }
+            ("POST", ["rooms", id, "broadcast"]) => {
+                parse_body::<Text>(req.body, "{message}").and_then(|text| {
+                    // Chat text in the shape every protocol renders (a `body`).
+                    let content = json!({"type": "text", "body": text.message});
+                    let stored = operator.broadcast(id, &content.to_string())?;
+                    Ok(Response::json(201, &stored))
+                })
+            }
+            ("POST", ["connections", id, "messages"]) => parse_body::<Text>(req.body, "{message}")
+                .and_then(|text| {
+                    let content = json!({"message": text.message});
+                    operator.send_to_connection(id, &content.to_string(), now_ms)?;
+                    Ok(Response::json(202, &json!({"sent": true})))
+                }),
             ("GET", ["users", id]) => users.get_user(id).and_then(|user| match user {
                 Some(user) => Ok(Response::json(200, &user)),
                 None => Err(Failure::new(
@@ -209,8 +264,7 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
         body: &[u8],
         now_ms: u64,
     ) -> Result<Response, Failure> {
-        let new: NewRoom = serde_json::from_slice(body)
-            .map_err(|e| Failure::invalid(format!("expected {{id, name?, kind?}}: {e}")))?;
+        let new: NewRoom = parse_body(body, "{id, name?, kind?}")?;
         let name = new.name.as_deref().unwrap_or(&new.id);
         let created =
             rooms.create_room(&new.id, name, new.kind.as_deref().unwrap_or("text"), now_ms)?;
@@ -223,9 +277,41 @@ impl<S: Store, P: Publisher, Q: Presence> Admin<'_, S, P, Q> {
         })?;
         Ok(Response::json(
             if created { 201 } else { 200 },
-            &json!({"created": created, "room": room}),
+            // `added` is the seed's answer to `add`: 1 if created, 0 if it existed.
+            &json!({"created": created, "added": u8::from(created), "room": room}),
         ))
     }
+}
+
+/// The seed's roomStatus: `{room, membersCount, members: {id: {id, joinedAt}}}`.
+fn room_status<S: Store, P: Publisher>(rooms: &Rooms<S, P>, id: &str) -> Result<Response, Failure> {
+    let members = rooms.query_members(id)?;
+    let by_id: serde_json::Map<String, serde_json::Value> = members
+        .iter()
+        .map(|m| {
+            (
+                m.user.clone(),
+                json!({"id": m.user, "joinedAt": m.joined_at}),
+            )
+        })
+        .collect();
+    Ok(Response::json(
+        200,
+        &json!({"room": id, "membersCount": members.len(), "members": by_id}),
+    ))
+}
+
+/// A room's join rule as the API shows it; `key` and `value` are `null` when it has none.
+fn join_rule_body(room: &str, rule: Option<&JoinRule>) -> serde_json::Value {
+    match rule {
+        Some(rule) => json!({"room": room, "key": rule.key, "value": rule.value}),
+        None => json!({"room": room, "key": null, "value": null}),
+    }
+}
+
+/// A JSON request body; `expected` names its shape in the error.
+fn parse_body<T: DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|e| Failure::invalid(format!("expected {expected}: {e}")))
 }
 
 /// Whether some method is routed at this path (so another method earns 405, not 404).
@@ -237,6 +323,12 @@ fn is_known_path(segments: &[&str]) -> bool {
             | ["rooms", _]
             | ["rooms", _, "members"]
             | ["rooms", _, "members", _]
+            | [
+                "rooms",
+                _,
+                "exists" | "status" | "authentication" | "broadcast"
+            ]
+            | ["connections", _, "messages"]
             | ["users", _]
             | ["online"]
     )

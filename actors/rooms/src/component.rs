@@ -2,19 +2,22 @@
 //! they are all in the natively tested modules.
 //!
 //! Two binding sets live in this one component. wit-bindgen generates the `rooms-actor` world
-//! (imports wasi:config/store, wasmcloud:messaging/consumer, wcc:chat/presence; exports
-//! wcc:chat/rooms and wcc:chat/users), and the `wasi` crate's own bindings provide the
+//! (imports wasi:config/store, wasmcloud:messaging/consumer, wcc:chat/presence and
+//! wcc:chat/messages; exports wcc:chat/rooms, wcc:chat/users and wcc:chat/admin), and the `wasi` crate's own bindings provide the
 //! wasi:http/incoming-handler export for the admin API. They export disjoint interfaces, and
 //! the interfaces both import (wasi:io and friends) are merged by the component linker.
 
 use wcc_interface::clock::now_ms;
 
-use wcc_interface::{Failure, FailureCode};
+use wcc_interface::{Failure, FailureCode, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
 use crate::admin::{self, Admin, OnlineUser, Presence};
+use crate::operator::Announcer;
 use crate::users::new_user_id;
-use crate::{Accounts, Member, PasswordPolicy, Publisher, Room, Rooms, User, Users};
+use crate::{
+    Accounts, JoinRule, Member, Operator, PasswordPolicy, Publisher, Room, Rooms, User, Users,
+};
 
 mod bindings {
     wit_bindgen::generate!({
@@ -26,7 +29,7 @@ mod bindings {
 
 mod http;
 
-use bindings::exports::wcc::chat::{rooms as wit_rooms, users as wit_users};
+use bindings::exports::wcc::chat::{admin as wit_admin, rooms as wit_rooms, users as wit_users};
 use bindings::wcc::chat::types as wit;
 
 /// The one type behind every export.
@@ -62,6 +65,35 @@ impl Presence for PresenceActor {
                 channels: u.channels,
             })
             .collect())
+    }
+}
+
+/// Asks the messages actor over wcc:chat/messages.
+struct MessagesActor;
+
+impl Announcer for MessagesActor {
+    fn announce(
+        &self,
+        room: &str,
+        channel: &str,
+        event_type: &str,
+        content: &str,
+    ) -> Result<StoredMessage, Failure> {
+        let m = bindings::wcc::chat::messages::announce(room, channel, event_type, content)
+            .map_err(from_wit)?;
+        let content = serde_json::from_str(&m.content).map_err(|e| {
+            Failure::unavailable(format!("messages actor returned non-JSON content: {e}"))
+        })?;
+        Ok(StoredMessage {
+            id: m.id,
+            room: m.room,
+            event_id: m.event_id,
+            sender: m.sender,
+            channel: m.channel,
+            event_type: m.event_type,
+            content,
+            sent_at: m.sent_at,
+        })
     }
 }
 
@@ -101,6 +133,27 @@ fn user(user: User) -> wit::User {
     }
 }
 
+fn join_rule(rule: JoinRule) -> wit::JoinRule {
+    wit::JoinRule {
+        value: rule.value_text(),
+        key: rule.key,
+    }
+}
+
+fn message(m: StoredMessage) -> wit::Message {
+    wit::Message {
+        id: m.id,
+        room: m.room,
+        event_id: m.event_id,
+        sender: m.sender,
+        channel: m.channel,
+        event_type: m.event_type,
+        // A parsed JSON value always serializes back to text.
+        content: serde_json::to_string(&m.content).unwrap_or_default(),
+        sent_at: m.sent_at,
+    }
+}
+
 fn member(member: Member) -> wit::Member {
     wit::Member {
         user: member.user,
@@ -125,6 +178,7 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
         store: &store,
         publisher: &Broker,
         presence: &PresenceActor,
+        announcer: &MessagesActor,
         token,
     };
     admin.handle(req, now_ms())
@@ -185,6 +239,56 @@ impl wit_rooms::Guest for Component {
         let store = open()?;
         Rooms::new(&store, &Broker)
             .leave(&room, &user, &channel, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn get_join_rule(room: String) -> Result<Option<wit::JoinRule>, wit::Failure> {
+        let store = open()?;
+        Ok(Rooms::new(&store, &Broker)
+            .get_join_rule(&room)
+            .map_err(to_wit)?
+            .map(join_rule))
+    }
+}
+
+impl wit_admin::Guest for Component {
+    fn set_join_rule(room: String, rule: Option<wit::JoinRule>) -> Result<(), wit::Failure> {
+        let store = open()?;
+        let rule = rule
+            .map(|rule| JoinRule::from_text(&rule.key, &rule.value))
+            .transpose()
+            .map_err(to_wit)?;
+        Rooms::new(&store, &Broker)
+            .set_join_rule(&room, rule.as_ref())
+            .map_err(to_wit)
+    }
+
+    fn add_member(room: String, user: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Operator::new(&store, &Broker, &MessagesActor)
+            .add_member(&room, &user, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn remove_member(room: String, user: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Operator::new(&store, &Broker, &MessagesActor)
+            .remove_member(&room, &user, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn broadcast(room: String, content: String) -> Result<wit::Message, wit::Failure> {
+        let store = open()?;
+        Operator::new(&store, &Broker, &MessagesActor)
+            .broadcast(&room, &content)
+            .map(message)
+            .map_err(to_wit)
+    }
+
+    fn send_to_connection(connection_id: String, content: String) -> Result<(), wit::Failure> {
+        let store = open()?;
+        Operator::new(&store, &Broker, &MessagesActor)
+            .send_to_connection(&connection_id, &content, now_ms())
             .map_err(to_wit)
     }
 }

@@ -45,6 +45,71 @@ pub struct Member {
     pub joined_at: u64,
 }
 
+/// Longest join-rule key, in bytes: it names a connection detail like `type`.
+pub const MAX_JOIN_RULE_KEY_BYTES: usize = 64;
+
+/// Largest join-rule value, in bytes of its JSON text: a rule compares one small value.
+pub const MAX_JOIN_RULE_VALUE_BYTES: usize = 1024;
+
+/// A room's join rule at `keys::join_rule(room)`: a connection may join only if its detail
+/// `key` equals `value` (actionhero's authentication pattern).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRule {
+    pub key: String,
+    /// Any JSON value: `"websocket"`, `true`, ...
+    pub value: serde_json::Value,
+}
+
+impl JoinRule {
+    /// The rule as WIT carries it, with the value as JSON text; checked like [`validate_join_rule`].
+    pub fn from_text(key: &str, value: &str) -> Result<Self, Failure> {
+        // Size first, so an oversize value is refused without being parsed.
+        if value.len() > MAX_JOIN_RULE_VALUE_BYTES {
+            return Err(value_too_large());
+        }
+        let value = serde_json::from_str(value)
+            .map_err(|e| Failure::invalid(format!("join rule value is not JSON: {e}")))?;
+        let rule = Self {
+            key: key.to_owned(),
+            value,
+        };
+        validate_join_rule(&rule)?;
+        Ok(rule)
+    }
+
+    /// The value as JSON text, as WIT carries it.
+    pub fn value_text(&self) -> String {
+        // A parsed JSON value always serializes.
+        serde_json::to_string(&self.value).unwrap_or_default()
+    }
+}
+
+/// Checks a join rule: a key of 1 to [`MAX_JOIN_RULE_KEY_BYTES`] letters, digits, `_` and `-`
+/// (detail names; nothing a protocol would need to escape), and a small value.
+pub fn validate_join_rule(rule: &JoinRule) -> Result<(), Failure> {
+    let key = &rule.key;
+    let key_ok = !key.is_empty()
+        && key.len() <= MAX_JOIN_RULE_KEY_BYTES
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !key_ok {
+        return Err(Failure::invalid(format!(
+            "join rule key {key:?} must be 1 to {MAX_JOIN_RULE_KEY_BYTES} letters, digits, _ or -"
+        )));
+    }
+    if rule.value_text().len() > MAX_JOIN_RULE_VALUE_BYTES {
+        return Err(value_too_large());
+    }
+    Ok(())
+}
+
+fn value_too_large() -> Failure {
+    Failure::invalid(format!(
+        "join rule value is over {MAX_JOIN_RULE_VALUE_BYTES} bytes"
+    ))
+}
+
 /// Checks the arguments of create-room.
 pub fn validate_room(id: &str, name: &str, kind: &str) -> Result<(), Failure> {
     if !ids::is_valid_id(id) {
@@ -110,6 +175,43 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn join_rules_have_a_short_plain_key_and_a_small_json_value() {
+        let rule = JoinRule::from_text("type", r#""websocket""#).unwrap();
+        assert_eq!(rule.value, serde_json::json!("websocket"));
+        assert_eq!(rule.value_text(), r#""websocket""#);
+        assert_eq!(
+            JoinRule::from_text("authenticated", " true ")
+                .unwrap()
+                .value_text(),
+            "true"
+        );
+        let at_limit = format!("\"{}\"", "v".repeat(MAX_JOIN_RULE_VALUE_BYTES - 2));
+        assert!(JoinRule::from_text(&"k".repeat(MAX_JOIN_RULE_KEY_BYTES), &at_limit).is_ok());
+        let over = format!("\"{}\"", "v".repeat(MAX_JOIN_RULE_VALUE_BYTES - 1));
+        let long_key = "k".repeat(MAX_JOIN_RULE_KEY_BYTES + 1);
+        for (key, value) in [
+            ("type", "websocket"),
+            ("type", ""),
+            ("type", over.as_str()),
+            ("", "true"),
+            ("a.b", "true"),
+            ("a b", "true"),
+            (long_key.as_str(), "true"),
+        ] {
+            let err = JoinRule::from_text(key, value).unwrap_err();
+            assert_eq!(err.code, FailureCode::Invalid, "{key:?} {value:?}");
+        }
+        let big = JoinRule {
+            key: "k".into(),
+            value: serde_json::json!("v".repeat(MAX_JOIN_RULE_VALUE_BYTES)),
+        };
+        assert_eq!(
+            validate_join_rule(&big).unwrap_err().code,
+            FailureCode::Invalid
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use wcc_interface::{ids, Envelope, Event, Failure, FailureCode};
 use wcc_kv::{keys, LogSet, Store};
 
-use crate::model::{validate_room, Member, Room};
+use crate::model::{validate_join_rule, validate_room, JoinRule, Member, Room};
 use crate::Publisher;
 
 /// Value of a member flag; only its presence matters.
@@ -89,7 +89,8 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     /// Deletes a room and every membership in it.
     ///
     /// The record goes last: until then a failed delete can simply be retried, and every member
-    /// flag is gone before the id becomes free for a new room that must not inherit them.
+    /// flag and the join rule are gone before the id becomes free for a new room that must not
+    /// inherit them.
     pub fn delete_room(&self, id: &str) -> Result<(), Failure> {
         self.require_room(id)?;
         let members = LogSet::new(self.store, keys::room_members(id));
@@ -98,6 +99,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             LogSet::new(self.store, keys::user_rooms(user)).remove(id)?;
             members.remove(user)?;
         }
+        self.store.delete(&keys::join_rule(id))?;
         LogSet::new(self.store, keys::ROOM_INDEX).remove(id)?;
         self.store.delete(&keys::room(id))
     }
@@ -177,6 +179,25 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             now_ms,
         )?;
         Ok(true)
+    }
+
+    /// Sets the room's join rule, or with `None` clears it. Only joining checks it (in the
+    /// channel that knows the connection's details), so changing it removes no one.
+    pub fn set_join_rule(&self, room: &str, rule: Option<&JoinRule>) -> Result<(), Failure> {
+        self.require_room(room)?;
+        match rule {
+            Some(rule) => {
+                validate_join_rule(rule)?;
+                self.store.set_json(&keys::join_rule(room), rule)
+            }
+            None => self.store.delete(&keys::join_rule(room)),
+        }
+    }
+
+    /// The room's join rule, if it has one.
+    pub fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure> {
+        self.require_room(room)?;
+        self.store.get_json(&keys::join_rule(room))
     }
 
     fn publish(&self, event: Event, now_ms: u64) -> Result<(), Failure> {

@@ -85,6 +85,17 @@ fn taken_names_and_ids_and_bad_passwords_are_refused() {
         no_id,
     );
     assert_eq!(same_id.unwrap_err().code, FailureCode::Exists);
+    let server = accounts.register(
+        &cheap(),
+        "cadmium",
+        "root",
+        "pw",
+        Some(wcc_interface::ids::SERVER_USER),
+        6,
+        SALT,
+        no_id,
+    );
+    assert_eq!(server.unwrap_err().code, FailureCode::Exists);
     let bad_id = accounts.register(&cheap(), "cadmium", "b", "pw", Some("b.c"), 6, SALT, no_id);
     assert_eq!(bad_id.unwrap_err().code, FailureCode::Invalid);
     let long = "p".repeat(MAX_PASSWORD_BYTES + 1);
@@ -96,6 +107,10 @@ fn taken_names_and_ids_and_bad_passwords_are_refused() {
         assert_eq!(refused.unwrap_err().code, FailureCode::Invalid);
     }
     assert!(store.get(&keys::login("cadmium", "bob")).unwrap().is_none());
+    assert!(store
+        .get(&keys::login("cadmium", "root"))
+        .unwrap()
+        .is_none());
 }
 
 #[test]

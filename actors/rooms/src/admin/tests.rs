@@ -5,7 +5,7 @@ use wcc_interface::Failure;
 use wcc_kv::MemoryStore;
 
 use super::*;
-use crate::fakes::RecordingPublisher;
+use crate::fakes::{RecordingAnnouncer, RecordingPublisher};
 
 const TOKEN: &str = "s3cret";
 
@@ -17,12 +17,13 @@ impl Presence for FakePresence {
     }
 }
 
-type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence>;
+type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence, RecordingAnnouncer>;
 
 struct World {
     store: MemoryStore,
     publisher: RecordingPublisher,
     presence: FakePresence,
+    announcer: RecordingAnnouncer,
 }
 
 impl World {
@@ -35,6 +36,7 @@ impl World {
             store: MemoryStore::new(),
             publisher: RecordingPublisher::default(),
             presence: FakePresence(vec![online]),
+            announcer: RecordingAnnouncer::default(),
         }
     }
 
@@ -43,6 +45,7 @@ impl World {
             store: &self.store,
             publisher: &self.publisher,
             presence: &self.presence,
+            announcer: &self.announcer,
             token: Ok(token.map(String::from)),
         }
     }

@@ -206,3 +206,59 @@ fn a_broker_outage_is_reported_but_the_membership_stands() {
     );
     assert!(rooms.is_member("lobby", "ada").unwrap());
 }
+
+#[test]
+fn join_rules_are_set_read_cleared_and_deleted_with_the_room() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
+
+    let rule = JoinRule::from_text("type", r#""websocket""#).unwrap();
+    rooms.set_join_rule("lobby", Some(&rule)).unwrap();
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), Some(rule));
+    assert_eq!(
+        store.get(&keys::join_rule("lobby")).unwrap().as_deref(),
+        Some(&br#"{"key":"type","value":"websocket"}"#[..])
+    );
+    let flag = JoinRule::from_text("authenticated", "true").unwrap();
+    rooms.set_join_rule("lobby", Some(&flag)).unwrap();
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), Some(flag.clone()));
+    rooms.set_join_rule("lobby", None).unwrap();
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
+
+    // A room made again under the same id must not inherit the old room's rule.
+    rooms.set_join_rule("lobby", Some(&flag)).unwrap();
+    rooms.delete_room("lobby").unwrap();
+    assert!(store.get(&keys::join_rule("lobby")).unwrap().is_none());
+    rooms.create_room("lobby", "Lobby", "text", 2).unwrap();
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
+    assert!(publisher.sent.borrow().is_empty());
+}
+
+#[test]
+fn join_rules_need_a_room_and_a_valid_rule() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    let rule = JoinRule::from_text("type", r#""tcp""#).unwrap();
+    for room in ["nope", "../x"] {
+        assert_eq!(
+            rooms.set_join_rule(room, Some(&rule)).unwrap_err().code,
+            FailureCode::UnknownRoom
+        );
+        assert_eq!(
+            rooms.get_join_rule(room).unwrap_err().code,
+            FailureCode::UnknownRoom
+        );
+    }
+    let bad = JoinRule {
+        key: "a/b".into(),
+        value: serde_json::json!(1),
+    };
+    assert_eq!(
+        rooms.set_join_rule("lobby", Some(&bad)).unwrap_err().code,
+        FailureCode::Invalid
+    );
+    assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
+}

@@ -1,0 +1,210 @@
+//! Unit tests of [`Operator`] on a `MemoryStore`, a recording publisher and a recording
+//! announcer.
+
+use serde_json::json;
+use wcc_interface::{Envelope, Event, FailureCode};
+use wcc_kv::MemoryStore;
+
+use super::*;
+use crate::fakes::{RecordingAnnouncer, RecordingPublisher};
+use crate::Users;
+
+struct World {
+    store: MemoryStore,
+    publisher: RecordingPublisher,
+    announcer: RecordingAnnouncer,
+}
+
+impl World {
+    /// Room `lobby` and user `ada` (whose login publishes nothing: joining her own direct room
+    /// does, so the recording starts after it).
+    fn new() -> Self {
+        let world = Self {
+            store: MemoryStore::new(),
+            publisher: RecordingPublisher::default(),
+            announcer: RecordingAnnouncer::default(),
+        };
+        Users::new(&world.store, &world.publisher)
+            .login("venueless", "ada", 1, || "ada".into())
+            .unwrap();
+        Rooms::new(&world.store, &world.publisher)
+            .create_room("lobby", "Lobby", "text", 1)
+            .unwrap();
+        world.publisher.sent.borrow_mut().clear();
+        world
+    }
+
+    fn operator(&self) -> Operator<'_, MemoryStore, RecordingPublisher, RecordingAnnouncer> {
+        Operator::new(&self.store, &self.publisher, &self.announcer)
+    }
+
+    /// Every publish as (subject, body text).
+    fn sent(&self) -> Vec<(String, String)> {
+        self.publisher
+            .sent
+            .borrow()
+            .iter()
+            .map(|(s, b)| (s.clone(), String::from_utf8(b.clone()).unwrap()))
+            .collect()
+    }
+}
+
+#[test]
+fn adding_a_member_tells_the_room_then_the_users_sessions_once() {
+    let world = World::new();
+    let operator = world.operator();
+    assert!(operator.add_member("lobby", "ada", 5).unwrap());
+    assert!(!operator.add_member("lobby", "ada", 6).unwrap());
+    assert!(Rooms::new(&world.store, &world.publisher)
+        .is_member("lobby", "ada")
+        .unwrap());
+
+    let sent = world.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].0, "wcc.events.rooms.lobby");
+    assert_eq!(
+        Envelope::parse(sent[0].1.as_bytes()).unwrap().event,
+        Event::UserJoined {
+            room: "lobby".into(),
+            user: "ada".into(),
+            channel: ADMIN_CHANNEL.into()
+        }
+    );
+    assert_eq!(sent[1].0, "wcc.sessions.user.ada");
+    assert_eq!(
+        Note::parse(&sent[1].1),
+        Some(Note::Joined {
+            room: "lobby".into()
+        })
+    );
+}
+
+#[test]
+fn removing_a_member_tells_the_room_then_the_users_sessions_once() {
+    let world = World::new();
+    let operator = world.operator();
+    assert!(!operator.remove_member("lobby", "ada", 5).unwrap());
+    assert!(world.sent().is_empty(), "no note for a non-member");
+    operator.add_member("lobby", "ada", 6).unwrap();
+    world.publisher.sent.borrow_mut().clear();
+
+    assert!(operator.remove_member("lobby", "ada", 7).unwrap());
+    let sent = world.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(matches!(
+        Envelope::parse(sent[0].1.as_bytes()).unwrap().event,
+        Event::UserLeft { ref channel, .. } if channel == ADMIN_CHANNEL
+    ));
+    assert_eq!(
+        (sent[1].0.as_str(), Note::parse(&sent[1].1)),
+        (
+            "wcc.sessions.user.ada",
+            Some(Note::Left {
+                room: "lobby".into()
+            })
+        )
+    );
+}
+
+#[test]
+fn membership_changes_need_a_room_and_a_user() {
+    let world = World::new();
+    let operator = world.operator();
+    for (room, user, code) in [
+        ("nope", "ada", FailureCode::UnknownRoom),
+        ("lobby", "ghost", FailureCode::UnknownUser),
+        ("lobby", "a.b", FailureCode::UnknownUser),
+    ] {
+        assert_eq!(operator.add_member(room, user, 1).unwrap_err().code, code);
+        assert_eq!(
+            operator.remove_member(room, user, 1).unwrap_err().code,
+            code
+        );
+    }
+    assert!(world.sent().is_empty());
+}
+
+#[test]
+fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
+    let world = World::new();
+    let content = r#"{"type":"text","body":"closing soon"}"#;
+    let stored = world.operator().broadcast("lobby", content).unwrap();
+    assert_eq!(stored.sender, ids::SERVER_USER);
+    assert_eq!(
+        stored.content,
+        json!({"type": "text", "body": "closing soon"})
+    );
+    assert_eq!(
+        world.announcer.calls.borrow().clone(),
+        [(
+            "lobby".to_string(),
+            ADMIN_CHANNEL.to_string(),
+            BROADCAST_EVENT_TYPE.to_string(),
+            content.to_string()
+        )]
+    );
+    let unknown = world.operator().broadcast("attic", content).unwrap_err();
+    assert_eq!(unknown.code, FailureCode::UnknownRoom);
+    for bad in ["[1]", "\"hi\"", "{", ""] {
+        let refused = world.operator().broadcast("lobby", bad).unwrap_err();
+        assert_eq!(refused.code, FailureCode::Invalid, "{bad}");
+    }
+    assert_eq!(world.announcer.calls.borrow().len(), 1);
+    assert!(
+        world.sent().is_empty(),
+        "the messages actor publishes, not us"
+    );
+}
+
+#[test]
+fn a_message_to_one_connection_is_a_note_on_its_subject() {
+    let world = World::new();
+    world
+        .operator()
+        .send_to_connection("gw1-7", r#"{"message":"hello"}"#, 42)
+        .unwrap();
+    let sent = world.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "wcc.sessions.connection.gw1-7");
+    assert_eq!(
+        Note::parse(&sent[0].1),
+        Some(Note::Message {
+            content: json!({"message": "hello"}),
+            sent_at: 42
+        })
+    );
+
+    let big = format!(r#"{{"m":"{}"}}"#, "x".repeat(MAX_NOTE_CONTENT_BYTES));
+    for (id, content) in [
+        ("gw1.7", "{}"),
+        ("", "{}"),
+        ("gw1-7", "[]"),
+        ("gw1-7", "nope"),
+        ("gw1-7", big.as_str()),
+    ] {
+        let refused = world
+            .operator()
+            .send_to_connection(id, content, 1)
+            .unwrap_err();
+        assert_eq!(refused.code, FailureCode::Invalid, "{id:?} {content:?}");
+    }
+    assert_eq!(world.sent().len(), 1);
+}
+
+#[test]
+fn a_broker_outage_is_reported_to_the_operator() {
+    let mut world = World::new();
+    world.publisher.fail = true;
+    let operator = world.operator();
+    assert_eq!(
+        operator
+            .send_to_connection("gw1-7", "{}", 1)
+            .unwrap_err()
+            .code,
+        FailureCode::Unavailable
+    );
+    assert_eq!(
+        operator.add_member("lobby", "ada", 1).unwrap_err().code,
+        FailureCode::Unavailable
+    );
+}

@@ -3,7 +3,7 @@
 //! Every call is bounded by the configured timeout: the wRPC NATS transport this host version
 //! pins can lose a reply under load, and a connection must never wait on it forever. Renders
 //! are pure, so a lost one is simply asked again; the other calls change state and are not
-//! repeated (the socket is closed instead, see `socket.rs`).
+//! repeated (the socket is closed instead, see `connection.rs`).
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -99,6 +99,21 @@ impl Channels {
         .await
     }
 
+    /// A note for this connection (JSON of `wcc_interface::Note`), answered like a frame.
+    pub async fn notified(
+        &self,
+        component: &str,
+        session: &Session,
+        note: &str,
+    ) -> Result<Outcome> {
+        self.bounded(async {
+            let client = self.client(component).await?;
+            let outcome = wit::notified(&client, None, &to_wit_session(session), note).await?;
+            Ok(from_wit_outcome(outcome))
+        })
+        .await
+    }
+
     pub async fn closed(&self, component: &str, session: &Session) -> Result<()> {
         self.bounded(async {
             let client = self.client(component).await?;
@@ -130,6 +145,8 @@ impl Channels {
 fn to_wit_session(s: &Session) -> wit::Session {
     wit::Session {
         connection_id: s.connection_id.clone(),
+        transport: s.transport.clone(),
+        remote: s.remote.clone(),
         user: s.user.clone(),
         data: s.data.clone(),
     }
@@ -154,6 +171,8 @@ fn from_wit_frame(frame: wit::Frame) -> Frame {
 fn from_wit_outcome(outcome: wit::Outcome) -> Outcome {
     let session = Session {
         connection_id: outcome.session.connection_id,
+        transport: outcome.session.transport,
+        remote: outcome.session.remote,
         user: outcome.session.user,
         data: outcome.session.data,
     };

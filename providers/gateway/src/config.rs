@@ -1,5 +1,6 @@
 //! The gateway's settings: the provider's own config (wadm.yaml `config:` on the provider) and,
-//! per linked channel actor, the path it serves (the link's source config).
+//! per linked channel actor, the path it serves and optionally a TCP line address (the link's
+//! source config).
 
 use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
@@ -66,7 +67,8 @@ impl GatewayConfig {
     }
 }
 
-/// A channel actor linked to the gateway and the websocket path it answers.
+/// A channel actor linked to the gateway, the websocket path it answers and, optionally, the
+/// address of its own TCP line listener.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
     /// `path` in the link's source config, e.g. `/venueless`.
@@ -75,6 +77,9 @@ pub struct Route {
     pub protocol: String,
     /// The component id wadm gave the actor.
     pub component: String,
+    /// `line_addr` in the link's source config, e.g. `127.0.0.1:5000`: the gateway also serves
+    /// this actor to plain TCP clients there, one frame per line.
+    pub line_addr: Option<SocketAddr>,
 }
 
 impl Route {
@@ -91,10 +96,21 @@ impl Route {
             .get("protocol")
             .cloned()
             .unwrap_or_else(|| path.trim_start_matches('/').to_string());
+        // An empty value is no listener (handy for templated configs).
+        let line_addr = values
+            .get("line_addr")
+            .filter(|addr| !addr.trim().is_empty())
+            .map(|addr| {
+                addr.trim()
+                    .parse()
+                    .with_context(|| format!("bad line_addr `{addr}` (want ip:port)"))
+            })
+            .transpose()?;
         Ok(Self {
             path,
             protocol,
             component: component.to_string(),
+            line_addr,
         })
     }
 }
@@ -141,6 +157,33 @@ mod tests {
             (r.path.as_str(), r.protocol.as_str()),
             ("/venueless", "venueless")
         );
+        assert_eq!(r.line_addr, None);
         assert!(Route::from_link("c1", &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn routes_may_have_a_line_address() {
+        let r = Route::from_link(
+            "c2",
+            &map(&[
+                ("path", "/actionhero"),
+                ("protocol", "actionhero"),
+                ("line_addr", "127.0.0.1:5000"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r.line_addr, Some(SocketAddr::from(([127, 0, 0, 1], 5000))));
+        assert_eq!(
+            (r.path.as_str(), r.component.as_str()),
+            ("/actionhero", "c2")
+        );
+        let v6 = Route::from_link("c2", &map(&[("path", "/a"), ("line_addr", "[::1]:5001")]));
+        assert_eq!(v6.unwrap().line_addr.map(|a| a.port()), Some(5001));
+        let none = Route::from_link("c2", &map(&[("path", "/a"), ("line_addr", "")]));
+        assert_eq!(none.unwrap().line_addr, None);
+        for bad in ["5000", "localhost:5000", "127.0.0.1"] {
+            let r = Route::from_link("c2", &map(&[("path", "/a"), ("line_addr", bad)]));
+            assert!(r.is_err(), "{bad}");
+        }
     }
 }

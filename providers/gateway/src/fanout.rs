@@ -18,11 +18,10 @@ use std::{
 
 use futures::StreamExt;
 use tokio::{sync::mpsc, sync::Notify, task::JoinHandle};
-use tokio_tungstenite::tungstenite::Message;
 use tracing::warn;
 use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
-use crate::{channels::Channels, session::Frame, stats::Stats};
+use crate::{channels::Channels, outbound::Outbound, stats::Stats};
 
 /// How many events of one room may be rendering at once.
 const RENDER_AHEAD: usize = 64;
@@ -33,7 +32,8 @@ pub struct Subscriber {
     pub protocol: String,
     /// The channel actor that renders for this subscriber's protocol.
     pub component: String,
-    pub queue: mpsc::Sender<Message>,
+    /// The connection's send queue (shared with its connection loop).
+    pub queue: mpsc::Sender<Outbound>,
     /// Notified when the connection must be closed as a slow consumer.
     pub evict: Arc<Notify>,
 }
@@ -160,7 +160,7 @@ impl Fanout {
         &self,
         room: &str,
         payload: bytes::Bytes,
-    ) -> Option<(Envelope, BTreeMap<String, Message>)> {
+    ) -> Option<(Envelope, BTreeMap<String, Outbound>)> {
         let envelope = Envelope::parse(&payload)?;
         // Our own delivery receipts share the subject; nobody renders them.
         if matches!(envelope.event, Event::MessageDelivered { .. }) {
@@ -183,7 +183,7 @@ impl Fanout {
         for component in components {
             match self.inner.channels.render(&component, text).await {
                 Ok(Some(frame)) => {
-                    frames.insert(component, to_message(frame));
+                    frames.insert(component, Outbound::from(frame));
                 }
                 Ok(None) => {}
                 Err(e) => warn!(%room, %component, "render failed: {e:#}"),
@@ -192,7 +192,7 @@ impl Fanout {
         Some((envelope, frames))
     }
 
-    async fn deliver(&self, room: &str, envelope: Envelope, frames: BTreeMap<String, Message>) {
+    async fn deliver(&self, room: &str, envelope: Envelope, frames: BTreeMap<String, Outbound>) {
         let stats = &self.inner.stats;
         stats.events.fetch_add(1, Ordering::Relaxed);
         let mut recipients: BTreeMap<String, u32> = BTreeMap::new();
@@ -234,14 +234,5 @@ impl Fanout {
                 }
             }
         }
-    }
-}
-
-pub fn to_message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(text) => Message::text(text),
-        Frame::Binary(bytes) => Message::binary(bytes),
-        // Never rendered outbound; an empty binary frame is the harmless reading.
-        Frame::Oversize(_) => Message::binary(Vec::new()),
     }
 }

@@ -2,7 +2,12 @@
 //!
 //! - [`config`]: typed settings from the provider config and the links to channel actors,
 //! - [`session`]: what a channel actor's answer means for one connection (pure, tested),
-//! - [`socket`]: the websocket listener and each connection's read and write loops,
+//! - [`connection`]: one connection's life whatever its transport: the read loop that calls
+//!   its channel actor for each frame and note in order, and what the answers mean,
+//! - [`websocket`]: the websocket listener (routed by path), its frames and writer,
+//! - [`lines`]: TCP line listeners for channels with a `line_addr`, one frame per line,
+//! - [`outbound`]: the transport-neutral outbound frame and each connection's send queue,
+//! - [`notes`]: notes for particular local sessions, by connection id or user,
 //! - [`fanout`]: one NATS subscription per room with local subscribers; each event is rendered
 //!   once per protocol by its channel actor and the same bytes go to every local subscriber,
 //! - [`channels`]: the wRPC calls into channel actors,
@@ -11,10 +16,14 @@
 
 pub mod channels;
 pub mod config;
+pub mod connection;
 pub mod fanout;
+pub mod lines;
+pub mod notes;
+pub mod outbound;
 pub mod provider;
 pub mod session;
-pub mod socket;
 pub mod stats;
+pub mod websocket;
 
 pub use provider::run;

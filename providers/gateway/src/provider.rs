@@ -1,4 +1,5 @@
-//! The wasmCloud side: config at start, links to channel actors as routes, clean shutdown.
+//! The wasmCloud side: config at start, links to channel actors as routes (a websocket path and
+//! maybe a TCP line listener), clean shutdown.
 
 use std::sync::{atomic::AtomicU64, Arc};
 
@@ -13,9 +14,9 @@ use wasmcloud_provider_sdk::{
 use crate::{
     channels::Channels,
     config::{GatewayConfig, Route},
+    connection::Server,
     fanout::Fanout,
-    socket::{self, Server},
-    stats,
+    lines, notes, stats, websocket,
 };
 
 #[derive(Clone)]
@@ -54,12 +55,19 @@ impl Provider for Gateway {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         info!(addr = %config.listen_addr, "gateway listening");
+        // Subscribed before any connection exists, so no connection can miss a note.
+        let note_subscription = nats
+            .subscribe(wcc_interface::notes::SUBJECT_WILDCARD)
+            .await
+            .context("cannot subscribe to notes")?;
         let channels = Channels::new(config.call_timeout);
         let server = Arc::new(Server {
             fanout: Fanout::new(nats.clone(), channels.clone()),
             channels,
             nats,
             routes: Default::default(),
+            lines: Default::default(),
+            notes: Default::default(),
             instance: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             next_connection: AtomicU64::new(1),
             shutdown: self.stop.subscribe(),
@@ -74,20 +82,27 @@ impl Provider for Gateway {
             let s = &stats_server;
             stats::serve(s.nats.clone(), s.fanout.stats(), &s.instance).await;
         });
-        tokio::spawn(socket::serve(listener, server));
+        let notes_server = Arc::clone(&server);
+        tokio::spawn(async move { notes::serve(note_subscription, &notes_server.notes).await });
+        tokio::spawn(websocket::serve(listener, server));
         Ok(())
     }
 
     async fn receive_link_config_as_source(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
         let route = Route::from_link(link.target_id, link.config)?;
         let server = self.server.get().context("link before init")?;
-        info!(path = %route.path, component = %route.component, "serving channel");
+        info!(path = %route.path, component = %route.component, line_addr = ?route.line_addr, "serving channel");
         server
             .routes
             .write()
             .await
-            .insert(route.path.clone(), route);
-        Ok(())
+            .insert(route.path.clone(), route.clone());
+        server
+            .lines
+            .link(&route, |socket, route| {
+                tokio::spawn(lines::serve(socket, route, Arc::clone(server)))
+            })
+            .await
     }
 
     async fn delete_link_as_source(&self, info: impl LinkDeleteInfo) -> anyhow::Result<()> {
@@ -98,6 +113,7 @@ impl Provider for Gateway {
                 .write()
                 .await
                 .retain(|_, route| route.component != target);
+            server.lines.unlink(target).await;
         }
         Ok(())
     }
@@ -105,6 +121,9 @@ impl Provider for Gateway {
     async fn shutdown(&self) -> anyhow::Result<()> {
         // Connections publish their logouts and close with 1001 "going away".
         let _ = self.stop.send(true);
+        if let Some(server) = self.server.get() {
+            server.lines.stop_all().await;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         Ok(())
     }

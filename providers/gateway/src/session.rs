@@ -1,5 +1,5 @@
 //! One connection's state as the gateway keeps it, and what a channel actor's answer means for
-//! it. Pure: the socket loop performs the [`Effect`]s this module decides on.
+//! it. Pure: the connection loop performs the [`Effect`]s this module decides on.
 
 use std::collections::BTreeSet;
 
@@ -27,6 +27,10 @@ pub enum Action {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Session {
     pub connection_id: String,
+    /// `websocket` or `tcp` (see [`crate::connection::WEBSOCKET`] and [`crate::connection::TCP`]).
+    pub transport: String,
+    /// The client's `ip:port`.
+    pub remote: String,
     pub user: Option<String>,
     pub data: String,
 }
@@ -38,7 +42,7 @@ pub struct Outcome {
     pub actions: Vec<Action>,
 }
 
-/// What the socket loop does, in order.
+/// What the connection loop does, in order.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Send(Frame),
@@ -58,11 +62,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(protocol: &str, connection_id: String) -> Self {
+    pub fn new(protocol: &str, connection_id: String, transport: &str, remote: String) -> Self {
         Self {
             protocol: protocol.to_string(),
             session: Session {
                 connection_id,
+                transport: transport.to_string(),
+                remote,
                 user: None,
                 data: String::new(),
             },
@@ -76,12 +82,11 @@ impl Connection {
     pub fn apply(&mut self, outcome: Outcome) -> Vec<Effect> {
         let mut effects = Vec::new();
         let before = self.session.user.clone();
-        // The connection id is the gateway's: an actor cannot move a session to another socket.
-        let connection_id = std::mem::take(&mut self.session.connection_id);
-        self.session = Session {
-            connection_id,
-            ..outcome.session
-        };
+        // The connection id, transport and address are the gateway's: an actor cannot move a
+        // session to another socket. Only the user and the actor's data are the actor's.
+        let Session { user, data, .. } = outcome.session;
+        self.session.user = user;
+        self.session.data = data;
         if before != self.session.user {
             if let Some(user) = before {
                 effects.push(Effect::Publish(self.logged_out(user)));
@@ -142,6 +147,8 @@ mod tests {
         Outcome {
             session: Session {
                 connection_id: "forged".into(),
+                transport: "forged".into(),
+                remote: "forged".into(),
                 user: user.map(String::from),
                 data: "{}".into(),
             },
@@ -151,7 +158,7 @@ mod tests {
 
     #[test]
     fn login_publishes_once_and_keeps_connection_id() {
-        let mut c = Connection::new("venueless", "gw/1".into());
+        let mut c = Connection::new("venueless", "gw-1".into(), "tcp", "10.0.0.1:4000".into());
         let effects = c.apply(outcome(
             Some("u1"),
             vec![Action::Send(Frame::Text("ok".into()))],
@@ -162,19 +169,21 @@ mod tests {
                 Effect::Publish(Event::UserLoggedIn {
                     user: "u1".into(),
                     channel: "venueless".into(),
-                    connection: "gw/1".into()
+                    connection: "gw-1".into()
                 }),
                 Effect::Send(Frame::Text("ok".into())),
             ]
         );
-        assert_eq!(c.session.connection_id, "gw/1");
+        assert_eq!(c.session.connection_id, "gw-1");
+        assert_eq!(c.session.transport, "tcp");
+        assert_eq!(c.session.remote, "10.0.0.1:4000");
         assert_eq!(c.session.data, "{}");
         assert!(c.apply(outcome(Some("u1"), vec![])).is_empty());
     }
 
     #[test]
     fn switching_user_logs_out_then_in() {
-        let mut c = Connection::new("p", "gw/2".into());
+        let mut c = Connection::new("p", "gw-2".into(), "websocket", "[::1]:1".into());
         c.apply(outcome(Some("a"), vec![]));
         let effects = c.apply(outcome(Some("b"), vec![]));
         assert!(
@@ -187,7 +196,7 @@ mod tests {
 
     #[test]
     fn subscriptions_are_deduplicated_and_released_on_close() {
-        let mut c = Connection::new("p", "gw/3".into());
+        let mut c = Connection::new("p", "gw-3".into(), "websocket", "[::1]:1".into());
         let effects = c.apply(outcome(
             Some("u"),
             vec![

@@ -1,0 +1,232 @@
+//! The life of one connection, whatever its transport.
+//!
+//! Each connection runs two tasks: this read loop, which hands the client's frames and the
+//! connection's notes to its channel actor one at a time (so a protocol sees them in order),
+//! and the transport's writer, which drains the connection's bounded send queue into the
+//! socket. The transports (`websocket.rs`, `lines.rs`) accept the socket, turn its bytes into
+//! [`Frame`]s and start the writer; everything after that is here.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    pin::pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use futures::{Stream, StreamExt};
+use tokio::{
+    sync::{watch, Notify, RwLock},
+    task::JoinHandle,
+};
+use tracing::{debug, warn};
+use wcc_interface::{clock::now_ms, events, Envelope};
+
+use crate::{
+    channels::Channels,
+    config::{GatewayConfig, Route},
+    fanout::{Fanout, Subscriber},
+    lines, notes,
+    outbound::{Outbound, Outbox},
+    session::{Connection, Effect, Frame, Outcome},
+};
+
+/// Session `transport` of a websocket connection.
+pub const WEBSOCKET: &str = "websocket";
+/// Session `transport` of a TCP line connection.
+pub const TCP: &str = "tcp";
+
+/// Websocket close codes the gateway itself uses (a TCP line socket just closes).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+pub const CLOSE_POLICY: u16 = 1008;
+pub const CLOSE_INTERNAL_ERROR: u16 = 1011;
+
+/// Chat frames are small and most connections are idle: read buffers start small.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Writes are flushed at the end of each burst anyway; this only caps what one burst buffers.
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+
+/// What every connection shares.
+pub struct Server {
+    pub config: GatewayConfig,
+    /// Websocket path -> channel actor.
+    pub routes: RwLock<HashMap<String, Route>>,
+    /// The TCP line listeners of routes with a `line_addr`.
+    pub lines: lines::Listeners,
+    /// Local connections by id and user, for notes.
+    pub notes: notes::Registry,
+    pub channels: Channels,
+    pub fanout: Fanout,
+    pub nats: async_nats::Client,
+    /// Prefix of connection ids, unique per gateway process.
+    pub instance: String,
+    pub next_connection: AtomicU64,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The socket under a connection, as the session shows it.
+pub struct Peer {
+    /// [`WEBSOCKET`] or [`TCP`].
+    pub transport: &'static str,
+    pub remote: SocketAddr,
+}
+
+/// Runs one accepted connection until it ends: `inbound` yields the client's frames and ends
+/// when the client is gone; `outbox` feeds the transport's `writer`, which ends once the queue
+/// is drained and closed (or after writing a close).
+pub async fn run(
+    server: Arc<Server>,
+    route: Route,
+    peer: Peer,
+    inbound: impl Stream<Item = Frame>,
+    outbox: Outbox,
+    writer: JoinHandle<()>,
+) {
+    let stats = server.fanout.stats();
+    stats.connections.fetch_add(1, Ordering::Relaxed);
+    let key = server.next_connection.fetch_add(1, Ordering::Relaxed);
+    let mut connection = Connection::new(
+        &route.protocol,
+        format!("{}-{key}", server.instance),
+        peer.transport,
+        peer.remote.to_string(),
+    );
+    let id = connection.session.connection_id.clone();
+    let mut notes = server.notes.open(&id);
+    let evict = Arc::new(Notify::new());
+    let ctx = ConnectionContext {
+        server: &server,
+        route: &route,
+        key,
+        outbox: &outbox,
+        evict: Arc::clone(&evict),
+    };
+
+    let opened = server
+        .channels
+        .opened(&route.component, &connection.session)
+        .await;
+    let mut open = ctx.answer(&mut connection, opened).await;
+    let mut inbound = pin!(inbound);
+    let mut shutdown = server.shutdown.clone();
+    while open {
+        tokio::select! {
+            frame = inbound.next() => {
+                let Some(frame) = frame else { break };
+                let answer = server.channels.received(&route.component, &connection.session, frame).await;
+                open = ctx.answer(&mut connection, answer).await;
+            }
+            // The registry holds the sender until this connection closes it below.
+            Some(note) = notes.recv() => {
+                let answer = server.channels.notified(&route.component, &connection.session, &note).await;
+                open = ctx.answer(&mut connection, answer).await;
+            }
+            () = evict.notified() => {
+                outbox.close(CLOSE_POLICY, "slow consumer: send queue full");
+                break;
+            }
+            _ = shutdown.changed() => {
+                outbox.close(CLOSE_GOING_AWAY, "server shutting down");
+                break;
+            }
+        }
+    }
+    server.notes.close(&id);
+    ctx.perform(connection.closed()).await;
+    if let Err(e) = server
+        .channels
+        .closed(&route.component, &connection.session)
+        .await
+    {
+        debug!(connection = %id, "channel close hook failed: {e:#}");
+    }
+    // The room subscriptions (and their queue senders) went with `closed()`; this was the
+    // last sender, so the writer drains what is queued and ends.
+    drop(outbox);
+    let _ = writer.await;
+    stats.connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+struct ConnectionContext<'a> {
+    server: &'a Server,
+    route: &'a Route,
+    key: u64,
+    outbox: &'a Outbox,
+    evict: Arc<Notify>,
+}
+
+impl ConnectionContext<'_> {
+    /// Takes the channel actor's answer to one call; returns whether the connection stays open.
+    async fn answer(&self, connection: &mut Connection, answer: anyhow::Result<Outcome>) -> bool {
+        match answer {
+            Ok(outcome) => {
+                let effects = connection.apply(outcome);
+                // Before the login event goes out, so a note sent in answer to it finds us.
+                let session = &connection.session;
+                self.server
+                    .notes
+                    .set_user(&session.connection_id, session.user.as_deref());
+                self.perform(effects).await
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Performs effects in order; returns whether the connection stays open.
+    async fn perform(&self, effects: Vec<Effect>) -> bool {
+        for effect in effects {
+            match effect {
+                Effect::Send(frame) => {
+                    if self.outbox.send(Outbound::from(frame)).is_err() {
+                        self.evict.notify_one();
+                    }
+                }
+                Effect::Subscribe(room) => {
+                    let subscriber = Subscriber {
+                        protocol: self.route.protocol.clone(),
+                        component: self.route.component.clone(),
+                        queue: self.outbox.frames.clone(),
+                        evict: Arc::clone(&self.evict),
+                    };
+                    if let Err(e) = self
+                        .server
+                        .fanout
+                        .subscribe(&room, self.key, subscriber)
+                        .await
+                    {
+                        warn!(%room, "room subscription failed: {e}");
+                    }
+                }
+                Effect::Unsubscribe(room) => self.server.fanout.unsubscribe(&room, self.key),
+                Effect::Close(code, reason) => {
+                    self.outbox.close(code, &reason);
+                    return false;
+                }
+                Effect::Publish(event) => {
+                    let body = Envelope::new(event, now_ms()).to_json();
+                    if let Err(e) = self
+                        .server
+                        .nats
+                        .publish(events::GLOBAL_SUBJECT, body.into())
+                        .await
+                    {
+                        warn!("failed to publish session event: {e}");
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// The channel actor could not be reached: the client cannot be answered in its protocol,
+    /// so the socket is closed with "internal error" rather than left waiting.
+    fn fail(&self, error: &anyhow::Error) -> bool {
+        warn!(component = %self.route.component, "channel actor call failed: {error:#}");
+        self.outbox
+            .close(CLOSE_INTERNAL_ERROR, "chat service unavailable");
+        false
+    }
+}

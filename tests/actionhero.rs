@@ -67,7 +67,7 @@ async fn actionhero_verbs_rooms_operator_api_and_cross_protocol_chat() -> Result
     assert_eq!(web_details["type"], "websocket");
     let web_user = web_details["user"].as_str().unwrap().to_owned();
     let entered = tel
-        .push(|v| v["message"] == "I have entered the room")
+        .push(|v| v["message"] == "I have entered the room" && v["room"] == "lobby")
         .await?;
     assert_eq!(
         (entered["from"].as_str(), entered["room"].as_str()),

@@ -26,6 +26,8 @@ enum Transport {
 pub struct Actionhero {
     transport: Transport,
     pushes: Vec<Value>,
+    /// What was sent last, for failure messages.
+    last_sent: String,
     /// The greeting the server sent on connect.
     pub welcome: Value,
 }
@@ -52,6 +54,7 @@ impl Actionhero {
         let mut client = Self {
             transport,
             pushes: Vec::new(),
+            last_sent: String::new(),
             welcome: Value::Null,
         };
         client.welcome = client.next().await?;
@@ -60,6 +63,7 @@ impl Actionhero {
 
     /// Writes one line (websocket: one text frame).
     pub async fn send(&mut self, line: &str) -> Result<()> {
+        self.last_sent = line.chars().take(80).collect();
         match &mut self.transport {
             Transport::Lines { writer, .. } => {
                 writer.write_all(format!("{line}\r\n").as_bytes()).await?;
@@ -80,6 +84,13 @@ impl Actionhero {
 
     /// The next line from the server, as JSON.
     pub async fn next(&mut self) -> Result<Value> {
+        let last = self.last_sent.clone();
+        self.read()
+            .await
+            .with_context(|| format!("after sending {last:?}"))
+    }
+
+    async fn read(&mut self) -> Result<Value> {
         match &mut self.transport {
             Transport::Lines { reader, .. } => {
                 let mut line = String::new();
@@ -141,7 +152,7 @@ impl Actionhero {
         loop {
             match self.next().await {
                 Ok(value) => self.pushes.push(value),
-                Err(e) => return format!("{e:#}").contains("closed"),
+                Err(e) => return format!("{e:#}").contains("closed the connection"),
             }
         }
     }

@@ -18,6 +18,8 @@ use wcc_lattice::local::{free_port, LocalLattice, LocalOptions};
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 /// Generous: a cold host compiles every component on first placement.
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
+/// What the gateway logs when a call into a channel actor got no answer in time.
+pub const LOST_REPLY: &str = "channel actor call failed: no answer within";
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn env_path(name: &str) -> PathBuf {
@@ -89,8 +91,13 @@ impl Wcc {
     /// Waits until the gateway serves /venueless, the Cadmium actor answers a frame, the
     /// actionhero line listener greets, and the admin API answers. wadm reports "deployed" before every host has a component's wRPC
     /// server listening; a call made in that gap waits out the gateway's call timeout.
+    ///
+    /// Ready means several rounds in a row: right after deploy the host is still busy (links
+    /// re-put, first instantiations), and a call made then is the likeliest to lose its reply.
     pub async fn wait_ready(&self) -> Result<()> {
+        const ROUNDS: u32 = 5;
         let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
+        let mut ready_rounds = 0;
         loop {
             let ws_ok = Venueless::connect(&self.gateway).await.is_ok()
                 && self.cadmium_answers().await
@@ -99,7 +106,12 @@ impl Wcc {
                 .admin_request("GET", "/health", None, true)
                 .map(|(s, _)| s == 200)
                 .unwrap_or(false);
-            if ws_ok && admin_ok {
+            ready_rounds = if ws_ok && admin_ok {
+                ready_rounds + 1
+            } else {
+                0
+            };
+            if ready_rounds == ROUNDS {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
@@ -133,6 +145,18 @@ impl Wcc {
             tokio::time::timeout(Duration::from_secs(3), probe).await,
             Ok(Ok(client)) if client.welcome["context"] == "api"
         )
+    }
+
+    /// Whether any lattice log (nats-server, hosts, wadm and the providers they run) has `text`.
+    /// With `WCC_E2E_LOGS` set the logs go to the terminal instead and this is always false.
+    pub fn logs_contain(&self, text: &str) -> Result<bool> {
+        for entry in std::fs::read_dir(self.state.path().join("logs"))? {
+            let bytes = std::fs::read(entry?.path())?;
+            if String::from_utf8_lossy(&bytes).contains(text) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// One admin API call: (status, JSON body or Null).

@@ -281,9 +281,7 @@ impl<'a, B: Backend> Conn<'a, B> {
     /// The room exists and the connection meets its join rule. Rules are checked here only: on
     /// joining, never again while the connection stays.
     fn may_join(&self, room: &str) -> Result<(), Refusal> {
-        if self.backend.get_room(room).map_err(refusal)?.is_none() {
-            return Err("room does not exist".into());
-        }
+        // One call: asking for the rule of a room that does not exist is `unknown_room`.
         let Some(rule) = self.backend.get_join_rule(room).map_err(refusal)? else {
             return Ok(());
         };

@@ -20,7 +20,7 @@ enum Transport {
         reader: BufReader<OwnedReadHalf>,
         writer: OwnedWriteHalf,
     },
-    Websocket(Socket),
+    Websocket(Box<Socket>),
 }
 
 pub struct Actionhero {
@@ -47,7 +47,7 @@ impl Actionhero {
     pub async fn websocket(gateway: &str) -> Result<Self> {
         let (ws, _) =
             tokio_tungstenite::connect_async(format!("ws://{gateway}/actionhero")).await?;
-        Self::greeted(Transport::Websocket(ws)).await
+        Self::greeted(Transport::Websocket(Box::new(ws))).await
     }
 
     async fn greeted(transport: Transport) -> Result<Self> {

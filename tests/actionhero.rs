@@ -17,6 +17,22 @@ fn assert_error(response: &Value, text: &str) {
     assert_eq!(response["context"], "response", "{response}");
 }
 
+/// Runs `wcc-lattice admin <args>` against this lattice's admin API.
+fn admin_cli(wcc: &Wcc, args: &[&str]) -> Result<std::process::Output> {
+    let launcher = std::env::var("WCC_LATTICE_BIN")?;
+    let connection = [
+        "admin",
+        "--addr",
+        &wcc.admin,
+        "--token",
+        common::ADMIN_TOKEN,
+    ];
+    Ok(std::process::Command::new(launcher)
+        .args(connection)
+        .args(args)
+        .output()?)
+}
+
 async fn details(client: &mut Actionhero) -> Result<Value> {
     let response = client.request("detailsView").await?;
     assert_ok(&response);
@@ -240,6 +256,35 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         &web.request("say anyone?").await?,
         "connection not in a room",
     );
+    // roomLeave, and the rest of the verbs in the websocket client's JSON form.
+    assert_ok(
+        &web.request(r#"{"event":"roomChange","room":"lobby"}"#)
+            .await?,
+    );
+    assert_ok(&web.request(r#"{"event":"roomLeave"}"#).await?);
+    assert_error(&web.request("roomView").await?, "connection not in a room");
+    assert_error(&web.request("roomLeave").await?, "connection not in a room");
+    let (status, body) = wcc.admin("GET", "/rooms/lobby/status", None).await?;
+    assert_eq!(status, 200);
+    assert!(body["members"].get(&web_user).is_none(), "{body}");
+    assert_ok(
+        &web.request(r#"{"event":"paramAdd","key":"k","value":"v"}"#)
+            .await?,
+    );
+    assert_eq!(
+        web.request(r#"{"event":"paramView","key":"k"}"#).await?["data"],
+        "v"
+    );
+    assert_eq!(
+        web.request(r#"{"event":"paramsView"}"#).await?["data"],
+        json!({"k": "v"})
+    );
+    assert_ok(&web.request(r#"{"event":"paramDelete","key":"k"}"#).await?);
+    assert_ok(&web.request(r#"{"event":"paramsDelete"}"#).await?);
+    assert_eq!(
+        web.request(r#"{"event":"paramsView"}"#).await?["data"],
+        json!({})
+    );
     let (status, body) = wcc
         .admin(
             "POST",
@@ -294,40 +339,22 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     );
 
     // The admin CLI speaks the same API.
-    let cli = std::process::Command::new(std::env::var("WCC_LATTICE_BIN")?)
-        .args([
-            "admin",
-            "--addr",
-            &wcc.admin,
-            "--token",
-            common::ADMIN_TOKEN,
-            "status",
-            "lobby",
-        ])
-        .output()?;
+    let found = admin_cli(wcc, &["status", "lobby"])?;
     assert!(
-        cli.status.success(),
+        found.status.success(),
         "{}",
-        String::from_utf8_lossy(&cli.stderr)
+        String::from_utf8_lossy(&found.stderr)
     );
-    let status: Value = serde_json::from_slice(&cli.stdout)?;
+    let status: Value = serde_json::from_slice(&found.stdout)?;
     assert_eq!(status["room"], "lobby");
-    let cli = std::process::Command::new(std::env::var("WCC_LATTICE_BIN")?)
-        .args([
-            "admin",
-            "--addr",
-            &wcc.admin,
-            "--token",
-            common::ADMIN_TOKEN,
-            "status",
-            "nowhere",
-        ])
-        .output()?;
-    assert!(!cli.status.success());
+    let missing = admin_cli(wcc, &["status", "nowhere"])?;
+    assert!(!missing.status.success());
 
-    // quit says goodbye and the server closes the socket.
-    let bye = tel.request("quit").await?;
-    assert_eq!(bye["status"], "Bye!");
-    assert!(tel.closed_by_server().await);
+    // quit says goodbye and the server closes the socket, on both transports.
+    for client in [&mut tel, &mut web] {
+        let bye = client.request("quit").await?;
+        assert_eq!(bye["status"], "Bye!");
+        assert!(client.closed_by_server().await);
+    }
     Ok(())
 }

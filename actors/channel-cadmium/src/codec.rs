@@ -88,6 +88,14 @@ pub fn decode(text: &str) -> Result<Request, (String, String, Error)> {
 /// A request's meaning, read from its type, `to` and payload.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Login and registration: the only requests without an auth token.
+    SignIn(SignIn),
+    /// Everything else: on behalf of the user the token names.
+    Chat(Chat),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignIn {
     Login {
         username: String,
         password: String,
@@ -97,22 +105,15 @@ pub enum Command {
         password: String,
         login_on_success: bool,
     },
-    Message {
-        to: String,
-        message: SendMessage,
-    },
-    Read {
-        message_id: String,
-    },
-    Typing {
-        to: String,
-    },
-    Ban {
-        user: String,
-    },
-    Unban {
-        user: String,
-    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Chat {
+    Message { to: String, message: SendMessage },
+    Read { message_id: String },
+    Typing { to: String },
+    Ban { user: String },
+    Unban { user: String },
 }
 
 #[derive(Deserialize)]
@@ -142,38 +143,38 @@ impl Command {
         Ok(match request.kind.as_str() {
             LOGIN => {
                 let c: Credentials = payload_of(payload)?;
-                Command::Login {
+                Command::SignIn(SignIn::Login {
                     username: c.username,
                     password: c.password,
-                }
+                })
             }
             REGISTER => {
                 let c: Credentials = payload_of(payload)?;
-                Command::Register {
+                Command::SignIn(SignIn::Register {
                     username: c.username,
                     password: c.password,
                     login_on_success: c.login_on_success,
-                }
+                })
             }
-            MESSAGE => Command::Message {
+            MESSAGE => Command::Chat(Chat::Message {
                 to: one_recipient(request)?,
                 message: content::parse(payload)?,
-            },
+            }),
             READ => {
                 let read: ReadPayload = payload_of(payload)?;
-                Command::Read {
+                Command::Chat(Chat::Read {
                     message_id: read.message_id,
-                }
+                })
             }
-            TYPING => Command::Typing {
+            TYPING => Command::Chat(Chat::Typing {
                 to: one_recipient(request)?,
-            },
-            BAN => Command::Ban {
+            }),
+            BAN => Command::Chat(Chat::Ban {
                 user: payload_of::<UserPayload>(payload)?.user,
-            },
-            UNBAN => Command::Unban {
+            }),
+            UNBAN => Command::Chat(Chat::Unban {
                 user: payload_of::<UserPayload>(payload)?.user,
-            },
+            }),
             other => {
                 return Err(Error::new(
                     errors::UNKNOWN_TYPE,

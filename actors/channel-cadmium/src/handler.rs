@@ -7,16 +7,15 @@
 //! connection to the user's direct room, where private messages, read receipts and typing
 //! notifications for them arrive from every protocol.
 
-use channel_kit::ratelimit::Limit;
 use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Failure};
 
-use crate::codec::{self, Command, Error, Request};
+use crate::codec::{self, Chat, Command, Error, Request, SignIn};
 use crate::content::{self, SendMessage};
 use crate::errors;
 use crate::session::SessionData;
-use crate::{server_name, CHANNEL, RATE_BURST_KEY, RATE_LIMIT_KEY, REGISTRATION_KEY};
+use crate::{Settings, CHANNEL};
 
 /// The neutral event type of chat messages, shared with every protocol.
 const MESSAGE_EVENT_TYPE: &str = "channel.message";
@@ -26,35 +25,36 @@ pub const READ_SIGNAL: &str = "read";
 
 /// One frame arrived.
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
+    let settings = Settings::read(backend);
     let text = match frame {
         Frame::Text(text) => text,
         Frame::Binary(_) => {
             let error = Error::new(errors::MALFORMED_MESSAGE, "send JSON in text frames");
-            return refuse_unread(session, backend, "", "", &error);
+            return refuse_unread(session, &settings, "", "", &error);
         }
         Frame::Oversize(len) => {
             let error = Error::new(
                 errors::MALFORMED_MESSAGE,
                 format!("a frame of {len} bytes is over the server's limit"),
             );
-            return refuse_unread(session, backend, "", "", &error);
+            return refuse_unread(session, &settings, "", "", &error);
         }
     };
     match codec::decode(&text) {
-        Ok(request) => handle(session, request, backend),
-        Err((id, kind, error)) => refuse_unread(session, backend, &id, &kind, &error),
+        Ok(request) => handle(session, request, &settings, backend),
+        Err((id, kind, error)) => refuse_unread(session, &settings, &id, &kind, &error),
     }
 }
 
 /// Answers a frame that could not be read as a request.
 fn refuse_unread(
     session: Session,
-    backend: &impl Backend,
+    settings: &Settings,
     id: &str,
     kind: &str,
     error: &Error,
 ) -> Outcome {
-    let frame = codec::error(id, kind, &server_name(backend), error);
+    let frame = codec::error(id, kind, &settings.server_name, error);
     Outcome {
         session,
         actions: vec![Action::Send(frame)],
@@ -62,9 +62,15 @@ fn refuse_unread(
 }
 
 /// Carries out one decoded request.
-pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
-    let server = server_name(backend);
+pub fn handle(
+    session: Session,
+    request: Request,
+    settings: &Settings,
+    backend: &impl Backend,
+) -> Outcome {
+    let server = &settings.server_name;
     let mut conn = Conn {
+        settings,
         user: session.user.clone(),
         data: SessionData::parse(&session.data),
         actions: Vec::new(),
@@ -72,8 +78,8 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
         backend,
     };
     let reply = match conn.dispatch(&request) {
-        Ok(payload) => codec::ok(&request.id, &request.kind, &server, payload),
-        Err(error) => codec::error(&request.id, &request.kind, &server, &error),
+        Ok(payload) => codec::ok(&request.id, &request.kind, server, payload),
+        Err(error) => codec::error(&request.id, &request.kind, server, &error),
     };
     conn.actions.push(Action::Send(reply));
     Outcome {
@@ -93,6 +99,7 @@ fn core(failure: Failure) -> Error {
 
 /// One request being carried out.
 struct Conn<'a, B> {
+    settings: &'a Settings,
     user: Option<String>,
     data: SessionData,
     actions: Vec<Action>,
@@ -105,44 +112,40 @@ impl<B: Backend> Conn<'_, B> {
     fn dispatch(&mut self, request: &Request) -> Result<Value, Error> {
         self.take_token()?;
         let command = Command::parse(request)?;
-        match command {
-            Command::Login { username, password } => self.login(&username, &password),
-            Command::Register {
+        let chat = match command {
+            Command::SignIn(SignIn::Login { username, password }) => {
+                return self.login(&username, &password)
+            }
+            Command::SignIn(SignIn::Register {
                 username,
                 password,
                 login_on_success,
-            } => self.register(&username, &password, login_on_success),
-            command => {
-                let user = self.authorize(request.auth_token.as_deref())?;
-                match command {
-                    Command::Message { to, message } => self.message(&user, &to, &message),
-                    Command::Read { message_id } => self.read(&user, &message_id, &request.id),
-                    Command::Typing { to } => self.typing(&user, &to, &request.id),
-                    Command::Ban { user: target } => {
-                        let target = self.recipient(&target)?;
-                        self.backend.ban(&user, &target).map_err(core)?;
-                        Ok(json!({}))
-                    }
-                    Command::Unban { user: target } => {
-                        let target = self.recipient(&target)?;
-                        self.backend.unban(&user, &target).map_err(core)?;
-                        Ok(json!({}))
-                    }
-                    Command::Login { .. } | Command::Register { .. } => unreachable!(),
-                }
+            }) => return self.register(&username, &password, login_on_success),
+            Command::Chat(chat) => chat,
+        };
+        let user = self.authorize(request.auth_token.as_deref())?;
+        match chat {
+            Chat::Message { to, message } => self.message(&user, &to, &message),
+            Chat::Read { message_id } => self.read(&user, &message_id, &request.id),
+            Chat::Typing { to } => self.typing(&user, &to, &request.id),
+            Chat::Ban { user: target } => {
+                let target = self.recipient(&target)?;
+                self.backend.ban(&user, &target).map_err(core)?;
+                Ok(json!({}))
+            }
+            Chat::Unban { user: target } => {
+                let target = self.recipient(&target)?;
+                self.backend.unban(&user, &target).map_err(core)?;
+                Ok(json!({}))
             }
         }
     }
 
     /// The shared rate limiter, off unless configured (the seed: "Ratelimit system: disabled").
     fn take_token(&mut self) -> Result<(), Error> {
-        let limit = Limit::from_settings(
-            self.backend.setting(RATE_LIMIT_KEY),
-            self.backend.setting(RATE_BURST_KEY),
-        );
         self.data
             .bucket
-            .take(limit, self.backend.now_ms())
+            .take(self.settings.limit, self.backend.now_ms())
             .map_err(|retry_after| Error {
                 err_id: errors::RATELIMIT_EXCEED,
                 text: "too many requests".into(),
@@ -211,11 +214,7 @@ impl<B: Backend> Conn<'_, B> {
         password: &str,
         login_on_success: bool,
     ) -> Result<Value, Error> {
-        let enabled = self
-            .backend
-            .setting(REGISTRATION_KEY)
-            .is_none_or(|v| v.trim() != "false");
-        if !enabled {
+        if !self.settings.registration {
             return Err(Error::new(errors::REG_DISABLED, "registration is disabled"));
         }
         // A Cadmium username is the user's wcc id, so `@name@server` names them everywhere.
@@ -223,7 +222,7 @@ impl<B: Backend> Conn<'_, B> {
             .backend
             .register(CHANNEL, username, password, Some(username))
             .map_err(core)?;
-        let mut reply = json!({ "userID": codec::address(&user.id, &server_name(self.backend)) });
+        let mut reply = json!({ "userID": codec::address(&user.id, &self.settings.server_name) });
         if login_on_success {
             let session = self.session_for(&user.id)?;
             reply["authToken"] = session["authToken"].clone();

@@ -23,6 +23,7 @@ pub mod session;
 #[cfg(test)]
 mod tests;
 
+use channel_kit::ratelimit::Limit;
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};
 
 /// The name this protocol goes by in the core (`channel` of logins and messages).
@@ -58,7 +59,31 @@ impl Channel for Cadmium {
     }
 }
 
-/// The configured server name.
+/// This channel's settings from wadm.yaml, read once per request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub server_name: String,
+    /// `false`: registration answers `reg_disabled`.
+    pub registration: bool,
+    pub limit: Limit,
+}
+
+impl Settings {
+    pub fn read(backend: &impl Backend) -> Self {
+        Self {
+            server_name: server_name(backend),
+            registration: backend
+                .setting(REGISTRATION_KEY)
+                .is_none_or(|v| v.trim() != "false"),
+            limit: Limit::from_settings(
+                backend.setting(RATE_LIMIT_KEY),
+                backend.setting(RATE_BURST_KEY),
+            ),
+        }
+    }
+}
+
+/// The configured server name (all a render needs).
 pub fn server_name(backend: &impl Backend) -> String {
     backend
         .setting(SERVER_NAME_KEY)

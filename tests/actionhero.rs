@@ -41,19 +41,9 @@ async fn details(client: &mut Actionhero) -> Result<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actionhero_verbs_rooms_operator_api_and_cross_protocol_chat() -> Result<()> {
-    let wcc = Wcc::start().await?;
-    match scenario(&wcc).await {
-        // The one failure tolerated, once: a wRPC reply lost by the transport the host pins
-        // (docs/design.md, "Every call is bounded"); the gateway logs it and closes the
-        // connection. This scenario makes a few hundred nested calls; on 2 busy cores one is
-        // lost now and then. Anything else, or a second loss on a fresh lattice, fails the test.
-        Err(e) if wcc.logs_contain(common::LOST_REPLY)? => {
-            eprintln!("a call lost its reply ({e:#}); once more on a fresh lattice");
-            drop(wcc);
-            scenario(&Wcc::start().await?).await
-        }
-        done => done,
-    }
+    common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc)))
+        .await
+        .map(drop)
 }
 
 async fn scenario(wcc: &Wcc) -> Result<()> {

@@ -21,8 +21,12 @@ fn ok(reply: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cadmium_private_chats_end_to_end() -> anyhow::Result<()> {
-    let wcc = Wcc::start().await?;
+    common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc)))
+        .await
+        .map(drop)
+}
 
+async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     // Sign-up, sign-in, and what needs a token.
     let mut alice = wcc.cadmium().await?;
     let reply = alice.register("alice", "correct horse").await?;

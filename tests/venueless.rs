@@ -19,7 +19,12 @@ fn ok(reply: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
-    let wcc = Wcc::start().await?;
+    let wcc = common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc))).await?;
+    wcc.lattice.shutdown().await?;
+    Ok(())
+}
+
+async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     let nats = wcc.nats().await?;
     let mut observer = Observer::start(&nats).await?;
 
@@ -282,6 +287,5 @@ async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
         .await?;
 
     let _ = Venueless::close(alice).await;
-    wcc.lattice.shutdown().await?;
     Ok(())
 }

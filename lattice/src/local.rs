@@ -211,8 +211,40 @@ async fn terminate(child: &mut Child, grace: Duration) -> Result<()> {
 }
 
 /// A TCP port that was free a moment ago.
+///
+/// Ports are picked below Linux's default ephemeral range (32768 and up). A port the kernel
+/// hands out for `:0` can be handed out again as the source port of an outgoing connection
+/// (the host opens many to NATS) before the product binds it, and the bind then fails; ports
+/// outside that range only ever go to listeners.
 pub fn free_port() -> Result<u16> {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    // Each call in this process takes the next port after a per-process starting point, so
+    // two calls never answer the same port (each listener here is dropped at once).
+    static NEXT: AtomicU16 = AtomicU16::new(u16::MAX);
+    let _ = NEXT.compare_exchange(
+        u16::MAX,
+        (process_seed() % u32::from(COUNT)) as u16,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..COUNT {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % COUNT;
+        let port = FIRST + offset;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Spreads processes over the port range without a random-number crate.
+fn process_seed() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    nanos ^ std::process::id().wrapping_mul(2_654_435_761)
 }
 
 /// Waits until something accepts connections on `addr`.

@@ -124,14 +124,14 @@ impl Wcc {
         let deadline = tokio::time::Instant::now() + DEPLOY_TIMEOUT;
         let mut ready_rounds = 0;
         loop {
-            let ws_ok = Venueless::connect(&self.gateway).await.is_ok()
-                && self.cadmium_answers().await
-                && self.actionhero_greets().await;
-            let admin_ok = self
+            let venueless = Venueless::connect(&self.gateway).await.is_ok();
+            let cadmium = self.cadmium_answers().await;
+            let actionhero = self.actionhero_greets().await;
+            let admin = self
                 .admin_request("GET", "/health", None, true)
                 .map(|(s, _)| s == 200)
                 .unwrap_or(false);
-            ready_rounds = if ws_ok && admin_ok {
+            ready_rounds = if venueless && cadmium && actionhero && admin {
                 ready_rounds + 1
             } else {
                 0
@@ -140,9 +140,11 @@ impl Wcc {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
+                let kept = self.keep_logs()?;
                 bail!(
-                    "wcc not ready (websocket {ws_ok}, admin {admin_ok}); logs in {}",
-                    self.state.path().join("logs").display()
+                    "wcc not ready (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
+                     {actionhero}, admin {admin}); logs kept in {}",
+                    kept.display()
                 );
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -170,6 +172,19 @@ impl Wcc {
             tokio::time::timeout(Duration::from_secs(3), probe).await,
             Ok(Ok(client)) if client.welcome["context"] == "api"
         )
+    }
+
+    /// Copies the lattice logs to a folder that outlives the test (the state folder does not).
+    pub fn keep_logs(&self) -> Result<PathBuf> {
+        let kept = tempfile::Builder::new()
+            .prefix("wcc-e2e-logs-")
+            .tempdir()?
+            .keep();
+        for entry in std::fs::read_dir(self.state.path().join("logs"))? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), kept.join(entry.file_name()))?;
+        }
+        Ok(kept)
     }
 
     /// Whether any lattice log (nats-server, hosts, wadm and the providers they run) has `text`.

@@ -5,7 +5,8 @@
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
 //! - [`notes`]: messages for particular live sessions (operator actions) and their subjects,
-//! - [`requests`]: what channels hand to the messages actor.
+//! - [`requests`]: what channels hand to the messages actor,
+//! - [`transport`]: the names of the ways a client can be connected.
 //!
 //! The WIT package `wcc:chat` lives beside this crate in `wit/`.
 
@@ -15,6 +16,7 @@ pub mod failure;
 pub mod ids;
 pub mod notes;
 pub mod requests;
+pub mod transport;
 
 pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};

@@ -11,8 +11,6 @@ use serde_json::{json, Map, Value};
 /// What one line asks for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Request {
-    /// A blank line (telnet's Enter): ignored.
-    Blank,
     Verb(Verb),
     /// `params`: `None` for a bare word, which runs with the connection's stored params.
     Action {
@@ -46,11 +44,16 @@ fn unreadable(text: impl Into<String>) -> Unreadable {
     Unreadable(text.into())
 }
 
+/// Whether a line is blank: telnet's Enter, which asks nothing and gets no answer.
+pub fn is_blank(line: &str) -> bool {
+    line.trim().is_empty()
+}
+
 /// Reads one line (without its line end).
 pub fn decode(line: &str) -> Result<Request, Unreadable> {
     let line = line.trim();
     if line.is_empty() {
-        return Ok(Request::Blank);
+        return Err(unreadable("an empty line asks for nothing"));
     }
     if line.starts_with(['{', '[']) {
         return decode_json(line);

@@ -69,18 +69,16 @@ pub fn opened(session: Session, backend: &impl Backend) -> Outcome {
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
     let mut conn = Conn::new(session, backend);
     let request = match frame {
+        // Telnet's Enter: no answer, not counted.
+        Frame::Text(text) if codec::is_blank(&text) => return conn.finish(),
         Frame::Text(text) => codec::decode(&text).map_err(|unreadable| unreadable.0),
         Frame::Binary(_) => Err("lines must be UTF-8 text".to_owned()),
         Frame::Oversize(len) => Err(format!("a line of {len} bytes is over the server's limit")),
     };
-    if request == Ok(Request::Blank) {
-        return conn.finish();
-    }
     conn.state.message_count += 1;
     let count = conn.state.message_count;
     let line = match request {
         Err(text) => codec::error(&text, count),
-        Ok(Request::Blank) => return conn.finish(),
         Ok(Request::Verb(Verb::Quit)) => {
             conn.send(codec::bye(count));
             conn.actions.push(Action::Close(1000, "quit".into()));
@@ -328,7 +326,7 @@ impl<'a, B: Backend> Conn<'a, B> {
     /// The connection's details: what `detailsView` shows and join rules are checked against.
     fn details(&self) -> Value {
         let (ip, port) = split_address(&self.session.remote);
-        let kind = if self.session.transport == channel_kit::session::TCP {
+        let kind = if self.session.transport == wcc_interface::transport::TCP {
             "socket"
         } else {
             "websocket"

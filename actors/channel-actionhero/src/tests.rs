@@ -98,7 +98,7 @@ fn verbs_words_and_json_lines_decode() {
         verb(r#"{"event":"say","room":"r","message":"hi"}"#),
         Verb::Say("hi".into())
     );
-    assert_eq!(codec::decode("   ").unwrap(), Request::Blank);
+    assert!(codec::is_blank("  \r"));
     assert_eq!(
         codec::decode(r#"{"action":"login","params":{"login":"ada"}}"#).unwrap(),
         Request::Action {

@@ -6,7 +6,7 @@
 pub struct Session {
     /// Unique across the lattice: `<gateway instance>-<n>`.
     pub connection_id: String,
-    /// `websocket`, or `tcp` for a line socket (one frame per line).
+    /// `wcc_interface::transport::WEBSOCKET`, or `TCP` for a line socket (one frame per line).
     pub transport: String,
     /// The client's address as the gateway saw it (`ip:port`).
     pub remote: String,
@@ -15,11 +15,6 @@ pub struct Session {
     /// The channel's own per-connection state (JSON it wrote); empty for a fresh connection.
     pub data: String,
 }
-
-/// [`Session::transport`] of a websocket connection.
-pub const WEBSOCKET: &str = "websocket";
-/// [`Session::transport`] of a TCP line socket.
-pub const TCP: &str = "tcp";
 
 /// An inbound websocket frame or line, as the gateway hands it over.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -33,11 +33,6 @@ use crate::{
     session::{Connection, Effect, Frame, Outcome},
 };
 
-/// Session `transport` of a websocket connection.
-pub const WEBSOCKET: &str = "websocket";
-/// Session `transport` of a TCP line connection.
-pub const TCP: &str = "tcp";
-
 /// Websocket close codes the gateway itself uses (a TCP line socket just closes).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_POLICY: u16 = 1008;
@@ -69,7 +64,7 @@ pub struct Server {
 
 /// The socket under a connection, as the session shows it.
 pub struct Peer {
-    /// [`WEBSOCKET`] or [`TCP`].
+    /// `wcc_interface::transport::WEBSOCKET` or `TCP`.
     pub transport: &'static str,
     pub remote: SocketAddr,
 }

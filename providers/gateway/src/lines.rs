@@ -246,7 +246,7 @@ async fn handle(server: Arc<Server>, route: Route, stream: TcpStream, remote: So
         remote,
     };
     let peer = Peer {
-        transport: connection::TCP,
+        transport: wcc_interface::transport::TCP,
         remote,
     };
     connection::run(server, route, peer, frames(reader), outbox, writer).await;

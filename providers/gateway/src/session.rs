@@ -27,7 +27,7 @@ pub enum Action {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Session {
     pub connection_id: String,
-    /// `websocket` or `tcp` (see [`crate::connection::WEBSOCKET`] and [`crate::connection::TCP`]).
+    /// `websocket` or `tcp` (see `wcc_interface::transport`).
     pub transport: String,
     /// The client's `ip:port`.
     pub remote: String,

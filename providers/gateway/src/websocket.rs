@@ -91,7 +91,7 @@ async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
     let writer = tokio::spawn(write(outgoing, sink));
     let inbound = frames(stream, server.config.max_frame_bytes, remote);
     let peer = Peer {
-        transport: connection::WEBSOCKET,
+        transport: wcc_interface::transport::WEBSOCKET,
         remote,
     };
     connection::run(server, route, peer, inbound, outbox, writer).await;

@@ -1,0 +1,7 @@
+//! How a client is connected, as the gateway writes it into every session (`session.transport`)
+//! and channels read it (actionhero's connection `type`).
+
+/// A websocket connection.
+pub const WEBSOCKET: &str = "websocket";
+/// A TCP line socket: one frame per line.
+pub const TCP: &str = "tcp";

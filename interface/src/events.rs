@@ -9,6 +9,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The parts of the directory a [`Event::DirectoryChanged`] names.
+pub mod directory {
+    pub const USERS: &str = "users";
+    pub const ROOMS: &str = "rooms";
+    pub const GROUPS: &str = "groups";
+}
+
+/// The event type of a removed message (its content is `{}` and its sender empty).
+pub const REMOVED_MESSAGE_TYPE: &str = "message.removed";
+
 /// Envelope version; bumped on incompatible changes so old readers can skip what they don't know.
 pub const VERSION: u32 = 1;
 
@@ -60,6 +70,16 @@ pub enum Event {
     MessagePublished {
         message: StoredMessage,
     },
+    /// A stored message was edited or removed (`event_type` `message.removed`, no sender): the
+    /// message as it now is.
+    MessageUpdated {
+        message: StoredMessage,
+    },
+    /// Something in the directory changed: `part` is `users`, `rooms` or `groups`. Published on
+    /// the [`crate::ids::EVERYONE`] feed; readers fetch the part again.
+    DirectoryChanged {
+        part: String,
+    },
     /// Something for the room's live members that is never stored: typing, read receipts,
     /// call signalling. `kind` is protocol-neutral (`typing`, `read`, ...).
     Signal {
@@ -95,7 +115,10 @@ impl Event {
     pub fn subject(&self) -> String {
         match self {
             Event::UserLoggedIn { .. } | Event::UserLoggedOut { .. } => GLOBAL_SUBJECT.to_string(),
-            Event::MessagePublished { message } => room_subject(&message.room),
+            Event::MessagePublished { message } | Event::MessageUpdated { message } => {
+                room_subject(&message.room)
+            }
+            Event::DirectoryChanged { .. } => room_subject(crate::ids::EVERYONE),
             Event::MessageDelivered { room, .. }
             | Event::Signal { room, .. }
             | Event::UserJoined { room, .. }

@@ -5,6 +5,17 @@
 /// the rooms actor refuses to register it and never generates it.
 pub const SERVER_USER: &str = "server";
 
+/// The room-shaped feed of server-wide live events: directory changes (users, rooms, groups)
+/// and signals meant for everyone connected (Rebuttal's talking, voice joins, server mutes).
+/// Sessions of protocols that show such things subscribe to it like a room. No room or user can
+/// take this id; any user may signal to it.
+pub const EVERYONE: &str = "everyone";
+
+/// Whether `id` is one of the ids the core keeps for itself.
+pub fn is_reserved(id: &str) -> bool {
+    id == SERVER_USER || id == EVERYONE
+}
+
 /// Longest id accepted.
 pub const MAX_ID_LEN: usize = 128;
 

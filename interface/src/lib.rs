@@ -1,5 +1,6 @@
 //! wcc's shared vocabulary, used natively by the providers and inside every actor.
 //!
+//! - [`access`]: the permission names groups grant, and the administrators' group,
 //! - [`clock`]: unix milliseconds, the one timestamp format,
 //! - [`events`]: the versioned JSON envelope published on NATS and the subjects it goes to,
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
@@ -10,6 +11,7 @@
 //!
 //! The WIT package `wcc:chat` lives beside this crate in `wit/`.
 
+pub mod access;
 pub mod clock;
 pub mod events;
 pub mod failure;

@@ -55,6 +55,19 @@ pub enum Note {
     Joined { room: String },
     /// An operator removed the user from `room`.
     Left { room: String },
+    /// A live-only note from another user to this one (WebRTC signalling), never stored.
+    Signal {
+        sender: String,
+        /// The protocol it came through.
+        channel: String,
+        /// Protocol-neutral kind, e.g. `webrtc.video`.
+        kind: String,
+        /// A JSON object.
+        content: serde_json::Value,
+    },
+    /// The user's permissions may have changed (its group was changed, edited or removed):
+    /// sessions that show permissions fetch them again.
+    PermissionsChanged,
     /// An operator's live message for this connection alone (a JSON object).
     Message {
         content: serde_json::Value,

@@ -1,5 +1,5 @@
 use channel_kit::fake::FakeBackend;
-use channel_kit::{Action, Frame, Outcome, Session};
+use channel_kit::{Action, Backend, Frame, Outcome, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
 
@@ -298,7 +298,7 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
 fn a_deleted_room_leaves_its_connections_unable_to_send() {
     let backend = backend();
     let (session, _) = line(&backend, opened(&backend), "roomChange lobby");
-    backend.delete_room("lobby");
+    backend.delete_room("lobby").unwrap();
     let (session, response) = line(&backend, session, "say hello?");
     assert_error(&response, "room does not exist");
     let (session, response) = line(&backend, session, "roomView");

@@ -59,6 +59,8 @@ pub fn render(event: &str, server: &str) -> Option<String> {
         | Event::UserLoggedOut { .. }
         | Event::MessageDelivered { .. }
         | Event::UserJoined { .. }
+        | Event::MessageUpdated { .. }
+        | Event::DirectoryChanged { .. }
         | Event::UserLeft { .. } => None,
     }
 }

@@ -39,6 +39,21 @@ pub struct JoinRule {
     pub value: String,
 }
 
+/// A named set of permissions (Rebuttal's groups).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    /// Sorted permission names (`wcc_interface::access::PERMISSIONS`).
+    pub permissions: Vec<String>,
+}
+
+/// One step of a group update.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupChange {
+    pub add: Option<String>,
+    pub remove: Option<String>,
+}
+
 pub trait Backend {
     // messages
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
@@ -54,6 +69,26 @@ pub trait Backend {
     fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure>;
     /// Publishes a signal after the same authorization a message gets.
     fn signal(&self, note: Signal) -> Result<(), Failure>;
+    /// New content for a stored message; sender, id and time stay.
+    fn edit_message(
+        &self,
+        room: &str,
+        event_id: u64,
+        content: &str,
+    ) -> Result<StoredMessage, Failure>;
+    /// Masks a stored message: content `{}`, type `message.removed`, no sender.
+    fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure>;
+    /// Masks every message `sender` wrote in the rooms they belong to; how many.
+    fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure>;
+    /// A live-only note to every session of `user`, wherever connected.
+    fn signal_user(
+        &self,
+        sender: &str,
+        user: &str,
+        channel: &str,
+        kind: &str,
+        content: &str,
+    ) -> Result<(), Failure>;
 
     // rooms
     /// Creates a room; `false` if it already existed.
@@ -61,6 +96,10 @@ pub trait Backend {
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure>;
     /// Rooms `member` belongs to.
     fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure>;
+    /// Every room.
+    fn all_rooms(&self) -> Result<Vec<Room>, Failure>;
+    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure>;
+    fn delete_room(&self, id: &str) -> Result<(), Failure>;
     /// User ids of the members of `room`.
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure>;
     /// The members of `room` with when they joined.
@@ -77,6 +116,10 @@ pub trait Backend {
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure>;
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure>;
     fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure>;
+    /// Every user, oldest first.
+    fn list_users(&self) -> Result<Vec<User>, Failure>;
+    /// `false` if there was no such user.
+    fn delete_user(&self, id: &str) -> Result<bool, Failure>;
     /// The user `client_id` names on `channel`, if any; never creates one.
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure>;
     /// A new user with a password; `id`: the user id wanted (`None`: a random one).
@@ -96,6 +139,25 @@ pub trait Backend {
     fn ban(&self, user: &str, target: &str) -> Result<bool, Failure>;
     /// `false` if there was no ban.
     fn unban(&self, user: &str, target: &str) -> Result<bool, Failure>;
+
+    // access: groups, permissions, invites
+    fn list_groups(&self) -> Result<Vec<Group>, Failure>;
+    /// `false` if it existed.
+    fn create_group(&self, name: &str) -> Result<bool, Failure>;
+    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure>;
+    /// `false` if there was no such group.
+    fn remove_group(&self, name: &str) -> Result<bool, Failure>;
+    fn user_group(&self, user: &str) -> Result<Option<String>, Failure>;
+    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure>;
+    /// The permissions of the user's group, sorted.
+    fn permissions(&self, user: &str) -> Result<Vec<String>, Failure>;
+    /// A single-use code putting whoever redeems it in `group`.
+    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure>;
+    /// The group of an unused code, using it up.
+    fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure>;
+    /// `true` for the first caller ever, who becomes an administrator.
+    fn claim_founder(&self, user: &str) -> Result<bool, Failure>;
+    fn make_admin(&self, user: &str) -> Result<(), Failure>;
 
     // the channel's own surroundings
     /// A setting of this channel from wadm.yaml (`None` if unset).

@@ -6,7 +6,7 @@
 
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, JoinRule, Member, NewMessage, Room, Signal, User};
+use crate::backend::{Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User};
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
 
@@ -22,7 +22,7 @@ pub mod bindings {
 
 use bindings::exports::wcc::chat::channel as wit;
 use bindings::wasi::config::store as config;
-use bindings::wcc::chat::{messages, rooms, types, users};
+use bindings::wcc::chat::{access, messages, rooms, types, users};
 
 /// The core actors and settings as the imports reach them.
 pub struct Imports;
@@ -54,6 +54,13 @@ fn user(u: types::User) -> User {
     User {
         id: u.id,
         profile: u.profile,
+    }
+}
+
+fn group(g: types::Group) -> Group {
+    Group {
+        name: g.name,
+        permissions: g.permissions,
     }
 }
 
@@ -110,6 +117,38 @@ impl Backend for Imports {
         messages::publish_signal(&note).map_err(failure)
     }
 
+    fn edit_message(
+        &self,
+        room: &str,
+        event_id: u64,
+        content: &str,
+    ) -> Result<StoredMessage, Failure> {
+        messages::edit_message(room, event_id, content)
+            .map(message)
+            .map_err(failure)
+    }
+
+    fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure> {
+        messages::remove_message(room, event_id)
+            .map(message)
+            .map_err(failure)
+    }
+
+    fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure> {
+        messages::remove_messages_by(sender).map_err(failure)
+    }
+
+    fn signal_user(
+        &self,
+        sender: &str,
+        user: &str,
+        channel: &str,
+        kind: &str,
+        content: &str,
+    ) -> Result<(), Failure> {
+        messages::signal_user(sender, user, channel, kind, content).map_err(failure)
+    }
+
     fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
         rooms::create_room(id, name, kind).map_err(failure)
     }
@@ -121,6 +160,19 @@ impl Backend for Imports {
     fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure> {
         let found = rooms::query_rooms(Some(member)).map_err(failure)?;
         Ok(found.into_iter().map(room).collect())
+    }
+
+    fn all_rooms(&self) -> Result<Vec<Room>, Failure> {
+        let found = rooms::query_rooms(None).map_err(failure)?;
+        Ok(found.into_iter().map(room).collect())
+    }
+
+    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
+        rooms::rename_room(id, name).map(room).map_err(failure)
+    }
+
+    fn delete_room(&self, id: &str) -> Result<(), Failure> {
+        rooms::delete_room(id).map_err(failure)
     }
 
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
@@ -172,6 +224,15 @@ impl Backend for Imports {
         users::set_profile(id, profile).map(user).map_err(failure)
     }
 
+    fn list_users(&self) -> Result<Vec<User>, Failure> {
+        let found = users::list_users().map_err(failure)?;
+        Ok(found.into_iter().map(user).collect())
+    }
+
+    fn delete_user(&self, id: &str) -> Result<bool, Failure> {
+        users::delete_user(id).map_err(failure)
+    }
+
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
         users::find_login(channel, client_id)
             .map(|u| u.map(user))
@@ -215,6 +276,60 @@ impl Backend for Imports {
 
     fn unban(&self, user: &str, target: &str) -> Result<bool, Failure> {
         users::unban(user, target).map_err(failure)
+    }
+
+    fn list_groups(&self) -> Result<Vec<Group>, Failure> {
+        let found = access::list_groups().map_err(failure)?;
+        Ok(found.into_iter().map(group).collect())
+    }
+
+    fn create_group(&self, name: &str) -> Result<bool, Failure> {
+        access::create_group(name).map_err(failure)
+    }
+
+    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure> {
+        let changes: Vec<types::GroupChange> = changes
+            .iter()
+            .map(|c| types::GroupChange {
+                add: c.add.clone(),
+                remove: c.remove.clone(),
+            })
+            .collect();
+        access::update_group(name, &changes)
+            .map(group)
+            .map_err(failure)
+    }
+
+    fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+        access::remove_group(name).map_err(failure)
+    }
+
+    fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {
+        access::user_group(user).map_err(failure)
+    }
+
+    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {
+        access::set_user_group(user, group).map_err(failure)
+    }
+
+    fn permissions(&self, user: &str) -> Result<Vec<String>, Failure> {
+        access::permissions(user).map_err(failure)
+    }
+
+    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure> {
+        access::create_invite(group, by).map_err(failure)
+    }
+
+    fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure> {
+        access::redeem_invite(code).map_err(failure)
+    }
+
+    fn claim_founder(&self, user: &str) -> Result<bool, Failure> {
+        access::claim_founder(user).map_err(failure)
+    }
+
+    fn make_admin(&self, user: &str) -> Result<(), Failure> {
+        access::make_admin(user).map_err(failure)
     }
 
     fn setting(&self, key: &str) -> Option<String> {

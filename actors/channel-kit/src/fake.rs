@@ -8,9 +8,11 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use wcc_interface::{Failure, FailureCode, StoredMessage};
+use wcc_interface::{access, Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, JoinRule, Member, NewMessage, Room, Signal, User};
+use crate::backend::{
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User,
+};
 
 /// Longest message body the fake messages actor accepts.
 pub const MAX_BODY: usize = 1000;
@@ -39,6 +41,23 @@ struct State {
     now_ms: u64,
     /// Messages stored so far, for ids.
     stored: u64,
+    /// Group name -> sorted permissions.
+    groups: BTreeMap<String, Vec<String>>,
+    user_groups: BTreeMap<String, String>,
+    /// Invite code -> (group, used).
+    invites: BTreeMap<String, (String, bool)>,
+    founder: Option<String>,
+    user_signals: Vec<UserSignal>,
+}
+
+/// A signal to one user, as [`Backend::signal_user`] recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSignal {
+    pub sender: String,
+    pub user: String,
+    pub channel: String,
+    pub kind: String,
+    pub content: String,
 }
 
 #[derive(Default)]
@@ -86,14 +105,6 @@ impl FakeBackend {
         self.state.borrow_mut().join_rules.insert(room.into(), rule);
     }
 
-    /// Deletes a room and its memberships, as an operator would.
-    pub fn delete_room(&self, room: &str) {
-        let mut state = self.state.borrow_mut();
-        state.rooms.remove(room);
-        state.members.remove(room);
-        state.join_rules.remove(room);
-    }
-
     pub fn is_member(&self, room: &str, user: &str) -> bool {
         self.state
             .borrow()
@@ -124,6 +135,11 @@ impl FakeBackend {
     /// Signals published so far, oldest first.
     pub fn signals(&self) -> Vec<Signal> {
         self.state.borrow().signals.clone()
+    }
+
+    /// Signals to single users published so far, oldest first.
+    pub fn user_signals(&self) -> Vec<UserSignal> {
+        self.state.borrow().user_signals.clone()
     }
 
     pub fn log(&self) -> Vec<String> {
@@ -244,6 +260,59 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    fn edit_message(
+        &self,
+        room: &str,
+        event_id: u64,
+        content: &str,
+    ) -> Result<StoredMessage, Failure> {
+        self.check("edit_message")?;
+        let content: Value =
+            serde_json::from_str(content).map_err(|_| Failure::invalid("content is not JSON"))?;
+        self.rewrite(room, event_id, |m| m.content = content)
+    }
+
+    fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure> {
+        self.check("remove_message")?;
+        self.rewrite(room, event_id, mask)
+    }
+
+    fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure> {
+        self.check("remove_messages_by")?;
+        let mut state = self.state.borrow_mut();
+        let mut count = 0;
+        for message in state.messages.values_mut().flatten() {
+            if message.sender == sender {
+                mask(message);
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    fn signal_user(
+        &self,
+        sender: &str,
+        user: &str,
+        channel: &str,
+        kind: &str,
+        content: &str,
+    ) -> Result<(), Failure> {
+        self.check("signal_user")?;
+        let mut state = self.state.borrow_mut();
+        if !state.users.contains_key(user) {
+            return Err(Failure::new(FailureCode::UnknownUser, "no such user"));
+        }
+        state.user_signals.push(UserSignal {
+            sender: sender.into(),
+            user: user.into(),
+            channel: channel.into(),
+            kind: kind.into(),
+            content: content.into(),
+        });
+        Ok(())
+    }
+
     fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
         self.check("create_room")?;
         let mut state = self.state.borrow_mut();
@@ -273,6 +342,29 @@ impl Backend for FakeBackend {
             .filter(|r| self.is_member(&r.id, member))
             .cloned()
             .collect())
+    }
+
+    fn all_rooms(&self) -> Result<Vec<Room>, Failure> {
+        self.check("all_rooms")?;
+        Ok(self.state.borrow().rooms.values().cloned().collect())
+    }
+
+    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
+        self.check("rename_room")?;
+        self.room_must_exist(id)?;
+        let mut state = self.state.borrow_mut();
+        let room = state.rooms.get_mut(id).expect("checked above");
+        room.name = name.into();
+        Ok(room.clone())
+    }
+
+    fn delete_room(&self, id: &str) -> Result<(), Failure> {
+        self.check("delete_room")?;
+        let mut state = self.state.borrow_mut();
+        state.rooms.remove(id);
+        state.members.remove(id);
+        state.join_rules.remove(id);
+        Ok(())
     }
 
     fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
@@ -368,6 +460,26 @@ impl Backend for FakeBackend {
         Ok(user.clone())
     }
 
+    fn list_users(&self) -> Result<Vec<User>, Failure> {
+        self.check("list_users")?;
+        Ok(self.state.borrow().users.values().cloned().collect())
+    }
+
+    fn delete_user(&self, id: &str) -> Result<bool, Failure> {
+        self.check("delete_user")?;
+        let mut state = self.state.borrow_mut();
+        if state.users.remove(id).is_none() {
+            return Ok(false);
+        }
+        for members in state.members.values_mut() {
+            members.retain(|u| u != id);
+        }
+        state.logins.retain(|_, user| user != id);
+        state.passwords.remove(id);
+        state.user_groups.remove(id);
+        Ok(true)
+    }
+
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
         self.check("find_login")?;
         let state = self.state.borrow();
@@ -450,6 +562,122 @@ impl Backend for FakeBackend {
         Ok(state.bans.len() != before)
     }
 
+    fn list_groups(&self) -> Result<Vec<Group>, Failure> {
+        self.check("list_groups")?;
+        Ok(self
+            .state
+            .borrow()
+            .groups
+            .iter()
+            .map(|(name, permissions)| Group {
+                name: name.clone(),
+                permissions: permissions.clone(),
+            })
+            .collect())
+    }
+
+    fn create_group(&self, name: &str) -> Result<bool, Failure> {
+        self.check("create_group")?;
+        let mut state = self.state.borrow_mut();
+        if state.groups.contains_key(name) {
+            return Ok(false);
+        }
+        state.groups.insert(name.into(), Vec::new());
+        Ok(true)
+    }
+
+    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure> {
+        self.check("update_group")?;
+        let named = changes.iter().flat_map(|c| c.add.iter().chain(&c.remove));
+        if let Some(bad) = named.clone().find(|p| !access::is_permission(p)) {
+            return Err(Failure::invalid(format!("unknown permission {bad}")));
+        }
+        let mut state = self.state.borrow_mut();
+        let permissions = state.groups.entry(name.into()).or_default();
+        for change in changes {
+            if let Some(add) = &change.add {
+                permissions.push(add.clone());
+            }
+            if let Some(remove) = &change.remove {
+                permissions.retain(|p| p != remove);
+            }
+            permissions.sort();
+            permissions.dedup();
+        }
+        Ok(Group {
+            name: name.into(),
+            permissions: permissions.clone(),
+        })
+    }
+
+    fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+        self.check("remove_group")?;
+        Ok(self.state.borrow_mut().groups.remove(name).is_some())
+    }
+
+    fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {
+        self.check("user_group")?;
+        Ok(self.state.borrow().user_groups.get(user).cloned())
+    }
+
+    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {
+        self.check("set_user_group")?;
+        let mut state = self.state.borrow_mut();
+        state.user_groups.insert(user.into(), group.into());
+        Ok(())
+    }
+
+    fn permissions(&self, user: &str) -> Result<Vec<String>, Failure> {
+        self.check("permissions")?;
+        let state = self.state.borrow();
+        let group = state.user_groups.get(user);
+        Ok(group
+            .and_then(|g| state.groups.get(g))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn create_invite(&self, group: &str, _by: &str) -> Result<String, Failure> {
+        self.check("create_invite")?;
+        let mut state = self.state.borrow_mut();
+        let code = format!("invite{}", state.invites.len() + 1);
+        state.invites.insert(code.clone(), (group.into(), false));
+        Ok(code)
+    }
+
+    fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure> {
+        self.check("redeem_invite")?;
+        let mut state = self.state.borrow_mut();
+        match state.invites.get_mut(code) {
+            Some((group, used)) if !*used => {
+                *used = true;
+                Ok(Some(group.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn claim_founder(&self, user: &str) -> Result<bool, Failure> {
+        self.check("claim_founder")?;
+        if self.state.borrow().founder.is_some() {
+            return Ok(false);
+        }
+        self.state.borrow_mut().founder = Some(user.into());
+        self.make_admin(user)?;
+        Ok(true)
+    }
+
+    fn make_admin(&self, user: &str) -> Result<(), Failure> {
+        self.check("make_admin")?;
+        let mut state = self.state.borrow_mut();
+        let all = access::PERMISSIONS.iter().map(|p| p.to_string()).collect();
+        state.groups.insert(access::ADMIN_GROUP.into(), all);
+        state
+            .user_groups
+            .insert(user.into(), access::ADMIN_GROUP.into());
+        Ok(())
+    }
+
     fn setting(&self, key: &str) -> Option<String> {
         self.state.borrow().settings.get(key).cloned()
     }
@@ -459,7 +687,32 @@ impl Backend for FakeBackend {
     }
 }
 
+/// What the messages actor makes of a removed message.
+fn mask(message: &mut StoredMessage) {
+    message.content = Value::Object(Default::default());
+    message.event_type = wcc_interface::events::REMOVED_MESSAGE_TYPE.into();
+    message.sender.clear();
+}
+
 impl FakeBackend {
+    /// Applies `change` to message `event_id` of `room`.
+    fn rewrite(
+        &self,
+        room: &str,
+        event_id: u64,
+        change: impl FnOnce(&mut StoredMessage),
+    ) -> Result<StoredMessage, Failure> {
+        self.room_must_exist(room)?;
+        let mut state = self.state.borrow_mut();
+        let found = state
+            .messages
+            .get_mut(room)
+            .and_then(|m| m.iter_mut().find(|m| m.event_id == event_id))
+            .ok_or_else(|| Failure::invalid(format!("no message {event_id} in {room}")))?;
+        change(found);
+        Ok(found.clone())
+    }
+
     /// The user `id`, created with its direct room (member: itself) if new, and mapped from
     /// (`channel`, `client_id`).
     fn create_user(&self, channel: &str, client_id: &str, id: &str) -> User {

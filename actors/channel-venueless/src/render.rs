@@ -20,6 +20,8 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
         | Event::MessageDelivered { .. }
+        | Event::MessageUpdated { .. }
+        | Event::DirectoryChanged { .. }
         | Event::Signal { .. } => return None,
     };
     Some(codec::push("chat.event", payload))

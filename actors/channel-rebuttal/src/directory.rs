@@ -1,0 +1,168 @@
+//! The lists every Rebuttal client keeps (rooms, users, groups) and the objects in them, built
+//! from the core. Clients replace a whole list when it arrives, so each is always sent whole.
+//!
+//! Live voice state that others must see on arrival (live streaming, server mute) is kept in the
+//! user's profile under `rebuttal`; the voice room a user is in is its membership of a voice room.
+
+use std::collections::BTreeMap;
+
+use channel_kit::{Backend, Room, User};
+use serde_json::{json, Value};
+use wcc_interface::Failure;
+
+use crate::codec;
+
+/// The room kinds Rebuttal shows; direct rooms of other protocols stay out of its lists.
+pub const KINDS: [&str; 2] = ["text", "voice"];
+
+/// The profile key holding a user's Rebuttal voice state.
+pub const PROFILE_KEY: &str = "rebuttal";
+
+/// The rooms Rebuttal shows, with who is in each voice room.
+pub struct Rooms {
+    pub rooms: Vec<Room>,
+    /// Voice room id -> its members.
+    pub occupants: BTreeMap<String, Vec<String>>,
+}
+
+impl Rooms {
+    pub fn load(backend: &impl Backend) -> Result<Self, Failure> {
+        let rooms: Vec<Room> = backend
+            .all_rooms()?
+            .into_iter()
+            .filter(|r| KINDS.contains(&r.kind.as_str()))
+            .collect();
+        let mut occupants = BTreeMap::new();
+        for room in rooms.iter().filter(|r| r.kind == "voice") {
+            occupants.insert(room.id.clone(), backend.query_members(&room.id)?);
+        }
+        Ok(Self { rooms, occupants })
+    }
+
+    /// The voice room `user` is in, if any.
+    pub fn voice_room_of(&self, user: &str) -> Option<&str> {
+        self.occupants
+            .iter()
+            .find(|(_, members)| members.iter().any(|m| m == user))
+            .map(|(room, _)| room.as_str())
+    }
+
+    pub fn packet(&self) -> String {
+        let list: Vec<Value> = self
+            .rooms
+            .iter()
+            .map(|room| {
+                let userlist = self.occupants.get(&room.id).cloned().unwrap_or_default();
+                json!({ "id": room.id, "type": room.kind, "name": room.name, "userlist": userlist })
+            })
+            .collect();
+        codec::packet("updateRooms", json!({ "roomList": list }))
+    }
+}
+
+/// The name a user goes by: the profile's `display_name` (what venueless sets too), else
+/// `name`, else the id.
+pub fn name_of(user: &User) -> String {
+    let profile = profile_of(user);
+    ["display_name", "name"]
+        .iter()
+        .find_map(|key| profile.get(*key).and_then(Value::as_str))
+        .map(str::to_owned)
+        .unwrap_or_else(|| user.id.clone())
+}
+
+/// The profile as a JSON object (empty if unset or unreadable).
+pub fn profile_of(user: &User) -> serde_json::Map<String, Value> {
+    user.profile
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .and_then(|v| match v {
+            Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The user object of Rebuttal's lists.
+pub fn user_object(user: &User, rooms: &Rooms) -> Value {
+    let profile = profile_of(user);
+    let voice = profile.get(PROFILE_KEY).cloned().unwrap_or(Value::Null);
+    let avatar = match profile.get("avatar") {
+        Some(Value::String(url)) => Value::String(url.clone()),
+        Some(Value::Object(o)) => o.get("url").cloned().unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    json!({
+        "id": user.id,
+        "name": name_of(user),
+        "currentRoom": rooms.voice_room_of(&user.id),
+        "livestate": voice.get("livestate").and_then(Value::as_bool).unwrap_or(false),
+        "livelabel": voice.get("livelabel").and_then(Value::as_str).unwrap_or(""),
+        "talking": false,
+        "suppress": voice.get("suppress").and_then(Value::as_bool).unwrap_or(false),
+        "status": "",
+        "avatar": avatar,
+        "hidden": false,
+    })
+}
+
+pub fn users_packet(backend: &impl Backend) -> Result<String, Failure> {
+    users_packet_with(backend, &Rooms::load(backend)?)
+}
+
+/// `updateUsers`, with the voice rooms already loaded.
+pub fn users_packet_with(backend: &impl Backend, rooms: &Rooms) -> Result<String, Failure> {
+    let users: Vec<Value> = backend
+        .list_users()?
+        .iter()
+        .map(|u| user_object(u, rooms))
+        .collect();
+    Ok(codec::packet("updateUsers", json!({ "userList": users })))
+}
+
+pub fn rooms_packet(backend: &impl Backend) -> Result<String, Failure> {
+    Ok(Rooms::load(backend)?.packet())
+}
+
+/// `{group name: [permissions]}`.
+pub fn groups_packet(backend: &impl Backend) -> Result<String, Failure> {
+    let groups: serde_json::Map<String, Value> = backend
+        .list_groups()?
+        .into_iter()
+        .map(|g| (g.name, json!(g.permissions)))
+        .collect();
+    Ok(codec::packet("updateGroups", json!({ "groups": groups })))
+}
+
+/// Changes one field of the user's Rebuttal voice state in its profile.
+pub fn set_voice_state(
+    backend: &impl Backend,
+    user: &str,
+    change: impl FnOnce(&mut serde_json::Map<String, Value>),
+) -> Result<(), Failure> {
+    let Some(found) = backend.get_user(user)? else {
+        return Err(Failure::new(
+            wcc_interface::FailureCode::UnknownUser,
+            "no such user",
+        ));
+    };
+    let mut profile = profile_of(&found);
+    let mut voice = match profile.remove(PROFILE_KEY) {
+        Some(Value::Object(map)) => map,
+        _ => Default::default(),
+    };
+    change(&mut voice);
+    profile.insert(PROFILE_KEY.into(), Value::Object(voice));
+    backend
+        .set_profile(user, &Value::Object(profile).to_string())
+        .map(drop)
+}
+
+/// Sets the user's display name, keeping the rest of the profile.
+pub fn set_name(backend: &impl Backend, user: &User, name: &str) -> Result<(), Failure> {
+    let mut profile = profile_of(user);
+    profile.insert("display_name".into(), Value::String(name.into()));
+    backend
+        .set_profile(&user.id, &Value::Object(profile).to_string())
+        .map(drop)
+}

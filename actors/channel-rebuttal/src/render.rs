@@ -1,0 +1,254 @@
+//! What Rebuttal clients are sent for things that happen elsewhere: room events (once per
+//! gateway for all its local subscribers), the `everyone` feed, and notes for one user.
+//!
+//! A message is shown as upstream's message object. Its text is the shared content's `body`
+//! (what venueless and Cadmium write too), its image the first image in `media`.
+
+use std::collections::BTreeMap;
+
+use channel_kit::{Action, Backend, Outcome, Session};
+use serde_json::{json, Value};
+use wcc_interface::events::{directory as part, REMOVED_MESSAGE_TYPE};
+use wcc_interface::{Envelope, Event, Failure, Note, StoredMessage};
+
+use crate::{codec, directory};
+
+/// Messages per history segment.
+pub const SEGMENT: u64 = 50;
+/// What a removed message reads (upstream's words).
+pub const REMOVED_TEXT: &str = "*Message Removed*";
+
+/// Signal kinds on the `everyone` feed and in voice rooms, as this channel publishes them.
+pub mod kinds {
+    pub const TALKING: &str = "talking";
+    pub const VOICE_JOINED: &str = "voice.joined";
+    pub const VOICE_LEFT: &str = "voice.left";
+    pub const LIVE: &str = "live";
+    pub const SERVER_MUTE: &str = "server.mute";
+    pub const DEVICES: &str = "media.devices";
+    /// Signals to one user.
+    pub const VIDEO: &str = "webrtc.video";
+    pub const LET_ME_SEE: &str = "webrtc.letmesee";
+    pub const ACCOUNT_REMOVED: &str = "account.removed";
+}
+
+/// The segment holding message `idx` (ids count from 1).
+pub fn segment_of(idx: u64) -> u64 {
+    idx.saturating_sub(1) / SEGMENT
+}
+
+/// The segment of the room's newest message (0 for an empty room).
+pub fn latest_segment(backend: &impl Backend, room: &str) -> Result<u64, Failure> {
+    let next = backend.next_event_id(room)?;
+    Ok(segment_of(next.saturating_sub(1)))
+}
+
+/// `updateText` for segment `segment` of `room`, oldest message first.
+pub fn segment_packet(backend: &impl Backend, room: &str, segment: u64) -> Result<String, Failure> {
+    let first = segment * SEGMENT + 1;
+    let mut page = backend.history(room, Some(first + SEGMENT), SEGMENT as u32)?;
+    page.retain(|m| m.event_id >= first);
+    page.reverse();
+    let names = names(backend, &page)?;
+    let messages: Vec<Value> = page.iter().map(|m| message_object(m, &names)).collect();
+    Ok(codec::packet(
+        "updateText",
+        json!({ "roomid": room, "segment": segment, "messages": messages }),
+    ))
+}
+
+/// Sender id -> name, for the senders of `messages`.
+fn names(
+    backend: &impl Backend,
+    messages: &[StoredMessage],
+) -> Result<BTreeMap<String, String>, Failure> {
+    let mut ids: Vec<String> = messages
+        .iter()
+        .map(|m| m.sender.clone())
+        .filter(|s| !s.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(backend
+        .get_users(&ids)?
+        .iter()
+        .map(|u| (u.id.clone(), directory::name_of(u)))
+        .collect())
+}
+
+/// Upstream's message object.
+pub fn message_object(message: &StoredMessage, names: &BTreeMap<String, String>) -> Value {
+    let mut object = json!({
+        "roomid": message.room,
+        "idx": message.event_id,
+        "tags": [],
+        "type": "text",
+        "url": null,
+        "img": null,
+        "width": null,
+        "height": null,
+    });
+    if message.event_type == REMOVED_MESSAGE_TYPE {
+        // Upstream: the text is replaced and `userid` removed.
+        object["text"] = json!(REMOVED_TEXT);
+        return object;
+    }
+    let content = &message.content;
+    let text = ["body", "text", "message"]
+        .iter()
+        .find_map(|k| content.get(*k).and_then(Value::as_str))
+        .unwrap_or("");
+    object["text"] = json!(text);
+    object["userid"] = json!(message.sender);
+    let name = names.get(&message.sender).unwrap_or(&message.sender);
+    object["username"] = json!(name);
+    let image = content
+        .get("media")
+        .and_then(Value::as_array)
+        .and_then(|media| {
+            media.iter().find(|m| {
+                m.get("mimeType")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("image/"))
+            })
+        });
+    if let Some(image) = image {
+        object["img"] = image.get("url").cloned().unwrap_or(Value::Null);
+        object["width"] = image.get("width").cloned().unwrap_or(Value::Null);
+        object["height"] = image.get("height").cloned().unwrap_or(Value::Null);
+    }
+    object
+}
+
+/// `sendMessage` for a message just stored.
+pub fn sent(message: &StoredMessage, backend: &impl Backend) -> Option<String> {
+    let names = names(backend, std::slice::from_ref(message)).ok()?;
+    Some(codec::packet(
+        "sendMessage",
+        json!({ "roomid": message.room, "message": message_object(message, &names) }),
+    ))
+}
+
+/// One event as every local Rebuttal subscriber of its room (or of `everyone`) sees it.
+pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
+    let envelope = Envelope::parse(event.as_bytes())?;
+    let shown = match envelope.event {
+        Event::MessagePublished { message } => sent(&message, backend)?,
+        Event::MessageUpdated { message } => {
+            segment_packet(backend, &message.room, segment_of(message.event_id)).ok()?
+        }
+        Event::DirectoryChanged { part } => match part.as_str() {
+            part::USERS => directory::users_packet(backend).ok()?,
+            part::ROOMS => directory::rooms_packet(backend).ok()?,
+            part::GROUPS => directory::groups_packet(backend).ok()?,
+            _ => return None,
+        },
+        Event::Signal {
+            room,
+            sender,
+            kind,
+            content,
+            ..
+        } => signal(&room, &sender, &kind, &content)?,
+        Event::UserLoggedIn { .. }
+        | Event::UserLoggedOut { .. }
+        | Event::MessageDelivered { .. }
+        | Event::UserJoined { .. }
+        | Event::UserLeft { .. } => return None,
+    };
+    Some(shown)
+}
+
+/// A live signal as upstream's packet.
+fn signal(room: &str, sender: &str, kind: &str, content: &Value) -> Option<String> {
+    let field = |name: &str| content.get(name).cloned().unwrap_or(Value::Null);
+    let shown = match kind {
+        kinds::TALKING => codec::packet(
+            "talking",
+            json!({ "userid": sender, "talking": field("talking") }),
+        ),
+        kinds::VOICE_JOINED => codec::packet(
+            "joinRoom",
+            json!({ "userid": sender, "roomid": field("roomid") }),
+        ),
+        kinds::VOICE_LEFT => codec::packet(
+            "leaveRoom",
+            json!({ "userid": sender, "roomid": field("roomid") }),
+        ),
+        kinds::LIVE => codec::packet(
+            "golive",
+            json!({
+                "userid": sender,
+                "livestate": field("livestate"),
+                "livelabel": field("livelabel"),
+                "roomid": field("roomid"),
+            }),
+        ),
+        kinds::SERVER_MUTE => codec::packet(
+            "servermute",
+            json!({ "userid": field("userid"), "message": field("suppress") }),
+        ),
+        kinds::DEVICES => codec::packet(
+            "chatdev",
+            json!({
+                "userid": sender,
+                "roomid": room,
+                "video": field("video"),
+                "audio": field("audio"),
+            }),
+        ),
+        _ => return None,
+    };
+    Some(shown)
+}
+
+/// A note for this connection: signalling from another user, changed permissions, an
+/// operator's message, or an operator moving the user in or out of a room.
+pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome {
+    let Some(me) = session.user.clone() else {
+        return Outcome::nothing(session);
+    };
+    let Some(note) = Note::parse(note) else {
+        return Outcome::nothing(session);
+    };
+    let mut actions = Vec::new();
+    match note {
+        Note::Signal {
+            sender,
+            kind,
+            content,
+            ..
+        } => {
+            let field = |name: &str| content.get(name).cloned().unwrap_or(Value::Null);
+            match kind.as_str() {
+                kinds::VIDEO => actions.push(Action::Send(codec::packet(
+                    "video",
+                    json!({ "payload": field("payload"), "touserid": me, "fromuserid": sender }),
+                ))),
+                kinds::LET_ME_SEE => actions.push(Action::Send(codec::packet(
+                    "letmesee",
+                    json!({ "message": field("message"), "touserid": me, "fromuserid": sender }),
+                ))),
+                kinds::ACCOUNT_REMOVED => {
+                    actions.push(Action::Send(codec::error("Your account was removed")));
+                    actions.push(Action::Close(1000, "account removed".into()));
+                }
+                _ => {}
+            }
+        }
+        Note::PermissionsChanged => match backend.permissions(&me) {
+            Ok(perms) => actions.push(Action::Send(codec::perms(&perms))),
+            Err(e) => actions.push(Action::Send(codec::error(&e.message))),
+        },
+        Note::Message { content, .. } => {
+            let message = match content.get("message").or(content.get("text")) {
+                Some(Value::String(text)) => text.clone(),
+                _ => content.to_string(),
+            };
+            actions.push(Action::Send(codec::admin_message(&message)));
+        }
+        Note::Joined { room } => actions.push(Action::Subscribe(room)),
+        Note::Left { room } => actions.push(Action::Unsubscribe(room)),
+    }
+    Outcome { session, actions }
+}

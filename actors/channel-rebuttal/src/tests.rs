@@ -1,0 +1,1 @@
+//! Unit tests of the Rebuttal channel on the fake backend.

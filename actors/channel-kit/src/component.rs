@@ -6,7 +6,9 @@
 
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
-use crate::backend::{Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User};
+use crate::backend::{
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User,
+};
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
 

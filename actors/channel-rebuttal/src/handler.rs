@@ -297,7 +297,13 @@ fn after_login(
             Ok(())
         }
         Packet::Video { to, payload } => backend
-            .signal_user(me, &to, CHANNEL, kinds::VIDEO, &json!({ "payload": payload }).to_string())
+            .signal_user(
+                me,
+                &to,
+                CHANNEL,
+                kinds::VIDEO,
+                &json!({ "payload": payload }).to_string(),
+            )
             .map_err(say),
         Packet::LetMeSee { to, message } => backend
             .signal_user(
@@ -384,7 +390,10 @@ fn after_login(
             content.insert("type".into(), json!("text"));
             content.insert("body".into(), json!(text));
             let content = Value::Object(content).to_string();
-            backend.edit_message(&room, idx, &content).map(drop).map_err(say)
+            backend
+                .edit_message(&room, idx, &content)
+                .map(drop)
+                .map_err(say)
         }
         Packet::RemoveMessage { room, idx } => {
             require(backend, me, "changeMessage")?;
@@ -392,7 +401,10 @@ fn after_login(
         }
         Packet::CreateGroup { group } => {
             require(backend, me, "setGroupPerm")?;
-            backend.create_group(check_group(&group)?).map(drop).map_err(say)
+            backend
+                .create_group(check_group(&group)?)
+                .map(drop)
+                .map_err(say)
         }
         Packet::UpdateGroup { group, changes } => {
             require(backend, me, "setGroupPerm")?;
@@ -408,7 +420,10 @@ fn after_login(
         }
         Packet::RemoveGroup { group } => {
             require(backend, me, "setGroupPerm")?;
-            backend.remove_group(check_group(&group)?).map(drop).map_err(say)
+            backend
+                .remove_group(check_group(&group)?)
+                .map(drop)
+                .map_err(say)
         }
         Packet::SetUserGroup { user, group } => {
             require(backend, me, "setUserGroup")?;
@@ -529,7 +544,12 @@ fn send_message(
     Ok(())
 }
 
-fn join_voice(turn: &mut Turn, me: &str, room: &str, backend: &impl Backend) -> Result<(), Refusal> {
+fn join_voice(
+    turn: &mut Turn,
+    me: &str,
+    room: &str,
+    backend: &impl Backend,
+) -> Result<(), Refusal> {
     require(backend, me, "joinVoiceRoom")?;
     let found = backend.get_room(room).map_err(say)?;
     match found {
@@ -541,7 +561,12 @@ fn join_voice(turn: &mut Turn, me: &str, room: &str, backend: &impl Backend) -> 
     for other in backend.query_rooms(me).map_err(say)? {
         if other.kind == "voice" && other.id != room {
             backend.leave(&other.id, me, CHANNEL).map_err(say)?;
-            everyone(backend, me, kinds::VOICE_LEFT, json!({ "roomid": other.id }))?;
+            everyone(
+                backend,
+                me,
+                kinds::VOICE_LEFT,
+                json!({ "roomid": other.id }),
+            )?;
             turn.actions.push(Action::Unsubscribe(other.id));
         }
     }

@@ -124,7 +124,10 @@ mod tests {
         let mut big = png_header(3, 2);
         big.resize(4096, 0);
         let raw = STANDARD.encode(&big);
-        assert!(check(&raw, 1000).unwrap_err().0.contains("larger than 1000"));
+        assert!(check(&raw, 1000)
+            .unwrap_err()
+            .0
+            .contains("larger than 1000"));
         assert!(check(&raw, 4096).is_ok());
     }
 }

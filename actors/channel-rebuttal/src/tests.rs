@@ -1,1 +1,653 @@
-//! Unit tests of the Rebuttal channel on the fake backend.
+//! The Rebuttal channel on the fake backend: the handshake, permissions, rooms, messages,
+//! images, voice and rendering, each as a client would see it.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use channel_kit::fake::FakeBackend;
+use channel_kit::{Action, Backend, Frame, Outcome, Session};
+use serde_json::{json, Value};
+use wcc_interface::{ids, Envelope, Event, Note};
+
+use crate::codec::{self, Decoded, Packet};
+use crate::{handler, render, Rebuttal, CHANNEL};
+use channel_kit::Channel;
+
+const ADMIN: &str = "boss@example.org";
+
+fn backend() -> FakeBackend {
+    let backend = FakeBackend::new();
+    backend.set_setting(crate::ADMIN_EMAIL_KEY, ADMIN);
+    backend
+}
+
+fn session(id: &str) -> Session {
+    Session {
+        connection_id: id.into(),
+        transport: "websocket".into(),
+        ..Session::default()
+    }
+}
+
+/// The JSON packets an outcome sends.
+fn sent(outcome: &Outcome) -> Vec<Value> {
+    outcome
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(text) => Some(serde_json::from_str(text).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn types(outcome: &Outcome) -> Vec<String> {
+    sent(outcome)
+        .iter()
+        .map(|p| p["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn send(session: Session, packet: Value, backend: &FakeBackend) -> Outcome {
+    handler::received(session, Frame::Text(packet.to_string()), backend)
+}
+
+/// The one error an outcome sends.
+fn error(outcome: &Outcome) -> String {
+    let packets = sent(outcome);
+    assert_eq!(packets.len(), 1, "{packets:?}");
+    assert_eq!(packets[0]["type"], "error", "{packets:?}");
+    packets[0]["message"].as_str().unwrap().to_owned()
+}
+
+fn signup(backend: &FakeBackend, email: &str, code: &str) -> Outcome {
+    let packet = json!({"type": "signup", "userName": "Ann", "password": "correct horse",
+        "signUp": code, "email": email});
+    send(session(email), packet, backend)
+}
+
+/// A logged-in session of a new user in `group` (none: no group).
+fn member(backend: &FakeBackend, email: &str, group: Option<&str>) -> Session {
+    let code = backend
+        .create_invite(group.unwrap_or("nobody"), "x")
+        .unwrap();
+    let outcome = signup(backend, email, &code);
+    assert_eq!(types(&outcome)[0], "login", "{:?}", sent(&outcome));
+    outcome.session
+}
+
+fn admin(backend: &FakeBackend) -> Session {
+    signup(backend, ADMIN, "signup").session
+}
+
+fn png(width: u32, height: u32) -> String {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+    bytes.extend_from_slice(b"IHDR");
+    bytes.extend_from_slice(&width.to_be_bytes());
+    bytes.extend_from_slice(&height.to_be_bytes());
+    bytes.extend_from_slice(&[8, 6, 0, 0, 0]);
+    STANDARD.encode(bytes)
+}
+
+#[test]
+fn packets_decode_by_upstream_field_names() {
+    let text = r#"{"type":"updategroup","groupName":"mods","changes":[{"add":"renameRoom"},{"remove":"removeRoom"}]}"#;
+    let Ok(Decoded::Packet(packet)) = codec::decode(text) else {
+        panic!("not decoded");
+    };
+    let Packet::UpdateGroup { group, changes } = *packet else {
+        panic!("{packet:?}");
+    };
+    assert_eq!(group, "mods");
+    assert_eq!(changes[0].add.as_deref(), Some("renameRoom"));
+    assert_eq!(changes[1].remove.as_deref(), Some("removeRoom"));
+
+    let text = r#"{"type":"getmessages","roomid":"r","segment":null}"#;
+    assert!(
+        matches!(codec::decode(text), Ok(Decoded::Packet(p)) if *p == Packet::GetMessages { room: "r".into(), segment: None })
+    );
+    assert_eq!(
+        codec::decode(r#"{"type":"teleport"}"#),
+        Ok(Decoded::Unknown("teleport".into()))
+    );
+}
+
+#[test]
+fn unreadable_packets_close_with_3001_and_unknown_ones_are_errors() {
+    let backend = backend();
+    for bad in [
+        "not json",
+        "[1,2]",
+        r#"{"no":"type"}"#,
+        r#"{"type":7}"#,
+        r#"{"type":"talking","talking":"yes"}"#,
+        r#"{"type":"login","email":"a@b"}"#,
+    ] {
+        let outcome = handler::received(session("c"), Frame::Text(bad.into()), &backend);
+        assert!(
+            matches!(&outcome.actions[..], [Action::Close(3001, _)]),
+            "{bad}: {:?}",
+            outcome.actions
+        );
+    }
+    let outcome = handler::received(session("c"), Frame::Binary(vec![0xff]), &backend);
+    assert!(matches!(&outcome.actions[..], [Action::Close(3001, _)]));
+
+    let outcome = send(session("c"), json!({"type": "teleport"}), &backend);
+    assert_eq!(error(&outcome), "Unknown packet type: teleport");
+    let outcome = handler::received(session("c"), Frame::Oversize(1 << 24), &backend);
+    assert!(error(&outcome).contains("too large"));
+}
+
+#[test]
+fn a_connection_is_greeted_and_must_log_in_first() {
+    let backend = backend();
+    let outcome = handler::opened(session("c"), &backend);
+    assert_eq!(sent(&outcome)[0]["type"], "connect");
+    assert_eq!(sent(&outcome)[0]["message"], crate::DEFAULT_WELCOME);
+    let outcome = send(
+        session("c"),
+        json!({"type": "talking", "talking": true}),
+        &backend,
+    );
+    assert_eq!(error(&outcome), "Log in first");
+}
+
+#[test]
+fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    backend.add_room("dm", "direct");
+    let outcome = signup(&backend, "Boss@Example.org ", "signup");
+    assert_eq!(
+        types(&outcome),
+        [
+            "login",
+            "updatePerms",
+            "updateGroups",
+            "updateRooms",
+            "updateUsers"
+        ]
+    );
+    let packets = sent(&outcome);
+    assert_eq!(packets[0]["success"], true);
+    let perms = packets[1]["perms"].as_array().unwrap();
+    assert_eq!(perms.len(), wcc_interface::access::PERMISSIONS.len());
+    let rooms = packets[3]["roomList"].as_array().unwrap();
+    assert_eq!(rooms.len(), 1, "direct rooms are not listed: {rooms:?}");
+    assert_eq!(rooms[0]["type"], "text");
+    assert_eq!(packets[4]["userList"][0]["name"], "Ann");
+    assert!(outcome
+        .actions
+        .contains(&Action::Subscribe(ids::EVERYONE.into())));
+    assert!(outcome
+        .actions
+        .contains(&Action::Subscribe("general".into())));
+    assert_eq!(outcome.session.user.as_deref(), Some(ADMIN));
+
+    // An admin exists now: invite-less sign-up is closed, an invite works once.
+    assert!(error(&signup(&backend, "eve@x.org", "signup")).contains("invite"));
+    let code = backend.create_invite("guests", ADMIN).unwrap();
+    assert_eq!(types(&signup(&backend, "bob@x.org", &code))[0], "login");
+    assert!(error(&signup(&backend, "carl@x.org", &code)).contains("invite"));
+    assert_eq!(
+        backend.user_group("bob@x.org").unwrap().as_deref(),
+        Some("guests")
+    );
+}
+
+#[test]
+fn the_first_sign_up_is_the_founder_when_no_admin_is_configured() {
+    let backend = FakeBackend::new();
+    signup(&backend, "first@x.org", "signup");
+    assert_eq!(
+        backend.user_group("first@x.org").unwrap().as_deref(),
+        Some(wcc_interface::access::ADMIN_GROUP)
+    );
+    backend.set_setting(crate::OPEN_SIGNUP_KEY, "true");
+    assert_eq!(
+        types(&signup(&backend, "second@x.org", "signup"))[0],
+        "login"
+    );
+    assert_eq!(
+        backend.permissions("second@x.org").unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn login_checks_the_password() {
+    let backend = backend();
+    admin(&backend);
+    let login = |password: &str| {
+        send(
+            session("c"),
+            json!({"type": "login", "email": ADMIN, "password": password, "protocol": "1"}),
+            &backend,
+        )
+    };
+    assert_eq!(error(&login("wrong password")), handler::BAD_LOGIN);
+    assert_eq!(types(&login("correct horse"))[0], "login");
+}
+
+#[test]
+fn permissioned_packets_are_refused_without_the_permission() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let plain = member(&backend, "pat@x.org", None);
+    let cases = [
+        (json!({"type": "invite", "groupName": "g"}), "inviteUserAny"),
+        (
+            json!({"type": "createroom", "roomType": "text", "roomName": "r"}),
+            "createRoom",
+        ),
+        (
+            json!({"type": "updateroom", "roomid": "general", "roomName": "r"}),
+            "renameRoom",
+        ),
+        (
+            json!({"type": "removeroom", "roomid": "general"}),
+            "removeRoom",
+        ),
+        (
+            json!({"type": "createuser", "userName": "u", "groupName": "g", "email": "u@x"}),
+            "createUser",
+        ),
+        (
+            json!({"type": "updateuser", "userid": "someone", "userName": "u"}),
+            "renameUser",
+        ),
+        (
+            json!({"type": "removeuser", "touserid": "someone", "withvengence": true}),
+            "removeUser",
+        ),
+        (
+            json!({"type": "message", "roomid": "general", "message": {"text": "hi"}}),
+            "sendMessage",
+        ),
+        (
+            json!({"type": "updatemessage", "roomid": "general", "messageid": 1, "message": {"text": "x"}}),
+            "changeMessage",
+        ),
+        (
+            json!({"type": "removemessage", "roomid": "general", "messageid": 1}),
+            "changeMessage",
+        ),
+        (
+            json!({"type": "creategroup", "groupName": "g"}),
+            "setGroupPerm",
+        ),
+        (
+            json!({"type": "updategroup", "groupName": "g", "changes": []}),
+            "setGroupPerm",
+        ),
+        (
+            json!({"type": "removegroup", "groupName": "g"}),
+            "setGroupPerm",
+        ),
+        (
+            json!({"type": "setusergroup", "userid": "pat@x.org", "groupName": "admin"}),
+            "setUserGroup",
+        ),
+        (
+            json!({"type": "servermute", "userid": "someone", "suppress": true}),
+            "suppressUser",
+        ),
+        (
+            json!({"type": "joinroom", "roomid": "general"}),
+            "joinVoiceRoom",
+        ),
+    ];
+    for (packet, permission) in cases {
+        let outcome = send(plain.clone(), packet.clone(), &backend);
+        assert_eq!(
+            error(&outcome),
+            format!("Permission denied: {permission}"),
+            "{packet}"
+        );
+    }
+    assert!(backend.messages("general").is_empty());
+    // Renaming yourself needs no permission.
+    let outcome = send(
+        plain,
+        json!({"type": "updateuser", "userid": "pat@x.org", "userName": "Pat"}),
+        &backend,
+    );
+    assert!(sent(&outcome).is_empty(), "{:?}", sent(&outcome));
+    let pat = backend.get_user("pat@x.org").unwrap().unwrap();
+    assert_eq!(crate::directory::name_of(&pat), "Pat");
+}
+
+#[test]
+fn messages_join_the_text_room_and_carry_checked_images() {
+    let backend = backend();
+    let boss = admin(&backend);
+    let outcome = send(
+        boss.clone(),
+        json!({"type": "createroom", "roomType": "text", "roomName": "Talk"}),
+        &backend,
+    );
+    let Some(Action::Subscribe(room)) = outcome.actions.first().cloned() else {
+        panic!("{:?}", outcome.actions);
+    };
+    let boss = outcome.session;
+    let image = json!({"type": "message", "roomid": room, "message": {"text": "look"},
+        "filename": "cat.png", "rawfile": png(3, 2)});
+    let outcome = send(boss.clone(), image, &backend);
+    assert!(outcome.actions.is_empty(), "{:?}", outcome.actions);
+    let stored = &backend.messages(&room)[0];
+    assert_eq!(stored.content["media"][0]["width"], 3);
+
+    let notes = STANDARD.encode(b"meeting notes");
+    let fake_png = json!({"type": "message", "roomid": room, "message": {"text": "x"},
+        "filename": "notes.png", "rawfile": notes});
+    assert!(error(&send(boss.clone(), fake_png, &backend)).contains("image"));
+    assert_eq!(backend.messages(&room).len(), 1);
+
+    let shown = render::segment_packet(&backend, &room, 0).unwrap();
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    let message = &shown["messages"][0];
+    assert_eq!(
+        (message["width"].clone(), message["height"].clone()),
+        (json!(3), json!(2))
+    );
+    assert!(message["img"]
+        .as_str()
+        .unwrap()
+        .starts_with("data:image/png;base64,"));
+    assert_eq!(message["text"], "look");
+    assert_eq!(message["username"], "Ann");
+    assert_eq!(message["idx"], 1);
+}
+
+#[test]
+fn history_comes_in_segments_of_fifty() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let boss = admin(&backend);
+    for n in 1..=52 {
+        let packet =
+            json!({"type": "message", "roomid": "general", "message": {"text": format!("m{n}")}});
+        let outcome = send(boss.clone(), packet, &backend);
+        assert!(sent(&outcome).is_empty(), "{:?}", sent(&outcome));
+    }
+    let latest = send(
+        boss.clone(),
+        json!({"type": "getmessages", "roomid": "general", "segment": null}),
+        &backend,
+    );
+    let latest = &sent(&latest)[0];
+    assert_eq!(latest["segment"], 1);
+    let texts: Vec<&str> = latest["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["m51", "m52"]);
+    let first = send(
+        boss,
+        json!({"type": "getmessages", "roomid": "general", "segment": 0}),
+        &backend,
+    );
+    let first = &sent(&first)[0]["messages"];
+    assert_eq!(first.as_array().unwrap().len(), 50);
+    assert_eq!(first[0]["text"], "m1");
+}
+
+#[test]
+fn edits_keep_the_image_and_removals_mask_text_and_sender() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let boss = admin(&backend);
+    send(
+        boss.clone(),
+        json!({"type": "message", "roomid": "general", "message": {"text": "v1"}, "rawfile": png(1, 1)}),
+        &backend,
+    );
+    let edit = json!({"type": "updatemessage", "roomid": "general", "messageid": 1, "message": {"text": "v2"}});
+    assert!(sent(&send(boss.clone(), edit, &backend)).is_empty());
+    let stored = &backend.messages("general")[0];
+    assert_eq!(stored.content["body"], "v2");
+    assert_eq!(stored.content["media"][0]["width"], 1);
+
+    send(
+        boss,
+        json!({"type": "removemessage", "roomid": "general", "messageid": 1}),
+        &backend,
+    );
+    let shown: Value =
+        serde_json::from_str(&render::segment_packet(&backend, "general", 0).unwrap()).unwrap();
+    let message = &shown["messages"][0];
+    assert_eq!(message["text"], render::REMOVED_TEXT);
+    assert!(message.get("userid").is_none(), "{message}");
+}
+
+#[test]
+fn one_voice_room_at_a_time_and_closing_leaves_it() {
+    let backend = backend();
+    backend.add_room("v1", "voice");
+    backend.add_room("v2", "voice");
+    let boss = admin(&backend);
+    let boss = send(boss, json!({"type": "joinroom", "roomid": "v1"}), &backend).session;
+    let outcome = send(boss, json!({"type": "joinroom", "roomid": "v2"}), &backend);
+    assert!(backend.is_member("v2", ADMIN) && !backend.is_member("v1", ADMIN));
+    let kinds: Vec<String> = backend.signals().iter().map(|s| s.kind.clone()).collect();
+    assert_eq!(kinds, ["voice.joined", "voice.left", "voice.joined"]);
+    let outcome = send(
+        outcome.session,
+        json!({"type": "chatdev", "video": true, "audio": false}),
+        &backend,
+    );
+    assert!(outcome.actions.is_empty());
+    assert_eq!(backend.signals().last().unwrap().room, "v2");
+
+    Rebuttal::closed(outcome.session, &backend);
+    assert!(!backend.is_member("v2", ADMIN));
+    assert_eq!(backend.signals().last().unwrap().kind, "voice.left");
+}
+
+#[test]
+fn chatdev_needs_a_voice_room_and_text_rooms_cannot_be_joined() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let boss = admin(&backend);
+    let outcome = send(
+        boss.clone(),
+        json!({"type": "chatdev", "video": true, "audio": true}),
+        &backend,
+    );
+    assert_eq!(error(&outcome), "Join a voice room first");
+    let outcome = send(
+        boss,
+        json!({"type": "joinroom", "roomid": "general"}),
+        &backend,
+    );
+    assert_eq!(error(&outcome), "Only voice rooms can be joined");
+}
+
+#[test]
+fn webrtc_signalling_goes_to_the_target_user() {
+    let backend = backend();
+    let boss = admin(&backend);
+    member(&backend, "pat@x.org", None);
+    send(
+        boss.clone(),
+        json!({"type": "video", "touserid": "pat@x.org", "payload": "sdp"}),
+        &backend,
+    );
+    send(
+        boss.clone(),
+        json!({"type": "letmesee", "touserid": "pat@x.org", "message": "offer"}),
+        &backend,
+    );
+    let signals = backend.user_signals();
+    assert_eq!(signals.len(), 2);
+    assert_eq!(
+        (signals[0].user.as_str(), signals[0].kind.as_str()),
+        ("pat@x.org", "webrtc.video")
+    );
+
+    // Pat's connection shows them as upstream's packets.
+    let mut pat = session("p");
+    pat.user = Some("pat@x.org".into());
+    for signal in signals {
+        let note = Note::Signal {
+            sender: signal.sender,
+            channel: CHANNEL.into(),
+            kind: signal.kind,
+            content: serde_json::from_str(&signal.content).unwrap(),
+        };
+        let outcome = render::notified(pat.clone(), &note.to_json(), &backend);
+        let packet = &sent(&outcome)[0];
+        assert_eq!(packet["fromuserid"], ADMIN);
+        assert_eq!(packet["touserid"], "pat@x.org");
+    }
+    let outcome = send(
+        boss,
+        json!({"type": "video", "touserid": "nobody", "payload": "x"}),
+        &backend,
+    );
+    assert_eq!(error(&outcome), "No such user");
+}
+
+#[test]
+fn created_users_get_a_password_that_logs_in() {
+    let backend = backend();
+    let boss = admin(&backend);
+    let outcome = send(
+        boss,
+        json!({"type": "createuser", "userName": "Neo", "groupName": "crew", "email": "neo@x.org"}),
+        &backend,
+    );
+    let message = sent(&outcome)[0]["message"].as_str().unwrap().to_owned();
+    let password = message.rsplit(' ').next().unwrap();
+    let login = json!({"type": "login", "email": "neo@x.org", "password": password});
+    assert_eq!(types(&send(session("n"), login, &backend))[0], "login");
+    assert_eq!(
+        backend.user_group("neo@x.org").unwrap().as_deref(),
+        Some("crew")
+    );
+}
+
+#[test]
+fn removing_a_user_with_vengeance_masks_their_messages_and_closes_their_sessions() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let boss = admin(&backend);
+    let pat = member(&backend, "pat@x.org", Some("chat"));
+    backend
+        .update_group(
+            "chat",
+            &[channel_kit::GroupChange {
+                add: Some("sendMessage".into()),
+                remove: None,
+            }],
+        )
+        .unwrap();
+    send(
+        pat.clone(),
+        json!({"type": "message", "roomid": "general", "message": {"text": "spam"}}),
+        &backend,
+    );
+    send(
+        boss,
+        json!({"type": "removeuser", "touserid": "pat@x.org", "withvengence": true}),
+        &backend,
+    );
+    assert_eq!(backend.messages("general")[0].sender, "");
+    assert!(backend.get_user("pat@x.org").unwrap().is_none());
+    let removal = backend.user_signals().pop().unwrap();
+    assert_eq!(removal.kind, "account.removed");
+    let note = Note::Signal {
+        sender: ADMIN.into(),
+        channel: CHANNEL.into(),
+        kind: removal.kind,
+        content: json!({}),
+    };
+    let outcome = render::notified(pat, &note.to_json(), &backend);
+    assert!(matches!(
+        outcome.actions.last(),
+        Some(Action::Close(1000, _))
+    ));
+}
+
+#[test]
+fn the_everyone_feed_renders_as_upstream_packets() {
+    let backend = backend();
+    let signal = |kind: &str, content: Value| {
+        let event = Event::Signal {
+            room: ids::EVERYONE.into(),
+            sender: "u1".into(),
+            channel: CHANNEL.into(),
+            kind: kind.into(),
+            content,
+        };
+        let shown = render::render(&Envelope::new(event, 1).to_json(), &backend).unwrap();
+        serde_json::from_str::<Value>(&shown).unwrap()
+    };
+    assert_eq!(
+        signal("talking", json!({"talking": true})),
+        json!({"type": "talking", "userid": "u1", "talking": true})
+    );
+    assert_eq!(
+        signal("voice.joined", json!({"roomid": "v"})),
+        json!({"type": "joinRoom", "userid": "u1", "roomid": "v"})
+    );
+    assert_eq!(
+        signal("server.mute", json!({"userid": "u2", "suppress": true})),
+        json!({"type": "servermute", "userid": "u2", "message": true})
+    );
+    assert_eq!(
+        signal(
+            "live",
+            json!({"livestate": true, "livelabel": "screen", "roomid": "v"})
+        )["type"],
+        "golive"
+    );
+
+    backend.add_room("v", "voice");
+    backend.add_member("v", "u1");
+    backend.add_user(
+        "u1",
+        Some(r#"{"display_name":"Ann","rebuttal":{"suppress":true}}"#),
+    );
+    let changed = Envelope::new(
+        Event::DirectoryChanged {
+            part: "users".into(),
+        },
+        1,
+    )
+    .to_json();
+    let users: Value = serde_json::from_str(&render::render(&changed, &backend).unwrap()).unwrap();
+    let ann = &users["userList"][0];
+    assert_eq!(
+        (
+            ann["name"].clone(),
+            ann["currentRoom"].clone(),
+            ann["suppress"].clone()
+        ),
+        (json!("Ann"), json!("v"), json!(true))
+    );
+    let changed = Envelope::new(
+        Event::DirectoryChanged {
+            part: "rooms".into(),
+        },
+        1,
+    )
+    .to_json();
+    let rooms: Value = serde_json::from_str(&render::render(&changed, &backend).unwrap()).unwrap();
+    assert_eq!(rooms["roomList"][0]["userlist"], json!(["u1"]));
+}
+
+#[test]
+fn changed_permissions_are_sent_to_the_user() {
+    let backend = backend();
+    let boss = admin(&backend);
+    let outcome = render::notified(boss, &Note::PermissionsChanged.to_json(), &backend);
+    let packet = &sent(&outcome)[0];
+    assert_eq!(packet["type"], "updatePerms");
+    assert!(packet["perms"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("setGroupPerm")));
+}

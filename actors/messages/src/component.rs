@@ -85,6 +85,51 @@ impl Guest for Component {
         crate::signal(&store, &NatsPublisher, limits(), note, now_ms()).map_err(to_wit_failure)
     }
 
+    fn edit_message(room: String, event_id: u64, content: String) -> Result<Message, Failure> {
+        let store = open_store()?;
+        crate::edit_message(
+            &store,
+            &NatsPublisher,
+            limits(),
+            &room,
+            event_id,
+            &content,
+            now_ms(),
+        )
+        .map(to_wit_message)
+        .map_err(to_wit_failure)
+    }
+
+    fn remove_message(room: String, event_id: u64) -> Result<Message, Failure> {
+        let store = open_store()?;
+        crate::remove_message(&store, &NatsPublisher, &room, event_id, now_ms())
+            .map(to_wit_message)
+            .map_err(to_wit_failure)
+    }
+
+    fn remove_messages_by(sender: String) -> Result<u32, Failure> {
+        let store = open_store()?;
+        crate::remove_messages_by(&store, &NatsPublisher, &sender, now_ms()).map_err(to_wit_failure)
+    }
+
+    fn signal_user(
+        sender: String,
+        user: String,
+        channel: String,
+        kind: String,
+        content: String,
+    ) -> Result<(), Failure> {
+        let store = open_store()?;
+        let signal = crate::UserSignal {
+            sender,
+            user,
+            channel,
+            kind,
+            content,
+        };
+        crate::signal_user(&store, &NatsPublisher, limits(), signal).map_err(to_wit_failure)
+    }
+
     fn history(room: String, before: Option<u64>, count: u32) -> Result<Vec<Message>, Failure> {
         let store = open_store()?;
         crate::history(&store, &room, before, count)

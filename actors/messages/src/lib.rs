@@ -1,10 +1,11 @@
 //! The messages actor: the only writer of room history.
 //!
-//! The logic lives in plain Rust ([`process`], [`history`]) generic over [`wcc_kv::Store`] and
+//! The logic lives in plain Rust ([`process`], [`history`], [`edit`]) generic over [`wcc_kv::Store`] and
 //! [`Publisher`], so it is unit-tested natively on `MemoryStore` and a recording publisher. The
 //! component shell (`component.rs`, wasm only) merely converts WIT values and supplies the real
 //! store, NATS publisher, configuration and clock.
 
+pub mod edit;
 pub mod history;
 pub mod process;
 #[cfg(test)]
@@ -13,9 +14,11 @@ mod test_support;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+pub use edit::{edit_message, remove_message, remove_messages_by};
 pub use history::{history, next_event_id, MAX_HISTORY_COUNT};
 pub use process::{
-    announce, get_message, process_message, signal, Announcement, NewMessage, Signal,
+    announce, get_message, process_message, signal, signal_user, Announcement, NewMessage, Signal,
+    UserSignal,
 };
 
 use wcc_interface::{ids, Failure, FailureCode};

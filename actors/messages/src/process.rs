@@ -4,7 +4,7 @@
 //! only after that, so every MessagePublished event a subscriber sees can be found in history.
 
 use serde::{Deserialize, Serialize};
-use wcc_interface::{ids, Envelope, Event, Failure, StoredMessage};
+use wcc_interface::{ids, notes, Envelope, Event, Failure, FailureCode, Note, StoredMessage};
 pub use wcc_interface::{NewMessage, Signal};
 use wcc_kv::{keys, Store};
 
@@ -149,7 +149,10 @@ pub fn signal<S: Store, P: Publisher>(
     now_ms: u64,
 ) -> Result<(), Failure> {
     let content = validate(&note.room, &note.sender, &note.kind, &note.content, limits)?;
-    authorize(store, &note.room, &note.sender)?;
+    // The server-wide feed is no room: every user may signal there (Rebuttal's talking).
+    if note.room != ids::EVERYONE {
+        authorize(store, &note.room, &note.sender)?;
+    }
     let event = Event::Signal {
         room: note.room,
         sender: note.sender,
@@ -159,6 +162,63 @@ pub fn signal<S: Store, P: Publisher>(
     };
     let body = Envelope::new(event.clone(), now_ms).to_json();
     publisher.publish(&event.subject(), body.as_bytes())
+}
+
+/// A live-only note from one user to every live session of another, wherever connected
+/// (WebRTC signalling). Nothing is stored, so a failed publish is the caller's failure.
+pub struct UserSignal {
+    pub sender: String,
+    pub user: String,
+    pub channel: String,
+    pub kind: String,
+    /// A JSON object.
+    pub content: String,
+}
+
+/// Publishes `signal` as a [`Note::Signal`] to its user's sessions, unless the user does not
+/// exist or has banned the sender.
+pub fn signal_user<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    limits: Limits,
+    signal: UserSignal,
+) -> Result<(), Failure> {
+    if signal.sender.is_empty() {
+        return Err(Failure::invalid("sender is empty"));
+    }
+    if signal.kind.is_empty() || signal.kind.len() > MAX_EVENT_TYPE_BYTES {
+        return Err(Failure::invalid(format!(
+            "kind must be 1 to {MAX_EVENT_TYPE_BYTES} bytes"
+        )));
+    }
+    let content = validate_content(&signal.content, limits)?;
+    // Ids become key and subject parts; an invalid one names no user.
+    if !ids::is_valid_id(&signal.user) || store.get(&keys::user(&signal.user))?.is_none() {
+        return Err(Failure::new(
+            FailureCode::UnknownUser,
+            format!("no user {:?}", signal.user),
+        ));
+    }
+    // The same rule as a direct message: a ban on the recipient's side stops it.
+    if store
+        .get(&keys::ban(&signal.user, &signal.sender))?
+        .is_some()
+    {
+        return Err(Failure::new(
+            FailureCode::Banned,
+            format!("{} banned {}", signal.user, signal.sender),
+        ));
+    }
+    let note = Note::Signal {
+        sender: signal.sender,
+        channel: signal.channel,
+        kind: signal.kind,
+        content,
+    };
+    publisher.publish(
+        &notes::user_subject(&signal.user),
+        note.to_json().as_bytes(),
+    )
 }
 
 /// Checks the shape of a message or signal and returns its parsed content object.
@@ -178,6 +238,14 @@ fn validate(
             "event type must be 1 to {MAX_EVENT_TYPE_BYTES} bytes"
         )));
     }
+    validate_content(content, limits)
+}
+
+/// Checks a content text: within the size limit and a JSON object, which it returns parsed.
+pub(crate) fn validate_content(
+    content: &str,
+    limits: Limits,
+) -> Result<serde_json::Value, Failure> {
     // Size first, so an oversize body is refused without being parsed.
     if content.len() > limits.max_message_bytes {
         return Err(Failure::invalid(format!(
@@ -530,5 +598,84 @@ mod tests {
         .unwrap();
         assert_eq!(stored.event_id, 1);
         assert!(store.get(&keys::message("lobby", 1)).unwrap().is_some());
+    }
+
+    fn user_signal(user: &str, content: &str) -> UserSignal {
+        UserSignal {
+            sender: "alice".into(),
+            user: user.into(),
+            channel: "rebuttal".into(),
+            kind: "webrtc.video".into(),
+            content: content.into(),
+        }
+    }
+
+    #[test]
+    fn a_user_signal_is_a_note_to_that_users_sessions() {
+        let store = lobby_with_alice();
+        store.set(&keys::user("bob"), br#"{"id":"bob"}"#).unwrap();
+        let publisher = RecordingPublisher::default();
+        let limits = Limits::default();
+        signal_user(
+            &store,
+            &publisher,
+            limits,
+            user_signal("bob", r#"{"payload":"sdp"}"#),
+        )
+        .unwrap();
+        let sent = publisher.sent.borrow();
+        assert_eq!(sent[0].0, "wcc.sessions.user.bob");
+        let note = Note::parse(std::str::from_utf8(&sent[0].1).unwrap()).unwrap();
+        let Note::Signal {
+            sender, content, ..
+        } = note
+        else {
+            panic!("{note:?}");
+        };
+        assert_eq!(
+            (sender.as_str(), &content["payload"]),
+            ("alice", &serde_json::json!("sdp"))
+        );
+    }
+
+    #[test]
+    fn user_signals_to_nobody_bad_content_or_a_banning_user_are_refused() {
+        let store = lobby_with_alice();
+        store.set(&keys::user("bob"), br#"{"id":"bob"}"#).unwrap();
+        let publisher = RecordingPublisher::default();
+        let limits = Limits::default();
+        let refused = |signal| {
+            signal_user(&store, &publisher, limits, signal)
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(
+            refused(user_signal("carol", "{}")),
+            FailureCode::UnknownUser
+        );
+        assert_eq!(
+            refused(user_signal("bob", "not json")),
+            FailureCode::Invalid
+        );
+        store.set(&keys::ban("bob", "alice"), b"1").unwrap();
+        assert_eq!(refused(user_signal("bob", "{}")), FailureCode::Banned);
+        assert!(publisher.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn anyone_may_signal_the_everyone_feed_but_rooms_still_need_membership() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let to = |room: &str| Signal {
+            room: room.into(),
+            sender: "mallory".into(),
+            channel: "rebuttal".into(),
+            kind: "talking".into(),
+            content: r#"{"talking":true}"#.into(),
+        };
+        signal(&store, &publisher, Limits::default(), to(ids::EVERYONE), 1).unwrap();
+        assert_eq!(publisher.sent.borrow()[0].0, "wcc.events.rooms.everyone");
+        let refused = signal(&store, &publisher, Limits::default(), to("lobby"), 1);
+        assert_eq!(refused.unwrap_err().code, FailureCode::NotMember);
     }
 }

@@ -76,3 +76,38 @@ pub fn ban(owner: &str, banned: &str) -> String {
 pub fn join_rule(room: &str) -> String {
     format!("room/{room}/join-rule")
 }
+
+/// [`crate::LogSet`] of every user id (value: created-at millis).
+pub const USER_INDEX: &str = "users";
+
+/// [`crate::LogSet`] of the login keys ([`login`]) that map to `user`, so deleting the user can
+/// forget them.
+pub fn user_logins(user: &str) -> String {
+    format!("user/{user}/logins")
+}
+
+/// The name of the group `user` is in (plain text).
+pub fn user_group(user: &str) -> String {
+    format!("user/{user}/group")
+}
+
+/// A group record: `{"name", "permissions"}` JSON.
+pub fn group(name: &str) -> String {
+    format!("group/{name}")
+}
+
+/// [`crate::LogSet`] of every group name.
+pub const GROUP_INDEX: &str = "groups";
+
+/// An invite: `{"group", "by", "created_at"}` JSON.
+pub fn invite(code: &str) -> String {
+    format!("invite/{code}")
+}
+
+/// Counter of an invite's redemptions: the one that makes it 1 wins.
+pub fn invite_uses(code: &str) -> String {
+    format!("invite/{code}/uses")
+}
+
+/// Counter of founder claims: the one that makes it 1 is the founder.
+pub const FOUNDER_CLAIMS: &str = "access/founder";

@@ -88,8 +88,9 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
                     "{id:?} cannot be a user id: use letters, digits, - and _"
                 )));
             }
-            // `server` signs the server's own messages: no one may hold it.
-            if id == ids::SERVER_USER || self.users.get_user(id)?.is_some() {
+            // `server` signs the server's own messages and `everyone` is the server-wide feed:
+            // no one may hold them.
+            if ids::is_reserved(id) || self.users.get_user(id)?.is_some() {
                 return Err(Failure::new(
                     FailureCode::Exists,
                     format!("{id:?} is taken"),

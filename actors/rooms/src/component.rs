@@ -3,7 +3,8 @@
 //!
 //! Two binding sets live in this one component. wit-bindgen generates the `rooms-actor` world
 //! (imports wasi:config/store, wasmcloud:messaging/consumer, wcc:chat/presence and
-//! wcc:chat/messages; exports wcc:chat/rooms, wcc:chat/users and wcc:chat/admin), and the `wasi` crate's own bindings provide the
+//! wcc:chat/messages; exports wcc:chat/rooms, wcc:chat/users, wcc:chat/access and
+//! wcc:chat/admin), and the `wasi` crate's own bindings provide the
 //! wasi:http/incoming-handler export for the admin API. They export disjoint interfaces, and
 //! the interfaces both import (wasi:io and friends) are merged by the component linker.
 
@@ -12,11 +13,13 @@ use wcc_interface::clock::now_ms;
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
+use crate::access::GroupChange;
 use crate::admin::{self, Admin, OnlineUser, Presence};
 use crate::operator::Announcer;
 use crate::users::new_user_id;
 use crate::{
-    Accounts, JoinRule, Member, Operator, PasswordPolicy, Publisher, Room, Rooms, User, Users,
+    Access, Accounts, Group, JoinRule, Member, Operator, PasswordPolicy, Publisher, Room, Rooms,
+    User, Users,
 };
 
 mod bindings {
@@ -29,7 +32,9 @@ mod bindings {
 
 mod http;
 
-use bindings::exports::wcc::chat::{admin as wit_admin, rooms as wit_rooms, users as wit_users};
+use bindings::exports::wcc::chat::{
+    access as wit_access, admin as wit_admin, rooms as wit_rooms, users as wit_users,
+};
 use bindings::wcc::chat::types as wit;
 
 /// The one type behind every export.
@@ -125,6 +130,13 @@ fn room(room: Room) -> wit::Room {
     }
 }
 
+fn group(group: Group) -> wit::Group {
+    wit::Group {
+        name: group.name,
+        permissions: group.permissions,
+    }
+}
+
 fn user(user: User) -> wit::User {
     wit::User {
         id: user.id,
@@ -211,6 +223,14 @@ impl wit_rooms::Guest for Component {
     fn delete_room(id: String) -> Result<(), wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker).delete_room(&id).map_err(to_wit)
+    }
+
+    fn rename_room(id: String, name: String) -> Result<wit::Room, wit::Failure> {
+        let store = open()?;
+        Rooms::new(&store, &Broker)
+            .rename_room(&id, &name)
+            .map(room)
+            .map_err(to_wit)
     }
 
     fn query_members(room: String) -> Result<Vec<wit::Member>, wit::Failure> {
@@ -328,6 +348,19 @@ impl wit_users::Guest for Component {
             .map_err(to_wit)
     }
 
+    fn list_users() -> Result<Vec<wit::User>, wit::Failure> {
+        let store = open()?;
+        let users = Users::new(&store, &Broker).list_users().map_err(to_wit)?;
+        Ok(users.into_iter().map(user).collect())
+    }
+
+    fn delete_user(id: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Users::new(&store, &Broker)
+            .delete_user(&id, now_ms())
+            .map_err(to_wit)
+    }
+
     fn find_login(channel: String, client_id: String) -> Result<Option<wit::User>, wit::Failure> {
         let store = open()?;
         Ok(Users::new(&store, &Broker)
@@ -396,6 +429,96 @@ impl wit_users::Guest for Component {
         let store = open()?;
         Accounts::new(&store, &Broker)
             .unban(&user, &target)
+            .map_err(to_wit)
+    }
+}
+
+impl wit_access::Guest for Component {
+    fn list_groups() -> Result<Vec<wit::Group>, wit::Failure> {
+        let store = open()?;
+        let groups = Access::new(&store, &Broker).list_groups().map_err(to_wit)?;
+        Ok(groups.into_iter().map(group).collect())
+    }
+
+    fn create_group(name: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .create_group(&name, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn update_group(
+        name: String,
+        changes: Vec<wit::GroupChange>,
+    ) -> Result<wit::Group, wit::Failure> {
+        let store = open()?;
+        let changes: Vec<GroupChange> = changes
+            .into_iter()
+            .map(|c| GroupChange {
+                add: c.add,
+                remove: c.remove,
+            })
+            .collect();
+        Access::new(&store, &Broker)
+            .update_group(&name, &changes, now_ms())
+            .map(group)
+            .map_err(to_wit)
+    }
+
+    fn remove_group(name: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .remove_group(&name)
+            .map_err(to_wit)
+    }
+
+    fn user_group(user: String) -> Result<Option<String>, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .user_group(&user)
+            .map_err(to_wit)
+    }
+
+    fn set_user_group(user: String, group: String) -> Result<(), wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .set_user_group(&user, &group)
+            .map_err(to_wit)
+    }
+
+    fn permissions(user: String) -> Result<Vec<String>, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .permissions(&user)
+            .map_err(to_wit)
+    }
+
+    fn create_invite(group: String, by: String) -> Result<String, wit::Failure> {
+        let store = open()?;
+        let code = uuid::Uuid::new_v4().to_string();
+        Access::new(&store, &Broker)
+            .create_invite(&group, &by, &code, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn redeem_invite(code: String) -> Result<Option<String>, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .redeem_invite(&code)
+            .map_err(to_wit)
+    }
+
+    fn claim_founder(user: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .claim_founder(&user, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn make_admin(user: String) -> Result<(), wit::Failure> {
+        let store = open()?;
+        Access::new(&store, &Broker)
+            .make_admin(&user, now_ms())
             .map_err(to_wit)
     }
 }

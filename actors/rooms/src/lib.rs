@@ -8,12 +8,15 @@
 //!
 //! - [`model`]: the records as stored (and as the admin API shows them) and their validation,
 //! - [`rooms`]: create/delete rooms, join/leave (publishing UserJoined/UserLeft),
-//! - [`users`]: login (creating a user and its direct room on first sight) and profiles,
+//! - [`users`]: login (creating a user and its direct room on first sight), profiles, the user
+//!   list and deletion,
+//! - [`access`]: groups and their permissions, invites, the founder (Rebuttal's administration),
 //! - [`accounts`]: password sign-up and sign-in, bearer tokens, bans,
 //! - [`operator`]: an operator's actions on live sessions (the WIT `admin` interface): members
 //!   added or removed with a note to their sessions, broadcasts, messages to one connection,
 //! - [`admin`]: the HTTP routes, auth and JSON, as a pure request-in/response-out function.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod model;
@@ -24,8 +27,9 @@ pub mod users;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
-use wcc_interface::Failure;
+use wcc_interface::{clock, notes, Envelope, Event, Failure, Note};
 
+pub use access::{Access, Group};
 pub use accounts::{Accounts, PasswordPolicy};
 pub use model::{JoinRule, Member, Room, User};
 pub use operator::Operator;
@@ -35,6 +39,23 @@ pub use users::Users;
 /// Where events go. The component publishes on wasmcloud:messaging; tests record.
 pub trait Publisher {
     fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure>;
+
+    /// Tells directory readers (Rebuttal's lists) that `part` changed. The change is stored
+    /// already, so a failed publish is logged, not returned: the next change corrects the lists.
+    fn directory_changed(&self, part: &str) {
+        let event = Event::DirectoryChanged { part: part.into() };
+        let body = Envelope::new(event.clone(), clock::now_ms()).to_json();
+        if let Err(e) = self.publish(&event.subject(), body.as_bytes()) {
+            eprintln!("rooms: {part} changed but not published: {e}");
+        }
+    }
+
+    /// Tells `user`'s live sessions that a note applies to them; logged if it cannot be sent.
+    fn note(&self, user: &str, note: &Note) {
+        if let Err(e) = self.publish(&notes::user_subject(user), note.to_json().as_bytes()) {
+            eprintln!("rooms: note for {user} not published: {e}");
+        }
+    }
 }
 
 /// Test doubles shared by the unit tests of every module.
@@ -42,7 +63,7 @@ pub trait Publisher {
 pub(crate) mod fakes {
     use std::cell::RefCell;
 
-    use wcc_interface::{ids, notes, Envelope, Failure, Note, StoredMessage};
+    use wcc_interface::{events, ids, notes, Envelope, Event, Failure, Note, StoredMessage};
 
     use crate::operator::Announcer;
     use crate::Publisher;
@@ -92,8 +113,31 @@ pub(crate) mod fakes {
     }
 
     impl RecordingPublisher {
-        /// The published envelopes, parsed, with their subjects (notes are skipped).
+        /// The published room and global envelopes, parsed, with their subjects (notes and the
+        /// `everyone` feed are skipped: see [`Self::directory_parts`]).
         pub fn envelopes(&self) -> Vec<(String, Envelope)> {
+            self.all_envelopes()
+                .into_iter()
+                .filter(|(subject, _)| *subject != events::room_subject(ids::EVERYONE))
+                .collect()
+        }
+
+        /// The parts of every DirectoryChanged published on the `everyone` feed, in order.
+        pub fn directory_parts(&self) -> Vec<String> {
+            self.all_envelopes()
+                .into_iter()
+                .filter_map(|(subject, e)| match e.event {
+                    Event::DirectoryChanged { part }
+                        if subject == events::room_subject(ids::EVERYONE) =>
+                    {
+                        Some(part)
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn all_envelopes(&self) -> Vec<(String, Envelope)> {
             self.sent
                 .borrow()
                 .iter()

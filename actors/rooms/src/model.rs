@@ -115,16 +115,25 @@ pub fn validate_room(id: &str, name: &str, kind: &str) -> Result<(), Failure> {
     if !ids::is_valid_id(id) {
         return Err(Failure::invalid(format!("invalid room id {id:?}")));
     }
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
-        return Err(Failure::invalid(format!(
-            "room name must be 1 to {MAX_NAME_CHARS} characters"
-        )));
+    if ids::is_reserved(id) {
+        return Err(Failure::invalid(format!("{id:?} is reserved")));
     }
+    validate_room_name(name)?;
     if !ROOM_KINDS.contains(&kind) {
         return Err(Failure::invalid(format!(
             "room kind must be one of {}",
             ROOM_KINDS.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a room name: 1 to [`MAX_NAME_CHARS`] characters.
+pub fn validate_room_name(name: &str) -> Result<(), Failure> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Failure::invalid(format!(
+            "room name must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
     Ok(())

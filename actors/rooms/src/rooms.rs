@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 
+use wcc_interface::events::directory;
 use wcc_interface::{ids, Envelope, Event, Failure, FailureCode};
 use wcc_kv::{keys, LogSet, Store};
 
-use crate::model::{validate_join_rule, validate_room, JoinRule, Member, Room};
+use crate::model::{validate_join_rule, validate_room, validate_room_name, JoinRule, Member, Room};
 use crate::Publisher;
 
 /// Value of a member flag; only its presence matters.
@@ -55,7 +56,21 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         };
         self.store.set_json(&keys::room(id), &room)?;
         LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms)?;
+        // Direct rooms are no one's list entry; they come and go with users.
+        if kind != "direct" {
+            self.publisher.directory_changed(directory::ROOMS);
+        }
         Ok(true)
+    }
+
+    /// Gives the room a new name.
+    pub fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
+        validate_room_name(name)?;
+        let mut room = self.require_room(id)?;
+        room.name = name.into();
+        self.store.set_json(&keys::room(id), &room)?;
+        self.publisher.directory_changed(directory::ROOMS);
+        Ok(room)
     }
 
     /// All rooms, or those `member` belongs to; rooms whose record is gone are skipped.
@@ -92,7 +107,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     /// flag and the join rule are gone before the id becomes free for a new room that must not
     /// inherit them.
     pub fn delete_room(&self, id: &str) -> Result<(), Failure> {
-        self.require_room(id)?;
+        let room = self.require_room(id)?;
         let members = LogSet::new(self.store, keys::room_members(id));
         for user in members.entries::<serde_json::Value>()?.keys() {
             self.store.delete(&keys::member_flag(id, user))?;
@@ -101,7 +116,11 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         }
         self.store.delete(&keys::join_rule(id))?;
         LogSet::new(self.store, keys::ROOM_INDEX).remove(id)?;
-        self.store.delete(&keys::room(id))
+        self.store.delete(&keys::room(id))?;
+        if room.kind != "direct" {
+            self.publisher.directory_changed(directory::ROOMS);
+        }
+        Ok(())
     }
 
     pub fn query_members(&self, room: &str) -> Result<Vec<Member>, Failure> {
@@ -133,7 +152,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         channel: &str,
         now_ms: u64,
     ) -> Result<bool, Failure> {
-        self.require_room(room)?;
+        let kind = self.require_room(room)?.kind;
         self.require_user(user)?;
         if self.is_member(room, user)? {
             return Ok(false);
@@ -141,6 +160,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         LogSet::new(self.store, keys::room_members(room)).add(user, &now_ms)?;
         LogSet::new(self.store, keys::user_rooms(user)).add(room, &now_ms)?;
         self.store.set(&keys::member_flag(room, user), FLAG)?;
+        self.voice_changed(&kind);
         self.publish(
             Event::UserJoined {
                 room: room.into(),
@@ -162,7 +182,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         channel: &str,
         now_ms: u64,
     ) -> Result<bool, Failure> {
-        self.require_room(room)?;
+        let kind = self.require_room(room)?.kind;
         self.require_user(user)?;
         if !self.is_member(room, user)? {
             return Ok(false);
@@ -170,6 +190,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         self.store.delete(&keys::member_flag(room, user))?;
         LogSet::new(self.store, keys::room_members(room)).remove(user)?;
         LogSet::new(self.store, keys::user_rooms(user)).remove(room)?;
+        self.voice_changed(&kind);
         self.publish(
             Event::UserLeft {
                 room: room.into(),
@@ -198,6 +219,13 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     pub fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure> {
         self.require_room(room)?;
         self.store.get_json(&keys::join_rule(room))
+    }
+
+    /// Who is in a voice room is part of the room list.
+    fn voice_changed(&self, kind: &str) {
+        if kind == "voice" {
+            self.publisher.directory_changed(directory::ROOMS);
+        }
     }
 
     fn publish(&self, event: Event, now_ms: u64) -> Result<(), Failure> {

@@ -1,7 +1,10 @@
 //! Users: created on a client's first login, each with a direct room named by its id.
 
+use std::collections::BTreeMap;
+
+use wcc_interface::events::directory;
 use wcc_interface::{ids, Failure, FailureCode};
-use wcc_kv::{keys, Store};
+use wcc_kv::{keys, LogSet, Store};
 
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::{Publisher, Rooms};
@@ -14,12 +17,14 @@ pub fn new_user_id() -> String {
 /// The user operations; they share the store and publisher of the room operations.
 pub struct Users<'a, S: Store, P: Publisher> {
     rooms: Rooms<'a, S, P>,
+    publisher: &'a P,
 }
 
 impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     pub fn new(store: &'a S, publisher: &'a P) -> Self {
         Self {
             rooms: Rooms::new(store, publisher),
+            publisher,
         }
     }
 
@@ -54,7 +59,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         }
 
         let id = new_id();
-        if !ids::is_valid_id(&id) {
+        if !ids::is_valid_id(&id) || ids::is_reserved(&id) {
             return Err(Failure::unavailable(format!(
                 "generated user id {id:?} is not a valid id"
             )));
@@ -65,9 +70,12 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             created_at: now_ms,
         };
         self.store().set_json(&keys::user(&id), &user)?;
+        LogSet::new(self.store(), keys::USER_INDEX).add(&id, &now_ms)?;
         self.rooms.create_room(&id, &id, "direct", now_ms)?;
         self.rooms.join(&id, &id, channel, now_ms)?;
+        LogSet::new(self.store(), keys::user_logins(&id)).add(&login_key, &now_ms)?;
         self.store().set(&login_key, id.as_bytes())?;
+        self.publisher.directory_changed(directory::USERS);
         Ok(user)
     }
 
@@ -112,7 +120,57 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             .ok_or_else(|| Failure::new(FailureCode::UnknownUser, format!("no user {id:?}")))?;
         user.profile = Some(profile);
         self.store().set_json(&keys::user(id), &user)?;
+        self.publisher.directory_changed(directory::USERS);
         Ok(user)
+    }
+
+    /// Every user, oldest first (users created before the index existed are not listed).
+    pub fn list_users(&self) -> Result<Vec<User>, Failure> {
+        let index: BTreeMap<String, u64> = LogSet::new(self.store(), keys::USER_INDEX).entries()?;
+        let mut ids: Vec<(u64, String)> = index.into_iter().map(|(id, at)| (at, id)).collect();
+        ids.sort();
+        let user_keys: Vec<String> = ids.iter().map(|(_, id)| keys::user(id)).collect();
+        let mut users = Vec::with_capacity(user_keys.len());
+        for (key, bytes) in user_keys.iter().zip(self.store().get_many(&user_keys)?) {
+            let Some(bytes) = bytes else { continue };
+            let user = serde_json::from_slice(&bytes)
+                .map_err(|e| Failure::unavailable(format!("corrupt value at {key}: {e}")))?;
+            users.push(user);
+        }
+        Ok(users)
+    }
+
+    /// Deletes the user; `false` if there is none. It leaves every room first (each room is
+    /// told), then its logins go, so no client can reach it, and its record goes last: until
+    /// then a failed delete can be retried.
+    pub fn delete_user(&self, id: &str, now_ms: u64) -> Result<bool, Failure> {
+        if self.get_user(id)?.is_none() {
+            return Ok(false);
+        }
+        let store = self.store();
+        let rooms: BTreeMap<String, serde_json::Value> =
+            LogSet::new(store, keys::user_rooms(id)).entries()?;
+        for room in rooms.keys() {
+            // A room deleted meanwhile has nothing left to leave.
+            match self.rooms.leave(room, id, "wcc", now_ms) {
+                Err(f) if f.code == FailureCode::UnknownRoom => {}
+                other => drop(other?),
+            }
+        }
+        if self.rooms.get_room(id)?.is_some_and(|r| r.kind == "direct") {
+            self.rooms.delete_room(id)?;
+        }
+        let logins = LogSet::new(store, keys::user_logins(id));
+        for login_key in logins.entries::<serde_json::Value>()?.keys() {
+            store.delete(login_key)?;
+            logins.remove(login_key)?;
+        }
+        store.delete(&keys::password(id))?;
+        store.delete(&keys::user_group(id))?;
+        LogSet::new(store, keys::USER_INDEX).remove(id)?;
+        store.delete(&keys::user(id))?;
+        self.publisher.directory_changed(directory::USERS);
+        Ok(true)
     }
 
     fn store(&self) -> &'a S {

@@ -40,8 +40,8 @@ fn create_is_idempotent_and_keeps_the_first_record() {
         FailureCode::Invalid
     );
     assert!(
-        publisher.sent.borrow().is_empty(),
-        "creating a room publishes nothing"
+        publisher.envelopes().is_empty(),
+        "creating a room publishes no room event"
     );
 }
 
@@ -164,7 +164,7 @@ fn join_requires_an_existing_room_and_user() {
         rooms.query_members("nope").unwrap_err().code,
         FailureCode::UnknownRoom
     );
-    assert!(publisher.sent.borrow().is_empty());
+    assert!(publisher.envelopes().is_empty());
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn join_rules_are_set_read_cleared_and_deleted_with_the_room() {
     assert!(store.get(&keys::join_rule("lobby")).unwrap().is_none());
     rooms.create_room("lobby", "Lobby", "text", 2).unwrap();
     assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
-    assert!(publisher.sent.borrow().is_empty());
+    assert!(publisher.envelopes().is_empty());
 }
 
 #[test]
@@ -261,4 +261,55 @@ fn join_rules_need_a_room_and_a_valid_rule() {
         FailureCode::Invalid
     );
     assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
+}
+
+fn room_changes(publisher: &RecordingPublisher) -> usize {
+    let parts = publisher.directory_parts();
+    parts.iter().filter(|part| *part == "rooms").count()
+}
+
+#[test]
+fn renaming_keeps_the_room_and_unknown_rooms_are_refused() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("r1", "Old", "text", 5).unwrap();
+    let renamed = rooms.rename_room("r1", "New").unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.created_at), ("New", 5));
+    assert_eq!(rooms.get_room("r1").unwrap().unwrap().name, "New");
+    assert_eq!(
+        rooms.rename_room("r2", "x").unwrap_err().code,
+        FailureCode::UnknownRoom
+    );
+    assert_eq!(
+        rooms.rename_room("r1", "").unwrap_err().code,
+        FailureCode::Invalid
+    );
+    assert_eq!(room_changes(&publisher), 2, "create and rename");
+}
+
+#[test]
+fn the_room_list_changes_with_voice_occupancy_but_not_text_membership() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    add_user(&store, "ann");
+    rooms.create_room("talk", "Talk", "text", 1).unwrap();
+    rooms.create_room("call", "Call", "voice", 1).unwrap();
+    rooms.create_room("ann", "ann", "direct", 1).unwrap();
+    assert_eq!(room_changes(&publisher), 2);
+    rooms.join("talk", "ann", "test", 2).unwrap();
+    assert_eq!(room_changes(&publisher), 2);
+    rooms.join("call", "ann", "test", 2).unwrap();
+    rooms.leave("call", "ann", "test", 3).unwrap();
+    rooms.delete_room("talk").unwrap();
+    assert_eq!(room_changes(&publisher), 5);
+}
+
+#[test]
+fn reserved_ids_cannot_be_rooms() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    for id in ["everyone", "server"] {
+        let refused = rooms.create_room(id, "x", "text", 1).unwrap_err();
+        assert_eq!(refused.code, FailureCode::Invalid, "{id}");
+    }
 }

@@ -161,3 +161,60 @@ fn get_users_skips_missing_ones() {
     assert_eq!(found, ["bob", "ada"]);
     assert_eq!(users.get_user("ghost").unwrap(), None);
 }
+
+#[test]
+fn users_are_listed_oldest_first_and_creation_is_announced() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    users.login("test", "late", 300, fixed("late")).unwrap();
+    users.login("test", "early", 100, fixed("early")).unwrap();
+    let ids: Vec<String> = users
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(ids, ["early", "late"]);
+    assert_eq!(
+        publisher.directory_parts(),
+        ["users", "users"],
+        "direct rooms are not announced as room changes"
+    );
+}
+
+#[test]
+fn deleting_a_user_leaves_its_rooms_and_forgets_its_logins() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    let ann = users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    rooms.join("lobby", &ann.id, "test", 2).unwrap();
+    store.set(&keys::password("ann"), b"hash").unwrap();
+
+    assert!(users.delete_user("ann", 3).unwrap());
+    assert!(!users.delete_user("ann", 4).unwrap());
+    assert!(!rooms.is_member("lobby", "ann").unwrap());
+    assert!(
+        rooms.get_room("ann").unwrap().is_none(),
+        "the direct room goes too"
+    );
+    assert!(users.get_user("ann").unwrap().is_none());
+    assert!(users.list_users().unwrap().is_empty());
+    assert!(store.get(&keys::password("ann")).unwrap().is_none());
+    assert!(users.find_login("test", "ann-device").unwrap().is_none());
+    let left = publisher.envelopes().into_iter().any(|(_, e)| {
+        matches!(&e.event, Event::UserLeft { room, user, .. } if room == "lobby" && user == "ann")
+    });
+    assert!(left, "the room was told");
+    let again = users.login("test", "ann-device", 5, fixed("ann2")).unwrap();
+    assert_eq!(again.id, "ann2", "the client id maps to a new user");
+}
+
+#[test]
+fn reserved_ids_cannot_become_users() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let refused = users.login("test", "x", 1, fixed("everyone")).unwrap_err();
+    assert_eq!(refused.code, FailureCode::Unavailable);
+}

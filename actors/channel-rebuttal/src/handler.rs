@@ -218,7 +218,7 @@ fn signup(
         }
     };
     let user = backend
-        .register(CHANNEL, &email, password, None)
+        .register(CHANNEL, &email, password, Some(&new_user_id()))
         .map_err(|f| match f.code {
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),
@@ -589,7 +589,7 @@ fn create_user(
     // 122 random bits; the user is asked to keep it safe, the server never shows it again.
     let password = uuid::Uuid::new_v4().simple().to_string();
     let user = backend
-        .register(CHANNEL, &email, &password, None)
+        .register(CHANNEL, &email, &password, Some(&new_user_id()))
         .map_err(|f| match f.code {
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),
@@ -600,6 +600,11 @@ fn create_user(
         "Created {name} <{email}> in group {group}; password: {password}"
     )));
     Ok(())
+}
+
+/// Rebuttal names users by UUID, in its usual hyphenated form.
+fn new_user_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A signal to every Rebuttal connection.

@@ -75,6 +75,11 @@ fn member(backend: &FakeBackend, email: &str, group: Option<&str>) -> Session {
     outcome.session
 }
 
+/// The user id an email logs in to.
+fn id(backend: &FakeBackend, email: &str) -> String {
+    backend.find_login(CHANNEL, email).unwrap().unwrap().id
+}
+
 fn admin(backend: &FakeBackend) -> Session {
     signup(backend, ADMIN, "signup").session
 }
@@ -182,7 +187,9 @@ fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
     assert!(outcome
         .actions
         .contains(&Action::Subscribe("general".into())));
-    assert_eq!(outcome.session.user.as_deref(), Some(ADMIN));
+    let boss = outcome.session.user.clone().unwrap();
+    assert_eq!(boss, id(&backend, ADMIN));
+    assert_eq!(boss.len(), 36, "a UUID: {boss}");
 
     // An admin exists now: invite-less sign-up is closed, an invite works once.
     assert!(error(&signup(&backend, "eve@x.org", "signup")).contains("invite"));
@@ -190,7 +197,10 @@ fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
     assert_eq!(types(&signup(&backend, "bob@x.org", &code))[0], "login");
     assert!(error(&signup(&backend, "carl@x.org", &code)).contains("invite"));
     assert_eq!(
-        backend.user_group("bob@x.org").unwrap().as_deref(),
+        backend
+            .user_group(&id(&backend, "bob@x.org"))
+            .unwrap()
+            .as_deref(),
         Some("guests")
     );
 }
@@ -200,7 +210,10 @@ fn the_first_sign_up_is_the_founder_when_no_admin_is_configured() {
     let backend = FakeBackend::new();
     signup(&backend, "first@x.org", "signup");
     assert_eq!(
-        backend.user_group("first@x.org").unwrap().as_deref(),
+        backend
+            .user_group(&id(&backend, "first@x.org"))
+            .unwrap()
+            .as_deref(),
         Some(wcc_interface::access::ADMIN_GROUP)
     );
     backend.set_setting(crate::OPEN_SIGNUP_KEY, "true");
@@ -209,7 +222,7 @@ fn the_first_sign_up_is_the_founder_when_no_admin_is_configured() {
         "login"
     );
     assert_eq!(
-        backend.permissions("second@x.org").unwrap(),
+        backend.permissions(&id(&backend, "second@x.org")).unwrap(),
         Vec::<String>::new()
     );
 }
@@ -234,6 +247,7 @@ fn permissioned_packets_are_refused_without_the_permission() {
     let backend = backend();
     backend.add_room("general", "text");
     let plain = member(&backend, "pat@x.org", None);
+    let pat_id = plain.user.clone().unwrap();
     let cases = [
         (json!({"type": "invite", "groupName": "g"}), "inviteUserAny"),
         (
@@ -285,7 +299,7 @@ fn permissioned_packets_are_refused_without_the_permission() {
             "setGroupPerm",
         ),
         (
-            json!({"type": "setusergroup", "userid": "pat@x.org", "groupName": "admin"}),
+            json!({"type": "setusergroup", "userid": pat_id, "groupName": "admin"}),
             "setUserGroup",
         ),
         (
@@ -309,11 +323,11 @@ fn permissioned_packets_are_refused_without_the_permission() {
     // Renaming yourself needs no permission.
     let outcome = send(
         plain,
-        json!({"type": "updateuser", "userid": "pat@x.org", "userName": "Pat"}),
+        json!({"type": "updateuser", "userid": pat_id, "userName": "Pat"}),
         &backend,
     );
     assert!(sent(&outcome).is_empty(), "{:?}", sent(&outcome));
-    let pat = backend.get_user("pat@x.org").unwrap().unwrap();
+    let pat = backend.get_user(&pat_id).unwrap().unwrap();
     assert_eq!(crate::directory::name_of(&pat), "Pat");
 }
 
@@ -430,7 +444,8 @@ fn one_voice_room_at_a_time_and_closing_leaves_it() {
     let boss = admin(&backend);
     let boss = send(boss, json!({"type": "joinroom", "roomid": "v1"}), &backend).session;
     let outcome = send(boss, json!({"type": "joinroom", "roomid": "v2"}), &backend);
-    assert!(backend.is_member("v2", ADMIN) && !backend.is_member("v1", ADMIN));
+    let boss_id = id(&backend, ADMIN);
+    assert!(backend.is_member("v2", &boss_id) && !backend.is_member("v1", &boss_id));
     let kinds: Vec<String> = backend.signals().iter().map(|s| s.kind.clone()).collect();
     assert_eq!(kinds, ["voice.joined", "voice.left", "voice.joined"]);
     let outcome = send(
@@ -442,7 +457,7 @@ fn one_voice_room_at_a_time_and_closing_leaves_it() {
     assert_eq!(backend.signals().last().unwrap().room, "v2");
 
     Rebuttal::closed(outcome.session, &backend);
-    assert!(!backend.is_member("v2", ADMIN));
+    assert!(!backend.is_member("v2", &boss_id));
     assert_eq!(backend.signals().last().unwrap().kind, "voice.left");
 }
 
@@ -469,27 +484,28 @@ fn chatdev_needs_a_voice_room_and_text_rooms_cannot_be_joined() {
 fn webrtc_signalling_goes_to_the_target_user() {
     let backend = backend();
     let boss = admin(&backend);
-    member(&backend, "pat@x.org", None);
+    let pat_id = member(&backend, "pat@x.org", None).user.unwrap();
+    let boss_id = id(&backend, ADMIN);
     send(
         boss.clone(),
-        json!({"type": "video", "touserid": "pat@x.org", "payload": "sdp"}),
+        json!({"type": "video", "touserid": pat_id, "payload": "sdp"}),
         &backend,
     );
     send(
         boss.clone(),
-        json!({"type": "letmesee", "touserid": "pat@x.org", "message": "offer"}),
+        json!({"type": "letmesee", "touserid": pat_id, "message": "offer"}),
         &backend,
     );
     let signals = backend.user_signals();
     assert_eq!(signals.len(), 2);
     assert_eq!(
         (signals[0].user.as_str(), signals[0].kind.as_str()),
-        ("pat@x.org", "webrtc.video")
+        (pat_id.as_str(), "webrtc.video")
     );
 
     // Pat's connection shows them as upstream's packets.
     let mut pat = session("p");
-    pat.user = Some("pat@x.org".into());
+    pat.user = Some(pat_id.clone());
     for signal in signals {
         let note = Note::Signal {
             sender: signal.sender,
@@ -499,8 +515,8 @@ fn webrtc_signalling_goes_to_the_target_user() {
         };
         let outcome = render::notified(pat.clone(), &note.to_json(), &backend);
         let packet = &sent(&outcome)[0];
-        assert_eq!(packet["fromuserid"], ADMIN);
-        assert_eq!(packet["touserid"], "pat@x.org");
+        assert_eq!(packet["fromuserid"], boss_id.as_str());
+        assert_eq!(packet["touserid"], pat_id.as_str());
     }
     let outcome = send(
         boss,
@@ -524,7 +540,10 @@ fn created_users_get_a_password_that_logs_in() {
     let login = json!({"type": "login", "email": "neo@x.org", "password": password});
     assert_eq!(types(&send(session("n"), login, &backend))[0], "login");
     assert_eq!(
-        backend.user_group("neo@x.org").unwrap().as_deref(),
+        backend
+            .user_group(&id(&backend, "neo@x.org"))
+            .unwrap()
+            .as_deref(),
         Some("crew")
     );
 }
@@ -535,6 +554,7 @@ fn removing_a_user_with_vengeance_masks_their_messages_and_closes_their_sessions
     backend.add_room("general", "text");
     let boss = admin(&backend);
     let pat = member(&backend, "pat@x.org", Some("chat"));
+    let pat_id = pat.user.clone().unwrap();
     backend
         .update_group(
             "chat",
@@ -551,11 +571,11 @@ fn removing_a_user_with_vengeance_masks_their_messages_and_closes_their_sessions
     );
     send(
         boss,
-        json!({"type": "removeuser", "touserid": "pat@x.org", "withvengence": true}),
+        json!({"type": "removeuser", "touserid": pat_id, "withvengence": true}),
         &backend,
     );
     assert_eq!(backend.messages("general")[0].sender, "");
-    assert!(backend.get_user("pat@x.org").unwrap().is_none());
+    assert!(backend.get_user(&pat_id).unwrap().is_none());
     let removal = backend.user_signals().pop().unwrap();
     assert_eq!(removal.kind, "account.removed");
     let note = Note::Signal {

@@ -66,6 +66,11 @@ pub fn token(token: &str) -> String {
     format!("token/{token}")
 }
 
+/// [`crate::LogSet`] of the bearer tokens issued to `user`, so deleting the user revokes them.
+pub fn user_tokens(user: &str) -> String {
+    format!("user/{user}/tokens")
+}
+
 /// Present while `owner` bans `banned` from its direct room.
 pub fn ban(owner: &str, banned: &str) -> String {
     format!("ban/{owner}/{banned}")

@@ -178,6 +178,10 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
         now_ms: u64,
     ) -> Result<String, Failure> {
         check_group_name(group)?;
+        // The code becomes a key segment, and redeem takes only valid ids.
+        if !ids::is_valid_id(code) {
+            return Err(Failure::invalid("an invite code is a valid id"));
+        }
         let invite = Invite {
             group: group.into(),
             by: by.into(),

@@ -7,7 +7,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use wcc_interface::{ids, Failure, FailureCode};
-use wcc_kv::{keys, Store};
+use wcc_kv::{keys, LogSet, Store};
 
 use crate::model::User;
 use crate::users::Users;
@@ -127,11 +127,16 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         Ok(user)
     }
 
-    /// Records `token` (from the caller's randomness) as standing for `user`.
-    pub fn issue_token(&self, user: &str, token: &str) -> Result<String, Failure> {
+    /// Records `token` (from the caller's randomness) as standing for `user`. The user's token
+    /// list is written first, so deleting the user revokes every token that can resolve.
+    pub fn issue_token(&self, user: &str, token: &str, now_ms: u64) -> Result<String, Failure> {
         if self.users.get_user(user)?.is_none() {
             return Err(unknown_user(user));
         }
+        if !ids::is_valid_id(token) {
+            return Err(Failure::invalid("a token is a valid id"));
+        }
+        LogSet::new(self.store, keys::user_tokens(user)).add(token, &now_ms)?;
         self.store.set(&keys::token(token), user.as_bytes())?;
         Ok(token.to_owned())
     }

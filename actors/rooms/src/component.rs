@@ -407,7 +407,7 @@ impl wit_users::Guest for Component {
     fn issue_token(user: String) -> Result<String, wit::Failure> {
         let store = open()?;
         Accounts::new(&store, &Broker)
-            .issue_token(&user, &new_user_id())
+            .issue_token(&user, &new_user_id(), now_ms())
             .map_err(to_wit)
     }
 

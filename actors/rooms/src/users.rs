@@ -7,6 +7,7 @@ use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
+use crate::operator::ADMIN_CHANNEL;
 use crate::{Publisher, Rooms};
 
 /// A fresh user id: a random (v4) UUID in its 32-hex-digit simple form, which is a valid id.
@@ -141,8 +142,9 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     }
 
     /// Deletes the user; `false` if there is none. It leaves every room first (each room is
-    /// told), then its logins go, so no client can reach it, and its record goes last: until
-    /// then a failed delete can be retried.
+    /// told, as by an operator), then its logins and tokens go, so no client can reach it, and
+    /// its record goes last: until then a failed delete can be retried. Tokens must go: a later
+    /// registration may take the same id, and must not be reachable with the old tokens.
     pub fn delete_user(&self, id: &str, now_ms: u64) -> Result<bool, Failure> {
         if self.get_user(id)?.is_none() {
             return Ok(false);
@@ -152,7 +154,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             LogSet::new(store, keys::user_rooms(id)).entries()?;
         for room in rooms.keys() {
             // A room deleted meanwhile has nothing left to leave.
-            match self.rooms.leave(room, id, "wcc", now_ms) {
+            match self.rooms.leave(room, id, ADMIN_CHANNEL, now_ms) {
                 Err(f) if f.code == FailureCode::UnknownRoom => {}
                 other => drop(other?),
             }
@@ -164,6 +166,11 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         for login_key in logins.entries::<serde_json::Value>()?.keys() {
             store.delete(login_key)?;
             logins.remove(login_key)?;
+        }
+        let tokens = LogSet::new(store, keys::user_tokens(id));
+        for token in tokens.entries::<serde_json::Value>()?.keys() {
+            store.delete(&keys::token(token))?;
+            tokens.remove(token)?;
         }
         store.delete(&keys::password(id))?;
         store.delete(&keys::user_group(id))?;

@@ -136,6 +136,10 @@ fn an_invite_is_redeemed_once() {
     assert_eq!(access.redeem_invite(&code).unwrap(), None);
     assert_eq!(access.redeem_invite("unknown").unwrap(), None);
     assert_eq!(access.redeem_invite("../x").unwrap(), None);
+    let refused = access
+        .create_invite("guests", "ann", "../x", 2)
+        .unwrap_err();
+    assert_eq!(refused.code, FailureCode::Invalid);
 }
 
 #[test]
@@ -152,4 +156,44 @@ fn only_the_first_claim_founds_and_admins_hold_every_permission() {
         .unwrap();
     access.make_admin("bob", 4).unwrap();
     assert_eq!(access.permissions("bob").unwrap().len(), PERMISSIONS.len());
+}
+
+#[test]
+fn group_and_assignment_changes_are_announced() {
+    let (store, publisher) = with_users(&["ann"]);
+    let access = Access::new(&store, &publisher);
+    publisher.sent.borrow_mut().clear();
+    access.create_group("mods", 1).unwrap();
+    access.create_group("mods", 2).unwrap();
+    access.set_user_group("ann", "mods").unwrap();
+    access.remove_group("mods").unwrap();
+    access.remove_group("mods").unwrap();
+    assert_eq!(
+        publisher.directory_parts(),
+        ["groups", "users", "groups"],
+        "one per change, none for what changed nothing"
+    );
+    assert_eq!(
+        permission_notes(&publisher),
+        ["wcc.sessions.user.ann", "wcc.sessions.user.ann"],
+        "set-user-group and remove-group"
+    );
+}
+
+#[test]
+fn a_broker_outage_does_not_undo_a_stored_change() {
+    let (store, _) = with_users(&["ann"]);
+    let down = RecordingPublisher {
+        fail: true,
+        ..Default::default()
+    };
+    let access = Access::new(&store, &down);
+    assert!(access.create_group("mods", 1).unwrap());
+    access
+        .update_group("mods", &[change(Some("sendMessage"), None)], 2)
+        .unwrap();
+    access.set_user_group("ann", "mods").unwrap();
+    assert_eq!(access.permissions("ann").unwrap(), ["sendMessage"]);
+    assert!(access.claim_founder("ann", 3).unwrap());
+    assert!(access.remove_group("mods").unwrap());
 }

@@ -118,11 +118,11 @@ fn tokens_resolve_to_their_user() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
     cadmium_user(&accounts, "alice");
-    let token = accounts.issue_token("alice", "t0k3n").unwrap();
+    let token = accounts.issue_token("alice", "t0k3n", 6).unwrap();
     assert_eq!(accounts.token_user(&token).unwrap(), Some("alice".into()));
     assert_eq!(accounts.token_user("other").unwrap(), None);
     assert_eq!(accounts.token_user("../password/alice").unwrap(), None);
-    let unknown = accounts.issue_token("ghost", "t2");
+    let unknown = accounts.issue_token("ghost", "t2", 6);
     assert_eq!(unknown.unwrap_err().code, FailureCode::UnknownUser);
 }
 
@@ -145,5 +145,61 @@ fn bans_are_recorded_once_and_lifted() {
     assert_eq!(
         accounts.ban("bob", "bob").unwrap_err().code,
         FailureCode::Invalid
+    );
+}
+
+#[test]
+fn registered_users_are_listed_and_reserved_ids_are_taken() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    cadmium_user(&accounts, "alice");
+    let users = Users::new(&store, &publisher);
+    let listed: Vec<String> = users
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(listed, ["alice"]);
+    assert_eq!(publisher.directory_parts(), ["users"]);
+    for id in ["everyone", "server"] {
+        let refused = accounts.register(&cheap(), "cadmium", id, "pw", Some(id), 6, SALT, no_id);
+        assert_eq!(refused.unwrap_err().code, FailureCode::Exists, "{id}");
+        assert!(users.get_user(id).unwrap().is_none());
+    }
+}
+
+#[test]
+fn a_deleted_user_loses_its_password_and_tokens_even_if_its_id_is_taken_again() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    cadmium_user(&accounts, "alice");
+    let token = accounts.issue_token("alice", "t0k3n", 6).unwrap();
+    assert!(Users::new(&store, &publisher)
+        .delete_user("alice", 7)
+        .unwrap());
+    assert_eq!(accounts.token_user(&token).unwrap(), None);
+    let refused = accounts.authenticate("cadmium", "alice", "pw").unwrap_err();
+    assert_eq!(refused.code, FailureCode::BadCredentials);
+    assert!(store.get(&keys::password("alice")).unwrap().is_none());
+
+    // Someone else registers the name, and so the id: the old token does not reach them.
+    accounts
+        .register(
+            &cheap(),
+            "cadmium",
+            "alice",
+            "new",
+            Some("alice"),
+            8,
+            SALT,
+            no_id,
+        )
+        .unwrap();
+    assert_eq!(accounts.token_user(&token).unwrap(), None);
+    assert!(accounts.authenticate("cadmium", "alice", "pw").is_err());
+    assert_eq!(
+        accounts.authenticate("cadmium", "alice", "new").unwrap().id,
+        "alice"
     );
 }

@@ -218,3 +218,49 @@ fn reserved_ids_cannot_become_users() {
     let refused = users.login("test", "x", 1, fixed("everyone")).unwrap_err();
     assert_eq!(refused.code, FailureCode::Unavailable);
 }
+
+#[test]
+fn profile_changes_and_deletion_are_announced_and_deletion_forgets_the_group() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    users.login("test", "bob-device", 1, fixed("bob")).unwrap();
+    rooms.create_room("call", "Call", "voice", 1).unwrap();
+    rooms.join("call", "ann", "test", 2).unwrap();
+    store.set(&keys::user_group("ann"), b"mods").unwrap();
+    publisher.sent.borrow_mut().clear();
+
+    users.set_profile("ann", r#"{"name":"Ann"}"#).unwrap();
+    assert!(users.delete_user("ann", 3).unwrap());
+    // Leaving the voice room changes the room list; the direct room is no list entry.
+    assert_eq!(publisher.directory_parts(), ["users", "rooms", "users"]);
+    let left: Vec<(String, String)> = publisher
+        .envelopes()
+        .into_iter()
+        .filter_map(|(_, e)| match e.event {
+            Event::UserLeft { room, channel, .. } => Some((room, channel)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("ann".to_string(), "admin".to_string()),
+            ("call".to_string(), "admin".to_string())
+        ]
+    );
+    assert!(store.get(&keys::user_group("ann")).unwrap().is_none());
+    let logins: BTreeMap<String, u64> = LogSet::new(&store, keys::user_logins("ann"))
+        .entries()
+        .unwrap();
+    assert!(logins.is_empty());
+    let ids: Vec<String> = users
+        .list_users()
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(ids, ["bob"]);
+    assert_eq!(rooms.query_members("call").unwrap(), []);
+}

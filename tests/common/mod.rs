@@ -5,6 +5,7 @@
 
 pub mod actionhero;
 pub mod cadmium;
+pub mod rebuttal;
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
@@ -91,6 +92,10 @@ impl Wcc {
             ("WCC_ADMIN_ADDR".to_string(), admin.clone()),
             ("WCC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
             ("WCC_ACTIONHERO_LINE_ADDR".to_string(), lines.clone()),
+            (
+                "WCC_REBUTTAL_ADMIN_EMAIL".to_string(),
+                rebuttal::ADMIN_EMAIL.to_string(),
+            ),
         ]);
         let options = LocalOptions {
             state_dir: state.path().to_path_buf(),
@@ -138,11 +143,12 @@ impl Wcc {
             let venueless = Venueless::connect(&self.gateway).await.is_ok();
             let cadmium = self.cadmium_answers().await;
             let actionhero = self.actionhero_greets().await;
+            let rebuttal = self.rebuttal_greets().await;
             let admin = self
                 .admin_request("GET", "/health", None, true)
                 .map(|(s, _)| s == 200)
                 .unwrap_or(false);
-            ready_rounds = if venueless && cadmium && actionhero && admin {
+            ready_rounds = if venueless && cadmium && actionhero && rebuttal && admin {
                 ready_rounds + 1
             } else {
                 0
@@ -154,7 +160,7 @@ impl Wcc {
                 let kept = self.keep_logs()?;
                 bail!(
                     "wcc not ready (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
-                     {actionhero}, admin {admin}); logs kept in {}",
+                     {actionhero}, Rebuttal {rebuttal}, admin {admin}); logs kept in {}",
                     kept.display()
                 );
             }
@@ -182,6 +188,15 @@ impl Wcc {
         matches!(
             tokio::time::timeout(Duration::from_secs(3), probe).await,
             Ok(Ok(client)) if client.welcome["context"] == "api"
+        )
+    }
+
+    /// Whether a Rebuttal connection is greeted within 3 s.
+    async fn rebuttal_greets(&self) -> bool {
+        let probe = rebuttal::Rebuttal::connect(&self.gateway);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(3), probe).await,
+            Ok(Ok(client)) if client.greeting["type"] == "connect"
         )
     }
 
@@ -278,6 +293,10 @@ impl Wcc {
 
     pub async fn actionhero_websocket(&self) -> Result<actionhero::Actionhero> {
         actionhero::Actionhero::websocket(&self.gateway).await
+    }
+
+    pub async fn rebuttal(&self) -> Result<rebuttal::Rebuttal> {
+        rebuttal::Rebuttal::connect(&self.gateway).await
     }
 
     pub async fn nats(&self) -> Result<async_nats::Client> {

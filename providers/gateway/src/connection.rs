@@ -130,11 +130,11 @@ pub async fn run(
         }
     }
     server.notes.close(&id);
+    // The close hook sees the session as it was: `closed()` takes the user out of it, and a
+    // channel tidying up (leaving a voice room) needs to know whose connection this was.
+    let last = connection.session.clone();
     ctx.perform(connection.closed()).await;
-    if let Err(e) = server
-        .channels
-        .closed(&route.component, &connection.session)
-        .await
+    if let Err(e) = server.channels.closed(&route.component, &last).await
     {
         debug!(connection = %id, "channel close hook failed: {e:#}");
     }

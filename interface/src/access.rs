@@ -1,6 +1,23 @@
 //! The permissions a group can grant. The names are Rebuttal's (the protocol that brought
 //! groups), kept protocol-neutral: any channel with user administration checks these.
 
+use serde::{Deserialize, Serialize};
+
+/// A named set of permissions; every user is in at most one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    /// Sorted, without duplicates.
+    pub permissions: Vec<String>,
+}
+
+/// One step of a group update: grant `add`, then take away `remove`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupChange {
+    pub add: Option<String>,
+    pub remove: Option<String>,
+}
+
 /// Every permission, in the order Rebuttal lists them.
 pub const PERMISSIONS: [&str; 16] = [
     "createRoom",

@@ -23,4 +23,4 @@ pub mod transport;
 pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
 pub use notes::Note;
-pub use requests::{NewMessage, Signal};
+pub use requests::{NewMessage, Signal, UserSignal};

@@ -1,5 +1,5 @@
-//! What a channel hands to the messages actor (the WIT `new-message` and `signal`), shared by
-//! the channels' backend and the messages actor's core.
+//! What a channel hands to the messages actor (the WIT `new-message`, `signal` and
+//! `signal-user` arguments), shared by the channels' backend and the messages actor's core.
 
 /// A message to persist and publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +21,20 @@ pub struct Signal {
     pub sender: String,
     pub channel: String,
     /// Protocol-neutral kind: `typing`, `read`, ...
+    pub kind: String,
+    /// The content JSON object as text.
+    pub content: String,
+}
+
+/// A live-only note from one user to every live session of another, wherever connected
+/// (WebRTC signalling): published as a `Note::Signal`, never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSignal {
+    pub sender: String,
+    /// The recipient.
+    pub user: String,
+    pub channel: String,
+    /// Protocol-neutral kind, e.g. `webrtc.video`.
     pub kind: String,
     /// The content JSON object as text.
     pub content: String,

@@ -4,8 +4,9 @@
 //! fake, and inside the component on the imported `wcc:chat` interfaces. The types mirror the
 //! WIT records, minus what no channel has needed yet (timestamps of rooms and users).
 
+pub use wcc_interface::access::{Group, GroupChange};
 use wcc_interface::{Failure, StoredMessage};
-pub use wcc_interface::{NewMessage, Signal};
+pub use wcc_interface::{NewMessage, Signal, UserSignal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -39,21 +40,6 @@ pub struct JoinRule {
     pub value: String,
 }
 
-/// A named set of permissions (Rebuttal's groups).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Group {
-    pub name: String,
-    /// Sorted permission names (`wcc_interface::access::PERMISSIONS`).
-    pub permissions: Vec<String>,
-}
-
-/// One step of a group update.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupChange {
-    pub add: Option<String>,
-    pub remove: Option<String>,
-}
-
 pub trait Backend {
     // messages
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
@@ -80,15 +66,8 @@ pub trait Backend {
     fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure>;
     /// Masks every message `sender` wrote in the rooms they belong to; how many.
     fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure>;
-    /// A live-only note to every session of `user`, wherever connected.
-    fn signal_user(
-        &self,
-        sender: &str,
-        user: &str,
-        channel: &str,
-        kind: &str,
-        content: &str,
-    ) -> Result<(), Failure>;
+    /// A live-only note to every session of `signal.user`, wherever connected.
+    fn signal_user(&self, signal: UserSignal) -> Result<(), Failure>;
 
     // rooms
     /// Creates a room; `false` if it already existed.

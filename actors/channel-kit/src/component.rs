@@ -7,7 +7,7 @@
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
@@ -140,15 +140,8 @@ impl Backend for Imports {
         messages::remove_messages_by(sender).map_err(failure)
     }
 
-    fn signal_user(
-        &self,
-        sender: &str,
-        user: &str,
-        channel: &str,
-        kind: &str,
-        content: &str,
-    ) -> Result<(), Failure> {
-        messages::signal_user(sender, user, channel, kind, content).map_err(failure)
+    fn signal_user(&self, s: UserSignal) -> Result<(), Failure> {
+        messages::signal_user(&s.sender, &s.user, &s.channel, &s.kind, &s.content).map_err(failure)
     }
 
     fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {

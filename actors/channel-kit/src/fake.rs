@@ -11,7 +11,7 @@ use serde_json::Value;
 use wcc_interface::{access, Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
 };
 
 /// Longest message body the fake messages actor accepts.
@@ -48,16 +48,6 @@ struct State {
     invites: BTreeMap<String, (String, bool)>,
     founder: Option<String>,
     user_signals: Vec<UserSignal>,
-}
-
-/// A signal to one user, as [`Backend::signal_user`] recorded it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserSignal {
-    pub sender: String,
-    pub user: String,
-    pub channel: String,
-    pub kind: String,
-    pub content: String,
 }
 
 #[derive(Default)]
@@ -293,26 +283,13 @@ impl Backend for FakeBackend {
         Ok(count)
     }
 
-    fn signal_user(
-        &self,
-        sender: &str,
-        user: &str,
-        channel: &str,
-        kind: &str,
-        content: &str,
-    ) -> Result<(), Failure> {
+    fn signal_user(&self, signal: UserSignal) -> Result<(), Failure> {
         self.check("signal_user")?;
         let mut state = self.state.borrow_mut();
-        if !state.users.contains_key(user) {
+        if !state.users.contains_key(&signal.user) {
             return Err(Failure::new(FailureCode::UnknownUser, "no such user"));
         }
-        state.user_signals.push(UserSignal {
-            sender: sender.into(),
-            user: user.into(),
-            channel: channel.into(),
-            kind: kind.into(),
-            content: content.into(),
-        });
+        state.user_signals.push(signal);
         Ok(())
     }
 

@@ -21,7 +21,9 @@ pub mod fake;
 #[doc(hidden)]
 pub mod component;
 
-pub use backend::{Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User};
+pub use backend::{
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
+};
 pub use session::{Action, Frame, Outcome, Session};
 
 /// One client protocol, as the gateway drives it. Every call gets the connection's session and

@@ -6,7 +6,7 @@
 //! them (room events, the `everyone` feed, notes) and [`crate::render`] shows them to everyone,
 //! this connection included.
 
-use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal};
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal, UserSignal};
 use serde_json::{json, Value};
 use wcc_interface::{access, ids, Failure, FailureCode};
 
@@ -296,24 +296,20 @@ fn after_login(
             }
             Ok(())
         }
-        Packet::Video { to, payload } => backend
-            .signal_user(
-                me,
-                &to,
-                CHANNEL,
-                kinds::VIDEO,
-                &json!({ "payload": payload }).to_string(),
-            )
-            .map_err(say),
-        Packet::LetMeSee { to, message } => backend
-            .signal_user(
-                me,
-                &to,
-                CHANNEL,
-                kinds::LET_ME_SEE,
-                &json!({ "message": message }).to_string(),
-            )
-            .map_err(say),
+        Packet::Video { to, payload } => to_user(
+            backend,
+            me,
+            &to,
+            kinds::VIDEO,
+            json!({ "payload": payload }),
+        ),
+        Packet::LetMeSee { to, message } => to_user(
+            backend,
+            me,
+            &to,
+            kinds::LET_ME_SEE,
+            json!({ "message": message }),
+        ),
         Packet::GoLive { live, label } => {
             directory::set_voice_state(backend, me, |voice| {
                 voice.insert("livestate".into(), json!(live));
@@ -373,7 +369,7 @@ fn after_login(
                 backend.remove_messages_by(&user).map_err(say)?;
             }
             // Their sessions close themselves on this note; a ban on us must not stop the removal.
-            let _ = backend.signal_user(me, &user, CHANNEL, kinds::ACCOUNT_REMOVED, "{}");
+            let _ = to_user(backend, me, &user, kinds::ACCOUNT_REMOVED, json!({}));
             backend.delete_user(&user).map(drop).map_err(say)
         }
         Packet::UpdateMessage { room, idx, message } => {
@@ -605,6 +601,25 @@ fn create_user(
 /// Rebuttal names users by UUID, in its usual hyphenated form.
 fn new_user_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A signal to every connection of `user`, wherever it is.
+fn to_user(
+    backend: &impl Backend,
+    me: &str,
+    user: &str,
+    kind: &str,
+    content: Value,
+) -> Result<(), Refusal> {
+    backend
+        .signal_user(UserSignal {
+            sender: me.into(),
+            user: user.into(),
+            channel: CHANNEL.into(),
+            kind: kind.into(),
+            content: content.to_string(),
+        })
+        .map_err(say)
 }
 
 /// A signal to every Rebuttal connection.

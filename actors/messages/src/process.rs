@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use wcc_interface::{ids, notes, Envelope, Event, Failure, FailureCode, Note, StoredMessage};
-pub use wcc_interface::{NewMessage, Signal};
+pub use wcc_interface::{NewMessage, Signal, UserSignal};
 use wcc_kv::{keys, Store};
 
 use crate::{authorize, check_room_id, require_room, Limits, Publisher};
@@ -164,19 +164,9 @@ pub fn signal<S: Store, P: Publisher>(
     publisher.publish(&event.subject(), body.as_bytes())
 }
 
-/// A live-only note from one user to every live session of another, wherever connected
-/// (WebRTC signalling). Nothing is stored, so a failed publish is the caller's failure.
-pub struct UserSignal {
-    pub sender: String,
-    pub user: String,
-    pub channel: String,
-    pub kind: String,
-    /// A JSON object.
-    pub content: String,
-}
-
 /// Publishes `signal` as a [`Note::Signal`] to its user's sessions, unless the user does not
-/// exist or has banned the sender.
+/// exist or has banned the sender. Nothing is stored, so a failed publish is the caller's
+/// failure.
 pub fn signal_user<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,

@@ -10,26 +10,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use wcc_interface::access::{is_permission, is_valid_group_name, ADMIN_GROUP, PERMISSIONS};
+pub use wcc_interface::access::{Group, GroupChange};
 use wcc_interface::events::directory;
 use wcc_interface::{ids, Failure, FailureCode, Note};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::Publisher;
 
-/// A group record at `keys::group(name)`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Group {
-    pub name: String,
-    /// Sorted, without duplicates.
-    pub permissions: Vec<String>,
-}
-
-/// One step of an update: grant `add`, then take away `remove`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GroupChange {
-    pub add: Option<String>,
-    pub remove: Option<String>,
-}
+// Groups are stored as JSON at `keys::group(name)`.
 
 /// An invite record at `keys::invite(code)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -134,8 +134,7 @@ pub async fn run(
     // channel tidying up (leaving a voice room) needs to know whose connection this was.
     let last = connection.session.clone();
     ctx.perform(connection.closed()).await;
-    if let Err(e) = server.channels.closed(&route.component, &last).await
-    {
+    if let Err(e) = server.channels.closed(&route.component, &last).await {
         debug!(connection = %id, "channel close hook failed: {e:#}");
     }
     // The room subscriptions (and their queue senders) went with `closed()`; this was the

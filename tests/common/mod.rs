@@ -33,7 +33,17 @@ where
 {
     let mut attempt = 1;
     loop {
-        let wcc = Wcc::start().await?;
+        let wcc = match Wcc::start().await {
+            Ok(wcc) => wcc,
+            // A deploy that never got ready (a link the host recorded but the provider did not
+            // take: the gateway logs "channel link refused") counts like a lost call.
+            Err(e) if attempt < FRESH_LATTICES && format!("{e:#}").contains(NOT_READY) => {
+                eprintln!("{e:#}; again on a fresh lattice");
+                attempt += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         match scenario(&wcc).await {
             Ok(()) => return Ok(wcc),
             Err(e) if attempt < FRESH_LATTICES && lost_a_call(&wcc, &e)? => {
@@ -44,6 +54,9 @@ where
         }
     }
 }
+
+/// How `wait_ready` gives up.
+const NOT_READY: &str = "wcc not ready";
 
 /// How many lattices a scenario may use when calls are lost: a loss is independent of the
 /// scenario, so a third loss in a row would say the loss rate has grown, which is itself a bug.
@@ -164,7 +177,7 @@ impl Wcc {
             if tokio::time::Instant::now() > deadline {
                 let kept = self.keep_logs()?;
                 bail!(
-                    "wcc not ready (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
+                    "{NOT_READY} (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
                      {actionhero}, Rebuttal {rebuttal}, admin {admin}); logs kept in {}",
                     kept.display()
                 );

@@ -5,7 +5,7 @@ use std::sync::{atomic::AtomicU64, Arc};
 
 use anyhow::Context;
 use tokio::sync::{watch, OnceCell};
-use tracing::info;
+use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 use wasmcloud_provider_sdk::{
     run_provider, LinkConfig, LinkDeleteInfo, Provider, ProviderInitConfig,
@@ -23,6 +23,26 @@ use crate::{
 struct Gateway {
     server: Arc<OnceCell<Arc<Server>>>,
     stop: Arc<watch::Sender<bool>>,
+}
+
+impl Gateway {
+    /// Starts serving the channel a link names: its websocket path and, if asked, a line listener.
+    async fn serve_link(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
+        let route = Route::from_link(link.target_id, link.config)?;
+        let server = self.server.get().context("link before init")?;
+        info!(path = %route.path, component = %route.component, line_addr = ?route.line_addr, "serving channel");
+        server
+            .routes
+            .write()
+            .await
+            .insert(route.path.clone(), route.clone());
+        server
+            .lines
+            .link(&route, |socket, route| {
+                tokio::spawn(lines::serve(socket, route, Arc::clone(server)))
+            })
+            .await
+    }
 }
 
 /// Runs the provider until the host stops it.
@@ -89,20 +109,14 @@ impl Provider for Gateway {
     }
 
     async fn receive_link_config_as_source(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
-        let route = Route::from_link(link.target_id, link.config)?;
-        let server = self.server.get().context("link before init")?;
-        info!(path = %route.path, component = %route.component, line_addr = ?route.line_addr, "serving channel");
-        server
-            .routes
-            .write()
-            .await
-            .insert(route.path.clone(), route.clone());
-        server
-            .lines
-            .link(&route, |socket, route| {
-                tokio::spawn(lines::serve(socket, route, Arc::clone(server)))
-            })
-            .await
+        // The SDK records a link even when this fails and ignores it when it is put again, so a
+        // refused link is a channel that stays unserved: say so where operators look.
+        let target = link.target_id.to_owned();
+        let served = self.serve_link(link).await;
+        if let Err(e) = &served {
+            warn!(component = %target, "channel link refused, its path is not served: {e:#}");
+        }
+        served
     }
 
     async fn delete_link_as_source(&self, info: impl LinkDeleteInfo) -> anyhow::Result<()> {

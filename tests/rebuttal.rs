@@ -1039,6 +1039,30 @@ async fn cross_protocol(wcc: &Wcc, cast: &mut Cast) -> Result<()> {
         .await?;
     assert_eq!(event["sender"], cast.admin_id.as_str(), "{event}");
     assert_eq!(event["channel"], room.as_str(), "{event}");
+
+    // Edits cross too: venueless edits its message (`replaces`), Rebuttal clients get the
+    // segment again; a Rebuttal moderator removes it, venueless gets the deletion.
+    let idx = crossed["message"]["idx"].clone();
+    let edited = venueless
+        .request(
+            "chat.send",
+            json!({"channel": room, "event_type": "channel.message", "replaces": idx,
+                "content": {"type": "text", "body": "hi from venueless, edited"}}),
+        )
+        .await?;
+    assert_eq!(edited[0], "success", "{edited}");
+    cast.admin
+        .expect("updateText", |p| {
+            texts(p).contains(&"hi from venueless, edited".to_owned())
+        })
+        .await?;
+    cast.admin
+        .send(json!({"type": "removemessage", "roomid": room, "messageid": idx}))
+        .await?;
+    let deletion = venueless
+        .chat_event(|e| e["replaces"] == idx && e["content"]["type"] == "deleted")
+        .await?;
+    assert_eq!(deletion["channel"], room.as_str(), "{deletion}");
     venueless.close().await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use wcc_interface::ids;
 use crate::backend::{Backend, NewMessage, Room};
 use crate::codes;
 use crate::handler::{chat, refuse, user_failure, Conn, Handled, Refusal};
-use crate::render::{has_profile, message_event, room_view, user_view};
+use crate::render::{edit_event, has_profile, message_event, room_view, user_view};
 use crate::session::Action;
 use crate::CHANNEL;
 
@@ -103,6 +103,61 @@ impl<B: Backend> Conn<'_, B> {
             refusal
         })?;
         Ok(Some(json!({ "event": message_event(&stored) })))
+    }
+
+    /// `chat.send` with `replaces`: edits the sender's own message (text content) or deletes
+    /// it (content type `deleted`). Everyone in the room then gets the changed event, carrying
+    /// `replaces`.
+    pub(crate) fn replace(
+        &mut self,
+        user: &str,
+        channel: &str,
+        event_type: Option<String>,
+        content: Value,
+        replaces: &Value,
+    ) -> Handled {
+        if event_type.as_deref() != Some("channel.message") {
+            return refuse(
+                codes::CHAT_UNSUPPORTED_EVENT_TYPE,
+                "only channel.message can be sent",
+            );
+        }
+        let Some(event_id) = replaces.as_u64() else {
+            return refuse(codes::CHAT_INVALID, "replaces must be an event id");
+        };
+        known_id(channel)?;
+        let found = self
+            .backend
+            .history(channel, Some(event_id.saturating_add(1)), 1)
+            .map_err(chat)?;
+        let Some(original) = found.into_iter().find(|m| m.event_id == event_id) else {
+            return refuse(codes::CHAT_INVALID, "there is no such message");
+        };
+        if original.sender != user {
+            return refuse(codes::CHAT_DENIED, "only your own messages can be changed");
+        }
+        let changed = match content.get("type").and_then(Value::as_str) {
+            Some("deleted") => self.backend.remove_message(channel, event_id),
+            Some("text") => {
+                if content
+                    .get("body")
+                    .and_then(Value::as_str)
+                    .is_none_or(|b| b.trim().is_empty())
+                {
+                    return refuse(codes::CHAT_EMPTY, "the message body is empty");
+                }
+                self.backend
+                    .edit_message(channel, event_id, &content.to_string())
+            }
+            _ => {
+                return refuse(
+                    codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
+                    "an edit is text content; a deletion has type deleted",
+                )
+            }
+        }
+        .map_err(chat)?;
+        Ok(Some(json!({ "event": edit_event(&changed) })))
     }
 
     pub(crate) fn fetch(

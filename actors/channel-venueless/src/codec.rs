@@ -62,6 +62,8 @@ pub enum Request {
         channel: String,
         event_type: Option<String>,
         content: Value,
+        /// The event id of the message this edits or deletes, as the client wrote it.
+        replaces: Option<Value>,
     },
     Fetch {
         id: Value,
@@ -229,6 +231,7 @@ fn request(
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             content: payload.get("content").cloned().unwrap_or(Value::Null),
+            replaces: payload.get("replaces").filter(|v| !v.is_null()).cloned(),
             id,
             channel,
         }),

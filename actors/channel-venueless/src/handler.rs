@@ -178,6 +178,14 @@ impl<B: Backend> Conn<'_, B> {
                 channel,
                 event_type,
                 content,
+                replaces: Some(replaces),
+                ..
+            } => self.replace(&user, &channel, event_type, content, &replaces),
+            Request::Send {
+                channel,
+                event_type,
+                content,
+                replaces: None,
                 ..
             } => self.send(&user, &channel, event_type, content),
             Request::Fetch {

@@ -5,6 +5,7 @@
 //! nothing here may depend on who receives it.
 
 use serde_json::{json, Map, Value};
+use wcc_interface::events::REMOVED_MESSAGE_TYPE;
 use wcc_interface::{Envelope, Event, StoredMessage};
 
 use crate::backend::{Backend, Room, User};
@@ -15,12 +16,12 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
     let envelope = Envelope::parse(event.as_bytes())?;
     let payload = match envelope.event {
         Event::MessagePublished { message } => message_event(&message),
+        Event::MessageUpdated { message } => edit_event(&message),
         Event::UserJoined { room, user, .. } => member_event(&room, &user, "join", backend),
         Event::UserLeft { room, user, .. } => member_event(&room, &user, "leave", backend),
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
         | Event::MessageDelivered { .. }
-        | Event::MessageUpdated { .. }
         | Event::DirectoryChanged { .. }
         | Event::Signal { .. } => return None,
     };
@@ -28,7 +29,17 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
 }
 
 /// The payload of `chat.event` for a message, as pushes, `chat.send` and `chat.fetch` show it.
+/// A removed message (through any protocol) shows as venueless shows a deletion.
 pub fn message_event(message: &StoredMessage) -> Value {
+    if message.event_type == REMOVED_MESSAGE_TYPE {
+        return json!({
+            "channel": message.room,
+            "event_type": "channel.message",
+            "content": { "type": "deleted" },
+            "sender": message.sender,
+            "event_id": message.event_id,
+        });
+    }
     json!({
         "channel": message.room,
         "event_type": message.event_type,
@@ -36,6 +47,14 @@ pub fn message_event(message: &StoredMessage) -> Value {
         "sender": message.sender,
         "event_id": message.event_id,
     })
+}
+
+/// An edit or deletion of message `event_id` as upstream pushes it: the message as it now is,
+/// with `replaces` naming it. (wcc keeps the message's own event id; it takes no new one.)
+pub fn edit_event(message: &StoredMessage) -> Value {
+    let mut event = message_event(message);
+    event["replaces"] = json!(message.event_id);
+    event
 }
 
 /// A `channel.member` event. Membership events are not numbered in wcc (only messages are), so
@@ -222,5 +241,25 @@ mod tests {
         assert!(!has_profile(&user(Some("[1]"))));
         assert!(!has_profile(&user(None)));
         assert_eq!(user_view(&user(None)), json!({"id": "u", "profile": {}}));
+    }
+
+    #[test]
+    fn edits_and_removals_from_any_protocol_carry_replaces() {
+        let backend = FakeBackend::new();
+        let edited = stored(json!({"type": "text", "body": "fixed typo"}));
+        let out = render(&env(Event::MessageUpdated { message: edited }), &backend).unwrap();
+        let out: Value = from_str(&out).unwrap();
+        assert_eq!(out[1]["replaces"], 4, "{out}");
+        assert_eq!(out[1]["content"]["body"], "fixed typo");
+
+        let mut removed = stored(json!({}));
+        removed.event_type = REMOVED_MESSAGE_TYPE.into();
+        removed.sender.clear();
+        let out = render(&env(Event::MessageUpdated { message: removed }), &backend).unwrap();
+        let out: Value = from_str(&out).unwrap();
+        assert_eq!(
+            (out[1]["event_type"].clone(), out[1]["content"].clone()),
+            (json!("channel.message"), json!({"type": "deleted"}))
+        );
     }
 }

@@ -63,9 +63,12 @@ fn decodes_requests() {
             id: json!(2),
             channel: "r".into(),
             event_type: Some("channel.message".into()),
-            content: Value::Null
+            content: Value::Null,
+            replaces: None
         })
     );
+    let edit = decode(r#"["chat.send", 3, {"channel": "r", "replaces": 4, "content": {}}]"#);
+    assert!(matches!(edit, Ok(Request::Send { replaces: Some(ref r), .. }) if *r == json!(4)));
 }
 
 #[test]

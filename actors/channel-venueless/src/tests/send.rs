@@ -166,3 +166,78 @@ fn core_unavailable_is_server_unavailable_everywhere() {
         assert_eq!(after, session, "a failed request changes nothing");
     }
 }
+
+fn edit(event_id: Value, content: Value) -> Value {
+    json!(["chat.send", 7, {"channel": "room_0", "event_type": "channel.message",
+        "content": content, "replaces": event_id}])
+}
+
+#[test]
+fn an_edit_replaces_your_own_message_and_answers_the_changed_event() {
+    let (backend, session) = joined();
+    send(&backend, &session, hello("room_0"));
+    let (_, actions) = send(
+        &backend,
+        &session,
+        edit(json!(1), json!({"type": "text", "body": "Hello, world"})),
+    );
+    let reply = only(&actions);
+    assert_eq!(reply[0], "success", "{reply}");
+    assert_eq!(reply[2]["event"]["replaces"], 1);
+    assert_eq!(reply[2]["event"]["content"]["body"], "Hello, world");
+    assert_eq!(
+        backend.messages("room_0")[0].content["body"],
+        "Hello, world"
+    );
+    assert_eq!(backend.messages("room_0").len(), 1, "no new message");
+}
+
+#[test]
+fn a_deletion_masks_the_message_and_shows_as_deleted() {
+    let (backend, session) = joined();
+    send(&backend, &session, hello("room_0"));
+    let (_, actions) = send(
+        &backend,
+        &session,
+        edit(json!(1), json!({"type": "deleted"})),
+    );
+    let reply = only(&actions);
+    assert_eq!(
+        reply[2]["event"]["content"],
+        json!({"type": "deleted"}),
+        "{reply}"
+    );
+    let fetched = send(
+        &backend,
+        &session,
+        json!(["chat.fetch", 8, {"channel": "room_0", "count": 10}]),
+    );
+    assert_eq!(
+        only(&fetched.1)[2]["results"][0]["content"]["type"],
+        "deleted"
+    );
+}
+
+#[test]
+fn only_your_own_existing_messages_can_be_changed() {
+    let (backend, session) = joined();
+    backend.add_user("bob", Some(r#"{"display_name":"Bob"}"#));
+    backend.add_member("room_0", "bob");
+    backend
+        .process_message(crate::backend::NewMessage {
+            room: "room_0".into(),
+            sender: "bob".into(),
+            channel: "test".into(),
+            event_type: "channel.message".into(),
+            content: r#"{"type":"text","body":"bob's"}"#.into(),
+        })
+        .unwrap();
+    let text = json!({"type": "text", "body": "mine now"});
+    let (_, actions) = send(&backend, &session, edit(json!(1), text.clone()));
+    assert_eq!(error_code(&actions), codes::CHAT_DENIED);
+    let (_, actions) = send(&backend, &session, edit(json!(5), text.clone()));
+    assert_eq!(error_code(&actions), codes::CHAT_INVALID);
+    let (_, actions) = send(&backend, &session, edit(json!("one"), text));
+    assert_eq!(error_code(&actions), codes::CHAT_INVALID);
+    assert_eq!(backend.messages("room_0")[0].content["body"], "bob's");
+}

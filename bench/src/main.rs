@@ -73,6 +73,9 @@ pub struct Args {
     /// Do not pin servers and load generator to separate cores.
     #[arg(long)]
     no_pin: bool,
+    /// Keep the lattice's logs after a run that succeeded (a failed run always keeps them).
+    #[arg(long)]
+    keep_logs: bool,
     #[arg(long, default_value = "build/bench.json")]
     out: PathBuf,
     #[arg(long, env = "NATS_SERVER")]

@@ -58,8 +58,8 @@ pub async fn run_all(
     );
     let outcome = wcc_scenarios(&wcc, &args, open_files, &mut fanouts, &mut json_out).await;
     wcc.stop().await;
-    if outcome.is_err() {
-        // Keep the logs of a failed run.
+    if outcome.is_err() || args.keep_logs {
+        // Keep the logs of a failed run, or when asked.
         let kept = state.keep();
         eprintln!("lattice logs kept in {}", kept.join("logs").display());
     }

@@ -112,21 +112,37 @@ fn main() -> Result<()> {
         Command::Admin(args) => std::process::exit(admin::run(&args)),
         command => command,
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if matches!(command, Command::Host { .. }) {
-        // More workers than cores: the host's wRPC reply router is one task, and it must run
-        // promptly even while every core executes wasm (see docs/design.md, "Every call is
-        // bounded"). Idle workers steal it instead of leaving it queued behind component calls.
-        runtime.worker_threads(host_worker_threads());
+    let runtime = match command {
+        Command::Host { .. } => host_runtime(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
     }
-    runtime.enable_all().build()?.block_on(run(command))
+    .enable_all()
+    .build()?;
+    runtime.block_on(run(command))
 }
 
-fn host_worker_threads() -> usize {
-    std::env::var("WCC_HOST_WORKER_THREADS")
+/// The host runs on one thread unless `WCC_HOST_WORKER_THREADS` asks for a pool.
+///
+/// wasmcloud-host 0.27.1 makes a fresh wRPC client for every call a component makes, and that
+/// client's reply router (wrpc-transport-nats 0.29) is a new task that picks at random between
+/// "register this call's reply subject" and "route this reply". On a thread pool the new task
+/// can wait in a queue while the request goes out and the reply comes back; then it has both at
+/// once, routes the reply first, drops it, and the call hangs (fixed upstream in wrpc #1272, in no
+/// release this host can use). On one thread tasks run in the order they were woken: the router,
+/// spawned before the request is handed to the NATS connection task, always registers first.
+/// Measured (docs/benchmarks.md): 50 senders lost 30 calls in 20,000 messages on 16 workers and
+/// none on one thread, which also doubled the persisted messages/s on 2 cores.
+fn host_runtime() -> tokio::runtime::Builder {
+    let workers = std::env::var("WCC_HOST_WORKER_THREADS")
         .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| 8 * std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    if workers == 0 {
+        return tokio::runtime::Builder::new_current_thread();
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(workers);
+    runtime
 }
 
 async fn run(command: Command) -> Result<()> {

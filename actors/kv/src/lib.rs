@@ -27,6 +27,9 @@ pub trait Store {
     fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure>;
     /// Values of `keys`, in order; `None` where a key is missing.
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure>;
+    /// Writes every pair; one call to the store, however many keys (the provider writes them
+    /// concurrently, so no order between them is promised).
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure>;
 
     /// Reads a JSON value.
     fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Failure> {
@@ -42,5 +45,22 @@ pub trait Store {
     fn set_json<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), Failure> {
         let bytes = serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.set(key, &bytes)
+    }
+
+    /// Reads the JSON values at `keys` in one call; `None` where a key is missing.
+    fn get_many_json<T: serde::de::DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<Option<T>>, Failure> {
+        let values = self.get_many(keys)?;
+        keys.iter()
+            .zip(values)
+            .map(|(key, value)| match value {
+                None => Ok(None),
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| Failure::unavailable(format!("corrupt value at {key}: {e}"))),
+            })
+            .collect()
     }
 }

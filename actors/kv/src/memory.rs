@@ -57,4 +57,12 @@ impl Store for MemoryStore {
         let entries = self.entries.borrow();
         Ok(keys.iter().map(|k| entries.get(k).cloned()).collect())
     }
+
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+        let mut stored = self.entries.borrow_mut();
+        for (key, value) in entries {
+            stored.insert(key.clone(), value.clone());
+        }
+        Ok(())
+    }
 }

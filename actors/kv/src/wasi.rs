@@ -67,4 +67,11 @@ impl Store for WasiStore {
             .map(|entry| entry.map(|(_, value)| value))
             .collect())
     }
+
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        batch::set_many(&self.bucket, entries).map_err(failure)
+    }
 }

@@ -68,18 +68,30 @@ fn require_room<S: Store>(store: &S, room: &str) -> Result<(), Failure> {
 
 /// The kind of `room` (`text`, `voice`, `direct`); `unknown_room` if there is none.
 fn room_kind<S: Store>(store: &S, room: &str) -> Result<String, Failure> {
-    // Only the rooms actor writes room records; we read the one field we need.
-    let record: serde_json::Value = store
-        .get_json(&keys::room(room))?
+    kind_of(room, store.get(&keys::room(room))?)
+}
+
+/// The kind in a room record as read from the store.
+fn kind_of(room: &str, record: Option<Vec<u8>>) -> Result<String, Failure> {
+    let record = record
         .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {room:?}")))?;
+    // Only the rooms actor writes room records; we read the one field we need.
+    let record: serde_json::Value = serde_json::from_slice(&record)
+        .map_err(|e| Failure::unavailable(format!("corrupt room record {room:?}: {e}")))?;
     Ok(record["kind"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Whether `sender` may write to `room`: members may; anyone may write to another user's direct
 /// room (that is a direct message) unless its owner banned them.
 fn authorize<S: Store>(store: &S, room: &str, sender: &str) -> Result<(), Failure> {
-    let kind = room_kind(store, room)?;
-    if store.get(&keys::member_flag(room, sender))?.is_some() {
+    // The room record and the membership flag in one read: this is on every message's path.
+    let keys = [keys::room(room), keys::member_flag(room, sender)];
+    let [record, member]: [Option<Vec<u8>>; 2] = store
+        .get_many(&keys)?
+        .try_into()
+        .map_err(|_| Failure::unavailable("key-value store answered the wrong number of keys"))?;
+    let kind = kind_of(room, record)?;
+    if member.is_some() {
         return Ok(());
     }
     if kind != "direct" {

@@ -105,13 +105,16 @@ fn persist_and_publish<S: Store, P: Publisher>(
         content,
         sent_at: now_ms,
     };
-    store.set_json(&keys::message(&stored.room, event_id), &stored)?;
-    // Written after the message: an id that resolves always finds it.
+    // One write for both: nobody can look the id up before we return it, so the index entry
+    // need not land after the message.
     let location = Location {
         room: stored.room.clone(),
         event_id,
     };
-    store.set_json(&keys::message_id(&stored.id), &location)?;
+    store.set_many(&[
+        (keys::message(&stored.room, event_id), to_json(&stored)?),
+        (keys::message_id(&stored.id), to_json(&location)?),
+    ])?;
 
     let event = Event::MessagePublished {
         message: stored.clone(),
@@ -125,6 +128,10 @@ fn persist_and_publish<S: Store, P: Publisher>(
         );
     }
     Ok(stored)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Failure> {
+    serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))
 }
 
 /// The message `id` names; `None` for an id that names nothing.

@@ -1,15 +1,25 @@
 //! Calls into channel actors over wRPC: the gateway's side of `wcc:chat/channel`.
 //!
-//! Every call is bounded by the configured timeout: the wRPC NATS transport this host version
-//! pins can lose a reply under load, and a connection must never wait on it forever. Renders
-//! are pure, so a lost one is simply asked again; the other calls change state and are not
-//! repeated (the socket is closed instead, see `connection.rs`).
+//! Every call runs on one thread of its own ([`CallThread`]), over a NATS connection made on
+//! that thread. The wRPC NATS transport the provider SDK pins (wrpc-transport-nats 0.29) routes
+//! replies in one task that picks at random between "register this call's reply subject" and
+//! "route this reply". With the router on the gateway's thread pool and the SDK's NATS connection
+//! on another thread, the router could be held up while a call went out and came back; it then
+//! routed the reply before registering the call and dropped it, and the call hung. On one thread
+//! tasks run in the order they were woken: the router (woken by the call) runs before the NATS
+//! connection task writes the request, so registration always comes first.
+//!
+//! Every call is still bounded by the configured timeout: a connection must never wait on a lost
+//! answer forever. Renders are pure, so a lost one is simply asked again; the other calls change
+//! state and are not repeated (the socket is closed instead, see `connection.rs`).
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use anyhow::{anyhow, Context, Result};
-use tokio::sync::RwLock;
-use wasmcloud_provider_sdk::{get_connection, provider::WrpcClient};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use tokio::{runtime::Handle, sync::RwLock};
+use wasmcloud_provider_sdk::get_connection;
 
 use crate::session::{Action, Frame, Outcome, Session};
 
@@ -29,29 +39,135 @@ const RENDER_ATTEMPTS: u32 = 3;
 /// order), so it is asked again well before the general call timeout.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// wRPC clients per channel component, made once and reused.
+/// Clients per channel component, made once and reused, all living on the call thread.
 #[derive(Clone)]
 pub struct Channels {
-    clients: Arc<RwLock<HashMap<String, WrpcClient>>>,
+    clients: Arc<RwLock<HashMap<String, ChannelClient>>>,
+    calls: CallThread,
     timeout: Duration,
 }
 
-impl Channels {
-    pub fn new(timeout: Duration) -> Self {
-        Self {
-            clients: Arc::default(),
-            timeout,
-        }
+/// A single-threaded runtime on a thread of its own, where every wRPC call, its reply router
+/// and the NATS connection under them run (see the module comment for why).
+#[derive(Clone)]
+struct CallThread {
+    handle: Handle,
+    nats: Arc<async_nats::Client>,
+}
+
+impl CallThread {
+    async fn start(nats_url: &str) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot build the call runtime")?;
+        let handle = runtime.handle().clone();
+        let (connected_tx, connected_rx) = tokio::sync::oneshot::channel();
+        let url = nats_url.to_owned();
+        std::thread::Builder::new()
+            .name("wrpc-calls".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let connected = async_nats::ConnectOptions::new()
+                        .name("wcc-gateway-calls")
+                        .connect(&url)
+                        .await
+                        .with_context(|| format!("cannot reach NATS at {url}"));
+                    let _ = connected_tx.send(connected);
+                    std::future::pending::<()>().await
+                })
+            })
+            .context("cannot start the call thread")?;
+        let nats = connected_rx
+            .await
+            .context("the call thread ended before connecting")??;
+        Ok(Self {
+            handle,
+            nats: Arc::new(nats),
+        })
     }
 
-    async fn client(&self, component: &str) -> Result<WrpcClient> {
+    /// Runs `call` on the call thread; gives up on it after `limit`.
+    async fn run<T, F>(&self, limit: Duration, call: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        let task = self.handle.spawn(call);
+        let abort = task.abort_handle();
+        match tokio::time::timeout(limit, task).await {
+            Ok(joined) => joined.context("wRPC call task failed")?,
+            Err(_) => {
+                abort.abort();
+                Err(anyhow!("no answer within {limit:?}"))
+            }
+        }
+    }
+}
+
+/// wRPC to one channel component, with the headers a provider's calls carry.
+#[derive(Clone)]
+struct ChannelClient {
+    nats: wrpc_transport_nats::Client,
+    source: Arc<str>,
+    target: Arc<str>,
+}
+
+impl wrpc_transport::Invoke for ChannelClient {
+    type Context = Option<HeaderMap>;
+    type Outgoing = <wrpc_transport_nats::Client as wrpc_transport::Invoke>::Outgoing;
+    type Incoming = <wrpc_transport_nats::Client as wrpc_transport::Invoke>::Incoming;
+
+    async fn invoke<P>(
+        &self,
+        cx: Self::Context,
+        instance: &str,
+        func: &str,
+        params: Bytes,
+        paths: impl AsRef<[P]> + Send,
+    ) -> Result<(Self::Outgoing, Self::Incoming)>
+    where
+        P: AsRef<[Option<usize>]> + Send + Sync,
+    {
+        let mut headers = cx.unwrap_or_default();
+        headers.insert("source-id", &*self.source);
+        headers.insert("target-id", &*self.target);
+        self.nats
+            .invoke(Some(headers), instance, func, params, paths)
+            .await
+    }
+}
+
+impl Channels {
+    /// `nats_url`: the lattice's NATS, where the channel components are served.
+    pub async fn new(nats_url: &str, timeout: Duration) -> Result<Self> {
+        Ok(Self {
+            clients: Arc::default(),
+            calls: CallThread::start(nats_url).await?,
+            timeout,
+        })
+    }
+
+    /// The client for `component`; made on first use. Runs on the call thread, so the client's
+    /// reply router is spawned there.
+    async fn client(&self, component: &str) -> Result<ChannelClient> {
         if let Some(client) = self.clients.read().await.get(component) {
             return Ok(client.clone());
         }
-        let client = get_connection()
-            .get_wrpc_client_custom(component, Some(self.timeout))
-            .await
-            .context("failed to make a wRPC client")?;
+        let lattice = get_connection();
+        let prefix: Arc<str> = Arc::from(format!("{}.{component}", lattice.lattice));
+        let nats = wrpc_transport_nats::Client::new(
+            Arc::clone(&self.calls.nats),
+            Arc::clone(&prefix),
+            Some(prefix),
+        )
+        .await
+        .context("failed to make a wRPC client")?;
+        let client = ChannelClient {
+            nats,
+            source: Arc::clone(&lattice.provider_id),
+            target: Arc::from(component),
+        };
         self.clients
             .write()
             .await
@@ -59,21 +175,27 @@ impl Channels {
         Ok(client)
     }
 
-    /// Runs one call, failing it once `limit` passes.
-    async fn within<T>(limit: Duration, call: impl Future<Output = Result<T>>) -> Result<T> {
-        tokio::time::timeout(limit, call)
+    /// Runs `call` with `component`'s client on the call thread, failing it once `limit` passes.
+    async fn call<T, F, Fut>(&self, component: &str, limit: Duration, call: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(ChannelClient) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send,
+    {
+        let channels = self.clone();
+        let component = component.to_owned();
+        self.calls
+            .run(limit, async move {
+                let client = channels.client(&component).await?;
+                call(client).await
+            })
             .await
-            .map_err(|_| anyhow!("no answer within {limit:?}"))?
-    }
-
-    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        Self::within(self.timeout, call).await
     }
 
     pub async fn opened(&self, component: &str, session: &Session) -> Result<Outcome> {
-        self.bounded(async {
-            let client = self.client(component).await?;
-            let outcome = wit::opened(&client, None, &to_wit_session(session)).await?;
+        let session = to_wit_session(session);
+        self.call(component, self.timeout, |client| async move {
+            let outcome = wit::opened(&client, None, &session).await?;
             Ok(from_wit_outcome(outcome))
         })
         .await
@@ -85,15 +207,10 @@ impl Channels {
         session: &Session,
         frame: Frame,
     ) -> Result<Outcome> {
-        self.bounded(async {
-            let client = self.client(component).await?;
-            let outcome = wit::received(
-                &client,
-                None,
-                &to_wit_session(session),
-                &to_wit_frame(frame),
-            )
-            .await?;
+        let session = to_wit_session(session);
+        let frame = to_wit_frame(frame);
+        self.call(component, self.timeout, |client| async move {
+            let outcome = wit::received(&client, None, &session, &frame).await?;
             Ok(from_wit_outcome(outcome))
         })
         .await
@@ -106,18 +223,19 @@ impl Channels {
         session: &Session,
         note: &str,
     ) -> Result<Outcome> {
-        self.bounded(async {
-            let client = self.client(component).await?;
-            let outcome = wit::notified(&client, None, &to_wit_session(session), note).await?;
+        let session = to_wit_session(session);
+        let note = note.to_owned();
+        self.call(component, self.timeout, |client| async move {
+            let outcome = wit::notified(&client, None, &session, &note).await?;
             Ok(from_wit_outcome(outcome))
         })
         .await
     }
 
     pub async fn closed(&self, component: &str, session: &Session) -> Result<()> {
-        self.bounded(async {
-            let client = self.client(component).await?;
-            wit::closed(&client, None, &to_wit_session(session)).await
+        let session = to_wit_session(session);
+        self.call(component, self.timeout, |client| async move {
+            wit::closed(&client, None, &session).await
         })
         .await
     }
@@ -126,11 +244,16 @@ impl Channels {
     pub async fn render(&self, component: &str, event: &str) -> Result<Option<Frame>> {
         let mut attempt = 1;
         loop {
-            let rendered = Self::within(RENDER_TIMEOUT.min(self.timeout), async {
-                let client = self.client(component).await?;
-                Ok(wit::render(&client, None, event).await?.map(from_wit_frame))
-            })
-            .await;
+            let owned = event.to_owned();
+            let rendered = self
+                .call(
+                    component,
+                    RENDER_TIMEOUT.min(self.timeout),
+                    |client| async move {
+                        Ok(wit::render(&client, None, &owned).await?.map(from_wit_frame))
+                    },
+                )
+                .await;
             match rendered {
                 Err(e) if attempt < RENDER_ATTEMPTS => {
                     tracing::debug!(component, attempt, "render failed, retrying: {e:#}");

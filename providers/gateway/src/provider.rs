@@ -80,7 +80,7 @@ impl Provider for Gateway {
             .subscribe(wcc_interface::notes::SUBJECT_WILDCARD)
             .await
             .context("cannot subscribe to notes")?;
-        let channels = Channels::new(config.call_timeout);
+        let channels = Channels::new(&config.nats_url, config.call_timeout).await?;
         let server = Arc::new(Server {
             fanout: Fanout::new(nats.clone(), channels.clone()),
             channels,

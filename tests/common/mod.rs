@@ -21,12 +21,12 @@ pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
 /// Runs `scenario` on a fresh wcc and returns that wcc (for a test that wants to stop it).
 ///
-/// The one failure tolerated: a wRPC reply lost by the transport the host pins (docs/design.md,
-/// "Every call is bounded"). The gateway logs it ([`LOST_REPLY`]) and closes the connection, or
-/// the host logs a call it had to cut off ([`HOST_CALL_TIMEOUT`]). A scenario makes a few
-/// hundred calls, many of them nested; on 2 busy cores one is lost now and then. Only then is
-/// the scenario run again, on another fresh lattice, at most [`FRESH_LATTICES`] times in all;
-/// any other failure fails the test at once.
+/// The one failure tolerated: a lost wRPC reply (docs/design.md, "No call may lose its reply").
+/// The gateway logs it ([`LOST_REPLY`]) and closes the connection, or the host logs a call it
+/// had to cut off ([`HOST_CALL_TIMEOUT`]). The host and the gateway now order their calls so the
+/// pinned transport cannot drop a reply; this stays as a safety net, and says so when used.
+/// Only then is the scenario run again, on another fresh lattice, at most [`FRESH_LATTICES`]
+/// times in all; any other failure fails the test at once.
 pub async fn on_fresh_lattice<F>(scenario: F) -> Result<Wcc>
 where
     F: for<'a> Fn(&'a Wcc) -> futures::future::BoxFuture<'a, Result<()>>,

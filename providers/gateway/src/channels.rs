@@ -250,7 +250,9 @@ impl Channels {
                     component,
                     RENDER_TIMEOUT.min(self.timeout),
                     |client| async move {
-                        Ok(wit::render(&client, None, &owned).await?.map(from_wit_frame))
+                        Ok(wit::render(&client, None, &owned)
+                            .await?
+                            .map(from_wit_frame))
                     },
                 )
                 .await;

@@ -38,8 +38,9 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_INTERNAL_ERROR: u16 = 1011;
 
-/// Chat frames are small and most connections are idle: read buffers start small.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Chat frames are small and most connections are idle: read buffers start small (a read
+/// buffer is held for the life of a connection; a larger frame grows it).
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Writes are flushed at the end of each burst anyway; this only caps what one burst buffers.
 pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
@@ -100,24 +101,28 @@ pub async fn run(
         evict: Arc::clone(&evict),
     };
 
-    let opened = server
-        .channels
-        .opened(&route.component, &connection.session)
-        .await;
-    let mut open = ctx.answer(&mut connection, opened).await;
+    // The calls and their effects are boxed: an idle connection then holds only this loop's own
+    // state (a future is as large as its largest await), not a call's.
+    let opened = Box::pin(
+        server
+            .channels
+            .opened(&route.component, &connection.session),
+    )
+    .await;
+    let mut open = Box::pin(ctx.answer(&mut connection, opened)).await;
     let mut inbound = pin!(inbound);
     let mut shutdown = server.shutdown.clone();
     while open {
         tokio::select! {
             frame = inbound.next() => {
                 let Some(frame) = frame else { break };
-                let answer = server.channels.received(&route.component, &connection.session, frame).await;
-                open = ctx.answer(&mut connection, answer).await;
+                let answer = Box::pin(server.channels.received(&route.component, &connection.session, frame)).await;
+                open = Box::pin(ctx.answer(&mut connection, answer)).await;
             }
             // The registry holds the sender until this connection closes it below.
             Some(note) = notes.recv() => {
-                let answer = server.channels.notified(&route.component, &connection.session, &note).await;
-                open = ctx.answer(&mut connection, answer).await;
+                let answer = Box::pin(server.channels.notified(&route.component, &connection.session, &note)).await;
+                open = Box::pin(ctx.answer(&mut connection, answer)).await;
             }
             () = evict.notified() => {
                 outbox.close(CLOSE_POLICY, "slow consumer: send queue full");
@@ -133,8 +138,8 @@ pub async fn run(
     // The close hook sees the session as it was: `closed()` takes the user out of it, and a
     // channel tidying up (leaving a voice room) needs to know whose connection this was.
     let last = connection.session.clone();
-    ctx.perform(connection.closed()).await;
-    if let Err(e) = server.channels.closed(&route.component, &last).await {
+    Box::pin(ctx.perform(connection.closed())).await;
+    if let Err(e) = Box::pin(server.channels.closed(&route.component, &last)).await {
         debug!(connection = %id, "channel close hook failed: {e:#}");
     }
     // The room subscriptions (and their queue senders) went with `closed()`; this was the

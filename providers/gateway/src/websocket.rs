@@ -75,16 +75,17 @@ async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
         // connection); they grow for the rare large frame.
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES);
-    let ws =
-        match tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config))
-            .await
-        {
-            Ok(ws) => ws,
-            Err(e) => {
-                debug!(%remote, "handshake failed: {e}");
-                return;
-            }
-        };
+    // Boxed, like the connection's own calls: a future is sized for its largest await, and the
+    // handshake's state would otherwise stay allocated for the life of every idle connection.
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config));
+    let ws = match Box::pin(handshake).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            debug!(%remote, "handshake failed: {e}");
+            return;
+        }
+    };
     let Some(route) = route else { return };
     let (outbox, outgoing) = outbound::queue(server.config.send_queue_frames);
     let (sink, stream) = ws.split();

@@ -46,21 +46,4 @@ pub trait Store {
         let bytes = serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.set(key, &bytes)
     }
-
-    /// Reads the JSON values at `keys` in one call; `None` where a key is missing.
-    fn get_many_json<T: serde::de::DeserializeOwned>(
-        &self,
-        keys: &[String],
-    ) -> Result<Vec<Option<T>>, Failure> {
-        let values = self.get_many(keys)?;
-        keys.iter()
-            .zip(values)
-            .map(|(key, value)| match value {
-                None => Ok(None),
-                Some(bytes) => serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| Failure::unavailable(format!("corrupt value at {key}: {e}"))),
-            })
-            .collect()
-    }
 }

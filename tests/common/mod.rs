@@ -178,8 +178,10 @@ impl Wcc {
                 let kept = self.keep_logs()?;
                 bail!(
                     "{NOT_READY} (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
-                     {actionhero}, Rebuttal {rebuttal}, admin {admin}); logs kept in {}",
-                    kept.display()
+                     {actionhero}, Rebuttal {rebuttal}, admin {admin}); logs kept in {}; the \
+                     gateway's routes and the last warnings:\n{}",
+                    kept.display(),
+                    self.log_digest()?
                 );
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -229,6 +231,25 @@ impl Wcc {
             std::fs::copy(entry.path(), kept.join(entry.file_name()))?;
         }
         Ok(kept)
+    }
+
+    /// What a failed readiness wait needs to be understood where only its message is kept
+    /// (CI): the channels the gateway serves and the last warnings and errors of every log.
+    fn log_digest(&self) -> Result<String> {
+        let mut digest = Vec::new();
+        for entry in std::fs::read_dir(self.state.path().join("logs"))? {
+            let bytes = std::fs::read(entry?.path())?;
+            let text = String::from_utf8_lossy(&bytes);
+            let lines = || text.lines().map(|line| line.to_string());
+            digest.extend(lines().filter(|line| {
+                line.contains("serving channel") || line.contains("never delivered")
+            }));
+            let warnings: Vec<String> = lines()
+                .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+                .collect();
+            digest.extend_from_slice(&warnings[warnings.len().saturating_sub(12)..]);
+        }
+        Ok(digest.join("\n"))
     }
 
     /// Whether any lattice log (nats-server, hosts, wadm and the providers they run) has `text`.

@@ -195,16 +195,17 @@ impl Fanout {
     async fn deliver(&self, room: &str, envelope: Envelope, frames: BTreeMap<String, Outbound>) {
         let stats = &self.inner.stats;
         stats.events.fetch_add(1, Ordering::Relaxed);
-        let mut recipients: BTreeMap<String, u32> = BTreeMap::new();
-        {
+        let recipients: Vec<(String, u32)> = {
             let rooms = self.lock();
             let Some(entry) = rooms.get(room) else { return };
+            // Counted under borrowed names: nothing is allocated per recipient.
+            let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
             for subscriber in entry.subscribers.values() {
                 let Some(frame) = frames.get(&subscriber.component) else {
                     continue;
                 };
                 match subscriber.queue.try_send(frame.clone()) {
-                    Ok(()) => *recipients.entry(subscriber.protocol.clone()).or_default() += 1,
+                    Ok(()) => *counts.entry(&subscriber.protocol).or_default() += 1,
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         stats.shed.fetch_add(1, Ordering::Relaxed);
                         subscriber.evict.notify_one();
@@ -212,8 +213,12 @@ impl Fanout {
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }
             }
-        }
-        let delivered: u64 = recipients.values().map(|n| u64::from(*n)).sum();
+            counts
+                .into_iter()
+                .map(|(protocol, count)| (protocol.to_owned(), count))
+                .collect()
+        };
+        let delivered: u64 = recipients.iter().map(|(_, n)| u64::from(*n)).sum();
         stats.deliveries.fetch_add(delivered, Ordering::Relaxed);
         if let Event::MessagePublished { message } = envelope.event {
             for (channel, count) in recipients {

@@ -12,13 +12,15 @@
 //!   once per protocol by its channel actor and the same bytes go to every local subscriber,
 //! - [`channels`]: the wRPC calls into channel actors,
 //! - [`stats`]: counters and process usage, answered on NATS `wcc.gateway.stats`,
-//! - [`provider`]: the wasmCloud provider lifecycle (config, links, shutdown).
+//! - [`provider`]: the wasmCloud provider lifecycle (config, links, shutdown),
+//! - [`missed_links`]: links the host announced before the gateway could hear them.
 
 pub mod channels;
 pub mod config;
 pub mod connection;
 pub mod fanout;
 pub mod lines;
+pub mod missed_links;
 pub mod notes;
 pub mod outbound;
 pub mod provider;

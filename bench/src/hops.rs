@@ -13,9 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, Result};
+use anyhow::{ensure, Result};
 use futures::StreamExt;
-use serde_json::json;
 
 use crate::client;
 
@@ -27,10 +26,14 @@ struct Seen {
     bytes: usize,
 }
 
-pub async fn run(nats_url: &str, addr: SocketAddr, room: &str, messages: usize) -> Result<()> {
-    let nats = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("cannot reach NATS at {nats_url}"))?;
+/// Runs `messages` sends through `room` (which must exist) and prints the median one's calls;
+/// returns its ack in milliseconds.
+pub async fn run(
+    nats: &async_nats::Client,
+    addr: SocketAddr,
+    room: &str,
+    messages: usize,
+) -> Result<f64> {
     let mut everything = nats.subscribe(">").await?;
     nats.flush().await?;
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -74,6 +77,7 @@ pub async fn run(nats_url: &str, addr: SocketAddr, room: &str, messages: usize) 
             seen,
         ));
     }
+    ensure!(!runs.is_empty(), "no messages to time");
     runs.sort_by_key(|(ack, ..)| *ack);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let acks: Vec<f64> = runs.iter().map(|(ack, ..)| ms(*ack)).collect();
@@ -110,7 +114,7 @@ pub async fn run(nats_url: &str, addr: SocketAddr, room: &str, messages: usize) 
             );
         }
     }
-    Ok(())
+    Ok(ms(*ack))
 }
 
 /// `callee function` for a wRPC invocation subject
@@ -133,15 +137,6 @@ fn storage_or_event(subject: &str) -> Option<String> {
     subject
         .starts_with("wcc.events")
         .then(|| format!("event on {subject}"))
-}
-
-/// Creates the room through the admin API unless it exists.
-pub fn ensure_room(admin: &str, token: &str, room: &str) -> Result<()> {
-    let created = ureq::post(&format!("http://{admin}/rooms"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .send_string(&json!({"id": room}).to_string());
-    // An existing room answers 200 as well.
-    created.map(drop).context("cannot create the room")
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! - ingest: many senders in many rooms; persisted messages/s and ack latency,
 //! - connections: idle websocket connections on one gateway; memory per connection,
 //! - overload: more than wcc can take, with stalled readers; memory stays bounded,
-//! - `hops` (a command of its own, on a running wcc): one message's calls, timed one by one.
+//! - hops: one message at a time on the idle server, its calls timed one by one (also a
+//!   command of its own, `wcc-bench hops`, for a wcc that `make run` started).
 
 mod baseline;
 mod client;
@@ -36,7 +37,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "fanout,ingest,overload,connections"
+        default_value = "fanout,ingest,overload,connections,hops"
     )]
     scenarios: Vec<String>,
     /// Fan-out room sizes.
@@ -144,9 +145,13 @@ fn main() -> Result<()> {
             room,
             messages,
         }) => {
-            hops::ensure_room(admin, token, room)?;
-            return tokio::runtime::Runtime::new()?
-                .block_on(hops::run(nats_url, *addr, room, *messages));
+            target::create_room_at(admin, token, room)?;
+            return tokio::runtime::Runtime::new()?.block_on(async {
+                let nats = async_nats::connect(nats_url.as_str())
+                    .await
+                    .with_context(|| format!("cannot reach NATS at {nats_url}"))?;
+                hops::run(&nats, *addr, room, *messages).await.map(drop)
+            });
         }
         None => {}
     }

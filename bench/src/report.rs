@@ -2,17 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::{
     client::now_us,
     connections, fanout,
     fanout::{Audience, FanoutRun},
-    ingest, overload,
+    hops, ingest, overload,
     stats::{ms, table},
     system::{Machine, Pinning},
-    target::{self, Server, WccOptions},
+    target::{self, Probe, Server, WccOptions},
     Args,
 };
 
@@ -190,6 +190,17 @@ async fn wcc_scenarios(
             r.queue_frames, r.frame_bytes
         );
         json_out.insert("overload", r.json());
+    }
+    if args.scenarios.iter().any(|s| s == "hops") {
+        // Last but one: it wants an idle server, and the connections scenario leaves it full.
+        let room = format!("hops-{}", now_us());
+        target::create_room(wcc, &room)?;
+        let Probe::Gateway(nats) = &wcc.probe else {
+            bail!("hops needs the lattice's NATS")
+        };
+        println!("\nhops (wcc; one message at a time, its calls seen on NATS)");
+        let ack_ms = hops::run(nats, wcc.addr, &room, if args.smoke { 5 } else { 50 }).await?;
+        json_out.insert("hops", json!({"ack_p50_ms": ack_ms}));
     }
     if args.scenarios.iter().any(|s| s == "connections") {
         let r = connections::run(wcc, args.connections, open_files).await?;

@@ -38,7 +38,7 @@ pub async fn run(
     nats.flush().await?;
     let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let writer = Arc::clone(&log);
-    tokio::spawn(async move {
+    let observer = tokio::spawn(async move {
         while let Some(msg) = everything.next().await {
             let seen = Seen {
                 at: Instant::now(),
@@ -50,33 +50,10 @@ pub async fn run(
         }
     });
 
-    let mut ws = client::member(addr, format!("hops-{}", std::process::id()), room, true).await?;
-    let mut runs = Vec::with_capacity(messages);
-    for seq in 0..messages as u64 {
-        // Let the previous message's fan-out and receipts finish: each run starts idle.
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        log.lock().unwrap().clear();
-        let id = 100 + seq;
-        let start = Instant::now();
-        client::send(&mut ws, client::message(id, room, 0, seq, 0)).await?;
-        let (mut ack, mut delivered) = (None, None);
-        while ack.is_none() || delivered.is_none() {
-            let frame = client::next_json(&mut ws).await?;
-            if client::is_reply_to(&frame, id) {
-                ack = Some(start.elapsed());
-            } else if frame[0] == "chat.event" {
-                delivered = Some(start.elapsed());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let seen = std::mem::take(&mut *log.lock().unwrap());
-        runs.push((
-            ack.unwrap_or_default(),
-            delivered.unwrap_or_default(),
-            start,
-            seen,
-        ));
-    }
+    let measured = measure(&log, addr, room, messages).await;
+    // The scenarios after this one must not feed an observer nobody reads.
+    observer.abort();
+    let mut runs = measured?;
     ensure!(!runs.is_empty(), "no messages to time");
     runs.sort_by_key(|(ack, ..)| *ack);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -115,6 +92,47 @@ pub async fn run(
         }
     }
     Ok(ms(*ack))
+}
+
+/// One timed message: its ack, its delivery back to the sender, when it was sent, and every
+/// NATS message seen meanwhile.
+type Run = (Duration, Duration, Instant, Vec<Seen>);
+
+/// Sends the messages one at a time and keeps what the observer saw around each.
+async fn measure(
+    log: &Mutex<Vec<Seen>>,
+    addr: SocketAddr,
+    room: &str,
+    messages: usize,
+) -> Result<Vec<Run>> {
+    let mut ws = client::member(addr, format!("hops-{}", std::process::id()), room, true).await?;
+    let mut runs = Vec::with_capacity(messages);
+    for seq in 0..messages as u64 {
+        // Let the previous message's fan-out and receipts finish: each run starts idle.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        log.lock().unwrap().clear();
+        let id = 100 + seq;
+        let start = Instant::now();
+        client::send(&mut ws, client::message(id, room, 0, seq, 0)).await?;
+        let (mut ack, mut delivered) = (None, None);
+        while ack.is_none() || delivered.is_none() {
+            let frame = client::next_json(&mut ws).await?;
+            if client::is_reply_to(&frame, id) {
+                ack = Some(start.elapsed());
+            } else if frame[0] == "chat.event" {
+                delivered = Some(start.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let seen = std::mem::take(&mut *log.lock().unwrap());
+        runs.push((
+            ack.unwrap_or_default(),
+            delivered.unwrap_or_default(),
+            start,
+            seen,
+        ));
+    }
+    Ok(runs)
 }
 
 /// `callee function` for a wRPC invocation subject

@@ -236,20 +236,27 @@ impl Wcc {
     /// What a failed readiness wait needs to be understood where only its message is kept
     /// (CI): the channels the gateway serves and the last warnings and errors of every log.
     fn log_digest(&self) -> Result<String> {
-        let mut digest = Vec::new();
+        let mut digest = String::new();
         for entry in std::fs::read_dir(self.state.path().join("logs"))? {
             let bytes = std::fs::read(entry?.path())?;
             let text = String::from_utf8_lossy(&bytes);
-            let lines = || text.lines().map(|line| line.to_string());
-            digest.extend(lines().filter(|line| {
+            let routes = text.lines().filter(|line| {
                 line.contains("serving channel") || line.contains("never delivered")
-            }));
-            let warnings: Vec<String> = lines()
+            });
+            let warnings: Vec<&str> = text
+                .lines()
                 .filter(|line| line.contains("WARN") || line.contains("ERROR"))
                 .collect();
-            digest.extend_from_slice(&warnings[warnings.len().saturating_sub(12)..]);
+            for line in routes.chain(
+                warnings[warnings.len().saturating_sub(12)..]
+                    .iter()
+                    .copied(),
+            ) {
+                digest.push_str(line);
+                digest.push('\n');
+            }
         }
-        Ok(digest.join("\n"))
+        Ok(digest)
     }
 
     /// Whether any lattice log (nats-server, hosts, wadm and the providers they run) has `text`.

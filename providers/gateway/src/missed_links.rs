@@ -68,8 +68,14 @@ async fn look(
                 link.name(),
             )
             .await;
+        // One link whose config cannot be read must not keep the others unserved.
         if !delivered {
-            serve(provider, connection, ctl, link).await?;
+            if let Err(e) = serve(provider, connection, ctl, link).await {
+                warn!(
+                    component = link.target(),
+                    "cannot serve an undelivered link: {e:#}"
+                );
+            }
         }
     }
     Ok(())

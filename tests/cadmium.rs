@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::cadmium::{AUDIO, BAN, GENERAL, GEOLOCATION, LOGIN, MESSAGE, READ, TYPING, UNBAN};
+use common::cadmium::{
+    AUDIO, BAN, GENERAL, GEOLOCATION, LOGIN, MESSAGE, READ, REGISTER, TYPING, UNBAN,
+};
 use common::Wcc;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -43,12 +45,13 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     assert_eq!(err_id(&reply), "unauthorized");
     ok(&bob_phone.login("bob", "battery staple").await?);
     let mut mallory = wcc.cadmium().await?;
+    let register = |name: &str, password: &str| json!({"username": name, "password": password});
     let reply = mallory
-        .request(
-            "urn:cadmium:profile:register",
-            &[],
-            json!({"username": "alice", "password": "x"}),
-        )
+        .request(REGISTER, &[], register("mallory", "short"))
+        .await?;
+    assert_eq!(err_id(&reply), "invalid_request", "passwords have 8 characters or more");
+    let reply = mallory
+        .request(REGISTER, &[], register("alice", "a long enough one"))
         .await?;
     assert_eq!(err_id(&reply), "id_exists");
 

@@ -1,5 +1,6 @@
 //! A venueless client, just enough of one for load: connect (optionally from a given loopback
-//! source address), authenticate, requests with ids, and cheap parsing of `chat.event` bodies.
+//! source address, and to another protocol's endpoint), authenticate, requests with ids, and
+//! cheap parsing of `chat.event` bodies.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -33,6 +34,11 @@ pub fn now_us() -> u64 {
 
 /// Connects to `ws://{addr}/venueless`, from `source` if given.
 pub async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
+    connect_to(addr, source, "venueless").await
+}
+
+/// Connects to `ws://{addr}/{path}` (a protocol's endpoint), from `source` if given.
+pub async fn connect_to(addr: SocketAddr, source: Option<IpAddr>, path: &str) -> Result<Ws> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -48,7 +54,7 @@ pub async fn connect(addr: SocketAddr, source: Option<IpAddr>) -> Result<Ws> {
         .read_buffer_size(4096)
         .write_buffer_size(0);
     let (ws, _) = tokio_tungstenite::client_async_with_config(
-        format!("ws://{addr}/venueless"),
+        format!("ws://{addr}/{path}"),
         stream,
         Some(config),
     )

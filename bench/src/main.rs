@@ -8,6 +8,8 @@
 //! - ingest: many senders in many rooms; persisted messages/s and ack latency,
 //! - connections: idle websocket connections on one gateway; memory per connection,
 //! - overload: more than wcc can take, with stalled readers; memory stays bounded,
+//! - login-storm: chat users' ack latency, idle and while 50 clients send wrong passwords
+//!   (sign-in throttling must keep password hashing from starving chat),
 //! - hops: one message at a time on the idle server, its calls timed one by one (also a
 //!   command of its own, `wcc-bench hops`, for a wcc that `make run` started).
 
@@ -17,6 +19,7 @@ mod connections;
 mod fanout;
 mod hops;
 mod ingest;
+mod login_storm;
 mod overload;
 mod report;
 mod stats;
@@ -37,7 +40,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "fanout,ingest,overload,connections,hops"
+        default_value = "fanout,ingest,overload,login-storm,connections,hops"
     )]
     scenarios: Vec<String>,
     /// Fan-out room sizes.
@@ -67,6 +70,18 @@ pub struct Args {
     connections: usize,
     #[arg(long, default_value_t = 10)]
     overload_seconds: u64,
+    /// Login storm: clients sending wrong passwords, each from its own loopback address.
+    #[arg(long, default_value_t = 50)]
+    storm_clients: usize,
+    /// Login storm: length of the idle phase and of the storm.
+    #[arg(long, default_value_t = 20)]
+    storm_seconds: u64,
+    /// Login storm: venueless users chatting meanwhile.
+    #[arg(long, default_value_t = 5)]
+    storm_chatters: usize,
+    /// Login storm: their messages per second, all together.
+    #[arg(long, default_value_t = 50)]
+    storm_rate: u32,
     /// Per-connection send queue of the gateway (frames) for the whole benchmark.
     #[arg(long, default_value_t = 8192)]
     send_queue_frames: usize,
@@ -107,8 +122,12 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "WCC_ADMIN_ADDR", default_value = "127.0.0.1:8081")]
         admin: String,
-        #[arg(long, env = "WCC_ADMIN_TOKEN", default_value = "wcc-dev-admin-token")]
-        token: String,
+        /// The admin token; by default the one in `<state-dir>/secrets/admin-token`.
+        #[arg(long, env = "WCC_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The state folder of the `wcc-lattice up` to measure (`make run` uses `.wcc/state`).
+        #[arg(long, default_value = ".wcc/state")]
+        state_dir: PathBuf,
         #[arg(long, default_value = "hops")]
         room: String,
         #[arg(long, default_value_t = 50)]
@@ -128,6 +147,10 @@ impl Args {
         self.ingest_rate = 50;
         self.connections = 200;
         self.overload_seconds = 2;
+        self.storm_clients = 5;
+        self.storm_seconds = 2;
+        self.storm_chatters = 2;
+        self.storm_rate = 10;
     }
 }
 
@@ -142,10 +165,12 @@ fn main() -> Result<()> {
             addr,
             admin,
             token,
+            state_dir,
             room,
             messages,
         }) => {
-            target::create_room_at(admin, token, room)?;
+            let token = target::admin_token(token.clone(), state_dir)?;
+            target::create_room_at(admin, &token, room)?;
             return tokio::runtime::Runtime::new()?.block_on(async {
                 let nats = async_nats::connect(nats_url.as_str())
                     .await

@@ -1,5 +1,5 @@
 //! What the benchmark needs from the operating system: the machine description, core pinning,
-//! file limits and per-process memory and CPU from `/proc`.
+//! file limits, and per-process memory and CPU (and finding a process) from `/proc`.
 
 use std::io;
 
@@ -109,4 +109,20 @@ pub fn process_usage(pid: &str) -> Option<(u64, f64)> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some((resident_pages * 4096, ticks as f64 / 100.0))
+}
+
+/// The pid of a running process whose command line has every one of `args` among its words
+/// (a lattice's host, say, by its subcommand and its NATS URL).
+pub fn find_process(args: &[&str]) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.iter()
+                .all(|arg| words.contains(&arg.as_bytes()))
+                .then_some(pid)
+        })
 }

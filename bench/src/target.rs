@@ -122,7 +122,6 @@ pub struct WccOptions<'a> {
 pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
     let gateway: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let admin = format!("127.0.0.1:{}", free_port()?);
-    let token = "bench-token".to_string();
     let nats_port = free_port()?;
     let mut command = Command::new(options.launcher);
     command
@@ -136,7 +135,9 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
         .args(["--nats-port", &nats_port.to_string()])
         .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
         .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
-        .args(["--var", &format!("WCC_ADMIN_TOKEN={token}")])
+        // The load generator is one venueless client sending far faster than a person: the
+        // per-connection rate limit (on by default) would measure itself, not the system.
+        .args(["--var", "WCC_VENUELESS_RATE_LIMIT=0"])
         .args([
             "--var",
             &format!("WCC_SEND_QUEUE_FRAMES={}", options.send_queue_frames),
@@ -160,6 +161,8 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
             ),
         }
     }
+    // `up` generated the admin token into the state folder, as it does for `make run`.
+    let token = admin_token(None, options.state)?;
     // Keep draining stdout so `up` never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let nats = async_nats::connect(format!("nats://127.0.0.1:{nats_port}")).await?;
@@ -191,6 +194,27 @@ async fn wait_for_admin(server: &Server) -> Result<()> {
             Err(e) => return Err(e).context("admin API never answered"),
         }
     }
+}
+
+/// The admin token: `given` if set, else the one `wcc-lattice up` keeps in its state folder
+/// (`<state>/secrets/admin-token`, lattice/src/secrets.rs). There is no default token.
+pub fn admin_token(given: Option<String>, state: &Path) -> Result<String> {
+    if let Some(token) = given.filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    let path = state.join("secrets").join("admin-token");
+    let token = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no admin token: pass --token or set WCC_ADMIN_TOKEN, or point --state-dir at the \
+             state folder of `wcc-lattice up` (cannot read {})",
+            path.display()
+        )
+    })?;
+    let token = token.trim();
+    if token.is_empty() {
+        bail!("{} is empty", path.display());
+    }
+    Ok(token.to_string())
 }
 
 /// Creates `room` through the admin API (wcc) — the baseline has every room already.

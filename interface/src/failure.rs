@@ -23,10 +23,13 @@ pub enum FailureCode {
     BadCredentials,
     /// The recipient has banned the sender.
     Banned,
+    /// Too many attempts (sign-in, registration) from this address or for this account; the
+    /// message says how many seconds to wait.
+    Throttled,
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 9] = [
+    pub const ALL: [FailureCode; 10] = [
         FailureCode::Invalid,
         FailureCode::UnknownRoom,
         FailureCode::UnknownUser,
@@ -36,6 +39,7 @@ impl FailureCode {
         FailureCode::Exists,
         FailureCode::BadCredentials,
         FailureCode::Banned,
+        FailureCode::Throttled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl FailureCode {
             FailureCode::Exists => "exists",
             FailureCode::BadCredentials => "bad_credentials",
             FailureCode::Banned => "banned",
+            FailureCode::Throttled => "throttled",
         }
     }
 
@@ -76,6 +81,9 @@ impl Failure {
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(FailureCode::Unavailable, message)
+    }
+    pub fn denied(message: impl Into<String>) -> Self {
+        Self::new(FailureCode::Denied, message)
     }
 }
 

@@ -4,8 +4,10 @@
 //! - [`clock`]: unix milliseconds, the one timestamp format,
 //! - [`events`]: the versioned JSON envelope published on NATS and the subjects it goes to,
 //! - [`failure`]: the protocol-neutral failure codes the core actors return,
+//! - [`grant`]: signed subscription grants, made by the core and checked by the gateway,
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
 //! - [`notes`]: messages for particular live sessions (operator actions) and their subjects,
+//! - [`principal`]: who is asking the core (a user, the operator, the server),
 //! - [`requests`]: what channels hand to the messages actor,
 //! - [`transport`]: the names of the ways a client can be connected.
 //!
@@ -15,12 +17,15 @@ pub mod access;
 pub mod clock;
 pub mod events;
 pub mod failure;
+pub mod grant;
 pub mod ids;
 pub mod notes;
+pub mod principal;
 pub mod requests;
 pub mod transport;
 
 pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
 pub use notes::Note;
+pub use principal::Principal;
 pub use requests::{NewMessage, Signal, UserSignal};

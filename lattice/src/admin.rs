@@ -3,9 +3,10 @@
 //!
 //! Each command maps to one request ([`request`], a pure function, unit-tested); [`run`] sends
 //! it and prints the answer: the body on stdout for 2xx, the error JSON on stderr (exit 1)
-//! otherwise.
+//! otherwise. The token is `--token` / `WCC_ADMIN_TOKEN`, else the one `wcc-lattice up`
+//! generated in its state folder; there is no default.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -15,14 +16,12 @@ pub struct AdminArgs {
     /// The admin HTTP API's `host:port`.
     #[arg(long, env = "WCC_ADMIN_ADDR", default_value = "127.0.0.1:8081")]
     pub addr: String,
-    /// The rooms component's `admin_token`.
-    #[arg(
-        long,
-        env = "WCC_ADMIN_TOKEN",
-        default_value = "wcc-dev-admin-token",
-        hide_env_values = true
-    )]
-    pub token: String,
+    /// The admin API's bearer token; by default the one in `<state-dir>/secrets/admin-token`.
+    #[arg(long, env = "WCC_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The state folder of `wcc-lattice up`, where it keeps the token it generated.
+    #[arg(long, default_value = crate::local::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -147,13 +146,20 @@ pub fn run(args: &AdminArgs) -> i32 {
             return 2;
         }
     };
+    let token = match crate::secrets::client_admin_token(args.token.clone(), &args.state_dir) {
+        Ok(token) => token,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return 2;
+        }
+    };
     let url = format!("http://{}{}", args.addr, req.path);
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(30))
         .build();
     let call = agent
         .request(req.method, &url)
-        .set("authorization", &format!("Bearer {}", args.token));
+        .set("authorization", &format!("Bearer {token}"));
     let sent = match &req.body {
         Some(body) => call
             .set("content-type", "application/json")
@@ -323,13 +329,34 @@ mod tests {
     fn address_and_token_have_defaults_and_flags() {
         let admin = parse(&["--addr", "10.0.0.1:9", "--token", "t", "exists", "x"]).unwrap();
         assert_eq!(
-            (admin.addr.as_str(), admin.token.as_str()),
-            ("10.0.0.1:9", "t")
+            (admin.addr.as_str(), admin.token.as_deref()),
+            ("10.0.0.1:9", Some("t"))
         );
+        let admin = parse(&["--state-dir", "/srv/wcc", "exists", "x"]).unwrap();
+        assert_eq!(admin.state_dir, PathBuf::from("/srv/wcc"));
         // Defaults apply unless the environment sets WCC_ADMIN_ADDR / WCC_ADMIN_TOKEN.
+        let admin = parse(&["exists", "x"]).unwrap();
         if std::env::var_os("WCC_ADMIN_ADDR").is_none() {
-            assert_eq!(parse(&["exists", "x"]).unwrap().addr, "127.0.0.1:8081");
+            assert_eq!(admin.addr, "127.0.0.1:8081");
         }
+        if std::env::var_os("WCC_ADMIN_TOKEN").is_none() {
+            // No built-in token: it comes from the state folder or nowhere.
+            assert_eq!(admin.token, None);
+            assert_eq!(admin.state_dir, PathBuf::from(".wcc/state"));
+        }
+    }
+
+    #[test]
+    fn without_a_token_or_its_file_nothing_is_sent() {
+        let state = tempfile::tempdir().unwrap();
+        let args = AdminArgs {
+            // Nothing listens here; a request sent would fail with 1, not 2.
+            addr: "127.0.0.1:1".into(),
+            token: None,
+            state_dir: state.path().to_path_buf(),
+            command: AdminCommand::Exists { room: "x".into() },
+        };
+        assert_eq!(run(&args), 2);
     }
 
     #[test]

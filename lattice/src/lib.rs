@@ -5,6 +5,7 @@
 //! - [`deploy`]: wadm's NATS API for putting and deploying a manifest,
 //! - [`manifest`]: filling `wadm.yaml`'s placeholders,
 //! - [`local`]: all of it as child processes, for `up`, the tests and the benchmarks,
+//! - [`secrets`]: the admin token and the subscription key, kept in the state folder,
 //! - [`admin`]: `wcc-lattice admin`, the operator's commands over the admin HTTP API.
 
 pub mod admin;
@@ -14,6 +15,7 @@ pub mod host;
 pub mod local;
 pub mod manifest;
 pub mod package;
+pub mod secrets;
 #[cfg(feature = "runtime")]
 pub mod wadm;
 

@@ -3,11 +3,13 @@
 //!
 //! `wcc-lattice up`, the end-to-end tests and the benchmarks all start the product through this
 //! one type, so they run exactly what a user runs. Every child is killed when the value drops.
+//! It also fills the secrets the manifest needs ([`secrets::fill`]): the admin token and the
+//! subscription key from the caller's vars, or generated once into the state folder.
 
 use std::{
     collections::HashMap,
     net::{SocketAddr, TcpListener},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::Stdio,
     time::Duration,
 };
@@ -16,7 +18,10 @@ use anyhow::{bail, Context, Result};
 use nix::{sys::signal, unistd::Pid};
 use tokio::process::{Child, Command};
 
-use crate::{deploy, manifest};
+use crate::{deploy, manifest, secrets};
+
+/// Where `wcc-lattice up` keeps its state unless told otherwise (`make run` uses it too).
+pub const DEFAULT_STATE_DIR: &str = ".wcc/state";
 
 /// Everything needed to start a local lattice.
 #[derive(Clone, Debug)]
@@ -29,7 +34,9 @@ pub struct LocalOptions {
     pub launcher: PathBuf,
     /// The manifest template, normally the repository's `wadm.yaml`.
     pub manifest: PathBuf,
-    /// Values for the manifest's `${NAME}` placeholders, on top of `WCC_NATS_URL`.
+    /// Values for the manifest's `${NAME}` placeholders, on top of `WCC_NATS_URL`. Without
+    /// `WCC_ADMIN_TOKEN` / `WCC_SUBSCRIPTION_KEY` the lattice uses (or creates) the files in
+    /// `state_dir/secrets`.
     pub vars: HashMap<String, String>,
     /// NATS client port; 0 picks a free one.
     pub nats_port: u16,
@@ -46,12 +53,15 @@ pub struct LocalLattice {
     wadm: Child,
     hosts: Vec<Option<Child>>,
     app: Option<String>,
+    /// Which secrets came from the state folder.
+    secrets: secrets::Sources,
 }
 
 impl LocalLattice {
-    /// Starts nats-server, one host and wadm, and waits until NATS answers.
-    pub async fn start(options: LocalOptions) -> Result<Self> {
+    /// Fills the secrets, starts nats-server, one host and wadm, and waits until NATS answers.
+    pub async fn start(mut options: LocalOptions) -> Result<Self> {
         std::fs::create_dir_all(options.state_dir.join("logs"))?;
+        let secrets = secrets::fill(&mut options.vars, &options.state_dir)?;
         let nats_port = if options.nats_port == 0 {
             free_port()?
         } else {
@@ -89,6 +99,7 @@ impl LocalLattice {
             wadm,
             hosts: Vec::new(),
             app: None,
+            secrets,
         };
         lattice.add_host().await?;
         Ok(lattice)
@@ -96,6 +107,19 @@ impl LocalLattice {
 
     pub fn nats_url(&self) -> &str {
         &self.nats_url
+    }
+
+    /// The admin API's bearer token: the caller's `WCC_ADMIN_TOKEN` or the generated one.
+    pub fn admin_token(&self) -> &str {
+        self.options
+            .vars
+            .get(secrets::ADMIN_TOKEN)
+            .map_or("", String::as_str)
+    }
+
+    /// The file the admin token is kept in; `None` when the caller passed it.
+    pub fn admin_token_file(&self) -> Option<&Path> {
+        self.secrets.admin_token.as_deref()
     }
 
     /// Starts one more host on the lattice and returns its index.

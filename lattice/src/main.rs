@@ -5,7 +5,7 @@ use std::{collections::HashMap, path::PathBuf, time::Duration};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use wcc_lattice::{admin, host, local, manifest, shutdown_signal, wadm};
+use wcc_lattice::{admin, host, local, manifest, secrets, shutdown_signal, wadm};
 
 #[derive(Parser)]
 #[command(about = "Run wcc on a local wasmCloud 1.x lattice")]
@@ -17,11 +17,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start nats-server, a host and wadm, deploy wadm.yaml, and serve until Ctrl-C.
+    ///
+    /// The admin token and the subscription key are `--var WCC_ADMIN_TOKEN=…` /
+    /// `--var WCC_SUBSCRIPTION_KEY=…` if given, else generated once into `<state-dir>/secrets/`.
     Up {
         #[command(flatten)]
         app: AppArgs,
-        /// Folder for JetStream data, provider cache and logs.
-        #[arg(long, default_value = ".wcc/state")]
+        /// Folder for JetStream data, provider cache, logs and generated secrets.
+        #[arg(long, default_value = local::DEFAULT_STATE_DIR)]
         state_dir: PathBuf,
         #[arg(long, env = "NATS_SERVER", default_value = "nats-server")]
         nats_server: PathBuf,
@@ -53,6 +56,9 @@ enum Command {
         out: PathBuf,
     },
     /// Print wadm.yaml with its placeholders filled, for `wash app deploy` on another lattice.
+    ///
+    /// Needs `--var WCC_ADMIN_TOKEN=…` (the output carries only its SHA-256); generates a fresh
+    /// subscription key unless `--var WCC_SUBSCRIPTION_KEY=…` is given.
     Render {
         #[command(flatten)]
         app: AppArgs,
@@ -162,6 +168,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Wadm { nats_url } => wadm::run(&nats_url, shutdown_signal()).await,
         Command::Render { app, nats_url } => {
             let mut vars = app.vars()?;
+            secrets::fill_for_render(&mut vars)?;
             vars.insert("WCC_NATS_URL".into(), nats_url);
             let template = std::fs::read_to_string(&app.manifest)?;
             print!("{}", manifest::render(&template, &vars)?);
@@ -197,6 +204,11 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
         options.state_dir.display()
     );
     let mut lattice = local::LocalLattice::start(options.clone()).await?;
+    let token_at = match lattice.admin_token_file() {
+        Some(path) => path.display().to_string(),
+        None => "the WCC_ADMIN_TOKEN you passed".to_string(),
+    };
+    println!("admin token: {token_at}");
     println!("deploying {} ...", options.manifest.display());
     let deployed = tokio::select! {
         deployed = lattice.deploy(Duration::from_secs(180)) => deployed,
@@ -215,6 +227,7 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
     {
         println!("  {line}");
     }
+    println!("  admin token           {token_at}");
     println!("Ctrl-C stops everything.");
     shutdown_signal().await;
     println!("stopping ...");

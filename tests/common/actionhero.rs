@@ -141,6 +141,11 @@ impl Actionhero {
         }
     }
 
+    /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
+    pub fn saw(&self, text: &str) -> bool {
+        self.pushes.iter().any(|frame| frame.to_string().contains(text))
+    }
+
     /// The next chat line saying `message`.
     pub async fn chat(&mut self, message: &str) -> Result<Value> {
         self.push(|v| v["context"] == "user" && v["message"] == message)

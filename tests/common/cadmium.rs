@@ -45,6 +45,11 @@ impl Cadmium {
         next_json(&mut self.ws).await
     }
 
+    /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
+    pub fn saw(&self, text: &str) -> bool {
+        self.pushes.iter().any(|frame| frame.to_string().contains(text))
+    }
+
     /// Sends a request (with the token, if any) and returns the reply echoing its id.
     pub async fn request(&mut self, kind: &str, to: &[&str], payload: Value) -> Result<Value> {
         let id = format!("q{}", self.next_id);

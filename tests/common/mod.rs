@@ -14,8 +14,14 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite::Message, MaybeTlsStream, WebSocketStream};
-use wcc_lattice::local::{free_port, LocalLattice, LocalOptions};
+use wcc_lattice::{
+    local::{free_port, LocalLattice, LocalOptions},
+    secrets,
+};
 
+/// The admin API's token, chosen by the tests and passed as `WCC_ADMIN_TOKEN` (the manifest
+/// carries only its SHA-256). The subscription key is not passed: `LocalLattice` generates it
+/// into the test's state folder (`secrets/subscription-key`), as `wcc-lattice up` does.
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 /// Generous: a cold host compiles every component on first placement.
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
@@ -108,7 +114,7 @@ impl Wcc {
             ),
             ("WCC_GATEWAY_ADDR".to_string(), gateway.clone()),
             ("WCC_ADMIN_ADDR".to_string(), admin.clone()),
-            ("WCC_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string()),
+            (secrets::ADMIN_TOKEN.to_string(), ADMIN_TOKEN.to_string()),
             ("WCC_ACTIONHERO_LINE_ADDR".to_string(), lines.clone()),
             (
                 "WCC_REBUTTAL_ADMIN_EMAIL".to_string(),
@@ -391,6 +397,11 @@ impl Venueless {
     /// The next frame from the server as JSON.
     pub async fn recv(&mut self) -> Result<Value> {
         next_json(&mut self.ws).await
+    }
+
+    /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
+    pub fn saw(&self, text: &str) -> bool {
+        self.pushes.iter().any(|frame| frame.to_string().contains(text))
     }
 
     /// Sends `[action, id, payload]` and returns the reply with that id (`success`/`error`).

@@ -2,9 +2,12 @@
 //! session and what the gateway should do out.
 //!
 //! Every non-blank line gets exactly one response line carrying the running `messageCount`; no
-//! input closes the connection except `quit`.
+//! input closes the connection except `quit`. Every verb and action but `quit` takes a token
+//! from the connection's rate limiter first; over the limit it is answered with upstream's
+//! [`TOO_MANY_REQUESTS`] and not carried out.
 
-use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session};
+use channel_kit::ratelimit::Limit;
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session};
 use serde_json::{json, Map, Value};
 use wcc_interface::{Failure, FailureCode, Note};
 
@@ -18,6 +21,10 @@ const MESSAGE_EVENT_TYPE: &str = "channel.message";
 
 /// Upstream's answer to an action it does not have.
 pub const UNKNOWN_ACTION: &str = "unknown action or invalid apiVersion";
+
+/// Upstream's answer to a connection that asks too much at once (its `simultaneousActions`
+/// guard); here, over the connection's rate limit.
+pub const TOO_MANY_REQUESTS: &str = "you have too many pending requests";
 
 /// The default room when the setting is absent; an empty setting turns it off.
 pub const DEFAULT_ROOM: &str = "defaultRoom";
@@ -36,6 +43,7 @@ fn refusal(failure: Failure) -> Refusal {
         FailureCode::UnknownUser => "no such user".into(),
         FailureCode::Banned => "banned".into(),
         FailureCode::Invalid => failure.message,
+        FailureCode::Throttled => format!("too many attempts: {}", failure.message),
         FailureCode::Unavailable => "the server could not do that now; try again".into(),
     }
 }
@@ -77,12 +85,21 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
     };
     conn.state.message_count += 1;
     let count = conn.state.message_count;
+    // Lines that could not be read do no work, and leaving is never refused.
+    let throttled = match &request {
+        Ok(Request::Verb(Verb::Quit)) | Err(_) => false,
+        Ok(_) => conn.take_token().is_err(),
+    };
     let line = match request {
         Err(text) => codec::error(&text, count),
         Ok(Request::Verb(Verb::Quit)) => {
             conn.send(codec::bye(count));
             conn.actions.push(Action::Close(1000, "quit".into()));
             return conn.finish();
+        }
+        Ok(Request::Verb(_)) if throttled => codec::error(TOO_MANY_REQUESTS, count),
+        Ok(Request::Action { .. }) if throttled => {
+            codec::action_response(Map::new(), Some(TOO_MANY_REQUESTS), count)
         }
         Ok(Request::Verb(verb)) => match conn.verb(verb) {
             Ok(data) => codec::ok(data, count),
@@ -106,11 +123,14 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
     let mut conn = Conn::new(session, backend);
     match Note::parse(note) {
         Some(Note::Joined { room }) if conn.state.room.as_deref() != Some(&room) => {
-            // The operator decides: no join rule, and the membership is already made.
-            conn.leave_current();
-            conn.state.room = Some(room.clone());
-            conn.actions.push(Action::Subscribe(room.clone()));
-            conn.send(codec::api_event("joined", &room));
+            // The operator decides: no join rule, and the membership is already made. The
+            // core still grants the subscription: a note alone subscribes nothing.
+            if let Ok(subscribe) = conn.subscription(&room) {
+                conn.leave_current();
+                conn.state.room = Some(room.clone());
+                conn.actions.push(subscribe);
+                conn.send(codec::api_event("joined", &room));
+            }
         }
         Some(Note::Left { room }) if conn.state.room.as_deref() == Some(&room) => {
             conn.state.room = None;
@@ -132,7 +152,7 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
 pub fn closed(session: Session, backend: &impl Backend) {
     let state = State::parse(&session.data);
     if let (false, Some(room), Some(user)) = (state.authenticated, state.room, session.user) {
-        let _ = backend.leave(&room, &user, CHANNEL);
+        let _ = backend.leave(&Principal::user(&user), &room, &user, CHANNEL);
     }
 }
 
@@ -166,6 +186,12 @@ impl<'a, B: Backend> Conn<'a, B> {
 
     fn send(&mut self, line: String) {
         self.actions.push(Action::Send(line));
+    }
+
+    /// A token from the connection's rate limiter; `Err(ms)` until there is one.
+    fn take_token(&mut self) -> Result<(), u64> {
+        let limit = Limit::from_settings(self.backend);
+        self.state.bucket.take(limit, self.backend.now_ms())
     }
 
     /// The connection's user; an anonymous one, named after the connection, on first need.
@@ -240,11 +266,24 @@ impl<'a, B: Backend> Conn<'a, B> {
         }
         self.may_join(room)?;
         let user = self.user()?;
+        let actor = Principal::user(&user);
+        self.backend
+            .join(&actor, room, &user, CHANNEL)
+            .map_err(refusal)?;
+        let subscribe = self.subscription(room)?;
         self.leave_current();
-        self.backend.join(room, &user, CHANNEL).map_err(refusal)?;
         self.state.room = Some(room.to_owned());
-        self.actions.push(Action::Subscribe(room.to_owned()));
+        self.actions.push(subscribe);
         Ok(())
+    }
+
+    /// The core's grant for this connection's user to hear `room`, as the gateway's action.
+    fn subscription(&mut self, room: &str) -> Result<Action, Refusal> {
+        let user = self.user()?;
+        self.backend
+            .grant_subscription(&Principal::user(user), room)
+            .map(Action::Subscribe)
+            .map_err(refusal)
     }
 
     /// Leaves the current room, if any: the membership, and its events unless listened to.
@@ -254,7 +293,9 @@ impl<'a, B: Backend> Conn<'a, B> {
         };
         if let Some(user) = &self.session.user {
             // A deleted room has no membership left to end.
-            let _ = self.backend.leave(&room, user, CHANNEL);
+            let _ = self
+                .backend
+                .leave(&Principal::user(user), &room, user, CHANNEL);
         }
         self.release(&room);
     }
@@ -271,7 +312,8 @@ impl<'a, B: Backend> Conn<'a, B> {
             return Err("connection already listening to this room".into());
         }
         self.may_join(&room)?;
-        self.actions.push(Action::Subscribe(room.clone()));
+        let subscribe = self.subscription(&room)?;
+        self.actions.push(subscribe);
         self.state.listening.push(room);
         Ok(())
     }
@@ -310,7 +352,11 @@ impl<'a, B: Backend> Conn<'a, B> {
 
     /// The seed's roomStatus: `{room, membersCount, members: {id: {id, joinedAt}}}`.
     fn room_status(&self, room: &str) -> Result<Value, Refusal> {
-        let members = self.backend.members(room).map_err(refusal)?;
+        let user = self.session.user.clone().unwrap_or_default();
+        let members = self
+            .backend
+            .members(&Principal::user(user), room)
+            .map_err(refusal)?;
         let listed: Map<String, Value> = members
             .iter()
             .map(|m| {
@@ -372,7 +418,7 @@ impl<'a, B: Backend> Conn<'a, B> {
                 let (login, password) = (text("login")?, text("password")?);
                 let user = self
                     .backend
-                    .register(CHANNEL, &login, &password, None)
+                    .register(CHANNEL, &login, &password, None, &self.session.remote)
                     .map_err(refusal)?;
                 Ok(fields(json!({"user": {"id": user.id, "login": login}})))
             }
@@ -380,7 +426,7 @@ impl<'a, B: Backend> Conn<'a, B> {
                 let (login, password) = (text("login")?, text("password")?);
                 let user = self
                     .backend
-                    .authenticate(CHANNEL, &login, &password)
+                    .authenticate(CHANNEL, &login, &password, &self.session.remote)
                     .map_err(refusal)?;
                 self.become_user(user.id.clone())?;
                 Ok(fields(json!({
@@ -399,10 +445,15 @@ impl<'a, B: Backend> Conn<'a, B> {
         if let Some(room) = self.state.room.clone() {
             if let Some(before) = before.filter(|b| *b != user) {
                 if !self.state.authenticated {
-                    let _ = self.backend.leave(&room, &before, CHANNEL);
+                    let _ = self
+                        .backend
+                        .leave(&Principal::user(&before), &room, &before, CHANNEL);
                 }
             }
-            self.backend.join(&room, &user, CHANNEL).map_err(refusal)?;
+            let actor = Principal::user(&user);
+            self.backend
+                .join(&actor, &room, &user, CHANNEL)
+                .map_err(refusal)?;
         }
         self.state.authenticated = true;
         Ok(())

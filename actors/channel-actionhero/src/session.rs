@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use channel_kit::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub struct State {
     pub authenticated: bool,
     /// Unix milliseconds.
     pub connected_at: u64,
+    /// The rate limiter's state.
+    pub bucket: Bucket,
 }
 
 impl State {

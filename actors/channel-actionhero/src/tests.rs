@@ -1,4 +1,7 @@
-use channel_kit::fake::FakeBackend;
+//! The actionhero state machine on the real core (`channel_kit::core`): lines in, lines and
+//! actions out.
+
+use channel_kit::core::CoreBackend;
 use channel_kit::{Action, Backend, Frame, Outcome, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
@@ -18,25 +21,33 @@ fn connection(transport: &str) -> Session {
 }
 
 /// A backend whose lobby exists; the default room is made on first connect.
-fn backend() -> FakeBackend {
-    let backend = FakeBackend::new();
+fn backend() -> CoreBackend {
+    let backend = CoreBackend::new();
     backend.add_room("lobby", "text");
     backend.set_now(1_000);
     backend
 }
 
 /// A TCP connection that has been greeted.
-fn opened(backend: &FakeBackend) -> Session {
+fn opened(backend: &CoreBackend) -> Session {
     handler::opened(connection("tcp"), backend).session
 }
 
 /// Sends `line`; returns the new session and the one response, parsed.
-fn line(backend: &FakeBackend, session: Session, text: &str) -> (Session, Value) {
+fn line(backend: &CoreBackend, session: Session, text: &str) -> (Session, Value) {
     let outcome = handler::received(session, Frame::Text(text.into()), backend);
     let response = sent(&outcome)
         .pop()
         .unwrap_or_else(|| panic!("no response to {text:?}"));
     (outcome.session, response)
+}
+
+/// A password the core accepts (8 characters or more; the old fake took any).
+const PW: &str = "pw-secret";
+
+/// The rooms the outcome's `Subscribe` actions grant its connection, as the gateway checks them.
+fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
+    backend.subscribed(&outcome.actions, outcome.session.user.as_deref())
 }
 
 fn sent(outcome: &Outcome) -> Vec<Value> {
@@ -139,9 +150,7 @@ fn a_connection_is_greeted_in_the_default_room() {
     assert!(greeting["welcome"].as_str().unwrap().contains("Welcome"));
     let user = outcome.session.user.clone().expect("an anonymous user");
     assert!(backend.is_member("defaultRoom", &user));
-    assert!(outcome
-        .actions
-        .contains(&Action::Subscribe("defaultRoom".into())));
+    assert_eq!(subscribed(&backend, &outcome), ["defaultRoom"]);
     assert_eq!(state(&outcome.session).connected_at, 1_000);
 
     backend.set_setting("default_room", "");
@@ -182,7 +191,7 @@ fn room_change_moves_the_connection_and_its_membership() {
     assert!(outcome
         .actions
         .contains(&Action::Unsubscribe("defaultRoom".into())));
-    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(!backend.is_member("defaultRoom", &user));
     assert!(backend.is_member("lobby", &user));
     let (session, response) = line(&backend, outcome.session, "roomChange lobby");
@@ -217,7 +226,7 @@ fn listening_hears_a_room_without_joining_it() {
     let user = session.user.clone().unwrap();
     let outcome = handler::received(session, Frame::Text("listenToRoom lobby".into()), &backend);
     assert_ok(&sent(&outcome)[0]);
-    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(!backend.is_member("lobby", &user));
     let (session, response) = line(&backend, outcome.session, "listenToRoom lobby");
     assert_error(&response, "connection already listening to this room");
@@ -264,7 +273,7 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let (session, response) = line(
         &backend,
         session,
-        r#"{"action":"register","params":{"login":"ada","password":"pw"}}"#,
+        &format!(r#"{{"action":"register","params":{{"login":"ada","password":"{PW}"}}}}"#),
     );
     assert_eq!(response["user"]["login"], "ada", "{response}");
     assert!(response.get("error").is_none());
@@ -273,7 +282,7 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let (session, _) = line(&backend, session, "paramAdd password=wrong");
     let (session, response) = line(&backend, session, "login");
     assert_eq!(response["error"], "wrong login or password");
-    let (session, _) = line(&backend, session, "paramAdd password=pw");
+    let (session, _) = line(&backend, session, &format!("paramAdd password={PW}"));
     let (session, response) = line(&backend, session, "login");
     assert_eq!(response["authenticated"], true, "{response}");
     assert_eq!(response["context"], "response");
@@ -292,6 +301,30 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let (_, response) = line(&backend, session, "detailsView");
     assert_eq!(response["data"]["authenticated"], true);
     assert_eq!(response["data"]["totalActions"], 3);
+}
+
+/// Another user's direct room is theirs alone: the core refuses a stranger's join and the grant
+/// to listen, so the connection stays where it was and hears nothing new.
+#[test]
+fn another_users_direct_room_can_be_neither_joined_nor_heard() {
+    let backend = backend();
+    backend.add_user("bob", None);
+    let session = opened(&backend);
+    let user = session.user.clone().unwrap();
+    for verb in ["roomChange bob", "listenToRoom bob"] {
+        let outcome = handler::received(session.clone(), Frame::Text(verb.into()), &backend);
+        assert_error(&sent(&outcome)[0], "not authorized");
+        assert!(
+            outcome.actions.iter().all(|a| matches!(a, Action::Send(_))),
+            "{verb}: {:?}",
+            outcome.actions
+        );
+        let after = state(&outcome.session);
+        assert_eq!(after.room.as_deref(), Some("defaultRoom"), "{verb}");
+        assert!(after.listening.is_empty(), "{verb}");
+    }
+    assert!(!backend.is_member("bob", &user));
+    assert!(backend.is_member("defaultRoom", &user));
 }
 
 #[test]
@@ -389,7 +422,7 @@ fn operator_notes_move_the_connection_and_reach_it() {
     }
     .to_json();
     let outcome = handler::notified(session, &joined, &backend);
-    assert!(outcome.actions.contains(&Action::Subscribe("lobby".into())));
+    assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(outcome
         .actions
         .contains(&Action::Unsubscribe("defaultRoom".into())));
@@ -434,12 +467,12 @@ fn closing_ends_only_anonymous_memberships() {
     let (session, _) = line(
         &backend,
         session,
-        r#"{"action":"register","params":{"login":"bo","password":"pw"}}"#,
+        &format!(r#"{{"action":"register","params":{{"login":"bo","password":"{PW}"}}}}"#),
     );
     let (session, _) = line(
         &backend,
         session,
-        r#"{"action":"login","params":{"login":"bo","password":"pw"}}"#,
+        &format!(r#"{{"action":"login","params":{{"login":"bo","password":"{PW}"}}}}"#),
     );
     let bo = session.user.clone().unwrap();
     handler::closed(session, &backend);

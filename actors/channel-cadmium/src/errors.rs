@@ -30,6 +30,7 @@ pub fn for_failure(failure: &Failure) -> (&'static str, String) {
         FailureCode::BadCredentials => INVALID_CREDS,
         FailureCode::Exists => ID_EXISTS,
         FailureCode::NotMember | FailureCode::Denied => UNAUTHORIZED,
+        FailureCode::Throttled => RATELIMIT_EXCEED,
         FailureCode::Unavailable => SERVER_ERROR,
     };
     (id, failure.message.clone())

@@ -7,7 +7,7 @@
 //! connection to the user's direct room, where private messages, read receipts and typing
 //! notifications for them arrive from every protocol.
 
-use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal};
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Failure};
 
@@ -75,6 +75,7 @@ pub fn handle(
         data: SessionData::parse(&session.data),
         actions: Vec::new(),
         device: session.connection_id.clone(),
+        remote: session.remote.clone(),
         backend,
     };
     let reply = match conn.dispatch(&request) {
@@ -105,6 +106,8 @@ struct Conn<'a, B> {
     actions: Vec<Action>,
     /// What login answers as `deviceID`: this connection.
     device: String,
+    /// The client's address, for the core's sign-in throttling.
+    remote: String,
     backend: &'a B,
 }
 
@@ -141,7 +144,9 @@ impl<B: Backend> Conn<'_, B> {
         }
     }
 
-    /// The shared rate limiter, off unless configured (the seed: "Ratelimit system: disabled").
+    /// The shared rate limiter (on unless configured off): every request takes a token,
+    /// including refused ones; over the limit the answer is `ratelimit_exceed` with
+    /// `retryAfter` in ms, and the connection stays open.
     fn take_token(&mut self) -> Result<(), Error> {
         self.data
             .bucket
@@ -185,8 +190,13 @@ impl<B: Backend> Conn<'_, B> {
             }
             Some(_) => {}
             None => {
+                // The user's direct room is their inbox; the core grants it to them alone.
+                let grant = self
+                    .backend
+                    .grant_subscription(&Principal::user(user), user)
+                    .map_err(core)?;
                 self.user = Some(user.to_owned());
-                self.actions.push(Action::Subscribe(user.to_owned()));
+                self.actions.push(Action::Subscribe(grant));
             }
         }
         self.data.token = Some(token.to_owned());
@@ -196,7 +206,7 @@ impl<B: Backend> Conn<'_, B> {
     fn login(&mut self, username: &str, password: &str) -> Result<Value, Error> {
         let user = self
             .backend
-            .authenticate(CHANNEL, username, password)
+            .authenticate(CHANNEL, username, password, &self.remote)
             .map_err(core)?;
         self.session_for(&user.id)
     }
@@ -220,7 +230,7 @@ impl<B: Backend> Conn<'_, B> {
         // A Cadmium username is the user's wcc id, so `@name@server` names them everywhere.
         let user = self
             .backend
-            .register(CHANNEL, username, password, Some(username))
+            .register(CHANNEL, username, password, Some(username), &self.remote)
             .map_err(core)?;
         let mut reply = json!({ "userID": codec::address(&user.id, &self.settings.server_name) });
         if login_on_success {
@@ -256,7 +266,10 @@ impl<B: Backend> Conn<'_, B> {
         let recipient = self.recipient(to)?;
         if let Some(reply) = &message.reply {
             // A reply names a message of this conversation: one in either side's direct room.
-            let found = self.backend.get_message(reply).map_err(core)?;
+            let found = self
+                .backend
+                .get_message(&Principal::user(user), reply)
+                .map_err(core)?;
             if !found.is_some_and(|m| m.room == recipient || m.room == user) {
                 return Err(Error::new(
                     errors::MESSAGE_NOT_FOUND,
@@ -282,7 +295,10 @@ impl<B: Backend> Conn<'_, B> {
 
     /// Tells the original sender that `user` read their message (one they received).
     fn read(&mut self, user: &str, message_id: &str, request_id: &str) -> Result<Value, Error> {
-        let found = self.backend.get_message(message_id).map_err(core)?;
+        let found = self
+            .backend
+            .get_message(&Principal::user(user), message_id)
+            .map_err(core)?;
         let Some(message) = found.filter(|m| m.room == user) else {
             return Err(Error::new(
                 errors::MESSAGE_NOT_FOUND,

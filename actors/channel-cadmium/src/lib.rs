@@ -21,6 +21,8 @@ pub mod render;
 pub mod session;
 
 #[cfg(test)]
+mod ratelimit_tests;
+#[cfg(test)]
 mod tests;
 
 use channel_kit::ratelimit::Limit;
@@ -34,9 +36,8 @@ pub const SERVER_NAME_KEY: &str = "server_name";
 pub const DEFAULT_SERVER_NAME: &str = "wcc.local";
 /// Setting: `false` turns registration off (`reg_disabled`).
 pub const REGISTRATION_KEY: &str = "registration";
-/// Settings of the shared rate limiter; unset (the seed's "Ratelimit system: disabled") is off.
-pub const RATE_LIMIT_KEY: &str = "rate_limit_per_second";
-pub const RATE_BURST_KEY: &str = "rate_limit_burst";
+/// Settings of the shared rate limiter, on by default (`0` turns it off); read in channel-kit.
+pub use channel_kit::ratelimit::{RATE_BURST_KEY, RATE_LIMIT_KEY};
 
 /// Cadmium as the gateway drives it.
 pub struct Cadmium;
@@ -75,10 +76,7 @@ impl Settings {
             registration: backend
                 .setting(REGISTRATION_KEY)
                 .is_none_or(|v| v.trim() != "false"),
-            limit: Limit::from_settings(
-                backend.setting(RATE_LIMIT_KEY),
-                backend.setting(RATE_BURST_KEY),
-            ),
+            limit: Limit::from_settings(backend),
         }
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! - `token`: the auth token this connection logged in with (or first presented); requests
 //!   carrying it skip the token lookup,
-//! - `bucket`: the rate limiter's state, when limiting is on.
+//! - `bucket`: the rate limiter's state (untouched when limiting is configured off).
 //!
 //! The user lives in `Session::user`, which the gateway reads.
 

@@ -1,6 +1,6 @@
-//! The Cadmium core on the in-memory backend: requests in, replies and actions out.
+//! The Cadmium core on the real core (`channel_kit::core`): requests in, replies and actions out.
 
-use channel_kit::fake::FakeBackend;
+use channel_kit::core::CoreBackend;
 use channel_kit::{Action, Backend, Frame, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, StoredMessage};
@@ -17,12 +17,12 @@ fn fresh(connection: &str) -> Session {
 }
 
 /// Sends `request`, returns the new session, the reply, and the other actions.
-fn send(backend: &FakeBackend, session: &Session, request: Value) -> (Session, Value, Vec<Action>) {
+fn send(backend: &CoreBackend, session: &Session, request: Value) -> (Session, Value, Vec<Action>) {
     send_text(backend, session, &request.to_string())
 }
 
 fn send_text(
-    backend: &FakeBackend,
+    backend: &CoreBackend,
     session: &Session,
     text: &str,
 ) -> (Session, Value, Vec<Action>) {
@@ -38,18 +38,26 @@ fn send_text(
     )
 }
 
+/// A password the core accepts (8 characters or more).
+const PW: &str = "pw-secret";
+
+/// What the `Subscribe` actions grant to the session's user, as the gateway checks them.
+fn subscribed(backend: &CoreBackend, session: &Session, actions: &[Action]) -> Vec<String> {
+    backend.subscribed(actions, session.user.as_deref())
+}
+
 fn err_id(reply: &Value) -> &str {
     assert_eq!(reply["ok"], false, "{reply}");
     reply["payload"]["errID"].as_str().unwrap()
 }
 
-/// Registers and logs in `name` (password `pw`); returns the signed-in session and its token.
-fn signed_in(backend: &FakeBackend, name: &str) -> (Session, String) {
+/// Registers and logs in `name` (password [`PW`]); returns the signed-in session and its token.
+fn signed_in(backend: &CoreBackend, name: &str) -> (Session, String) {
     let (session, reply, _) = send(
         backend,
         &fresh(&format!("gw/{name}")),
         json!({"id": "r", "type": codec::REGISTER,
-               "payload": {"username": name, "password": "pw", "loginOnSuccess": true}}),
+               "payload": {"username": name, "password": PW, "loginOnSuccess": true}}),
     );
     assert_eq!(reply["ok"], true, "{reply}");
     let token = reply["payload"]["authToken"].as_str().unwrap().to_owned();
@@ -68,13 +76,20 @@ fn hello(to: &str, token: &str) -> Value {
     )
 }
 
+/// Passwords are the core's now: at least 8 characters (the old fake took any).
 #[test]
 fn register_then_login_issues_a_token_and_subscribes_the_direct_room() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (_, reply, _) = send(
         &backend,
         &fresh("gw/1"),
         json!({"id": "a", "type": codec::REGISTER, "payload": {"username": "alice", "password": "pw"}}),
+    );
+    assert_eq!(err_id(&reply), errors::INVALID_REQUEST, "too short");
+    let (_, reply, _) = send(
+        &backend,
+        &fresh("gw/1"),
+        json!({"id": "a", "type": codec::REGISTER, "payload": {"username": "alice", "password": PW}}),
     );
     assert_eq!(
         reply,
@@ -84,7 +99,7 @@ fn register_then_login_issues_a_token_and_subscribes_the_direct_room() {
     let (session, reply, actions) = send(
         &backend,
         &fresh("gw/2"),
-        json!({"id": "b", "type": codec::LOGIN, "payload": {"username": "alice", "password": "pw"}}),
+        json!({"id": "b", "type": codec::LOGIN, "payload": {"username": "alice", "password": PW}}),
     );
     assert_eq!(reply["ok"], true, "{reply}");
     assert_eq!(reply["payload"]["deviceID"], "gw/2");
@@ -92,7 +107,8 @@ fn register_then_login_issues_a_token_and_subscribes_the_direct_room() {
         .as_str()
         .is_some_and(|t| !t.is_empty()));
     assert_eq!(session.user.as_deref(), Some("alice"));
-    assert_eq!(actions, vec![Action::Subscribe("alice".into())]);
+    assert_eq!(actions.len(), 1);
+    assert_eq!(subscribed(&backend, &session, &actions), ["alice"]);
 
     let (session, reply, _) = send(
         &backend,
@@ -104,26 +120,26 @@ fn register_then_login_issues_a_token_and_subscribes_the_direct_room() {
     let (_, reply, _) = send(
         &backend,
         &fresh("gw/4"),
-        json!({"id": "d", "type": codec::REGISTER, "payload": {"username": "alice", "password": "x"}}),
+        json!({"id": "d", "type": codec::REGISTER, "payload": {"username": "alice", "password": PW}}),
     );
     assert_eq!(err_id(&reply), errors::ID_EXISTS);
 }
 
 #[test]
 fn registration_can_be_disabled() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     backend.set_setting(crate::REGISTRATION_KEY, "false");
     let (_, reply, _) = send(
         &backend,
         &fresh("gw/1"),
-        json!({"id": "a", "type": codec::REGISTER, "payload": {"username": "alice", "password": "pw"}}),
+        json!({"id": "a", "type": codec::REGISTER, "payload": {"username": "alice", "password": PW}}),
     );
     assert_eq!(err_id(&reply), errors::REG_DISABLED);
 }
 
 #[test]
 fn chat_requests_need_a_valid_token() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (_, token) = signed_in(&backend, "alice");
     signed_in(&backend, "bob");
     let anonymous = fresh("gw/9");
@@ -139,19 +155,21 @@ fn chat_requests_need_a_valid_token() {
     let (session, reply, actions) = send(&backend, &anonymous, hello("@bob@wcc.local", &token));
     assert_eq!(reply["ok"], true, "{reply}");
     assert_eq!(session.user.as_deref(), Some("alice"));
-    assert_eq!(actions, vec![Action::Subscribe("alice".into())]);
+    assert_eq!(actions.len(), 1);
+    assert_eq!(subscribed(&backend, &session, &actions), ["alice"]);
     let (_, _, actions) = send(&backend, &session, hello("@bob@wcc.local", &token));
     assert!(actions.is_empty());
 }
 
 #[test]
 fn a_message_is_stored_in_the_recipients_direct_room_and_answered_with_its_id() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     backend.set_now(1_599_327_584_123);
     let (alice, token) = signed_in(&backend, "alice");
     signed_in(&backend, "bob");
     let (_, reply, _) = send(&backend, &alice, hello("@bob@cadmium.org", &token));
     let stored = &backend.messages("bob")[0];
+    assert_eq!(stored.sent_at, 1_599_327_584_123, "the core's clock");
     assert_eq!(
         reply,
         json!({"id": "m1", "type": codec::MESSAGE, "from": SERVER, "ok": true,
@@ -167,7 +185,7 @@ fn a_message_is_stored_in_the_recipients_direct_room_and_answered_with_its_id() 
 
 #[test]
 fn every_content_type_is_checked_and_stored_neutrally() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     signed_in(&backend, "bob");
     let accepted = [
@@ -212,12 +230,13 @@ fn every_content_type_is_checked_and_stored_neutrally() {
 
 #[test]
 fn replies_must_name_a_message_of_the_same_chat() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, a_token) = signed_in(&backend, "alice");
     let (bob, b_token) = signed_in(&backend, "bob");
     let (carol, c_token) = signed_in(&backend, "carol");
     send(&backend, &alice, hello("@bob", &a_token));
     let original = backend.messages("bob")[0].id.clone();
+    // Carol cannot read bob's direct room, so the core does not even show her the message.
     let reply_to = |id: &str| json!({"type": "urn:cadmium:chats:message-types:general", "reply": id, "content": {"text": "re"}});
     let (_, reply, _) = send(
         &backend,
@@ -246,7 +265,7 @@ fn replies_must_name_a_message_of_the_same_chat() {
 
 #[test]
 fn unknown_recipients_and_bad_addresses() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     let (_, reply, _) = send(&backend, &alice, hello("@ghost@wcc.local", &token));
     assert_eq!(err_id(&reply), errors::USER_NOT_FOUND);
@@ -260,7 +279,7 @@ fn unknown_recipients_and_bad_addresses() {
 
 #[test]
 fn users_of_other_protocols_are_addressed_by_their_id() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     let venueless = backend.login("venueless", "v-client").unwrap();
     let (_, reply, _) = send(
@@ -274,7 +293,7 @@ fn users_of_other_protocols_are_addressed_by_their_id() {
 
 #[test]
 fn a_banned_sender_is_told_so() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, a_token) = signed_in(&backend, "alice");
     let (bob, b_token) = signed_in(&backend, "bob");
     let ban = json!({"id": "x", "type": codec::BAN, "authToken": b_token, "payload": {"user": "@alice@wcc.local"}});
@@ -297,7 +316,7 @@ fn a_banned_sender_is_told_so() {
 
 #[test]
 fn read_receipts_go_to_the_sender_and_only_for_received_messages() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, a_token) = signed_in(&backend, "alice");
     let (bob, b_token) = signed_in(&backend, "bob");
     send(&backend, &alice, hello("@bob", &a_token));
@@ -322,7 +341,7 @@ fn read_receipts_go_to_the_sender_and_only_for_received_messages() {
 
 #[test]
 fn typing_is_relayed_and_never_stored() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     signed_in(&backend, "bob");
     let typing = json!({"id": "t1", "type": codec::TYPING, "to": ["@bob@wcc.local"], "authToken": token, "payload": {}});
@@ -335,7 +354,7 @@ fn typing_is_relayed_and_never_stored() {
 
 #[test]
 fn bad_input_gets_an_error_and_the_session_survives() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     for text in [
         "not json",
@@ -370,7 +389,7 @@ fn bad_input_gets_an_error_and_the_session_survives() {
 
 #[test]
 fn the_rate_limiter_answers_with_retry_after_when_on() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (alice, token) = signed_in(&backend, "alice");
     signed_in(&backend, "bob");
     backend.set_setting(crate::RATE_LIMIT_KEY, "1");
@@ -477,4 +496,34 @@ fn renders_typing_and_read_signals_and_skips_the_rest() {
         channel: "x".into(),
     });
     assert_eq!(render::render(&joined, SERVER), None);
+}
+
+/// A stranger gets nothing of another user's direct room: the core does not show her its
+/// messages (to reply to or mark read), she is subscribed to nothing, and no signal goes out.
+#[test]
+fn a_stranger_cannot_reach_into_another_users_direct_room() {
+    let backend = CoreBackend::new();
+    let (alice, a_token) = signed_in(&backend, "alice");
+    signed_in(&backend, "bob");
+    let (carol, c_token) = signed_in(&backend, "carol");
+    send(&backend, &alice, hello("@bob", &a_token));
+    let dm = backend.messages("bob")[0].id.clone();
+    let requests = [
+        json!({"id": "r", "type": codec::READ, "to": ["@alice"], "authToken": c_token,
+               "payload": {"messageID": dm}}),
+        message(
+            "@bob",
+            &c_token,
+            json!({"type": "urn:cadmium:chats:message-types:general", "reply": dm,
+                   "content": {"text": "re"}}),
+        ),
+    ];
+    for request in requests {
+        let (after, reply, actions) = send(&backend, &carol, request.clone());
+        assert_eq!(err_id(&reply), errors::MESSAGE_NOT_FOUND, "{request}");
+        assert!(actions.is_empty(), "{request}: {actions:?}");
+        assert_eq!(after.user, carol.user);
+    }
+    assert!(backend.signals().is_empty());
+    assert_eq!(backend.messages("bob").len(), 1);
 }

@@ -1,10 +1,12 @@
 //! The operations of wcc's core actors a channel uses, as a trait.
 //!
-//! Channel cores are written against [`Backend`] so they run natively in tests on an in-memory
-//! fake, and inside the component on the imported `wcc:chat` interfaces. The types mirror the
-//! WIT records, minus what no channel has needed yet (timestamps of rooms and users).
+//! Channel cores are written against [`Backend`] so they run natively in tests on the real core
+//! over an in-memory store (`crate::core`, feature `core`), and inside the component on the
+//! imported `wcc:chat` interfaces. The types mirror the WIT records, minus what no channel has
+//! needed yet (timestamps of rooms and users).
 
 pub use wcc_interface::access::{Group, GroupChange};
+pub use wcc_interface::Principal;
 use wcc_interface::{Failure, StoredMessage};
 pub use wcc_interface::{NewMessage, Signal, UserSignal};
 
@@ -41,31 +43,39 @@ pub struct JoinRule {
 }
 
 pub trait Backend {
-    // messages
+    // messages. The core decides every call that names an `actor` (`wcc-policy`); a message's
+    // or signal's sender is its actor.
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
     /// Up to `count` messages older than `before`, newest first.
     fn history(
         &self,
+        actor: &Principal,
         room: &str,
         before: Option<u64>,
         count: u32,
     ) -> Result<Vec<StoredMessage>, Failure>;
-    fn next_event_id(&self, room: &str) -> Result<u64, Failure>;
-    /// The message with this id (a UUID), wherever it is.
-    fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure>;
+    fn next_event_id(&self, actor: &Principal, room: &str) -> Result<u64, Failure>;
+    /// The message with this id (a UUID), wherever it is, if `actor` may read it.
+    fn get_message(&self, actor: &Principal, id: &str) -> Result<Option<StoredMessage>, Failure>;
     /// Publishes a signal after the same authorization a message gets.
     fn signal(&self, note: Signal) -> Result<(), Failure>;
     /// New content for a stored message; sender, id and time stay.
     fn edit_message(
         &self,
+        actor: &Principal,
         room: &str,
         event_id: u64,
         content: &str,
     ) -> Result<StoredMessage, Failure>;
     /// Masks a stored message: content `{}`, type `message.removed`, no sender.
-    fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure>;
+    fn remove_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+    ) -> Result<StoredMessage, Failure>;
     /// Masks every message `sender` wrote in the rooms they belong to; how many.
-    fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure>;
+    fn remove_messages_by(&self, actor: &Principal, sender: &str) -> Result<u32, Failure>;
     /// A live-only note to every session of `signal.user`, wherever connected.
     fn signal_user(&self, signal: UserSignal) -> Result<(), Failure>;
 
@@ -80,15 +90,25 @@ pub trait Backend {
     fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure>;
     fn delete_room(&self, id: &str) -> Result<(), Failure>;
     /// User ids of the members of `room`.
-    fn query_members(&self, room: &str) -> Result<Vec<String>, Failure>;
+    fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure>;
     /// The members of `room` with when they joined.
-    fn members(&self, room: &str) -> Result<Vec<Member>, Failure>;
+    fn members(&self, actor: &Principal, room: &str) -> Result<Vec<Member>, Failure>;
     /// The condition a connection must meet to join `room`, if any.
     fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure>;
     /// `false` if already a member.
-    fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure>;
+    fn join(&self, actor: &Principal, room: &str, user: &str, channel: &str)
+        -> Result<bool, Failure>;
     /// `false` if not a member.
-    fn leave(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure>;
+    fn leave(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure>;
+    /// What [`crate::Action::Subscribe`] carries: the core's signed permission for a connection of
+    /// `actor` to hear `room`. The gateway subscribes on nothing else.
+    fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure>;
 
     // users
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure>;
@@ -101,19 +121,39 @@ pub trait Backend {
     fn delete_user(&self, id: &str) -> Result<bool, Failure>;
     /// The user `client_id` names on `channel`, if any; never creates one.
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure>;
-    /// A new user with a password; `id`: the user id wanted (`None`: a random one).
+    /// A new user with a password; `id`: the user id wanted (`None`: a random one). `remote`:
+    /// the client's address, for throttling.
     fn register(
         &self,
         channel: &str,
         client_id: &str,
         password: &str,
         id: Option<&str>,
+        remote: &str,
     ) -> Result<User, Failure>;
-    /// The user if the password is theirs; `bad_credentials` otherwise.
-    fn authenticate(&self, channel: &str, client_id: &str, password: &str)
-        -> Result<User, Failure>;
+    /// The user if the password is theirs; `bad_credentials` otherwise, `throttled` after
+    /// too many failures.
+    fn authenticate(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        remote: &str,
+    ) -> Result<User, Failure>;
     fn issue_token(&self, user: &str) -> Result<String, Failure>;
+    /// The user a token stands for, unless it expired or was revoked.
     fn token_user(&self, token: &str) -> Result<Option<String>, Failure>;
+    /// Ends one token; `false` if it was not valid.
+    fn revoke_token(&self, token: &str) -> Result<bool, Failure>;
+    /// A new password for the user `client_id` names, revoking all their tokens.
+    fn change_password(
+        &self,
+        channel: &str,
+        client_id: &str,
+        old_password: &str,
+        new_password: &str,
+        remote: &str,
+    ) -> Result<(), Failure>;
     /// `false` if `user` already banned `target`.
     fn ban(&self, user: &str, target: &str) -> Result<bool, Failure>;
     /// `false` if there was no ban.

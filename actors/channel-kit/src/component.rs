@@ -7,6 +7,7 @@
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
+    Principal,
     Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
@@ -66,6 +67,14 @@ fn group(g: types::Group) -> Group {
     }
 }
 
+fn principal(actor: &Principal) -> types::Principal {
+    match actor {
+        Principal::User(id) => types::Principal::User(id.clone()),
+        Principal::Operator => types::Principal::Operator,
+        Principal::Server => types::Principal::Server,
+    }
+}
+
 fn room(r: types::Room) -> Room {
     Room {
         id: r.id,
@@ -90,20 +99,21 @@ impl Backend for Imports {
 
     fn history(
         &self,
+        actor: &Principal,
         room: &str,
         before: Option<u64>,
         count: u32,
     ) -> Result<Vec<StoredMessage>, Failure> {
-        let page = messages::history(room, before, count).map_err(failure)?;
+        let page = messages::history(&principal(actor), room, before, count).map_err(failure)?;
         Ok(page.into_iter().map(message).collect())
     }
 
-    fn next_event_id(&self, room: &str) -> Result<u64, Failure> {
-        messages::next_event_id(room).map_err(failure)
+    fn next_event_id(&self, actor: &Principal, room: &str) -> Result<u64, Failure> {
+        messages::next_event_id(&principal(actor), room).map_err(failure)
     }
 
-    fn get_message(&self, id: &str) -> Result<Option<StoredMessage>, Failure> {
-        messages::get_message(id)
+    fn get_message(&self, actor: &Principal, id: &str) -> Result<Option<StoredMessage>, Failure> {
+        messages::get_message(&principal(actor), id)
             .map(|found| found.map(message))
             .map_err(failure)
     }
@@ -121,23 +131,29 @@ impl Backend for Imports {
 
     fn edit_message(
         &self,
+        actor: &Principal,
         room: &str,
         event_id: u64,
         content: &str,
     ) -> Result<StoredMessage, Failure> {
-        messages::edit_message(room, event_id, content)
+        messages::edit_message(&principal(actor), room, event_id, content)
             .map(message)
             .map_err(failure)
     }
 
-    fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure> {
-        messages::remove_message(room, event_id)
+    fn remove_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+    ) -> Result<StoredMessage, Failure> {
+        messages::remove_message(&principal(actor), room, event_id)
             .map(message)
             .map_err(failure)
     }
 
-    fn remove_messages_by(&self, sender: &str) -> Result<u32, Failure> {
-        messages::remove_messages_by(sender).map_err(failure)
+    fn remove_messages_by(&self, actor: &Principal, sender: &str) -> Result<u32, Failure> {
+        messages::remove_messages_by(&principal(actor), sender).map_err(failure)
     }
 
     fn signal_user(&self, s: UserSignal) -> Result<(), Failure> {
@@ -170,13 +186,13 @@ impl Backend for Imports {
         rooms::delete_room(id).map_err(failure)
     }
 
-    fn query_members(&self, room: &str) -> Result<Vec<String>, Failure> {
-        let members = rooms::query_members(room).map_err(failure)?;
+    fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure> {
+        let members = rooms::query_members(&principal(actor), room).map_err(failure)?;
         Ok(members.into_iter().map(|m| m.user).collect())
     }
 
-    fn members(&self, room: &str) -> Result<Vec<Member>, Failure> {
-        let members = rooms::query_members(room).map_err(failure)?;
+    fn members(&self, actor: &Principal, room: &str) -> Result<Vec<Member>, Failure> {
+        let members = rooms::query_members(&principal(actor), room).map_err(failure)?;
         Ok(members
             .into_iter()
             .map(|m| Member {
@@ -194,12 +210,28 @@ impl Backend for Imports {
         }))
     }
 
-    fn join(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure> {
-        rooms::join(room, user, channel).map_err(failure)
+    fn join(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure> {
+        rooms::join(&principal(actor), room, user, channel).map_err(failure)
     }
 
-    fn leave(&self, room: &str, user: &str, channel: &str) -> Result<bool, Failure> {
-        rooms::leave(room, user, channel).map_err(failure)
+    fn leave(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure> {
+        rooms::leave(&principal(actor), room, user, channel).map_err(failure)
+    }
+
+    fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure> {
+        rooms::grant_subscription(&principal(actor), room).map_err(failure)
     }
 
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
@@ -240,8 +272,9 @@ impl Backend for Imports {
         client_id: &str,
         password: &str,
         id: Option<&str>,
+        remote: &str,
     ) -> Result<User, Failure> {
-        users::register(channel, client_id, password, id)
+        users::register(channel, client_id, password, id, remote)
             .map(user)
             .map_err(failure)
     }
@@ -251,8 +284,9 @@ impl Backend for Imports {
         channel: &str,
         client_id: &str,
         password: &str,
+        remote: &str,
     ) -> Result<User, Failure> {
-        users::authenticate(channel, client_id, password)
+        users::authenticate(channel, client_id, password, remote)
             .map(user)
             .map_err(failure)
     }
@@ -263,6 +297,22 @@ impl Backend for Imports {
 
     fn token_user(&self, token: &str) -> Result<Option<String>, Failure> {
         users::token_user(token).map_err(failure)
+    }
+
+    fn revoke_token(&self, token: &str) -> Result<bool, Failure> {
+        users::revoke_token(token).map_err(failure)
+    }
+
+    fn change_password(
+        &self,
+        channel: &str,
+        client_id: &str,
+        old_password: &str,
+        new_password: &str,
+        remote: &str,
+    ) -> Result<(), Failure> {
+        users::change_password(channel, client_id, old_password, new_password, remote)
+            .map_err(failure)
     }
 
     fn ban(&self, user: &str, target: &str) -> Result<bool, Failure> {

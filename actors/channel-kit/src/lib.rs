@@ -3,7 +3,8 @@
 //! - [`session`]: the gateway's records (session, frames, actions, outcome) as plain Rust,
 //! - [`backend`]: the core-actor operations a channel may use, as a trait ([`Backend`]),
 //! - [`ratelimit`]: a per-connection token bucket any channel can switch on,
-//! - `fake` (feature `fake`): an in-memory [`Backend`] for channels' unit tests,
+//! - `core` (feature `core`): [`Backend`] over the real messages and rooms actors' logic on an
+//!   in-memory store, for channels' unit tests,
 //! - `component` (wasm32 only): the `wcc:chat` bindings, [`Backend`] over the imported core
 //!   actors, and [`export_channel!`], which turns a [`Channel`] into the exported interface.
 //!
@@ -14,15 +15,16 @@ pub mod backend;
 pub mod ratelimit;
 pub mod session;
 
-#[cfg(feature = "fake")]
-pub mod fake;
+#[cfg(feature = "core")]
+pub mod core;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod component;
 
 pub use backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
+    UserSignal,
 };
 pub use session::{Action, Frame, Outcome, Session};
 

@@ -1,10 +1,22 @@
 //! A token bucket per connection, kept in the connection's session.
 //!
-//! Each request takes a token; tokens come back at `per_second` up to `burst`. A channel that
-//! switches it on stores the [`Bucket`] in its session data and answers a refusal with its
-//! protocol's own "slow down" error, carrying how long until the next token.
+//! Each request takes a token; tokens come back at `per_second` up to `burst`. Every channel
+//! reads its [`Limit`] with [`Limit::from_settings`] (on by default), stores the [`Bucket`] in
+//! its session data and answers a refusal with its protocol's own "slow down" error, carrying
+//! how long until the next token where the protocol has a place for it. Keep-alives take no
+//! token: a quiet client must never be refused for staying connected.
 
 use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+
+/// Setting: tokens per second per connection; `0` turns limiting off.
+pub const RATE_LIMIT_KEY: &str = "rate_limit_per_second";
+/// Setting: the most tokens a connection can save up (requests at once after a pause).
+pub const RATE_BURST_KEY: &str = "rate_limit_burst";
+
+/// How much of a burst an unset `rate_limit_burst` allows: this many seconds' worth of the rate.
+pub const DEFAULT_BURST_SECONDS: f64 = 3.0;
 
 /// How many requests a connection may make. `per_second == 0` turns limiting off.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,22 +31,50 @@ impl Limit {
         burst: 0.0,
     };
 
+    /// What a channel gets when its config says nothing. A person makes a few requests a
+    /// second at most (a message, a typing notification each second, a reaction); the
+    /// biggest bursts of real clients are automatic: catching up after sign-in (subscribing
+    /// and fetching several rooms at once) and, in Rebuttal, the WebRTC signalling of joining
+    /// a voice room (an offer or answer and a handful of ICE candidates per peer, some 60 in a
+    /// second or two with ten peers). 20 a second with a burst of 60 leaves that room to
+    /// spare, while a client flooding the core is held to 20 requests a second within three
+    /// seconds.
+    pub const DEFAULT: Limit = Limit {
+        per_second: 20.0,
+        burst: 20.0 * DEFAULT_BURST_SECONDS,
+    };
+
     pub fn is_off(&self) -> bool {
         self.per_second <= 0.0
     }
 
-    /// Reads `per_second` and `burst` settings (burst defaults to one second's worth, and at
-    /// least 1). Unset, unreadable or non-positive values mean off.
-    pub fn from_settings(per_second: Option<String>, burst: Option<String>) -> Limit {
-        let parse = |v: Option<String>| v.and_then(|v| v.trim().parse::<f64>().ok());
-        match parse(per_second) {
-            Some(rate) if rate.is_finite() && rate > 0.0 => Limit {
-                per_second: rate,
-                burst: parse(burst)
-                    .filter(|b| b.is_finite() && *b >= 1.0)
-                    .unwrap_or(rate.max(1.0)),
-            },
-            _ => Limit::OFF,
+    /// The limit a channel's config asks for: [`RATE_LIMIT_KEY`] and [`RATE_BURST_KEY`],
+    /// read as [`Limit::parse`] reads them. The one place every channel reads them.
+    pub fn from_settings(backend: &impl Backend) -> Limit {
+        Limit::parse(
+            backend.setting(RATE_LIMIT_KEY).as_deref(),
+            backend.setting(RATE_BURST_KEY).as_deref(),
+        )
+    }
+
+    /// Reads a rate and a burst setting. The rate: `0` is off; unset, empty or not a number
+    /// `>= 0` is the default rate, so a typo never switches protection off. The burst: unset,
+    /// unreadable or below 1 is [`DEFAULT_BURST_SECONDS`] of the rate (at least 1).
+    pub fn parse(per_second: Option<&str>, burst: Option<&str>) -> Limit {
+        let number = |v: Option<&str>| {
+            v.and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|n| n.is_finite())
+        };
+        let rate = match number(per_second) {
+            Some(rate) if rate == 0.0 => return Limit::OFF,
+            Some(rate) if rate > 0.0 => rate,
+            _ => Limit::DEFAULT.per_second,
+        };
+        Limit {
+            per_second: rate,
+            burst: number(burst)
+                .filter(|b| *b >= 1.0)
+                .unwrap_or((rate * DEFAULT_BURST_SECONDS).max(1.0)),
         }
     }
 }
@@ -102,19 +142,68 @@ mod tests {
     }
 
     #[test]
-    fn settings() {
-        let s = |v: &str| Some(v.to_owned());
-        assert!(Limit::from_settings(None, None).is_off());
-        assert!(Limit::from_settings(s("0"), s("5")).is_off());
-        assert!(Limit::from_settings(s("fast"), None).is_off());
+    fn unset_settings_are_the_default_and_zero_is_off() {
+        assert_eq!(Limit::parse(None, None), Limit::DEFAULT);
+        assert_eq!(Limit::parse(Some(""), Some(" ")), Limit::DEFAULT);
+        assert!(!Limit::DEFAULT.is_off());
+        assert_eq!(Limit::DEFAULT.burst, 60.0);
+        assert_eq!(Limit::parse(Some("0"), Some("5")), Limit::OFF);
+        assert_eq!(Limit::parse(Some(" 0.0 "), None), Limit::OFF);
+    }
+
+    #[test]
+    fn unreadable_rates_keep_the_default_rate() {
+        for typo in ["fast", "-1", "NaN", "inf", "1e999"] {
+            assert_eq!(Limit::parse(Some(typo), None), Limit::DEFAULT, "{typo}");
+        }
+        // A burst of its own still counts.
+        assert_eq!(Limit::parse(Some("fast"), Some("7")).burst, 7.0);
+    }
+
+    #[test]
+    fn the_burst_defaults_to_three_seconds_of_the_rate() {
         assert_eq!(
-            Limit::from_settings(s("5"), None),
+            Limit::parse(Some("5"), None),
             Limit {
                 per_second: 5.0,
-                burst: 5.0
+                burst: 15.0
             }
         );
-        assert_eq!(Limit::from_settings(s("0.5"), s("3")).burst, 3.0);
-        assert_eq!(Limit::from_settings(s("0.5"), None).burst, 1.0);
+        assert_eq!(Limit::parse(Some("0.5"), Some("3")).burst, 3.0);
+        assert_eq!(Limit::parse(Some("0.2"), None).burst, 1.0);
+        for unusable in ["0", "0.5", "many", "-4"] {
+            assert_eq!(Limit::parse(Some("5"), Some(unusable)).burst, 15.0);
+        }
+    }
+
+    #[test]
+    fn the_default_lets_a_burst_through_then_holds_to_the_rate() {
+        let mut bucket = Bucket::default();
+        let now = 1_700_000_000_000;
+        for _ in 0..60 {
+            assert_eq!(bucket.take(Limit::DEFAULT, now), Ok(()));
+        }
+        assert_eq!(bucket.take(Limit::DEFAULT, now), Err(50));
+        assert_eq!(bucket.take(Limit::DEFAULT, now + 50), Ok(()));
+    }
+
+    /// The keys every channel's config uses, read through a real [`Backend`].
+    #[cfg(feature = "core")]
+    #[test]
+    fn from_settings_reads_the_channel_config() {
+        let backend = crate::core::CoreBackend::new();
+        assert_eq!(Limit::from_settings(&backend), Limit::DEFAULT);
+        backend.set_setting(RATE_LIMIT_KEY, "4");
+        assert_eq!(
+            Limit::from_settings(&backend),
+            Limit {
+                per_second: 4.0,
+                burst: 12.0
+            }
+        );
+        backend.set_setting(RATE_BURST_KEY, "9");
+        assert_eq!(Limit::from_settings(&backend).burst, 9.0);
+        backend.set_setting(RATE_LIMIT_KEY, "0");
+        assert!(Limit::from_settings(&backend).is_off());
     }
 }

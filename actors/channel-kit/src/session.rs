@@ -30,7 +30,8 @@ pub enum Frame {
 pub enum Action {
     /// Write this text frame to the connection.
     Send(String),
-    /// Deliver this room's events to the connection.
+    /// Deliver a room's events to the connection. Carries the core's grant
+    /// ([`crate::Backend::grant_subscription`]), not a room: the gateway refuses anything else.
     Subscribe(String),
     Unsubscribe(String),
     /// Close with a websocket close code and reason.

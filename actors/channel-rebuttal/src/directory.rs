@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use channel_kit::{Backend, Room, User};
+use channel_kit::{Backend, Principal, Room, User};
 use serde_json::{json, Value};
 use wcc_interface::Failure;
 
@@ -34,7 +34,9 @@ impl Rooms {
             .collect();
         let mut occupants = BTreeMap::new();
         for room in rooms.iter().filter(|r| r.kind == "voice") {
-            occupants.insert(room.id.clone(), backend.query_members(&room.id)?);
+            // Who is in a voice room is public in Rebuttal: every client shows it.
+            let members = backend.query_members(&Principal::Server, &room.id)?;
+            occupants.insert(room.id.clone(), members);
         }
         Ok(Self { rooms, occupants })
     }

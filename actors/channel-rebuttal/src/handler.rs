@@ -5,8 +5,15 @@
 //! `error` without it. Changes other clients must see are not sent from here: the core publishes
 //! them (room events, the `everyone` feed, notes) and [`crate::render`] shows them to everyone,
 //! this connection included.
+//!
+//! Every packet read, before login too, takes a token from the connection's rate limiter
+//! first (`ping`/`pong` keep-alives do not); over the limit it is answered with an `error`
+//! packet and not carried out, and the connection stays open.
 
-use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Session, Signal, UserSignal};
+use channel_kit::ratelimit::Limit;
+use channel_kit::{
+    Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal, UserSignal,
+};
 use serde_json::{json, Value};
 use wcc_interface::{access, ids, Failure, FailureCode};
 
@@ -64,6 +71,10 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
         session,
         actions: Vec::new(),
     };
+    let limit = Limit::from_settings(backend);
+    if let Err(wait) = turn.state.bucket.take(limit, backend.now_ms()) {
+        return turn.finish(Err(slow_down(wait)));
+    }
     let result = match turn.session.user.clone() {
         None => before_login(&mut turn, packet, backend),
         Some(user) => after_login(&mut turn, &user, packet, backend),
@@ -75,7 +86,8 @@ pub fn closed(session: Session, backend: &impl Backend) {
     let state = State::parse(&session.data);
     if let (Some(user), Some(room)) = (session.user, state.voice_room) {
         // Best effort: the connection is gone, there is no one to tell of a failure.
-        if backend.leave(&room, &user, CHANNEL).unwrap_or(false) {
+        let left = backend.leave(&Principal::user(&user), &room, &user, CHANNEL);
+        if left.unwrap_or(false) {
             let _ = everyone(backend, &user, kinds::VOICE_LEFT, json!({ "roomid": room }));
         }
     }
@@ -93,12 +105,22 @@ impl Turn {
         self.actions.push(Action::Send(packet));
     }
 
-    /// Follows a text room's messages from now on (once).
-    fn follow(&mut self, room: &str) {
+    /// Follows a room's messages from now on (once), on the core's grant for `me`.
+    fn follow(&mut self, backend: &impl Backend, me: &str, room: &str) -> Result<(), Refusal> {
         if !self.state.following.iter().any(|r| r == room) {
+            self.subscribe(backend, me, room)?;
             self.state.following.push(room.to_owned());
-            self.actions.push(Action::Subscribe(room.to_owned()));
         }
+        Ok(())
+    }
+
+    /// Hears `room` from now on, if the core grants it to `me`.
+    fn subscribe(&mut self, backend: &impl Backend, me: &str, room: &str) -> Result<(), Refusal> {
+        let grant = backend
+            .grant_subscription(&Principal::user(me), room)
+            .map_err(say)?;
+        self.actions.push(Action::Subscribe(grant));
+        Ok(())
     }
 
     fn finish(mut self, result: Result<(), Refusal>) -> Outcome {
@@ -111,6 +133,11 @@ impl Turn {
             actions: self.actions,
         }
     }
+}
+
+/// The refusal of a packet over the connection's rate limit.
+pub fn slow_down(wait_ms: u64) -> Refusal {
+    format!("Too many requests: try again in {wait_ms} ms")
 }
 
 fn answer(session: Session, result: Result<(), Refusal>) -> Outcome {
@@ -144,7 +171,16 @@ fn say(failure: Failure) -> Refusal {
         FailureCode::Denied => "Permission denied".into(),
         FailureCode::Unavailable => "The server is busy; try again".into(),
         FailureCode::Banned => "That user does not accept messages from you".into(),
+        FailureCode::Throttled => format!("Too many attempts: {}", failure.message),
         FailureCode::Exists | FailureCode::Invalid | FailureCode::NotMember => failure.message,
+    }
+}
+
+/// A refused edit or removal, worded as Rebuttal names the permission that would allow it.
+fn say_change(failure: Failure) -> Refusal {
+    match failure.code {
+        FailureCode::Denied => "Permission denied: changeMessage".into(),
+        _ => say(failure),
     }
 }
 
@@ -153,7 +189,7 @@ fn before_login(turn: &mut Turn, packet: Packet, backend: &impl Backend) -> Resu
         Packet::Login { email, password } => {
             let email = normalize_email(&email)?;
             let user = backend
-                .authenticate(CHANNEL, &email, &password)
+                .authenticate(CHANNEL, &email, &password, &turn.session.remote)
                 .map_err(say)?;
             if is_admin_email(backend, &email) {
                 backend.make_admin(&user.id).map_err(say)?;
@@ -218,7 +254,13 @@ fn signup(
         }
     };
     let user = backend
-        .register(CHANNEL, &email, password, Some(&new_user_id()))
+        .register(
+            CHANNEL,
+            &email,
+            password,
+            Some(&new_user_id()),
+            &turn.session.remote,
+        )
         .map_err(|f| match f.code {
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),
@@ -246,9 +288,9 @@ fn logged_in(turn: &mut Turn, user: &str, backend: &impl Backend) -> Result<(), 
     turn.send(groups);
     turn.send(rooms.packet());
     turn.send(users);
-    turn.actions.push(Action::Subscribe(ids::EVERYONE.into()));
+    turn.subscribe(backend, user, ids::EVERYONE)?;
     for room in rooms.rooms.iter().filter(|r| r.kind == "text") {
-        turn.follow(&room.id);
+        turn.follow(backend, user, &room.id)?;
     }
     Ok(())
 }
@@ -270,14 +312,14 @@ fn after_login(
         }
         Packet::GetMessages { room, segment } => {
             text_room(backend, &room)?;
+            let actor = Principal::user(me);
             let segment = match segment {
                 Some(segment) => segment,
-                None => render::latest_segment(backend, &room).map_err(say)?,
+                None => render::latest_segment(backend, &actor, &room).map_err(say)?,
             };
-            let packet = render::segment_packet(backend, &room, segment).map_err(say)?;
+            let packet = render::segment_packet(backend, &actor, &room, segment).map_err(say)?;
             turn.send(packet);
-            turn.follow(&room);
-            Ok(())
+            turn.follow(backend, me, &room)
         }
         Packet::Message {
             room,
@@ -287,7 +329,8 @@ fn after_login(
         } => send_message(turn, me, &room, &message.text, filename, rawfile, backend),
         Packet::JoinRoom { room } => join_voice(turn, me, &room, backend),
         Packet::LeaveRoom { room } => {
-            if backend.leave(&room, me, CHANNEL).map_err(say)? {
+            let left = backend.leave(&Principal::user(me), &room, me, CHANNEL);
+            if left.map_err(say)? {
                 everyone(backend, me, kinds::VOICE_LEFT, json!({ "roomid": room }))?;
             }
             if turn.state.voice_room.as_deref() == Some(room.as_str()) {
@@ -332,7 +375,7 @@ fn after_login(
             let id = uuid::Uuid::new_v4().to_string();
             backend.create_room(&id, name, &kind).map_err(say)?;
             if kind == "text" {
-                turn.follow(&id);
+                turn.follow(backend, me, &id)?;
             }
             Ok(())
         }
@@ -366,16 +409,22 @@ fn after_login(
                 return Err("No such user".into());
             }
             if vengeance {
-                backend.remove_messages_by(&user).map_err(say)?;
+                backend
+                    .remove_messages_by(&Principal::user(me), &user)
+                    .map_err(say)?;
             }
             // Their sessions close themselves on this note; a ban on us must not stop the removal.
             let _ = to_user(backend, me, &user, kinds::ACCOUNT_REMOVED, json!({}));
             backend.delete_user(&user).map(drop).map_err(say)
         }
+        // Whose message may be changed (its sender, or a holder of `changeMessage` who can read
+        // the room) is the core's decision.
         Packet::UpdateMessage { room, idx, message } => {
-            require(backend, me, "changeMessage")?;
             let text = check_text(&message.text)?;
-            let original = backend.history(&room, Some(idx + 1), 1).map_err(say)?;
+            let actor = Principal::user(me);
+            let original = backend
+                .history(&actor, &room, Some(idx + 1), 1)
+                .map_err(say_change)?;
             let Some(original) = original.into_iter().find(|m| m.event_id == idx) else {
                 return Err("No such message".into());
             };
@@ -387,14 +436,14 @@ fn after_login(
             content.insert("body".into(), json!(text));
             let content = Value::Object(content).to_string();
             backend
-                .edit_message(&room, idx, &content)
+                .edit_message(&actor, &room, idx, &content)
                 .map(drop)
-                .map_err(say)
+                .map_err(say_change)
         }
-        Packet::RemoveMessage { room, idx } => {
-            require(backend, me, "changeMessage")?;
-            backend.remove_message(&room, idx).map(drop).map_err(say)
-        }
+        Packet::RemoveMessage { room, idx } => backend
+            .remove_message(&Principal::user(me), &room, idx)
+            .map(drop)
+            .map_err(say_change),
         Packet::CreateGroup { group } => {
             require(backend, me, "setGroupPerm")?;
             backend
@@ -523,7 +572,9 @@ fn send_message(
     };
     let stored = match backend.process_message(message.clone()) {
         Err(f) if f.code == FailureCode::NotMember => {
-            backend.join(room, me, CHANNEL).map_err(say)?;
+            backend
+                .join(&Principal::user(me), room, me, CHANNEL)
+                .map_err(say)?;
             backend.process_message(message)
         }
         other => other,
@@ -535,7 +586,7 @@ fn send_message(
         if let Some(shown) = render::sent(&stored, backend) {
             turn.send(shown);
         }
-        turn.follow(room);
+        turn.follow(backend, me, room)?;
     }
     Ok(())
 }
@@ -556,7 +607,9 @@ fn join_voice(
     // One voice room at a time, across all of the user's connections.
     for other in backend.query_rooms(me).map_err(say)? {
         if other.kind == "voice" && other.id != room {
-            backend.leave(&other.id, me, CHANNEL).map_err(say)?;
+            backend
+                .leave(&Principal::user(me), &other.id, me, CHANNEL)
+                .map_err(say)?;
             everyone(
                 backend,
                 me,
@@ -566,9 +619,11 @@ fn join_voice(
             turn.actions.push(Action::Unsubscribe(other.id));
         }
     }
-    backend.join(room, me, CHANNEL).map_err(say)?;
+    backend
+        .join(&Principal::user(me), room, me, CHANNEL)
+        .map_err(say)?;
     turn.state.voice_room = Some(room.to_owned());
-    turn.actions.push(Action::Subscribe(room.to_owned()));
+    turn.subscribe(backend, me, room)?;
     everyone(backend, me, kinds::VOICE_JOINED, json!({ "roomid": room }))
 }
 
@@ -585,7 +640,13 @@ fn create_user(
     // 122 random bits; the user is asked to keep it safe, the server never shows it again.
     let password = uuid::Uuid::new_v4().simple().to_string();
     let user = backend
-        .register(CHANNEL, &email, &password, Some(&new_user_id()))
+        .register(
+            CHANNEL,
+            &email,
+            &password,
+            Some(&new_user_id()),
+            &turn.session.remote,
+        )
         .map_err(|f| match f.code {
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),

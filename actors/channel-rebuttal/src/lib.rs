@@ -24,6 +24,8 @@ pub mod render;
 pub mod session;
 
 #[cfg(test)]
+mod ratelimit_tests;
+#[cfg(test)]
 mod tests;
 
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use channel_kit::{Action, Backend, Outcome, Session};
+use channel_kit::{Action, Backend, Outcome, Principal, Session};
 use serde_json::{json, Value};
 use wcc_interface::events::{directory as part, REMOVED_MESSAGE_TYPE};
 use wcc_interface::{Envelope, Event, Failure, Note, StoredMessage};
@@ -38,15 +38,24 @@ pub fn segment_of(idx: u64) -> u64 {
 }
 
 /// The segment of the room's newest message (0 for an empty room).
-pub fn latest_segment(backend: &impl Backend, room: &str) -> Result<u64, Failure> {
-    let next = backend.next_event_id(room)?;
+pub fn latest_segment(
+    backend: &impl Backend,
+    actor: &Principal,
+    room: &str,
+) -> Result<u64, Failure> {
+    let next = backend.next_event_id(actor, room)?;
     Ok(segment_of(next.saturating_sub(1)))
 }
 
-/// `updateText` for segment `segment` of `room`, oldest message first.
-pub fn segment_packet(backend: &impl Backend, room: &str, segment: u64) -> Result<String, Failure> {
+/// `updateText` for segment `segment` of `room` as `actor` may read it, oldest message first.
+pub fn segment_packet(
+    backend: &impl Backend,
+    actor: &Principal,
+    room: &str,
+    segment: u64,
+) -> Result<String, Failure> {
     let first = segment * SEGMENT + 1;
-    let mut page = backend.history(room, Some(first + SEGMENT), SEGMENT as u32)?;
+    let mut page = backend.history(actor, room, Some(first + SEGMENT), SEGMENT as u32)?;
     page.retain(|m| m.event_id >= first);
     page.reverse();
     let names = names(backend, &page)?;
@@ -134,9 +143,14 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
     let envelope = Envelope::parse(event.as_bytes())?;
     let shown = match envelope.event {
         Event::MessagePublished { message } => sent(&message, backend)?,
-        Event::MessageUpdated { message } => {
-            segment_packet(backend, &message.room, segment_of(message.event_id)).ok()?
-        }
+        // The gateway renders only for connections the core granted the room.
+        Event::MessageUpdated { message } => segment_packet(
+            backend,
+            &Principal::Server,
+            &message.room,
+            segment_of(message.event_id),
+        )
+        .ok()?,
         Event::DirectoryChanged { part } => match part.as_str() {
             part::USERS => directory::users_packet(backend).ok()?,
             part::ROOMS => directory::rooms_packet(backend).ok()?,
@@ -247,7 +261,11 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
             };
             actions.push(Action::Send(codec::admin_message(&message)));
         }
-        Note::Joined { room } => actions.push(Action::Subscribe(room)),
+        // The operator put us in a room; the core still grants the subscription.
+        Note::Joined { room } => match backend.grant_subscription(&Principal::user(&me), &room) {
+            Ok(grant) => actions.push(Action::Subscribe(grant)),
+            Err(e) => actions.push(Action::Send(codec::error(&e.message))),
+        },
         Note::Left { room } => actions.push(Action::Unsubscribe(room)),
     }
     Outcome { session, actions }

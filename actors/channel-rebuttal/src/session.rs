@@ -1,6 +1,7 @@
 //! What Rebuttal remembers about one connection, carried by the gateway in `session.data`.
 //! Who is logged in lives in `Session::user`.
 
+use channel_kit::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -10,6 +11,8 @@ pub struct State {
     pub voice_room: Option<String>,
     /// Text rooms whose messages this connection is subscribed to.
     pub following: Vec<String>,
+    /// The rate limiter's state.
+    pub bucket: Bucket,
 }
 
 impl State {

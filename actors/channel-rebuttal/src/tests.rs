@@ -1,10 +1,10 @@
-//! The Rebuttal channel on the fake backend: the handshake, permissions, rooms, messages,
-//! images, voice and rendering, each as a client would see it.
+//! The Rebuttal channel on the real core (`channel_kit::core`): the handshake, permissions,
+//! rooms, messages, images, voice and rendering, each as a client would see it.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use channel_kit::fake::FakeBackend;
-use channel_kit::{Action, Backend, Frame, Outcome, Session};
+use channel_kit::core::{CoreBackend, START_MS};
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Envelope, Event, Note};
 
@@ -14,8 +14,8 @@ use channel_kit::Channel;
 
 const ADMIN: &str = "boss@example.org";
 
-fn backend() -> FakeBackend {
-    let backend = FakeBackend::new();
+fn backend() -> CoreBackend {
+    let backend = CoreBackend::new();
     backend.set_setting(crate::ADMIN_EMAIL_KEY, ADMIN);
     backend
 }
@@ -40,6 +40,11 @@ fn sent(outcome: &Outcome) -> Vec<Value> {
         .collect()
 }
 
+/// The rooms the outcome's `Subscribe` actions grant its connection, as the gateway checks them.
+fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
+    backend.subscribed(&outcome.actions, outcome.session.user.as_deref())
+}
+
 fn types(outcome: &Outcome) -> Vec<String> {
     sent(outcome)
         .iter()
@@ -47,7 +52,7 @@ fn types(outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
-fn send(session: Session, packet: Value, backend: &FakeBackend) -> Outcome {
+fn send(session: Session, packet: Value, backend: &CoreBackend) -> Outcome {
     handler::received(session, Frame::Text(packet.to_string()), backend)
 }
 
@@ -59,14 +64,14 @@ fn error(outcome: &Outcome) -> String {
     packets[0]["message"].as_str().unwrap().to_owned()
 }
 
-fn signup(backend: &FakeBackend, email: &str, code: &str) -> Outcome {
+fn signup(backend: &CoreBackend, email: &str, code: &str) -> Outcome {
     let packet = json!({"type": "signup", "userName": "Ann", "password": "correct horse",
         "signUp": code, "email": email});
     send(session(email), packet, backend)
 }
 
 /// A logged-in session of a new user in `group` (none: no group).
-fn member(backend: &FakeBackend, email: &str, group: Option<&str>) -> Session {
+fn member(backend: &CoreBackend, email: &str, group: Option<&str>) -> Session {
     let code = backend
         .create_invite(group.unwrap_or("nobody"), "x")
         .unwrap();
@@ -76,11 +81,11 @@ fn member(backend: &FakeBackend, email: &str, group: Option<&str>) -> Session {
 }
 
 /// The user id an email logs in to.
-fn id(backend: &FakeBackend, email: &str) -> String {
+fn id(backend: &CoreBackend, email: &str) -> String {
     backend.find_login(CHANNEL, email).unwrap().unwrap().id
 }
 
-fn admin(backend: &FakeBackend) -> Session {
+fn admin(backend: &CoreBackend) -> Session {
     signup(backend, ADMIN, "signup").session
 }
 
@@ -161,7 +166,9 @@ fn a_connection_is_greeted_and_must_log_in_first() {
 fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
     let backend = backend();
     backend.add_room("general", "text");
-    backend.add_room("dm", "direct");
+    // Another protocol's user, with its direct room, before the admin signs up.
+    backend.add_user("dm", None);
+    backend.set_now(START_MS + 1_000);
     let outcome = signup(&backend, "Boss@Example.org ", "signup");
     assert_eq!(
         types(&outcome),
@@ -180,13 +187,14 @@ fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
     let rooms = packets[3]["roomList"].as_array().unwrap();
     assert_eq!(rooms.len(), 1, "direct rooms are not listed: {rooms:?}");
     assert_eq!(rooms[0]["type"], "text");
-    assert_eq!(packets[4]["userList"][0]["name"], "Ann");
-    assert!(outcome
-        .actions
-        .contains(&Action::Subscribe(ids::EVERYONE.into())));
-    assert!(outcome
-        .actions
-        .contains(&Action::Subscribe("general".into())));
+    let names: Vec<&Value> = packets[4]["userList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| &u["name"])
+        .collect();
+    assert_eq!(names, [&json!("dm"), &json!("Ann")], "oldest first");
+    assert_eq!(subscribed(&backend, &outcome), [ids::EVERYONE, "general"]);
     let boss = outcome.session.user.clone().unwrap();
     assert_eq!(boss, id(&backend, ADMIN));
     assert_eq!(boss.len(), 36, "a UUID: {boss}");
@@ -207,7 +215,7 @@ fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
 
 #[test]
 fn the_first_sign_up_is_the_founder_when_no_admin_is_configured() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     signup(&backend, "first@x.org", "signup");
     assert_eq!(
         backend
@@ -279,14 +287,6 @@ fn permissioned_packets_are_refused_without_the_permission() {
             "sendMessage",
         ),
         (
-            json!({"type": "updatemessage", "roomid": "general", "messageid": 1, "message": {"text": "x"}}),
-            "changeMessage",
-        ),
-        (
-            json!({"type": "removemessage", "roomid": "general", "messageid": 1}),
-            "changeMessage",
-        ),
-        (
             json!({"type": "creategroup", "groupName": "g"}),
             "setGroupPerm",
         ),
@@ -340,10 +340,13 @@ fn messages_join_the_text_room_and_carry_checked_images() {
         json!({"type": "createroom", "roomType": "text", "roomName": "Talk"}),
         &backend,
     );
-    let Some(Action::Subscribe(room)) = outcome.actions.first().cloned() else {
-        panic!("{:?}", outcome.actions);
-    };
+    assert!(matches!(
+        outcome.actions.first(),
+        Some(Action::Subscribe(_))
+    ));
+    let [room] = subscribed(&backend, &outcome).try_into().unwrap();
     let boss = outcome.session;
+    let actor = Principal::user(boss.user.clone().unwrap());
     let image = json!({"type": "message", "roomid": room, "message": {"text": "look"},
         "filename": "cat.png", "rawfile": png(3, 2)});
     let outcome = send(boss.clone(), image, &backend);
@@ -357,7 +360,7 @@ fn messages_join_the_text_room_and_carry_checked_images() {
     assert!(error(&send(boss.clone(), fake_png, &backend)).contains("image"));
     assert_eq!(backend.messages(&room).len(), 1);
 
-    let shown = render::segment_packet(&backend, &room, 0).unwrap();
+    let shown = render::segment_packet(&backend, &actor, &room, 0).unwrap();
     let shown: Value = serde_json::from_str(&shown).unwrap();
     let message = &shown["messages"][0];
     assert_eq!(
@@ -413,6 +416,7 @@ fn edits_keep_the_image_and_removals_mask_text_and_sender() {
     let backend = backend();
     backend.add_room("general", "text");
     let boss = admin(&backend);
+    let actor = Principal::user(boss.user.clone().unwrap());
     send(
         boss.clone(),
         json!({"type": "message", "roomid": "general", "message": {"text": "v1"}, "rawfile": png(1, 1)}),
@@ -429,11 +433,113 @@ fn edits_keep_the_image_and_removals_mask_text_and_sender() {
         json!({"type": "removemessage", "roomid": "general", "messageid": 1}),
         &backend,
     );
-    let shown: Value =
-        serde_json::from_str(&render::segment_packet(&backend, "general", 0).unwrap()).unwrap();
+    let shown = render::segment_packet(&backend, &actor, "general", 0).unwrap();
+    let shown: Value = serde_json::from_str(&shown).unwrap();
     let message = &shown["messages"][0];
     assert_eq!(message["text"], render::REMOVED_TEXT);
     assert!(message.get("userid").is_none(), "{message}");
+}
+
+/// How Rebuttal words the core's refusal of an edit or removal.
+const DENIED_CHANGE: &str = "Permission denied: changeMessage";
+
+/// Whose message may be changed is the core's decision now, no longer the channel's
+/// `changeMessage` check: its sender may, and so may a holder of `changeMessage` who can read the
+/// room; anyone else is refused in upstream's words.
+#[test]
+fn messages_are_changed_by_their_sender_or_a_change_message_holder() {
+    let backend = backend();
+    backend.add_room("general", "text");
+    let boss = admin(&backend);
+    let pat = member(&backend, "pat@x.org", Some("chat"));
+    let sam = member(&backend, "sam@x.org", Some("chat"));
+    let send_message = channel_kit::GroupChange {
+        add: Some("sendMessage".into()),
+        remove: None,
+    };
+    backend.update_group("chat", &[send_message]).unwrap();
+    let post = json!({"type": "message", "roomid": "general", "message": {"text": "pat's"}});
+    assert!(sent(&send(pat.clone(), post, &backend)).is_empty());
+    let edit = |text: &str| {
+        json!({"type": "updatemessage", "roomid": "general", "messageid": 1,
+            "message": {"text": text}})
+    };
+    let remove = json!({"type": "removemessage", "roomid": "general", "messageid": 1});
+
+    assert_eq!(
+        error(&send(sam.clone(), edit("sam's now"), &backend)),
+        DENIED_CHANGE
+    );
+    assert_eq!(error(&send(sam, remove.clone(), &backend)), DENIED_CHANGE);
+    assert_eq!(backend.messages("general")[0].content["body"], "pat's");
+
+    assert!(sent(&send(pat, edit("pat's, fixed"), &backend)).is_empty());
+    assert_eq!(
+        backend.messages("general")[0].content["body"],
+        "pat's, fixed"
+    );
+    assert!(sent(&send(boss, remove, &backend)).is_empty());
+    let removed = &backend.messages("general")[0];
+    assert_eq!(
+        (removed.event_type.as_str(), removed.sender.as_str()),
+        (wcc_interface::events::REMOVED_MESSAGE_TYPE, "")
+    );
+}
+
+/// Another user's direct room (their inbox on every protocol) is theirs alone: Rebuttal does not
+/// list it, and the core refuses reading or changing its messages even to an administrator who
+/// holds `changeMessage`. Nothing is subscribed and the message stays as it was.
+#[test]
+fn another_users_direct_room_is_out_of_reach() {
+    let backend = backend();
+    let boss = admin(&backend);
+    backend.add_user("dora", None);
+    backend.add_user("carl", None);
+    backend
+        .process_message(NewMessage {
+            room: "dora".into(),
+            sender: "carl".into(),
+            channel: "test".into(),
+            event_type: "channel.message".into(),
+            content: r#"{"type":"text","body":"psst"}"#.into(),
+        })
+        .unwrap();
+    let cases = [
+        (
+            json!({"type": "getmessages", "roomid": "dora", "segment": 0}),
+            "No such room",
+        ),
+        (
+            json!({"type": "updatemessage", "roomid": "dora", "messageid": 1,
+                "message": {"text": "x"}}),
+            DENIED_CHANGE,
+        ),
+        (
+            json!({"type": "removemessage", "roomid": "dora", "messageid": 1}),
+            DENIED_CHANGE,
+        ),
+        (
+            json!({"type": "joinroom", "roomid": "dora"}),
+            "Only voice rooms can be joined",
+        ),
+        (
+            json!({"type": "message", "roomid": "dora", "message": {"text": "hi"}}),
+            "No such room",
+        ),
+    ];
+    for (packet, refusal) in cases {
+        let outcome = send(boss.clone(), packet.clone(), &backend);
+        assert_eq!(error(&outcome), refusal, "{packet}");
+        assert_eq!(outcome.actions.len(), 1, "only the error: {packet}");
+    }
+    let boss_id = boss.user.unwrap();
+    assert!(!backend.is_member("dora", &boss_id));
+    let kept = &backend.messages("dora");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].sender.as_str(), &kept[0].content["body"]),
+        ("carl", &json!("psst"))
+    );
 }
 
 #[test]
@@ -626,11 +732,11 @@ fn the_everyone_feed_renders_as_upstream_packets() {
     );
 
     backend.add_room("v", "voice");
-    backend.add_member("v", "u1");
     backend.add_user(
         "u1",
         Some(r#"{"display_name":"Ann","rebuttal":{"suppress":true}}"#),
     );
+    backend.add_member("v", "u1");
     let changed = Envelope::new(
         Event::DirectoryChanged {
             part: "users".into(),

@@ -3,11 +3,14 @@
 //! Join and subscribe are separate in venueless: joining makes the user a (persisted) member,
 //! visible to others and allowed to send; subscribing makes this connection receive the room's
 //! events. A join implies a subscribe and an unsubscribe implies a leave, as the seed says.
+//!
+//! Who may join, watch, read, send, edit and delete is the core's decision; this file only maps
+//! venueless requests onto those calls and the core's refusals onto venueless error codes.
 
 use serde_json::{json, Map, Value};
 use wcc_interface::ids;
 
-use crate::backend::{Backend, NewMessage, Room};
+use crate::backend::{Backend, NewMessage, Principal, Room};
 use crate::codes;
 use crate::handler::{chat, refuse, user_failure, Conn, Handled, Refusal};
 use crate::render::{edit_event, has_profile, message_event, room_view, user_view};
@@ -27,19 +30,35 @@ impl<B: Backend> Conn<'_, B> {
                 );
             }
         }
-        let room = self.visible_room(user, channel)?;
-        self.backend.join(&room.id, user, CHANNEL).map_err(chat)?;
+        let room = self.known_room(channel)?;
+        self.backend
+            .join(&Principal::user(user), &room.id, user, CHANNEL)
+            .map_err(chat)?;
         self.data.add_joined(&room.id);
         // A join is implicitly a subscribe.
-        if self.data.add_subscribed(&room.id) {
-            self.actions.push(Action::Subscribe(room.id.clone()));
-        }
+        self.subscribe_to(user, &room)?;
         self.channel_state(user, &room).map(Some)
+    }
+
+    /// Makes this connection hear `room`, on the core's grant.
+    pub(crate) fn subscribe_to(&mut self, user: &str, room: &Room) -> Result<(), Refusal> {
+        if self.data.is_subscribed(&room.id) {
+            return Ok(());
+        }
+        let grant = self
+            .backend
+            .grant_subscription(&Principal::user(user), &room.id)
+            .map_err(chat)?;
+        self.data.add_subscribed(&room.id);
+        self.actions.push(Action::Subscribe(grant));
+        Ok(())
     }
 
     pub(crate) fn leave(&mut self, user: &str, channel: &str) -> Handled {
         known_id(channel)?;
-        self.backend.leave(channel, user, CHANNEL).map_err(chat)?;
+        self.backend
+            .leave(&Principal::user(user), channel, user, CHANNEL)
+            .map_err(chat)?;
         // Leaving keeps the subscription: the client still watches the room.
         self.data.remove_joined(channel);
         Ok(Some(json!({})))
@@ -48,7 +67,9 @@ impl<B: Backend> Conn<'_, B> {
     pub(crate) fn unsubscribe(&mut self, user: &str, channel: &str) -> Handled {
         // An unsubscribe is implicitly a leave.
         if self.data.is_joined(channel) {
-            self.backend.leave(channel, user, CHANNEL).map_err(chat)?;
+            self.backend
+                .leave(&Principal::user(user), channel, user, CHANNEL)
+                .map_err(chat)?;
             self.data.remove_joined(channel);
         }
         if self.data.remove_subscribed(channel) {
@@ -84,9 +105,7 @@ impl<B: Backend> Conn<'_, B> {
             return refuse(codes::CHAT_EMPTY, "the message body is empty");
         }
         known_id(channel)?;
-        if !self.data.is_joined(channel) && !self.is_direct_message(user, channel)? {
-            return refuse(codes::CHAT_DENIED, "join the channel before sending to it");
-        }
+        // The core refuses a sender who is not a member (a direct message needs none).
         let msg = NewMessage {
             room: channel.to_owned(),
             sender: user.to_owned(),
@@ -126,18 +145,10 @@ impl<B: Backend> Conn<'_, B> {
             return refuse(codes::CHAT_INVALID, "replaces must be an event id");
         };
         known_id(channel)?;
-        let found = self
-            .backend
-            .history(channel, Some(event_id.saturating_add(1)), 1)
-            .map_err(chat)?;
-        let Some(original) = found.into_iter().find(|m| m.event_id == event_id) else {
-            return refuse(codes::CHAT_INVALID, "there is no such message");
-        };
-        if original.sender != user {
-            return refuse(codes::CHAT_DENIED, "only your own messages can be changed");
-        }
+        // Whose message may be changed is the core's decision: it refuses with `denied`.
+        let actor = Principal::user(user);
         let changed = match content.get("type").and_then(Value::as_str) {
-            Some("deleted") => self.backend.remove_message(channel, event_id),
+            Some("deleted") => self.backend.remove_message(&actor, channel, event_id),
             Some("text") => {
                 if content
                     .get("body")
@@ -147,7 +158,7 @@ impl<B: Backend> Conn<'_, B> {
                     return refuse(codes::CHAT_EMPTY, "the message body is empty");
                 }
                 self.backend
-                    .edit_message(channel, event_id, &content.to_string())
+                    .edit_message(&actor, channel, event_id, &content.to_string())
             }
             _ => {
                 return refuse(
@@ -167,10 +178,10 @@ impl<B: Backend> Conn<'_, B> {
         count: u32,
         before_id: Option<u64>,
     ) -> Handled {
-        let room = self.visible_room(user, channel)?;
+        let room = self.known_room(channel)?;
         let mut page = self
             .backend
-            .history(&room.id, before_id, count)
+            .history(&Principal::user(user), &room.id, before_id, count)
             .map_err(chat)?;
         page.reverse(); // the core returns newest first; clients want reading order
         let mut senders: Vec<String> = page.iter().map(|m| m.sender.clone()).collect();
@@ -183,38 +194,31 @@ impl<B: Backend> Conn<'_, B> {
         Ok(Some(json!({ "results": results, "users": users })))
     }
 
-    /// Whether `channel` is another user's direct room: sending there is a direct message,
-    /// which needs no membership (the messages actor still refuses it if the owner banned us).
-    fn is_direct_message(&self, user: &str, channel: &str) -> Result<bool, Refusal> {
-        let room = self.backend.get_room(channel).map_err(chat)?;
-        Ok(room.is_some_and(|r| r.kind == "direct" && r.id != user))
-    }
-
-    /// The room `channel` names, if it exists and `user` may see it. A direct room is private
-    /// to its owner and whoever is a member of it.
-    pub(crate) fn visible_room(&self, user: &str, channel: &str) -> Result<Room, Refusal> {
+    /// The room `channel` names, if it exists (whether `user` may see it the core decides).
+    pub(crate) fn known_room(&self, channel: &str) -> Result<Room, Refusal> {
         known_id(channel)?;
-        let Some(room) = self.backend.get_room(channel).map_err(chat)? else {
-            return refuse(codes::CHANNEL_UNKNOWN, format!("no channel {channel}"));
-        };
-        if room.kind == "direct" && room.id != user {
-            let members = self.backend.query_members(&room.id).map_err(chat)?;
-            if !members.iter().any(|m| m == user) {
-                return refuse(codes::CHAT_DENIED, "this is another user's direct channel");
-            }
+        match self.backend.get_room(channel).map_err(chat)? {
+            Some(room) => Ok(room),
+            None => refuse(codes::CHANNEL_UNKNOWN, format!("no channel {channel}")),
         }
-        Ok(room)
     }
 
     /// The reply to join and subscribe: `{state, members, next_event_id}`.
     pub(crate) fn channel_state(&mut self, user: &str, room: &Room) -> Result<Value, Refusal> {
-        let members = self.backend.query_members(&room.id).map_err(chat)?;
+        let actor = Principal::user(user);
+        let members = self
+            .backend
+            .query_members(&actor, &room.id)
+            .map_err(chat)?;
         if members.iter().any(|m| m == user) {
             // Joined elsewhere (another connection or protocol): sending is allowed here too.
             self.data.add_joined(&room.id);
         }
         let users = self.backend.get_users(&members).map_err(chat)?;
-        let next_event_id = self.backend.next_event_id(&room.id).map_err(chat)?;
+        let next_event_id = self
+            .backend
+            .next_event_id(&actor, &room.id)
+            .map_err(chat)?;
         Ok(json!({
             "state": room_view(room),
             "members": users.iter().map(user_view).collect::<Vec<_>>(),

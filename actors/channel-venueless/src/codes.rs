@@ -3,7 +3,8 @@
 //!
 //! Codes that upstream venueless defines are used verbatim (`auth.*`, `chat.*`,
 //! `channel.join.missing_profile`); the `protocol.*` and `server.*` ones are wcc's for inputs
-//! upstream would have dropped the connection over, because wcc answers bad input and keeps going.
+//! upstream would have dropped the connection over, because wcc answers bad input and keeps going
+//! (`protocol.denial_of_service`: over the connection's rate limit).
 
 use wcc_interface::{Failure, FailureCode};
 
@@ -18,6 +19,9 @@ pub const PROTOCOL_UNKNOWN_ACTION: &str = "protocol.unknown_action";
 pub const PROTOCOL_UNSUPPORTED_ENCODING: &str = "protocol.unsupported_encoding";
 pub const PROTOCOL_FRAME_TOO_LARGE: &str = "protocol.frame_too_large";
 pub const PROTOCOL_UNAUTHENTICATED: &str = "protocol.unauthenticated";
+/// Over the connection's rate limit: not done, the connection stays; the message says when to
+/// try again.
+pub const PROTOCOL_DENIAL_OF_SERVICE: &str = "protocol.denial_of_service";
 
 pub const USER_NOT_FOUND: &str = "user.not_found";
 pub const USER_INVALID: &str = "user.invalid";
@@ -53,7 +57,13 @@ pub fn for_failure(failure: &Failure, context: Context) -> &'static str {
         (FailureCode::Invalid, Context::Chat) => CHAT_INVALID,
         (FailureCode::UnknownRoom, _) => CHANNEL_UNKNOWN,
         (FailureCode::UnknownUser, _) => USER_NOT_FOUND,
-        (FailureCode::NotMember | FailureCode::Denied | FailureCode::Banned, _) => CHAT_DENIED,
+        (
+            FailureCode::NotMember
+            | FailureCode::Denied
+            | FailureCode::Banned
+            | FailureCode::Throttled,
+            _,
+        ) => CHAT_DENIED,
         (FailureCode::BadCredentials, _) => AUTH_DENIED,
         (FailureCode::Exists, Context::User) => USER_INVALID,
         (FailureCode::Exists, _) => CHAT_INVALID,

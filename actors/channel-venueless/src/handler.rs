@@ -5,15 +5,19 @@
 //! get a `protocol.*` error, refusals of the core get the venueless code for them (see
 //! [`crate::codes`]). Actions come out in the order the gateway must perform them: subscriptions
 //! before the reply, so that once a client sees `success` for a join, the room's events reach it.
+//!
+//! Every request but `ping` takes a token from the connection's rate limiter first; over the
+//! limit it is answered `protocol.denial_of_service` and not carried out.
 
+use channel_kit::ratelimit::Limit;
 use serde_json::{json, Map, Value};
 use wcc_interface::Failure;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Principal};
 use crate::codec::{self, ProtocolError, Request};
 use crate::codes::{self, Context};
 use crate::render::{has_profile, room_view, user_view};
-use crate::session::{Action, Frame, Outcome, Session, SessionData};
+use crate::session::{Action, Frame, Outcome, Session, SessionData, Stored};
 use crate::CHANNEL;
 
 /// A connection opened. venueless servers wait for `authenticate`; there is no greeting.
@@ -50,14 +54,27 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
 
 /// Carries out one decoded request.
 pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
+    let Stored { data, mut bucket } = Stored::parse(&session.data);
     let mut conn = Conn {
         user: session.user.clone(),
-        data: SessionData::parse(&session.data),
+        data,
         actions: Vec::new(),
         backend,
     };
     let id = request.id().cloned();
-    match conn.dispatch(request) {
+    // Keep-alives are free: a quiet client is never refused for staying connected.
+    let taken = match request {
+        Request::Ping { .. } => Ok(()),
+        _ => bucket
+            .take(Limit::from_settings(backend), backend.now_ms())
+            .or_else(|wait| {
+                refuse(
+                    codes::PROTOCOL_DENIAL_OF_SERVICE,
+                    format!("too many requests; try again in {wait} ms"),
+                )
+            }),
+    };
+    match taken.and_then(|()| conn.dispatch(request)) {
         Ok(Some(payload)) => {
             // Only requests with an id answer `success`; ping and id-less authenticate pushed
             // their own answer already.
@@ -72,9 +89,13 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
             &refusal.message,
         ))),
     }
+    let stored = Stored {
+        data: conn.data,
+        bucket,
+    };
     let session = Session {
         user: conn.user,
-        data: conn.data.to_json(),
+        data: stored.to_json(),
         ..session
     };
     Outcome {
@@ -167,10 +188,8 @@ impl<B: Backend> Conn<'_, B> {
             Request::Join { channel, .. } => self.join(&user, &channel),
             Request::Leave { channel, .. } => self.leave(&user, &channel),
             Request::Subscribe { channel, .. } => {
-                let room = self.visible_room(&user, &channel)?;
-                if self.data.add_subscribed(&room.id) {
-                    self.actions.push(Action::Subscribe(room.id.clone()));
-                }
+                let room = self.known_room(&channel)?;
+                self.subscribe_to(&user, &room)?;
                 self.channel_state(&user, &room).map(Some)
             }
             Request::Unsubscribe { channel, .. } => self.unsubscribe(&user, &channel),
@@ -224,8 +243,12 @@ impl<B: Backend> Conn<'_, B> {
         };
         // Direct messages to this user arrive in its direct room (named by its id), from any
         // protocol: every session of the user receives them without asking.
+        let inbox = self
+            .backend
+            .grant_subscription(&Principal::user(&user.id), &user.id)
+            .map_err(auth)?;
         self.data.add_subscribed(&user.id);
-        self.actions.push(Action::Subscribe(user.id.clone()));
+        self.actions.push(Action::Subscribe(inbox));
         self.user = Some(user.id.clone());
         let payload = json!({
             "user": user_view(&user),

@@ -26,6 +26,8 @@ pub mod render;
 pub mod session;
 
 #[cfg(test)]
+mod ratelimit_tests;
+#[cfg(test)]
 mod tests;
 
 /// The name this protocol goes by in the core (`channel` of logins, joins and messages).

@@ -113,7 +113,7 @@ pub fn room_view(room: &Room) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use channel_kit::fake::FakeBackend;
+    use channel_kit::core::CoreBackend;
     use serde_json::from_str;
 
     fn env(event: Event) -> String {
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn message_published_becomes_chat_event() {
-        let backend = FakeBackend::new();
+        let backend = CoreBackend::new();
         let text = json!({"type": "text", "body": "Hello world"});
         let out = render(
             &env(Event::MessagePublished {
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn joins_and_leaves_become_member_events_with_profile() {
-        let backend = FakeBackend::new();
+        let backend = CoreBackend::new();
         backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
         for (event, membership) in [
             (
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn member_event_survives_unknown_user() {
-        let backend = FakeBackend::new();
+        let backend = CoreBackend::new();
         let out = render(
             &env(Event::UserJoined {
                 room: "r".into(),
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn other_events_and_garbage_render_nothing() {
-        let backend = FakeBackend::new();
+        let backend = CoreBackend::new();
         let login = Event::UserLoggedIn {
             user: "u".into(),
             channel: "c".into(),
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn edits_and_removals_from_any_protocol_carry_replaces() {
-        let backend = FakeBackend::new();
+        let backend = CoreBackend::new();
         let edited = stored(json!({"type": "text", "body": "fixed typo"}));
         let out = render(&env(Event::MessageUpdated { message: edited }), &backend).unwrap();
         let out: Value = from_str(&out).unwrap();

@@ -13,8 +13,10 @@
 //! - `subscribed`: rooms whose events the gateway delivers to this connection; kept so that
 //!   subscribe/unsubscribe actions are emitted only on change.
 //!
-//! Who the connection is logged in as lives in `Session::user`, which the gateway reads.
+//! Who the connection is logged in as lives in `Session::user`, which the gateway reads. Beside
+//! these fields `session.data` also holds the rate limiter's `bucket` ([`Stored`]).
 
+use channel_kit::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
 
 pub use channel_kit::{Action, Frame, Outcome, Session};
@@ -75,6 +77,28 @@ impl SessionData {
     }
 }
 
+/// All of `session.data`: [`SessionData`]'s fields and the connection's rate-limit bucket, in
+/// one JSON object. The bucket is metering, not protocol state, so it stays out of
+/// [`SessionData`], which the handlers change and compare.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Stored {
+    #[serde(flatten)]
+    pub data: SessionData,
+    pub bucket: Bucket,
+}
+
+impl Stored {
+    /// Parses `data`; empty or unreadable is a fresh connection, as for [`SessionData`].
+    pub fn parse(data: &str) -> Self {
+        serde_json::from_str(data).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +124,24 @@ mod tests {
         assert!(!data.remove_subscribed("r1"));
         data.remove_joined("r1");
         assert!(!data.is_joined("r1"));
+    }
+
+    #[test]
+    fn the_bucket_rides_beside_the_session_data() {
+        let stored = Stored {
+            data: SessionData {
+                profile: true,
+                ..SessionData::default()
+            },
+            bucket: Bucket {
+                tokens: 3.5,
+                at_ms: 42,
+            },
+        };
+        let json = stored.to_json();
+        assert_eq!(Stored::parse(&json), stored);
+        assert_eq!(SessionData::parse(&json), stored.data);
+        assert_eq!(Stored::parse("").bucket, Bucket::default());
+        assert_eq!(Stored::parse(r#"{"profile":true}"#).data, stored.data);
     }
 }

@@ -61,14 +61,37 @@ pub fn password(user: &str) -> String {
     format!("password/{user}")
 }
 
-/// The user a bearer token stands for.
-pub fn token(token: &str) -> String {
-    format!("token/{token}")
+/// A bearer token's record, `{"user", "expires_at", "epoch"}` JSON, keyed by the hex SHA-256
+/// of the token: the token itself is never stored.
+pub fn token(token_sha256: &str) -> String {
+    format!("token/{token_sha256}")
 }
 
-/// [`crate::LogSet`] of the bearer tokens issued to `user`, so deleting the user revokes them.
+/// Counter of `user`'s token epoch: a token recorded with another epoch is dead, so one
+/// `increment` revokes every token of the user. Never deleted, not even with the user, so that
+/// a later user of the same id does not revive the old tokens.
+pub fn token_epoch(user: &str) -> String {
+    format!("user/{user}/token-epoch")
+}
+
+/// [`crate::LogSet`] of the bearer tokens issued to `user` before tokens were hashed and had
+/// epochs; only deleting the user still reads it, to erase them.
 pub fn user_tokens(user: &str) -> String {
     format!("user/{user}/tokens")
+}
+
+/// Throttling record of one subject of password attempts: `{"base", "last_at"}` JSON. `kind` is
+/// `account` (subject `<channel>/<client id>`), `address` (sign-in failures from one IP or IPv6
+/// /64) or `register` (registrations from one address). One per subject ever tried; a record
+/// older than its kind's window counts as fresh and is overwritten by the next attempt.
+pub fn throttle(kind: &str, subject: &str) -> String {
+    format!("throttle/{kind}/{subject}")
+}
+
+/// Counter of the attempts ever counted against a throttled subject (see [`throttle`]); those
+/// since the record's `base` are the ones that count now.
+pub fn throttle_count(kind: &str, subject: &str) -> String {
+    format!("throttle-count/{kind}/{subject}")
 }
 
 /// Present while `owner` bans `banned` from its direct room.

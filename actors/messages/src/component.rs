@@ -4,7 +4,7 @@
 
 use wcc_interface::clock::now_ms;
 
-use wcc_interface::{Failure as DomainFailure, StoredMessage};
+use wcc_interface::{Failure as DomainFailure, Principal as DomainPrincipal, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
 use crate::{Limits, Publisher};
@@ -17,7 +17,7 @@ wit_bindgen::generate!({
 
 use exports::wcc::chat::messages::Guest;
 use wasmcloud::messaging::{consumer, types::BrokerMessage};
-use wcc::chat::types::{Failure, Message, NewMessage, Signal};
+use wcc::chat::types::{Failure, Message, NewMessage, Principal, Signal};
 
 /// Runtime configuration key for [`Limits::max_message_bytes`].
 const MAX_MESSAGE_BYTES_KEY: &str = "max_message_bytes";
@@ -66,9 +66,9 @@ impl Guest for Component {
         .map_err(to_wit_failure)
     }
 
-    fn get_message(id: String) -> Result<Option<Message>, Failure> {
+    fn get_message(actor: Principal, id: String) -> Result<Option<Message>, Failure> {
         let store = open_store()?;
-        crate::get_message(&store, &id)
+        crate::get_message(&store, &principal(actor), &id)
             .map(|found| found.map(to_wit_message))
             .map_err(to_wit_failure)
     }
@@ -85,12 +85,18 @@ impl Guest for Component {
         crate::signal(&store, &NatsPublisher, limits(), note, now_ms()).map_err(to_wit_failure)
     }
 
-    fn edit_message(room: String, event_id: u64, content: String) -> Result<Message, Failure> {
+    fn edit_message(
+        actor: Principal,
+        room: String,
+        event_id: u64,
+        content: String,
+    ) -> Result<Message, Failure> {
         let store = open_store()?;
         crate::edit_message(
             &store,
             &NatsPublisher,
             limits(),
+            &principal(actor),
             &room,
             event_id,
             &content,
@@ -100,16 +106,19 @@ impl Guest for Component {
         .map_err(to_wit_failure)
     }
 
-    fn remove_message(room: String, event_id: u64) -> Result<Message, Failure> {
+    fn remove_message(actor: Principal, room: String, event_id: u64) -> Result<Message, Failure> {
         let store = open_store()?;
-        crate::remove_message(&store, &NatsPublisher, &room, event_id, now_ms())
+        let actor = principal(actor);
+        crate::remove_message(&store, &NatsPublisher, &actor, &room, event_id, now_ms())
             .map(to_wit_message)
             .map_err(to_wit_failure)
     }
 
-    fn remove_messages_by(sender: String) -> Result<u32, Failure> {
+    fn remove_messages_by(actor: Principal, sender: String) -> Result<u32, Failure> {
         let store = open_store()?;
-        crate::remove_messages_by(&store, &NatsPublisher, &sender, now_ms()).map_err(to_wit_failure)
+        let actor = principal(actor);
+        crate::remove_messages_by(&store, &NatsPublisher, &actor, &sender, now_ms())
+            .map_err(to_wit_failure)
     }
 
     fn signal_user(
@@ -130,16 +139,21 @@ impl Guest for Component {
         crate::signal_user(&store, &NatsPublisher, limits(), signal).map_err(to_wit_failure)
     }
 
-    fn history(room: String, before: Option<u64>, count: u32) -> Result<Vec<Message>, Failure> {
+    fn history(
+        actor: Principal,
+        room: String,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<Message>, Failure> {
         let store = open_store()?;
-        crate::history(&store, &room, before, count)
+        crate::history(&store, &principal(actor), &room, before, count)
             .map(|messages| messages.into_iter().map(to_wit_message).collect())
             .map_err(to_wit_failure)
     }
 
-    fn next_event_id(room: String) -> Result<u64, Failure> {
+    fn next_event_id(actor: Principal, room: String) -> Result<u64, Failure> {
         let store = open_store()?;
-        crate::next_event_id(&store, &room).map_err(to_wit_failure)
+        crate::next_event_id(&store, &principal(actor), &room).map_err(to_wit_failure)
     }
 }
 
@@ -175,6 +189,14 @@ fn limits() -> Limits {
         Err(e) => eprintln!("messages: cannot read {MAX_MESSAGE_BYTES_KEY}: {e:?}"),
     }
     limits
+}
+
+fn principal(actor: Principal) -> DomainPrincipal {
+    match actor {
+        Principal::User(id) => DomainPrincipal::User(id),
+        Principal::Operator => DomainPrincipal::Operator,
+        Principal::Server => DomainPrincipal::Server,
+    }
 }
 
 fn to_wit_message(m: StoredMessage) -> Message {

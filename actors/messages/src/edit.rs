@@ -3,18 +3,21 @@
 //! `MessageUpdated` after persisting, as a new message publishes `MessagePublished`.
 
 use wcc_interface::events::REMOVED_MESSAGE_TYPE;
-use wcc_interface::{Envelope, Event, Failure, StoredMessage};
+use wcc_interface::{Envelope, Event, Failure, Principal, StoredMessage};
+use wcc_policy::{may_change, may_remove_messages_of};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::process::validate_content;
 use crate::{check_room_id, current_seq, require_room, Limits, Publisher};
 
 /// Replaces the content of message `event_id` of `room`; id, sender, channel, type and time stay.
-/// A removed message cannot be edited back to life.
+/// A removed message cannot be edited back to life. `actor` must be allowed by
+/// [`wcc_policy::may_change`].
 pub fn edit_message<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
     limits: Limits,
+    actor: &Principal,
     room: &str,
     event_id: u64,
     content: &str,
@@ -23,26 +26,34 @@ pub fn edit_message<S: Store, P: Publisher>(
     let content = validate_content(content, limits)?;
     let mut message = load(store, room, event_id)?;
     if message.event_type == REMOVED_MESSAGE_TYPE {
+        // It has no sender left to check against; whoever may read the room sees it removed.
+        wcc_policy::may_read(store, actor, room)?;
         return Err(Failure::invalid(format!(
             "message {event_id} of {room} was removed"
         )));
     }
+    may_change(store, actor, &message)?;
     message.content = content;
     save_and_publish(store, publisher, message, now_ms)
 }
 
 /// Masks message `event_id` of `room`: no content, no sender. Removing twice is harmless.
+/// Authorized as an edit.
 pub fn remove_message<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
+    actor: &Principal,
     room: &str,
     event_id: u64,
     now_ms: u64,
 ) -> Result<StoredMessage, Failure> {
     let message = load(store, room, event_id)?;
     if message.event_type == REMOVED_MESSAGE_TYPE {
+        // It has no sender left to check against; anyone who may read the room sees it removed.
+        wcc_policy::may_read(store, actor, room)?;
         return Ok(message);
     }
+    may_change(store, actor, &message)?;
     save_and_publish(store, publisher, masked(message), now_ms)
 }
 
@@ -53,12 +64,14 @@ pub fn remove_message<S: Store, P: Publisher>(
 pub fn remove_messages_by<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
+    actor: &Principal,
     sender: &str,
     now_ms: u64,
 ) -> Result<u32, Failure> {
     if sender.is_empty() {
         return Err(Failure::invalid("sender is empty"));
     }
+    may_remove_messages_of(store, actor, sender)?;
     let rooms: LogSet<'_, S> = LogSet::new(store, keys::user_rooms(sender));
     let mut count = 0;
     for room in rooms.entries::<serde_json::Value>()?.into_keys() {
@@ -141,6 +154,29 @@ mod tests {
         .unwrap()
     }
 
+    fn alice() -> Principal {
+        Principal::user("alice")
+    }
+
+    #[test]
+    fn only_those_the_policy_allows_change_a_message() {
+        let store = lobby_with_alice();
+        store.set(&keys::member_flag("lobby", "bob"), b"1").unwrap();
+        post(&store, "lobby", "alice", "mine");
+        let publisher = RecordingPublisher::default();
+        let bob = Principal::user("bob");
+        let limits = Limits::default();
+        let edit = edit_message(&store, &publisher, limits, &bob, "lobby", 1, "{}", 2);
+        assert_eq!(edit.unwrap_err().code, FailureCode::Denied);
+        let removal = remove_message(&store, &publisher, &bob, "lobby", 1, 2);
+        assert_eq!(removal.unwrap_err().code, FailureCode::Denied);
+        let vengeance = remove_messages_by(&store, &publisher, &bob, "alice", 2);
+        assert_eq!(vengeance.unwrap_err().code, FailureCode::Denied);
+        assert!(updates(&publisher).is_empty(), "nothing changed, nothing told");
+        let stored: StoredMessage = store.get_json(&keys::message("lobby", 1)).unwrap().unwrap();
+        assert_eq!(stored.content["body"], "mine");
+    }
+
     fn updates(publisher: &RecordingPublisher) -> Vec<StoredMessage> {
         publisher
             .sent
@@ -162,6 +198,7 @@ mod tests {
             &store,
             &publisher,
             Limits::default(),
+            &alice(),
             "lobby",
             1,
             r#"{"body":"v2"}"#,
@@ -185,7 +222,7 @@ mod tests {
         let publisher = RecordingPublisher::default();
         let limits = Limits::default();
         let edit = |room: &str, id: u64, content: &str| {
-            edit_message(&store, &publisher, limits, room, id, content, 1).unwrap_err()
+            edit_message(&store, &publisher, limits, &alice(), room, id, content, 1).unwrap_err()
         };
         assert_eq!(edit("lobby", 2, "{}").code, FailureCode::Invalid);
         assert_eq!(edit("nowhere", 1, "{}").code, FailureCode::UnknownRoom);
@@ -198,12 +235,12 @@ mod tests {
         let store = lobby_with_alice();
         post(&store, "lobby", "alice", "secret");
         let publisher = RecordingPublisher::default();
-        let removed = remove_message(&store, &publisher, "lobby", 1, 2).unwrap();
+        let removed = remove_message(&store, &publisher, &alice(), "lobby", 1, 2).unwrap();
         assert_eq!(removed.event_type, REMOVED_MESSAGE_TYPE);
         assert_eq!(removed.sender, "");
         assert_eq!(removed.content, serde_json::json!({}));
         assert_eq!(
-            remove_message(&store, &publisher, "lobby", 1, 3).unwrap(),
+            remove_message(&store, &publisher, &alice(), "lobby", 1, 3).unwrap(),
             removed
         );
         assert_eq!(
@@ -212,7 +249,16 @@ mod tests {
             "a second removal publishes nothing"
         );
         let limits = Limits::default();
-        let revived = edit_message(&store, &publisher, limits, "lobby", 1, r#"{"body":"x"}"#, 4);
+        let revived = edit_message(
+            &store,
+            &publisher,
+            limits,
+            &alice(),
+            "lobby",
+            1,
+            r#"{"body":"x"}"#,
+            4,
+        );
         assert_eq!(revived.unwrap_err().code, FailureCode::Invalid);
     }
 
@@ -233,7 +279,7 @@ mod tests {
 
         let publisher = RecordingPublisher::default();
         assert_eq!(
-            remove_messages_by(&store, &publisher, "alice", 7).unwrap(),
+            remove_messages_by(&store, &publisher, &Principal::Operator, "alice", 7).unwrap(),
             2
         );
         let remaining: Vec<String> = [("lobby", 1), ("lobby", 2), ("den", 1), ("den", 2)]

@@ -4,10 +4,10 @@
 //! one `get_many`. An id whose write never completed (its writer failed after taking the id) is
 //! simply absent and skipped.
 
-use wcc_interface::{Failure, StoredMessage};
+use wcc_interface::{Failure, Principal, StoredMessage};
 use wcc_kv::{keys, Store};
 
-use crate::{check_room_id, current_seq, require_room};
+use crate::{check_room_id, current_seq};
 
 /// Most messages one history call returns; bounds the size of a single `get_many`.
 pub const MAX_HISTORY_COUNT: u32 = 200;
@@ -16,12 +16,13 @@ pub const MAX_HISTORY_COUNT: u32 = 200;
 /// `before`, or the newest ones when `before` is `None`; newest first.
 pub fn history<S: Store>(
     store: &S,
+    actor: &Principal,
     room: &str,
     before: Option<u64>,
     count: u32,
 ) -> Result<Vec<StoredMessage>, Failure> {
     check_room_id(room)?;
-    require_room(store, room)?;
+    wcc_policy::may_read(store, actor, room)?;
     let seq = current_seq(store, room)?;
     // Capped at `seq` so a `before` far in the future still yields the newest page, not a
     // window of ids that do not exist yet.
@@ -52,9 +53,9 @@ pub fn history<S: Store>(
 }
 
 /// The event id the next message of `room` will get.
-pub fn next_event_id<S: Store>(store: &S, room: &str) -> Result<u64, Failure> {
+pub fn next_event_id<S: Store>(store: &S, actor: &Principal, room: &str) -> Result<u64, Failure> {
     check_room_id(room)?;
-    require_room(store, room)?;
+    wcc_policy::may_read(store, actor, room)?;
     Ok(current_seq(store, room)? + 1)
 }
 
@@ -92,26 +93,26 @@ mod tests {
     #[test]
     fn pages_newest_first_with_before_and_count() {
         let store = lobby_with_messages(7);
-        let page = history(&store, "lobby", None, 3).unwrap();
+        let page = history(&store, &Principal::Server, "lobby", None, 3).unwrap();
         assert_eq!(ids(&page), vec![7, 6, 5]);
         assert_eq!(page[0].content["n"], 7);
-        let next = history(&store, "lobby", Some(5), 3).unwrap();
+        let next = history(&store, &Principal::Server, "lobby", Some(5), 3).unwrap();
         assert_eq!(ids(&next), vec![4, 3, 2]);
-        let last = history(&store, "lobby", Some(2), 3).unwrap();
+        let last = history(&store, &Principal::Server, "lobby", Some(2), 3).unwrap();
         assert_eq!(ids(&last), vec![1]);
-        assert!(history(&store, "lobby", Some(1), 3).unwrap().is_empty());
+        assert!(history(&store, &Principal::Server, "lobby", Some(1), 3).unwrap().is_empty());
     }
 
     #[test]
     fn count_is_clamped_and_before_is_capped_at_the_newest() {
         let store = lobby_with_messages(3);
-        assert_eq!(ids(&history(&store, "lobby", None, 0).unwrap()), vec![3]);
+        assert_eq!(ids(&history(&store, &Principal::Server, "lobby", None, 0).unwrap()), vec![3]);
         assert_eq!(
-            ids(&history(&store, "lobby", None, u32::MAX).unwrap()),
+            ids(&history(&store, &Principal::Server, "lobby", None, u32::MAX).unwrap()),
             vec![3, 2, 1]
         );
         assert_eq!(
-            ids(&history(&store, "lobby", Some(u64::MAX), 2).unwrap()),
+            ids(&history(&store, &Principal::Server, "lobby", Some(u64::MAX), 2).unwrap()),
             vec![3, 2]
         );
     }
@@ -121,7 +122,7 @@ mod tests {
         let store = lobby_with_messages(3);
         store.delete(&keys::message("lobby", 2)).unwrap();
         assert_eq!(
-            ids(&history(&store, "lobby", None, 10).unwrap()),
+            ids(&history(&store, &Principal::Server, "lobby", None, 10).unwrap()),
             vec![3, 1]
         );
     }
@@ -129,14 +130,14 @@ mod tests {
     #[test]
     fn empty_and_unknown_rooms() {
         let store = lobby_with_alice();
-        assert!(history(&store, "lobby", None, 10).unwrap().is_empty());
-        assert_eq!(next_event_id(&store, "lobby").unwrap(), 1);
+        assert!(history(&store, &Principal::Server, "lobby", None, 10).unwrap().is_empty());
+        assert_eq!(next_event_id(&store, &Principal::Server, "lobby").unwrap(), 1);
         assert_eq!(
-            history(&store, "attic", None, 10).unwrap_err().code,
+            history(&store, &Principal::Server, "attic", None, 10).unwrap_err().code,
             FailureCode::UnknownRoom
         );
         assert_eq!(
-            next_event_id(&store, "attic").unwrap_err().code,
+            next_event_id(&store, &Principal::Server, "attic").unwrap_err().code,
             FailureCode::UnknownRoom
         );
     }
@@ -144,6 +145,6 @@ mod tests {
     #[test]
     fn next_event_id_follows_the_sequence() {
         let store = lobby_with_messages(4);
-        assert_eq!(next_event_id(&store, "lobby").unwrap(), 5);
+        assert_eq!(next_event_id(&store, &Principal::Server, "lobby").unwrap(), 5);
     }
 }

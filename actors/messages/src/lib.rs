@@ -21,7 +21,7 @@ pub use process::{
     UserSignal,
 };
 
-use wcc_interface::{ids, Failure, FailureCode};
+use wcc_interface::{ids, Failure};
 use wcc_kv::{keys, Store};
 
 /// Sends one event body to a NATS subject. Abstracted so tests can record what was published
@@ -63,50 +63,7 @@ fn check_room_id(room: &str) -> Result<(), Failure> {
 
 /// Fails with `UnknownRoom` unless the room record exists.
 fn require_room<S: Store>(store: &S, room: &str) -> Result<(), Failure> {
-    room_kind(store, room).map(drop)
-}
-
-/// The kind of `room` (`text`, `voice`, `direct`); `unknown_room` if there is none.
-fn room_kind<S: Store>(store: &S, room: &str) -> Result<String, Failure> {
-    kind_of(room, store.get(&keys::room(room))?)
-}
-
-/// The kind in a room record as read from the store.
-fn kind_of(room: &str, record: Option<Vec<u8>>) -> Result<String, Failure> {
-    let record = record
-        .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {room:?}")))?;
-    // Only the rooms actor writes room records; we read the one field we need.
-    let record: serde_json::Value = serde_json::from_slice(&record)
-        .map_err(|e| Failure::unavailable(format!("corrupt room record {room:?}: {e}")))?;
-    Ok(record["kind"].as_str().unwrap_or_default().to_owned())
-}
-
-/// Whether `sender` may write to `room`: members may; anyone may write to another user's direct
-/// room (that is a direct message) unless its owner banned them.
-fn authorize<S: Store>(store: &S, room: &str, sender: &str) -> Result<(), Failure> {
-    // The room record and the membership flag in one read: this is on every message's path.
-    let keys = [keys::room(room), keys::member_flag(room, sender)];
-    let [record, member]: [Option<Vec<u8>>; 2] = store
-        .get_many(&keys)?
-        .try_into()
-        .map_err(|_| Failure::unavailable("key-value store answered the wrong number of keys"))?;
-    let kind = kind_of(room, record)?;
-    if member.is_some() {
-        return Ok(());
-    }
-    if kind != "direct" {
-        return Err(Failure::new(
-            FailureCode::NotMember,
-            format!("{sender} is not a member of {room}"),
-        ));
-    }
-    if store.get(&keys::ban(room, sender))?.is_some() {
-        return Err(Failure::new(
-            FailureCode::Banned,
-            format!("{room} banned {sender}"),
-        ));
-    }
-    Ok(())
+    wcc_policy::room_kind(store, room).map(drop)
 }
 
 /// The room's last assigned event id; 0 before its first message.

@@ -8,7 +8,10 @@ use wcc_interface::{ids, notes, Envelope, Event, Failure, FailureCode, Note, Sto
 pub use wcc_interface::{NewMessage, Signal, UserSignal};
 use wcc_kv::{keys, Store};
 
-use crate::{authorize, check_room_id, require_room, Limits, Publisher};
+use wcc_interface::Principal;
+use wcc_policy::{may_read_message, may_signal, may_write};
+
+use crate::{check_room_id, require_room, Limits, Publisher};
 
 /// Longest accepted event type: it is a short protocol-neutral name like `channel.message`.
 pub const MAX_EVENT_TYPE_BYTES: usize = 64;
@@ -40,7 +43,7 @@ pub fn process_message<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    authorize(store, &msg.room, &msg.sender)?;
+    may_write(store, &msg.sender, &msg.room)?;
     persist_and_publish(store, publisher, msg, content, now_ms, new_id)
 }
 
@@ -134,8 +137,13 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Failure> {
     serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))
 }
 
-/// The message `id` names; `None` for an id that names nothing.
-pub fn get_message<S: Store>(store: &S, id: &str) -> Result<Option<StoredMessage>, Failure> {
+/// The message `id` names; `None` for an id that names nothing, and for one in a room `actor`
+/// may not read (a stranger cannot even learn that it exists).
+pub fn get_message<S: Store>(
+    store: &S,
+    actor: &Principal,
+    id: &str,
+) -> Result<Option<StoredMessage>, Failure> {
     // Ids are UUIDs; anything else cannot name a message and must not reach a key.
     if !ids::is_valid_id(id) {
         return Ok(None);
@@ -143,7 +151,9 @@ pub fn get_message<S: Store>(store: &S, id: &str) -> Result<Option<StoredMessage
     let Some(location) = store.get_json::<Location>(&keys::message_id(id))? else {
         return Ok(None);
     };
-    store.get_json(&keys::message(&location.room, location.event_id))
+    let found: Option<StoredMessage> =
+        store.get_json(&keys::message(&location.room, location.event_id))?;
+    Ok(found.filter(|message| may_read_message(store, actor, message).is_ok()))
 }
 
 /// Authorizes `note` as a message would be and publishes it; nothing is stored, so unlike a
@@ -157,9 +167,7 @@ pub fn signal<S: Store, P: Publisher>(
 ) -> Result<(), Failure> {
     let content = validate(&note.room, &note.sender, &note.kind, &note.content, limits)?;
     // The server-wide feed is no room: every user may signal there (Rebuttal's talking).
-    if note.room != ids::EVERYONE {
-        authorize(store, &note.room, &note.sender)?;
-    }
+    may_signal(store, &note.sender, &note.room)?;
     let event = Event::Signal {
         room: note.room,
         sender: note.sender,
@@ -313,9 +321,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(stored.id, "m7");
-        assert_eq!(get_message(&store, "m7").unwrap(), Some(stored));
-        assert_eq!(get_message(&store, "m8").unwrap(), None);
-        assert_eq!(get_message(&store, "../room").unwrap(), None);
+        let alice = Principal::user("alice");
+        assert_eq!(get_message(&store, &alice, "m7").unwrap(), Some(stored));
+        assert_eq!(get_message(&store, &alice, "m8").unwrap(), None);
+        assert_eq!(get_message(&store, &alice, "../room").unwrap(), None);
+    }
+
+    #[test]
+    fn a_direct_message_is_found_by_its_sender_and_recipient_only() {
+        let store = lobby_with_alice();
+        store
+            .set(&keys::room("bob"), br#"{"id":"bob","kind":"direct"}"#)
+            .unwrap();
+        let publisher = RecordingPublisher::default();
+        let dm = text("bob", "alice", "psst");
+        let stored = process_message(&store, &publisher, Limits::default(), dm, 3).unwrap();
+        for (who, found) in [("alice", true), ("bob", true), ("mallory", false)] {
+            let got = get_message(&store, &Principal::user(who), &stored.id).unwrap();
+            assert_eq!(got.is_some(), found, "{who}");
+        }
     }
 
     #[test]
@@ -538,7 +562,10 @@ mod tests {
         );
         assert_eq!((stored.channel.as_str(), stored.sent_at), ("admin", 8));
         assert_eq!(stored.content["body"], "maintenance at 5");
-        assert_eq!(get_message(&store, "a8").unwrap(), Some(stored.clone()));
+        assert_eq!(
+            get_message(&store, &Principal::Operator, "a8").unwrap(),
+            Some(stored.clone())
+        );
         let sent = publisher.sent.borrow();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].0, "wcc.events.rooms.lobby");

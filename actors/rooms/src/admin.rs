@@ -2,11 +2,18 @@
 //!
 //! The component serves it on wasi:http through the host's http-server provider; here it is
 //! only bytes in and bytes out, so routing, auth and every JSON shape are tested natively. The
-//! API is off unless the component's config sets `admin_token`: an operator must opt in.
+//! API is off unless the component's config sets `admin_token_sha256`: an operator must opt in.
+//!
+//! The config holds only the hex SHA-256 of the bearer token, never the token: wasmCloud named
+//! config is readable by any provider through the control interface, and a hash read there
+//! cannot be used to sign in. A request passes when the SHA-256 of its bearer token equals it
+//! (compared in constant time).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::Store;
 
@@ -72,6 +79,7 @@ impl Response {
             FailureCode::UnknownRoom | FailureCode::UnknownUser => 404,
             FailureCode::NotMember | FailureCode::Exists => 409,
             FailureCode::Unavailable => 503,
+            FailureCode::Throttled => 429,
         };
         Self::error(status, failure.code.as_str(), &failure.message)
     }
@@ -114,8 +122,9 @@ pub struct Admin<'a, S: Store, P: Publisher, Q: Presence, A: Announcer> {
     pub presence: &'a Q,
     /// The messages actor, for broadcasts.
     pub announcer: &'a A,
-    /// The configured `admin_token`: `Ok(None)` when unset, `Err` when config could not be read.
-    pub token: Result<Option<String>, Failure>,
+    /// The configured `admin_token_sha256` (hex): `Ok(None)` when unset, `Err` when config could
+    /// not be read.
+    pub token_sha256: Result<Option<String>, Failure>,
 }
 
 impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
@@ -139,14 +148,21 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
         }
     }
 
-    /// 503 while no token is configured, 401 unless the request bears it.
+    /// 503 while no valid token hash is configured, 401 unless the request bears its token.
     fn refuse(&self, req: &Request) -> Option<Response> {
-        let token = match &self.token {
+        let expected = match &self.token_sha256 {
             Err(failure) => return Some(Response::failure(failure)),
-            // An empty token would admit anyone who sends `Bearer `: it counts as unset.
-            Ok(Some(token)) if !token.is_empty() => token,
+            Ok(Some(hex)) if !hex.trim().is_empty() => match sha256_from_hex(hex) {
+                Some(expected) => expected,
+                None => {
+                    let body = json!({
+                        "error": "admin API disabled: admin_token_sha256 is not 64 hex digits"
+                    });
+                    return Some(Response::json(503, &body));
+                }
+            },
             Ok(_) => {
-                let body = json!({"error": "admin API disabled: no admin_token configured"});
+                let body = json!({"error": "admin API disabled: no admin_token_sha256 configured"});
                 return Some(Response::json(503, &body));
             }
         };
@@ -154,13 +170,15 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
             .headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-            .find_map(|(_, value)| value.strip_prefix(b"Bearer ".as_slice()));
+            .find_map(|(_, value)| value.strip_prefix(b"Bearer ".as_slice()))
+            // An empty token is never the admin's, whatever hash is configured.
+            .filter(|presented| !presented.is_empty());
         match presented {
-            Some(presented) if constant_time_eq(presented, token.as_bytes()) => None,
+            Some(presented) if bool::from(Sha256::digest(presented).ct_eq(&expected)) => None,
             _ => Some(Response::error(
                 401,
                 "unauthorized",
-                "a valid `Authorization: Bearer <admin_token>` is required",
+                "a valid `Authorization: Bearer <admin token>` is required",
             )),
         }
     }
@@ -266,8 +284,12 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
     ) -> Result<Response, Failure> {
         let new: NewRoom = parse_body(body, "{id, name?, kind?}")?;
         let name = new.name.as_deref().unwrap_or(&new.id);
-        let created =
-            rooms.create_room(&new.id, name, new.kind.as_deref().unwrap_or("text"), now_ms)?;
+        let created = rooms.create_shared_room(
+            &new.id,
+            name,
+            new.kind.as_deref().unwrap_or("text"),
+            now_ms,
+        )?;
         // Just written or already there; gone only if deleted in between, which reads as absent.
         let room = rooms.get_room(&new.id)?.ok_or_else(|| {
             Failure::new(
@@ -342,9 +364,18 @@ fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Compares without stopping at the first difference, so timing does not reveal the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The 32 bytes written as 64 hex digits (either case) in `hex`, surrounding blanks ignored.
+fn sha256_from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |d: u8| char::from(d).to_digit(16).map(|v| v as u8);
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(hex.chunks(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(hash)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use wcc_interface::clock::now_ms;
 
-use wcc_interface::{Failure, FailureCode, StoredMessage};
+use wcc_interface::{grant, Failure, FailureCode, Principal, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
 use crate::access::GroupChange;
@@ -106,6 +106,23 @@ fn open() -> Result<WasiStore, wit::Failure> {
     WasiStore::open(keys::BUCKET).map_err(to_wit)
 }
 
+/// The HMAC key of subscription grants (`wcc_interface::grant`), shared with the gateways only.
+const SUBSCRIPTION_KEY: &str = "subscription_key";
+
+/// One value of this component's configuration (`None` if unset).
+fn config(key: &str) -> Result<Option<String>, wit::Failure> {
+    bindings::wasi::config::store::get(key)
+        .map_err(|e| to_wit(Failure::unavailable(format!("reading {key}: {e:?}"))))
+}
+
+fn principal(actor: wit::Principal) -> Principal {
+    match actor {
+        wit::Principal::User(id) => Principal::User(id),
+        wit::Principal::Operator => Principal::Operator,
+        wit::Principal::Server => Principal::Server,
+    }
+}
+
 fn to_wit(failure: Failure) -> wit::Failure {
     wit::Failure {
         code: failure.code.as_str().to_string(),
@@ -179,19 +196,20 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
         Ok(store) => store,
         Err(failure) => return admin::Response::failure(&failure),
     };
-    let token = bindings::wasi::config::store::get("admin_token").map_err(|e| {
+    // Only the token's hash is configured (named config is readable by any provider).
+    let token_sha256 = bindings::wasi::config::store::get("admin_token_sha256").map_err(|e| {
         let reason = match e {
             bindings::wasi::config::store::Error::Upstream(r)
             | bindings::wasi::config::store::Error::Io(r) => r,
         };
-        Failure::unavailable(format!("reading admin_token: {reason}"))
+        Failure::unavailable(format!("reading admin_token_sha256: {reason}"))
     });
     let admin = Admin {
         store: &store,
         publisher: &Broker,
         presence: &PresenceActor,
         announcer: &MessagesActor,
-        token,
+        token_sha256,
     };
     admin.handle(req, now_ms())
 }
@@ -200,7 +218,7 @@ impl wit_rooms::Guest for Component {
     fn create_room(id: String, name: String, kind: String) -> Result<bool, wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker)
-            .create_room(&id, &name, &kind, now_ms())
+            .create_shared_room(&id, &name, &kind, now_ms())
             .map_err(to_wit)
     }
 
@@ -233,10 +251,10 @@ impl wit_rooms::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn query_members(room: String) -> Result<Vec<wit::Member>, wit::Failure> {
+    fn query_members(actor: wit::Principal, room: String) -> Result<Vec<wit::Member>, wit::Failure> {
         let store = open()?;
         let members = Rooms::new(&store, &Broker)
-            .query_members(&room)
+            .query_members_as(&principal(actor), &room)
             .map_err(to_wit)?;
         Ok(members.into_iter().map(member).collect())
     }
@@ -248,17 +266,27 @@ impl wit_rooms::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn join(room: String, user: String, channel: String) -> Result<bool, wit::Failure> {
+    fn join(
+        actor: wit::Principal,
+        room: String,
+        user: String,
+        channel: String,
+    ) -> Result<bool, wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker)
-            .join(&room, &user, &channel, now_ms())
+            .join_as(&principal(actor), &room, &user, &channel, now_ms())
             .map_err(to_wit)
     }
 
-    fn leave(room: String, user: String, channel: String) -> Result<bool, wit::Failure> {
+    fn leave(
+        actor: wit::Principal,
+        room: String,
+        user: String,
+        channel: String,
+    ) -> Result<bool, wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker)
-            .leave(&room, &user, &channel, now_ms())
+            .leave_as(&principal(actor), &room, &user, &channel, now_ms())
             .map_err(to_wit)
     }
 
@@ -268,6 +296,21 @@ impl wit_rooms::Guest for Component {
             .get_join_rule(&room)
             .map_err(to_wit)?
             .map(join_rule))
+    }
+
+    fn grant_subscription(actor: wit::Principal, room: String) -> Result<String, wit::Failure> {
+        let store = open()?;
+        let key = config(SUBSCRIPTION_KEY)?
+            .filter(|key| key.len() >= grant::MIN_KEY_BYTES)
+            .ok_or_else(|| {
+                to_wit(Failure::unavailable(format!(
+                    "no {SUBSCRIPTION_KEY} of {} bytes or more is configured",
+                    grant::MIN_KEY_BYTES
+                )))
+            })?;
+        Rooms::new(&store, &Broker)
+            .grant_subscription(&principal(actor), &room, key.as_bytes(), now_ms())
+            .map_err(to_wit)
     }
 }
 
@@ -374,15 +417,20 @@ impl wit_users::Guest for Component {
         client_id: String,
         password: String,
         id: Option<String>,
+        remote: String,
     ) -> Result<wit::User, wit::Failure> {
         let store = open()?;
-        let salt = *uuid::Uuid::new_v4().as_bytes();
+        let salt = crate::accounts::new_salt().map_err(to_wit)?;
+        let who = crate::accounts::Credentials {
+            channel: &channel,
+            client_id: &client_id,
+            password: &password,
+            remote: &remote,
+        };
         Accounts::new(&store, &Broker)
             .register(
                 &PasswordPolicy::default(),
-                &channel,
-                &client_id,
-                &password,
+                &who,
                 id.as_deref(),
                 now_ms(),
                 salt,
@@ -396,25 +444,68 @@ impl wit_users::Guest for Component {
         channel: String,
         client_id: String,
         password: String,
+        remote: String,
     ) -> Result<wit::User, wit::Failure> {
         let store = open()?;
+        let who = crate::accounts::Credentials {
+            channel: &channel,
+            client_id: &client_id,
+            password: &password,
+            remote: &remote,
+        };
         Accounts::new(&store, &Broker)
-            .authenticate(&channel, &client_id, &password)
+            .authenticate(&PasswordPolicy::default(), &who, now_ms())
             .map(user)
             .map_err(to_wit)
     }
 
     fn issue_token(user: String) -> Result<String, wit::Failure> {
         let store = open()?;
+        let ttl_secs = crate::accounts::token_ttl_secs(config("token_ttl_secs")?.as_deref())
+            .map_err(to_wit)?;
+        let token = crate::accounts::new_token().map_err(to_wit)?;
         Accounts::new(&store, &Broker)
-            .issue_token(&user, &new_user_id(), now_ms())
+            .issue_token(&user, &token, now_ms(), ttl_secs)
             .map_err(to_wit)
     }
 
     fn token_user(token: String) -> Result<Option<String>, wit::Failure> {
         let store = open()?;
         Accounts::new(&store, &Broker)
-            .token_user(&token)
+            .token_user(&token, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn revoke_token(token: String) -> Result<bool, wit::Failure> {
+        let store = open()?;
+        Accounts::new(&store, &Broker)
+            .revoke_token(&token, now_ms())
+            .map_err(to_wit)
+    }
+
+    fn change_password(
+        channel: String,
+        client_id: String,
+        old_password: String,
+        new_password: String,
+        remote: String,
+    ) -> Result<(), wit::Failure> {
+        let store = open()?;
+        let salt = crate::accounts::new_salt().map_err(to_wit)?;
+        let who = crate::accounts::Credentials {
+            channel: &channel,
+            client_id: &client_id,
+            password: &old_password,
+            remote: &remote,
+        };
+        Accounts::new(&store, &Broker)
+            .change_password(
+                &PasswordPolicy::default(),
+                &who,
+                &new_password,
+                now_ms(),
+                salt,
+            )
             .map_err(to_wit)
     }
 

@@ -7,8 +7,10 @@ use wcc_interface::{ids, Failure};
 /// Longest room name, in characters: enough for any real name, small enough for every protocol.
 pub const MAX_NAME_CHARS: usize = 200;
 
-/// The room kinds; `direct` is the room named by a user's id.
-pub const ROOM_KINDS: [&str; 3] = ["text", "voice", "direct"];
+/// The room kinds (`wcc_policy` says who may do what in each): `text` and `voice` are public,
+/// `private` rooms are for the members the operator adds, `direct` is the room named by a user's
+/// id.
+pub const ROOM_KINDS: [&str; 4] = ["text", "voice", "private", "direct"];
 
 /// Longest client id a channel may log in with, in bytes (it becomes part of a KV key).
 pub const MAX_CLIENT_ID_BYTES: usize = 256;

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use wcc_interface::events::directory;
-use wcc_interface::{ids, Envelope, Event, Failure, FailureCode};
+use wcc_interface::{grant, ids, Envelope, Event, Failure, FailureCode, Principal};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::model::{validate_join_rule, validate_room, validate_room_name, JoinRule, Member, Room};
@@ -48,6 +48,13 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         if self.get_room(id)?.is_some() {
             return Ok(false);
         }
+        // A room named like a user would be taken for their direct room by every protocol.
+        if kind != "direct" && self.store.get(&keys::user(id))?.is_some() {
+            return Err(Failure::new(
+                FailureCode::Exists,
+                format!("{id:?} names a user"),
+            ));
+        }
         let room = Room {
             id: id.into(),
             name: name.into(),
@@ -61,6 +68,21 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             self.publisher.directory_changed(directory::ROOMS);
         }
         Ok(true)
+    }
+
+    /// [`Self::create_room`] as channels and operators ask for it: any kind but `direct`, which
+    /// the core alone makes, with the user it belongs to.
+    pub fn create_shared_room(
+        &self,
+        id: &str,
+        name: &str,
+        kind: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
+        if kind == wcc_policy::DIRECT {
+            return Err(Failure::invalid("direct rooms come with their users"));
+        }
+        self.create_room(id, name, kind, now_ms)
     }
 
     /// Gives the room a new name.
@@ -121,6 +143,61 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             self.publisher.directory_changed(directory::ROOMS);
         }
         Ok(())
+    }
+
+    /// [`Self::query_members`] for `actor`, who must be able to read the room.
+    pub fn query_members_as(&self, actor: &Principal, room: &str) -> Result<Vec<Member>, Failure> {
+        wcc_policy::may_read(self.store, actor, room)?;
+        self.query_members(room)
+    }
+
+    /// [`Self::join`] asked by `actor`: only if the policy lets `actor` put `user` there.
+    pub fn join_as(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
+        wcc_policy::may_join(self.store, actor, room, user)?;
+        self.join(room, user, channel, now_ms)
+    }
+
+    /// [`Self::leave`] asked by `actor`: `user` themselves, the operator or the server.
+    pub fn leave_as(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
+        wcc_policy::may_leave(actor, user)?;
+        self.leave(room, user, channel, now_ms)
+    }
+
+    /// A grant that lets the gateway deliver `room`'s live events to a connection of `actor`,
+    /// if `actor` is a user who may read the room (`wcc_interface::grant`).
+    pub fn grant_subscription(
+        &self,
+        actor: &Principal,
+        room: &str,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<String, Failure> {
+        let Principal::User(user) = actor else {
+            return Err(Failure::denied("only a user's connection hears rooms"));
+        };
+        wcc_policy::may_read(self.store, actor, room)?;
+        Ok(grant::sign(
+            key,
+            &grant::Grant {
+                room: room.to_owned(),
+                user: user.clone(),
+                expires_ms: now_ms + grant::GRANT_TTL_MS,
+            },
+        ))
     }
 
     pub fn query_members(&self, room: &str) -> Result<Vec<Member>, Failure> {

@@ -6,9 +6,13 @@ use wcc_interface::events::directory;
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::{keys, LogSet, Store};
 
+use crate::accounts::revoke_all_tokens;
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::operator::ADMIN_CHANNEL;
 use crate::{Publisher, Rooms};
+
+/// The kind of a user's own room, named by its id.
+const DIRECT: &str = "direct";
 
 /// A fresh user id: a random (v4) UUID in its 32-hex-digit simple form, which is a valid id.
 pub fn new_user_id() -> String {
@@ -31,9 +35,8 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
 
     /// The user `client_id` names on `channel`, created on first sight with id `new_id()`.
     ///
-    /// The login mapping is written last: a crash before it leaves at most an unreachable user,
-    /// never a client mapped to a user without its record or direct room. The next login then
-    /// starts over with a new id.
+    /// A sign-in never goes on without the user's direct room: a known user whose room is gone
+    /// gets it again, and if it cannot be had the login fails.
     pub fn login(
         &self,
         channel: &str,
@@ -41,51 +44,89 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         now_ms: u64,
         new_id: impl FnOnce() -> String,
     ) -> Result<User, Failure> {
-        // The channel is a key segment: a `/` in it could reach another channel's mappings.
-        if !ids::is_valid_id(channel) {
-            return Err(Failure::invalid(format!("invalid channel {channel:?}")));
-        }
-        if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
-            return Err(Failure::invalid(format!(
-                "client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
-            )));
-        }
+        check_login_args(channel, client_id)?;
         let login_key = keys::login(channel, client_id);
         if let Some(bytes) = self.store().get(&login_key)? {
             let id = String::from_utf8(bytes)
                 .map_err(|_| Failure::unavailable(format!("corrupt value at {login_key}")))?;
-            return self.get_user(&id)?.ok_or_else(|| {
+            let user = self.get_user(&id)?.ok_or_else(|| {
                 Failure::unavailable(format!("{login_key} maps to missing user {id:?}"))
-            });
+            })?;
+            match self.rooms.get_room(&id)? {
+                Some(room) if room.kind == DIRECT => {}
+                Some(_) => {
+                    return Err(Failure::unavailable(format!(
+                        "{id:?} names a room that is not their direct room: an operator must \
+                         delete it"
+                    )))
+                }
+                None => self.direct_room(&id, channel, now_ms)?,
+            }
+            return Ok(user);
         }
+        self.create(channel, client_id, &new_id(), now_ms)
+    }
 
-        let id = new_id();
-        if !ids::is_valid_id(&id) || ids::is_reserved(&id) {
+    /// Creates the user `id`, with its direct room, as the one `client_id` names on `channel`
+    /// (whoever that named before). `exists` if `id` names a room other than its direct room.
+    ///
+    /// The login mapping is written last: a crash before it leaves at most an unreachable user,
+    /// never a client mapped to a user without its record or direct room. The next login then
+    /// starts over with a new id.
+    pub(crate) fn create(
+        &self,
+        channel: &str,
+        client_id: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<User, Failure> {
+        check_login_args(channel, client_id)?;
+        if !ids::is_valid_id(id) || ids::is_reserved(id) {
             return Err(Failure::unavailable(format!(
                 "generated user id {id:?} is not a valid id"
             )));
         }
+        // Checked before anything is written, so a taken id leaves no user record behind.
+        if self
+            .rooms
+            .get_room(id)?
+            .is_some_and(|room| room.kind != DIRECT)
+        {
+            return Err(names_a_room(id));
+        }
         let user = User {
-            id: id.clone(),
+            id: id.to_owned(),
             profile: None,
             created_at: now_ms,
         };
-        self.store().set_json(&keys::user(&id), &user)?;
-        LogSet::new(self.store(), keys::USER_INDEX).add(&id, &now_ms)?;
-        self.rooms.create_room(&id, &id, "direct", now_ms)?;
-        self.rooms.join(&id, &id, channel, now_ms)?;
-        LogSet::new(self.store(), keys::user_logins(&id)).add(&login_key, &now_ms)?;
+        self.store().set_json(&keys::user(id), &user)?;
+        LogSet::new(self.store(), keys::USER_INDEX).add(id, &now_ms)?;
+        self.direct_room(id, channel, now_ms)?;
+        let login_key = keys::login(channel, client_id);
+        LogSet::new(self.store(), keys::user_logins(id)).add(&login_key, &now_ms)?;
         self.store().set(&login_key, id.as_bytes())?;
         self.publisher.directory_changed(directory::USERS);
         Ok(user)
     }
 
+    /// Creates `id`'s direct room (unless a half-done earlier attempt did) and puts `id` in it.
+    /// Only the core makes direct rooms, so one of that id is this user's.
+    fn direct_room(&self, id: &str, channel: &str, now_ms: u64) -> Result<(), Failure> {
+        if !self.rooms.create_room(id, id, DIRECT, now_ms)?
+            && self
+                .rooms
+                .get_room(id)?
+                .is_none_or(|room| room.kind != DIRECT)
+        {
+            return Err(names_a_room(id));
+        }
+        self.rooms.join(id, id, channel, now_ms)?;
+        Ok(())
+    }
+
     /// The user `client_id` names on `channel`, if one does; never creates one.
     pub fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
-        if !ids::is_valid_id(channel)
-            || client_id.is_empty()
-            || client_id.len() > MAX_CLIENT_ID_BYTES
-        {
+        if check_login_args(channel, client_id).is_err() {
             return Ok(None);
         }
         let login_key = keys::login(channel, client_id);
@@ -144,7 +185,8 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     /// Deletes the user; `false` if there is none. It leaves every room first (each room is
     /// told, as by an operator), then its logins and tokens go, so no client can reach it, and
     /// its record goes last: until then a failed delete can be retried. Tokens must go: a later
-    /// registration may take the same id, and must not be reachable with the old tokens.
+    /// registration may take the same id, and must not be reachable with the old tokens. They
+    /// end by moving the user's token epoch on, which outlives the user for that reason.
     pub fn delete_user(&self, id: &str, now_ms: u64) -> Result<bool, Failure> {
         if self.get_user(id)?.is_none() {
             return Ok(false);
@@ -167,6 +209,8 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             store.delete(login_key)?;
             logins.remove(login_key)?;
         }
+        revoke_all_tokens(store, id)?;
+        // Tokens issued before they were hashed are listed; erase them too.
         let tokens = LogSet::new(store, keys::user_tokens(id));
         for token in tokens.entries::<serde_json::Value>()?.keys() {
             store.delete(&keys::token(token))?;
@@ -180,9 +224,32 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         Ok(true)
     }
 
+    /// The room operations on the same store and publisher.
+    pub(crate) fn rooms(&self) -> &Rooms<'a, S, P> {
+        &self.rooms
+    }
+
     fn store(&self) -> &'a S {
         self.rooms.store()
     }
+}
+
+/// `invalid` unless `channel` is an id (it becomes a key segment: a `/` in it could reach another
+/// channel's mappings) and `client_id` is 1 to [`MAX_CLIENT_ID_BYTES`] bytes.
+pub(crate) fn check_login_args(channel: &str, client_id: &str) -> Result<(), Failure> {
+    if !ids::is_valid_id(channel) {
+        return Err(Failure::invalid(format!("invalid channel {channel:?}")));
+    }
+    if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
+        return Err(Failure::invalid(format!(
+            "client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn names_a_room(id: &str) -> Failure {
+    Failure::new(FailureCode::Exists, format!("{id:?} names a room"))
 }
 
 #[cfg(test)]

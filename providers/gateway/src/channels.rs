@@ -306,7 +306,8 @@ fn from_wit_outcome(outcome: wit::Outcome) -> Outcome {
         .into_iter()
         .map(|action| match action {
             wit::Action::Send(frame) => Action::Send(from_wit_frame(frame)),
-            wit::Action::Subscribe(room) => Action::Subscribe(room),
+            // A grant, not a room: `Connection::apply` verifies it before anything subscribes.
+            wit::Action::Subscribe(grant) => Action::Subscribe(grant),
             wit::Action::Unsubscribe(room) => Action::Unsubscribe(room),
             wit::Action::Close((code, reason)) => Action::Close(code, reason),
         })

@@ -2,9 +2,10 @@
 //! per linked channel actor, the path it serves and optionally a TCP line address (the link's
 //! source config).
 
-use std::{collections::HashMap, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+use wcc_interface::grant::MIN_KEY_BYTES;
 
 /// Provider-wide settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,24 +22,40 @@ pub struct GatewayConfig {
     pub send_queue_frames: usize,
     /// How long one call into a channel actor may take (`call_timeout_ms`, default 10000).
     pub call_timeout: Duration,
+    /// The key subscription grants are signed with (`subscription_key`, required): the same
+    /// as the rooms actor's. The gateway subscribes a connection to a room only on a grant that
+    /// verifies under it (see `session.rs`).
+    pub subscription_key: SubscriptionKey,
+    /// Client connections held at once, websocket and TCP lines together (`max_connections`,
+    /// default 10000); more are refused (see `limits.rs`).
+    pub max_connections: usize,
+    /// Client connections held at once from one remote IP (`max_connections_per_address`,
+    /// default 64).
+    pub max_connections_per_address: usize,
 }
 
-impl Default for GatewayConfig {
-    fn default() -> Self {
+impl GatewayConfig {
+    /// Every setting at its default, with the one setting that has none.
+    pub fn with_key(subscription_key: SubscriptionKey) -> Self {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             nats_url: "nats://127.0.0.1:4222".into(),
             max_frame_bytes: 1024 * 1024,
             send_queue_frames: 1024,
             call_timeout: Duration::from_secs(10),
+            subscription_key,
+            max_connections: 10_000,
+            max_connections_per_address: 64,
         }
     }
-}
 
-impl GatewayConfig {
-    /// Reads the keys above from `values`; unknown keys are ignored, bad values are errors.
+    /// Reads the keys above from `values`; unknown keys are ignored, bad or missing required
+    /// values are errors (the provider then does not start).
     pub fn from_map(values: &HashMap<String, String>) -> Result<Self> {
-        let mut config = Self::default();
+        let key = values.get("subscription_key").context(
+            "the gateway needs `subscription_key` in its config (the rooms actor's grant key)",
+        )?;
+        let mut config = Self::with_key(SubscriptionKey::new(key)?);
         if let Some(addr) = values.get("listen_addr") {
             config.listen_addr = addr
                 .parse()
@@ -63,7 +80,48 @@ impl GatewayConfig {
                 .with_context(|| format!("bad call_timeout_ms `{ms}`"))?;
             config.call_timeout = Duration::from_millis(ms);
         }
+        if let Some(n) = values.get("max_connections") {
+            config.max_connections = at_least_one("max_connections", n)?;
+        }
+        if let Some(n) = values.get("max_connections_per_address") {
+            config.max_connections_per_address = at_least_one("max_connections_per_address", n)?;
+        }
         Ok(config)
+    }
+}
+
+fn at_least_one(name: &str, value: &str) -> Result<usize> {
+    match value.parse() {
+        Ok(0) | Err(_) => bail!("bad {name} `{value}` (want a whole number, at least 1)"),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// The HMAC key of subscription grants: the UTF-8 bytes of `subscription_key`. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubscriptionKey(Vec<u8>);
+
+impl SubscriptionKey {
+    /// Refuses keys shorter than `wcc_interface::grant::MIN_KEY_BYTES`.
+    pub fn new(text: &str) -> Result<Self> {
+        if text.len() < MIN_KEY_BYTES {
+            bail!(
+                "`subscription_key` is {} bytes; it needs at least {MIN_KEY_BYTES} \
+                 (the launcher makes 64 hex digits)",
+                text.len()
+            );
+        }
+        Ok(Self(text.as_bytes().to_vec()))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SubscriptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SubscriptionKey(..)")
     }
 }
 
@@ -126,28 +184,64 @@ mod tests {
             .collect()
     }
 
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
     #[test]
     fn defaults_and_overrides() {
+        let defaults = GatewayConfig::from_map(&map(&[("subscription_key", KEY)])).unwrap();
+        let key = SubscriptionKey::new(KEY).unwrap();
+        assert_eq!(defaults, GatewayConfig::with_key(key));
         assert_eq!(
-            GatewayConfig::from_map(&HashMap::new()).unwrap(),
-            GatewayConfig::default()
+            (
+                defaults.max_connections,
+                defaults.max_connections_per_address
+            ),
+            (10_000, 64)
         );
+        assert_eq!(defaults.subscription_key.bytes(), KEY.as_bytes());
         let c = GatewayConfig::from_map(&map(&[
+            ("subscription_key", KEY),
             ("listen_addr", "0.0.0.0:9000"),
             ("max_frame_bytes", "10"),
             ("send_queue_frames", "5"),
             ("call_timeout_ms", "250"),
+            ("max_connections", "100"),
+            ("max_connections_per_address", "3"),
         ]))
         .unwrap();
         assert_eq!(c.listen_addr.port(), 9000);
         assert_eq!((c.max_frame_bytes, c.send_queue_frames), (10, 5));
         assert_eq!(c.call_timeout, Duration::from_millis(250));
+        assert_eq!((c.max_connections, c.max_connections_per_address), (100, 3));
     }
 
     #[test]
     fn bad_values_are_errors() {
-        assert!(GatewayConfig::from_map(&map(&[("listen_addr", "nowhere")])).is_err());
-        assert!(GatewayConfig::from_map(&map(&[("max_frame_bytes", "-1")])).is_err());
+        for (name, value) in [
+            ("listen_addr", "nowhere"),
+            ("max_frame_bytes", "-1"),
+            ("max_connections", "0"),
+            ("max_connections", "many"),
+            ("max_connections_per_address", "0"),
+        ] {
+            let c = GatewayConfig::from_map(&map(&[("subscription_key", KEY), (name, value)]));
+            assert!(c.is_err(), "{name} = {value}");
+        }
+    }
+
+    #[test]
+    fn the_subscription_key_is_required_long_enough_and_never_printed() {
+        let missing = GatewayConfig::from_map(&HashMap::new()).unwrap_err();
+        assert!(
+            format!("{missing:#}").contains("subscription_key"),
+            "{missing:#}"
+        );
+        let short = "x".repeat(MIN_KEY_BYTES - 1);
+        let short = GatewayConfig::from_map(&map(&[("subscription_key", &short)])).unwrap_err();
+        assert!(format!("{short:#}").contains("at least"), "{short:#}");
+        assert!(GatewayConfig::from_map(&map(&[("subscription_key", "")])).is_err());
+        let c = GatewayConfig::from_map(&map(&[("subscription_key", KEY)])).unwrap();
+        assert!(!format!("{c:?}").contains(KEY));
     }
 
     #[test]

@@ -28,6 +28,7 @@ use crate::{
     channels::Channels,
     config::{GatewayConfig, Route},
     fanout::{Fanout, Subscriber},
+    limits::ConnectionLimits,
     lines, notes,
     outbound::{Outbound, Outbox},
     session::{Connection, Effect, Frame, Outcome},
@@ -56,6 +57,9 @@ pub struct Server {
     pub notes: notes::Registry,
     pub channels: Channels,
     pub fanout: Fanout,
+    /// `max_connections` and `max_connections_per_address`: the transports take a slot for
+    /// every connection they accept.
+    pub limits: ConnectionLimits,
     pub nats: async_nats::Client,
     /// Prefix of connection ids, unique per gateway process.
     pub instance: String,
@@ -96,6 +100,7 @@ pub async fn run(
     let ctx = ConnectionContext {
         server: &server,
         route: &route,
+        id: &id,
         key,
         outbox: &outbox,
         evict: Arc::clone(&evict),
@@ -152,6 +157,8 @@ pub async fn run(
 struct ConnectionContext<'a> {
     server: &'a Server,
     route: &'a Route,
+    /// The connection id, for logs.
+    id: &'a str,
     key: u64,
     outbox: &'a Outbox,
     evict: Arc<Notify>,
@@ -162,7 +169,9 @@ impl ConnectionContext<'_> {
     async fn answer(&self, connection: &mut Connection, answer: anyhow::Result<Outcome>) -> bool {
         match answer {
             Ok(outcome) => {
-                let effects = connection.apply(outcome);
+                // Grants are checked here, against the session this outcome leaves.
+                let key = &self.server.config.subscription_key;
+                let effects = connection.apply(outcome, key, now_ms());
                 // Before the login event goes out, so a note sent in answer to it finds us.
                 let session = &connection.session;
                 self.server
@@ -198,6 +207,16 @@ impl ConnectionContext<'_> {
                     {
                         warn!(%room, "room subscription failed: {e}");
                     }
+                }
+                Effect::RefusedSubscription(refused) => {
+                    let stats = self.server.fanout.stats();
+                    stats.refused_subscriptions.fetch_add(1, Ordering::Relaxed);
+                    warn!(
+                        connection = %self.id,
+                        protocol = %self.route.protocol,
+                        reason = %refused,
+                        "channel asked to subscribe without a valid grant; not subscribed"
+                    );
                 }
                 Effect::Unsubscribe(room) => self.server.fanout.unsubscribe(&room, self.key),
                 Effect::Close(code, reason) => {

@@ -5,6 +5,7 @@
 //! - [`connection`]: one connection's life whatever its transport: the read loop that calls
 //!   its channel actor for each frame and note in order, and what the answers mean,
 //! - [`websocket`]: the websocket listener (routed by path), its frames and writer,
+//! - [`limits`]: the connection caps, in all and per remote address, and their RAII slots,
 //! - [`lines`]: TCP line listeners for channels with a `line_addr`, one frame per line,
 //! - [`outbound`]: the transport-neutral outbound frame and each connection's send queue,
 //! - [`notes`]: notes for particular local sessions, by connection id or user,
@@ -19,6 +20,7 @@ pub mod channels;
 pub mod config;
 pub mod connection;
 pub mod fanout;
+pub mod limits;
 pub mod lines;
 pub mod missed_links;
 pub mod notes;

@@ -1,12 +1,14 @@
 //! The TCP line transport: for `telnet` and `nc` clients. A channel actor's link may carry
 //! `line_addr`; the gateway then listens there for that actor alone. One line is one frame:
 //! inbound, the line end (`\n`, or `\r\n`) is stripped; outbound, every text frame is written
-//! followed by `\r\n`. There is no close frame: closing closes the socket.
+//! followed by `\r\n`. There is no close frame: closing closes the socket. A connection over
+//! the caps (`limits.rs`) gets one JSON error line and is closed.
 
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
     sync::Arc,
+    time::Duration,
 };
 
 use anyhow::Context;
@@ -25,6 +27,7 @@ use tracing::{debug, info, warn};
 use crate::{
     config::Route,
     connection::{self, Peer, Server, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES},
+    limits::REFUSAL,
     outbound::{self, Outbound, Outgoing},
     session::Frame,
 };
@@ -235,6 +238,14 @@ pub async fn serve(listener: TcpListener, route: watch::Receiver<Route>, server:
 }
 
 async fn handle(server: Arc<Server>, route: Route, stream: TcpStream, remote: SocketAddr) {
+    let transport = wcc_interface::transport::TCP;
+    // Held until the connection is over, whichever way it ends.
+    let Some(_slot) = server
+        .limits
+        .admit(remote, transport, server.fanout.stats())
+    else {
+        return refuse(stream).await;
+    };
     let (read, write_half) = stream.into_split();
     let (outbox, outgoing) = outbound::queue(server.config.send_queue_frames);
     let writer = tokio::spawn(write(outgoing, write_half));
@@ -245,11 +256,27 @@ async fn handle(server: Arc<Server>, route: Route, stream: TcpStream, remote: So
         done: false,
         remote,
     };
-    let peer = Peer {
-        transport: wcc_interface::transport::TCP,
-        remote,
-    };
+    let peer = Peer { transport, remote };
     connection::run(server, route, peer, frames(reader), outbox, writer).await;
+}
+
+/// How long a refused line client is given to take its error line; refused sockets hold no
+/// slot, so they must not linger.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Tells a client over the connection caps why, in one line, and closes.
+async fn refuse(mut stream: TcpStream) {
+    let line = format!("{}\r\n", serde_json::json!({ "error": REFUSAL }));
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        stream.write_all(line.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Whatever the client sent first is read and dropped before the socket closes: closing
+        // with unread input resets the connection, and the client could lose the line.
+        let mut sink = [0; 512];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 struct LineReader {
@@ -474,6 +501,22 @@ last",
         let mut received = Vec::new();
         client.read_to_end(&mut received).await.unwrap();
         assert_eq!(received, b"hi\r\nraw");
+    }
+
+    #[tokio::test]
+    async fn a_connection_over_the_caps_gets_one_error_line_and_is_closed() {
+        let (mut client, server) = socket_pair().await;
+        // A client that talks first still gets the line.
+        client.write_all(b"roomAdd lobby\r\n").await.unwrap();
+        let refused = tokio::spawn(refuse(server));
+        let mut received = String::new();
+        client.read_to_string(&mut received).await.unwrap();
+        assert_eq!(
+            received,
+            "{\"error\":\"too many connections; try again later\"}\r\n"
+        );
+        drop(client);
+        refused.await.unwrap();
     }
 
     fn route(line_addr: Option<SocketAddr>, protocol: &str) -> Route {

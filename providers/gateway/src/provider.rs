@@ -16,6 +16,7 @@ use crate::{
     config::{GatewayConfig, Route},
     connection::Server,
     fanout::Fanout,
+    limits::ConnectionLimits,
     lines, missed_links, notes, stats, websocket,
 };
 
@@ -75,7 +76,12 @@ impl Provider for Gateway {
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-        info!(addr = %config.listen_addr, "gateway listening");
+        info!(
+            addr = %config.listen_addr,
+            max_connections = config.max_connections,
+            max_connections_per_address = config.max_connections_per_address,
+            "gateway listening"
+        );
         // Subscribed before any connection exists, so no connection can miss a note.
         let note_subscription = nats
             .subscribe(wcc_interface::notes::SUBJECT_WILDCARD)
@@ -85,6 +91,10 @@ impl Provider for Gateway {
         let server = Arc::new(Server {
             fanout: Fanout::new(nats.clone(), channels.clone()),
             channels,
+            limits: ConnectionLimits::new(
+                config.max_connections,
+                config.max_connections_per_address,
+            ),
             nats,
             routes: Default::default(),
             lines: Default::default(),

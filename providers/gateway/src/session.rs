@@ -1,9 +1,17 @@
 //! One connection's state as the gateway keeps it, and what a channel actor's answer means for
 //! it. Pure: the connection loop performs the [`Effect`]s this module decides on.
+//!
+//! This is also where a subscription is decided: a channel asks for one with a grant from the
+//! core, and only a grant that verifies for the session's user becomes [`Effect::Subscribe`].
 
 use std::collections::BTreeSet;
 
-use wcc_interface::Event;
+use wcc_interface::{
+    grant::{self, Refused},
+    Event,
+};
+
+use crate::config::SubscriptionKey;
 
 /// A frame in either direction.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +26,9 @@ pub enum Frame {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Send(Frame),
+    /// A grant from the core (`rooms.grant-subscription`) as the actor passed it on: not a room.
     Subscribe(String),
+    /// A room name.
     Unsubscribe(String),
     Close(u16, String),
 }
@@ -46,11 +56,15 @@ pub struct Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Send(Frame),
+    /// Deliver this room's events to the connection (a verified grant's room).
     Subscribe(String),
     Unsubscribe(String),
     Close(u16, String),
     /// Publish this login/logout event on `wcc.events`.
     Publish(Event),
+    /// The actor asked to subscribe without a valid grant: nothing is subscribed; the loop logs
+    /// and counts it. The grant's text is not kept, so it cannot reach a log.
+    RefusedSubscription(Refused),
 }
 
 /// A connection: its session and the rooms whose events it receives.
@@ -78,8 +92,11 @@ impl Connection {
 
     /// Takes the actor's outcome: stores the new session and turns its actions into effects.
     /// A change of user becomes UserLoggedOut/UserLoggedIn so presence sees every session.
+    /// A subscribe becomes [`Effect::Subscribe`] of the grant's room only if the grant verifies
+    /// under `key` at `now_ms` for the session's user as this outcome leaves it (so a channel
+    /// can log in and subscribe in one answer); otherwise [`Effect::RefusedSubscription`].
     /// Repeated subscribes and unsubscribes of rooms not subscribed are dropped here.
-    pub fn apply(&mut self, outcome: Outcome) -> Vec<Effect> {
+    pub fn apply(&mut self, outcome: Outcome, key: &SubscriptionKey, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         let before = self.session.user.clone();
         // The connection id, transport and address are the gateway's: an actor cannot move a
@@ -102,9 +119,15 @@ impl Connection {
         for action in outcome.actions {
             match action {
                 Action::Send(frame) => effects.push(Effect::Send(frame)),
-                Action::Subscribe(room) => {
-                    if self.rooms.insert(room.clone()) {
-                        effects.push(Effect::Subscribe(room));
+                Action::Subscribe(text) => {
+                    let user = self.session.user.as_deref();
+                    match grant::verify(key.bytes(), &text, user, now_ms) {
+                        Ok(grant) => {
+                            if self.rooms.insert(grant.room.clone()) {
+                                effects.push(Effect::Subscribe(grant.room));
+                            }
+                        }
+                        Err(refused) => effects.push(Effect::RefusedSubscription(refused)),
                     }
                 }
                 Action::Unsubscribe(room) => {
@@ -141,7 +164,30 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use wcc_interface::grant::{sign, Grant};
+
     use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+    const NOW: u64 = 1_700_000_000_000;
+
+    fn key() -> SubscriptionKey {
+        SubscriptionKey::new(KEY).unwrap()
+    }
+
+    /// A grant for `user` to hear `room`, signed with `key`, valid until `expires_ms`.
+    fn grant_with(key: &str, room: &str, user: &str, expires_ms: u64) -> String {
+        let grant = Grant {
+            room: room.into(),
+            user: user.into(),
+            expires_ms,
+        };
+        sign(key.as_bytes(), &grant)
+    }
+
+    fn grant(room: &str, user: &str) -> String {
+        grant_with(KEY, room, user, NOW + 60_000)
+    }
 
     fn outcome(user: Option<&str>, actions: Vec<Action>) -> Outcome {
         Outcome {
@@ -156,13 +202,38 @@ mod tests {
         }
     }
 
+    /// The call the connection loop makes for every answer (`connection.rs`, `answer`).
+    fn apply(c: &mut Connection, outcome: Outcome) -> Vec<Effect> {
+        c.apply(outcome, &key(), NOW)
+    }
+
+    fn subscribed(effects: &[Effect]) -> Vec<&str> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Subscribe(room) => Some(room.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn refusals(effects: &[Effect]) -> Vec<Refused> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::RefusedSubscription(why) => Some(why.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn login_publishes_once_and_keeps_connection_id() {
         let mut c = Connection::new("venueless", "gw-1".into(), "tcp", "10.0.0.1:4000".into());
-        let effects = c.apply(outcome(
-            Some("u1"),
-            vec![Action::Send(Frame::Text("ok".into()))],
-        ));
+        let effects = apply(
+            &mut c,
+            outcome(Some("u1"), vec![Action::Send(Frame::Text("ok".into()))]),
+        );
         assert_eq!(
             effects,
             vec![
@@ -178,14 +249,14 @@ mod tests {
         assert_eq!(c.session.transport, "tcp");
         assert_eq!(c.session.remote, "10.0.0.1:4000");
         assert_eq!(c.session.data, "{}");
-        assert!(c.apply(outcome(Some("u1"), vec![])).is_empty());
+        assert!(apply(&mut c, outcome(Some("u1"), vec![])).is_empty());
     }
 
     #[test]
     fn switching_user_logs_out_then_in() {
         let mut c = Connection::new("p", "gw-2".into(), "websocket", "[::1]:1".into());
-        c.apply(outcome(Some("a"), vec![]));
-        let effects = c.apply(outcome(Some("b"), vec![]));
+        apply(&mut c, outcome(Some("a"), vec![]));
+        let effects = apply(&mut c, outcome(Some("b"), vec![]));
         assert!(
             matches!(&effects[0], Effect::Publish(Event::UserLoggedOut { user, .. }) if user == "a")
         );
@@ -197,20 +268,19 @@ mod tests {
     #[test]
     fn subscriptions_are_deduplicated_and_released_on_close() {
         let mut c = Connection::new("p", "gw-3".into(), "websocket", "[::1]:1".into());
-        let effects = c.apply(outcome(
-            Some("u"),
-            vec![
-                Action::Subscribe("r1".into()),
-                Action::Subscribe("r1".into()),
-                Action::Unsubscribe("r2".into()),
-                Action::Subscribe("r2".into()),
-            ],
-        ));
-        let subs: Vec<_> = effects
-            .iter()
-            .filter(|e| matches!(e, Effect::Subscribe(_)))
-            .collect();
-        assert_eq!(subs.len(), 2);
+        let effects = apply(
+            &mut c,
+            outcome(
+                Some("u"),
+                vec![
+                    Action::Subscribe(grant("r1", "u")),
+                    Action::Subscribe(grant("r1", "u")),
+                    Action::Unsubscribe("r2".into()),
+                    Action::Subscribe(grant("r2", "u")),
+                ],
+            ),
+        );
+        assert_eq!(subscribed(&effects), ["r1", "r2"]);
         assert!(!effects.iter().any(|e| matches!(e, Effect::Unsubscribe(_))));
         let closing = c.closed();
         assert_eq!(closing.len(), 3);
@@ -221,5 +291,84 @@ mod tests {
             c.closed().is_empty(),
             "closing twice publishes nothing more"
         );
+    }
+
+    #[test]
+    fn only_a_valid_grant_for_the_sessions_user_subscribes() {
+        let mut c = Connection::new("p", "gw-4".into(), "websocket", "[::1]:1".into());
+        let refused = [
+            ("a bare room name", "lobby".to_string(), Refused::Malformed),
+            (
+                "another key",
+                grant_with("another key, not the gateway's", "lobby", "alice", NOW + 1),
+                Refused::BadSignature,
+            ),
+            (
+                "another user",
+                grant("lobby", "mallory"),
+                Refused::OtherUser,
+            ),
+            (
+                "expired",
+                grant_with(KEY, "lobby", "alice", NOW - 1),
+                Refused::Expired,
+            ),
+        ];
+        for (case, text, why) in refused {
+            let effects = apply(
+                &mut c,
+                outcome(Some("alice"), vec![Action::Subscribe(text)]),
+            );
+            assert_eq!(subscribed(&effects), Vec::<&str>::new(), "{case}");
+            assert_eq!(refusals(&effects), [why], "{case}");
+            assert!(c.rooms.is_empty(), "{case}");
+        }
+        // A refused room was never subscribed, so unsubscribing it does nothing either.
+        let effects = apply(
+            &mut c,
+            outcome(Some("alice"), vec![Action::Unsubscribe("lobby".into())]),
+        );
+        assert!(effects.is_empty(), "{effects:?}");
+
+        let effects = apply(
+            &mut c,
+            outcome(
+                Some("alice"),
+                vec![Action::Subscribe(grant("lobby", "alice"))],
+            ),
+        );
+        assert_eq!(subscribed(&effects), ["lobby"]);
+        assert!(refusals(&effects).is_empty());
+        assert!(c.rooms.contains("lobby"));
+    }
+
+    #[test]
+    fn a_grant_is_checked_against_the_user_the_call_leaves() {
+        // No user: nobody hears rooms, whoever the grant names.
+        let mut c = Connection::new("p", "gw-5".into(), "tcp", "10.0.0.2:1".into());
+        let effects = apply(
+            &mut c,
+            outcome(None, vec![Action::Subscribe(grant("lobby", "alice"))]),
+        );
+        assert_eq!(refusals(&effects), [Refused::NoUser]);
+        assert!(subscribed(&effects).is_empty() && c.rooms.is_empty());
+
+        // Logging in and subscribing in one answer: the grant is for the new user.
+        let effects = apply(
+            &mut c,
+            outcome(
+                Some("alice"),
+                vec![Action::Subscribe(grant("lobby", "alice"))],
+            ),
+        );
+        assert_eq!(subscribed(&effects), ["lobby"]);
+
+        // Logging out in the same answer as a subscribe: the old user's grant no longer counts.
+        let effects = apply(
+            &mut c,
+            outcome(None, vec![Action::Subscribe(grant("other", "alice"))]),
+        );
+        assert_eq!(refusals(&effects), [Refused::NoUser]);
+        assert!(!c.rooms.contains("other"));
     }
 }

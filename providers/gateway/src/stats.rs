@@ -2,8 +2,9 @@
 //!
 //! A request on [`STATS_SUBJECT`] is answered by every gateway on the lattice (use a
 //! request-many client, or `nats req` for one) with a JSON object: its instance id, open
-//! connections, room events handled, deliveries queued, deliveries shed as slow consumers, and
-//! the process's resident memory and CPU time from `/proc`.
+//! connections, room events handled, deliveries queued, deliveries shed as slow consumers,
+//! connections refused over the connection caps, subscriptions refused for want of a valid
+//! grant, and the process's resident memory and CPU time from `/proc`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,6 +20,10 @@ pub struct Stats {
     pub events: AtomicU64,
     pub deliveries: AtomicU64,
     pub shed: AtomicU64,
+    /// Connections turned away over `max_connections` or `max_connections_per_address`.
+    pub refused_connections: AtomicU64,
+    /// Subscribe actions whose grant did not verify (nothing was subscribed).
+    pub refused_subscriptions: AtomicU64,
 }
 
 impl Stats {
@@ -30,6 +35,8 @@ impl Stats {
             "events": self.events.load(Ordering::Relaxed),
             "deliveries": self.deliveries.load(Ordering::Relaxed),
             "shed": self.shed.load(Ordering::Relaxed),
+            "refused_connections": self.refused_connections.load(Ordering::Relaxed),
+            "refused_subscriptions": self.refused_subscriptions.load(Ordering::Relaxed),
             "rss_bytes": rss_bytes,
             "cpu_seconds": cpu_seconds,
         })

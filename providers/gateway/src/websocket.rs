@@ -1,8 +1,8 @@
 //! The websocket transport: one listener for every channel actor, routed by the handshake's
 //! path (`/venueless`, `/cadmium`, ...; an unknown path is refused with 404). One websocket
-//! message is one frame.
+//! message is one frame. A connection over the caps (`limits.rs`) is answered with HTTP 503.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use futures::{
     stream::{SplitSink, SplitStream},
@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::{
     tungstenite::{
         handshake::server::{ErrorResponse, Request, Response},
-        http::StatusCode,
+        http::{header, HeaderValue, StatusCode},
         protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
         Message,
     },
@@ -22,6 +22,7 @@ use tracing::{debug, warn};
 
 use crate::{
     connection::{self, Peer, Server, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES},
+    limits::REFUSAL,
     outbound::{self, Outbound, Outgoing},
     session::Frame,
 };
@@ -30,6 +31,10 @@ use crate::{
 const TRANSPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 type Socket = WebSocketStream<TcpStream>;
+
+/// How long a refused client may take to send its upgrade request before it is dropped
+/// unanswered: refused sockets hold no slot, so they must not linger.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Accepts connections until shutdown.
 pub async fn serve(listener: TcpListener, server: Arc<Server>) {
@@ -50,6 +55,14 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
 
 /// The handshake picks the route by path; then the connection runs like any other.
 async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
+    let transport = wcc_interface::transport::WEBSOCKET;
+    // Held until the connection is over, whichever way it ends.
+    let Some(_slot) = server
+        .limits
+        .admit(remote, transport, server.fanout.stats())
+    else {
+        return refuse(stream, remote).await;
+    };
     let routes = server.routes.read().await.clone();
     let mut route = None;
     let pick_route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
@@ -91,11 +104,35 @@ async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
     let (sink, stream) = ws.split();
     let writer = tokio::spawn(write(outgoing, sink));
     let inbound = frames(stream, server.config.max_frame_bytes, remote);
-    let peer = Peer {
-        transport: wcc_interface::transport::WEBSOCKET,
-        remote,
-    };
+    let peer = Peer { transport, remote };
     connection::run(server, route, peer, inbound, outbox, writer).await;
+}
+
+/// Answers the upgrade request of a client over the connection caps with 503 and a short text.
+async fn refuse(stream: TcpStream, remote: SocketAddr) {
+    let unavailable = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+        let body = format!("{REFUSAL}\n");
+        let length = HeaderValue::from(body.len());
+        let mut refusal = ErrorResponse::new(Some(body));
+        *refusal.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        let headers = refusal.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.insert(header::CONTENT_LENGTH, length);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        Err(refusal)
+    };
+    let ws_config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(READ_BUFFER_BYTES);
+    let handshake =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, unavailable, Some(ws_config));
+    match tokio::time::timeout(REFUSAL_TIMEOUT, handshake).await {
+        // The answer is the error the handshake ends with.
+        Ok(Err(_)) => {}
+        Ok(Ok(_)) => warn!(%remote, "a refused websocket was upgraded; dropping it"),
+        Err(_) => debug!(%remote, "refused client sent no upgrade request in time"),
+    }
 }
 
 /// The client's messages as frames; ends at the client's close or a read error. Pings are
@@ -166,6 +203,27 @@ fn to_message(frame: Outbound) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_connection_over_the_caps_is_answered_with_503() {
+        use tokio_tungstenite::tungstenite::Error;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/venueless", listener.local_addr().unwrap());
+        let server = async {
+            let (stream, remote) = listener.accept().await.unwrap();
+            refuse(stream, remote).await;
+        };
+        let (client, ()) = tokio::join!(tokio_tungstenite::connect_async(url), server);
+        match client {
+            Err(Error::Http(response)) => {
+                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+                assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+                let body = response.body().clone().unwrap_or_default();
+                assert_eq!(String::from_utf8_lossy(&body), format!("{REFUSAL}\n"));
+            }
+            other => panic!("expected a 503, got {other:?}"),
+        }
+    }
 
     #[tokio::test]
     async fn a_slow_consumer_gets_its_queued_frames_then_the_close_code() {

@@ -15,16 +15,16 @@ fn opened_does_not_greet() {
 
 #[test]
 fn ping_pongs_before_auth() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (_, actions) = send(&backend, &fresh(), json!(["ping", 1700000000]));
     assert_eq!(only(&actions), json!(["pong", 1700000000]));
 }
 
 #[test]
 fn authenticate_logs_in_and_lists_channels() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     backend.add_room("room_0", "text");
-    backend.add_user("alice", Some(r#"{"display_name":"Alice"}"#));
+    with_profile(&backend, "alice", r#"{"display_name":"Alice"}"#);
     backend.add_member("room_0", "alice");
     let (session, actions) = send(
         &backend,
@@ -32,8 +32,9 @@ fn authenticate_logs_in_and_lists_channels() {
         json!(["authenticate", {"client_id": "alice"}]),
     );
     assert_eq!(session.user.as_deref(), Some("alice"));
-    // Direct messages reach every session of the user without a subscribe.
-    assert!(actions.contains(&Action::Subscribe("alice".into())));
+    // Direct messages reach every session of the user without a subscribe: the core granted
+    // this connection alice's direct room.
+    assert_eq!(subscribed(&backend, &session, &actions), ["alice"]);
     let frame = only(&actions);
     assert_eq!(frame[0], "authenticated");
     assert_eq!(
@@ -52,7 +53,7 @@ fn authenticate_logs_in_and_lists_channels() {
 
 #[test]
 fn new_user_gets_its_direct_room() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (session, actions) = send(
         &backend,
         &fresh(),
@@ -66,7 +67,7 @@ fn new_user_gets_its_direct_room() {
 
 #[test]
 fn authenticate_with_id_also_answers_success() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (_, actions) = send(
         &backend,
         &fresh(),
@@ -79,7 +80,7 @@ fn authenticate_with_id_also_answers_success() {
 
 #[test]
 fn authenticate_errors() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let (session, actions) = send(&backend, &fresh(), json!(["authenticate", {}]));
     assert_eq!(
         only(&actions),
@@ -125,12 +126,12 @@ fn second_authenticate_is_refused_and_changes_nothing() {
         json!(["authenticate", 2, {"client_id": "mallory"}]),
     );
     assert_eq!(error_code(&actions), codes::AUTH_ALREADY_AUTHENTICATED);
-    assert_eq!(after, session);
+    assert_unchanged(&after, &session, "a refused authenticate");
 }
 
 #[test]
 fn everything_else_needs_auth() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     backend.add_room("room_0", "text");
     for frame in [
         json!(["chat.join", 1, {"channel": "room_0"}]),

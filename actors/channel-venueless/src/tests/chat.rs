@@ -13,16 +13,17 @@ fn join_subscribes_and_answers_state() {
         &session,
         json!(["chat.join", 1234, {"channel": "room_0"}]),
     );
-    assert_eq!(
-        actions[0],
-        Action::Subscribe("room_0".into()),
+    assert!(
+        matches!(actions[0], Action::Subscribe(_)),
         "subscribe comes before the reply"
     );
+    assert_eq!(subscribed(&backend, &session, &actions), ["room_0"]);
+    // The core lists members by id.
     assert_eq!(
         only(&actions),
         json!(["success", 1234, {
             "state": {"id": "room_0", "name": "Room room_0", "kind": "text"},
-            "members": [{"id": "bob", "profile": {}}, {"id": "alice", "profile": {"display_name": "Alice"}}],
+            "members": [{"id": "alice", "profile": {"display_name": "Alice"}}, {"id": "bob", "profile": {}}],
             "next_event_id": 1,
         }])
     );
@@ -59,7 +60,7 @@ fn join_without_profile_is_refused() {
 #[test]
 fn join_sees_a_profile_set_elsewhere() {
     let (backend, session) = setup(false);
-    backend.add_user("alice", Some(r#"{"display_name":"A"}"#));
+    with_profile(&backend, "alice", r#"{"display_name":"A"}"#);
     let (session, actions) = send(
         &backend,
         &session,
@@ -86,6 +87,8 @@ fn unknown_channels() {
     }
 }
 
+/// Another user's direct room is theirs alone: the core refuses a stranger every way in (the
+/// channel no longer checks this itself), and nothing is subscribed.
 #[test]
 fn others_direct_rooms_are_private() {
     let (backend, session) = setup(true);
@@ -94,14 +97,37 @@ fn others_direct_rooms_are_private() {
         &fresh(),
         json!(["authenticate", {"client_id": "bob"}]),
     );
+    backend.login(crate::CHANNEL, "carol").unwrap();
+    let dm = hello("bob");
+    let dm = crate::backend::NewMessage {
+        room: "bob".into(),
+        sender: "carol".into(),
+        channel: "test".into(),
+        event_type: "channel.message".into(),
+        content: dm[2]["content"].to_string(),
+    };
+    backend.process_message(dm).unwrap();
+    let edit = |content: Value| {
+        json!(["chat.send", 1, {"channel": "bob", "event_type": "channel.message",
+            "content": content, "replaces": 1}])
+    };
     for frame in [
         json!(["chat.join", 1, {"channel": "bob"}]),
         json!(["chat.subscribe", 1, {"channel": "bob"}]),
         json!(["chat.fetch", 1, {"channel": "bob"}]),
+        edit(json!({"type": "text", "body": "changed"})),
+        edit(json!({"type": "deleted"})),
     ] {
-        let (_, actions) = send(&backend, &session, frame.clone());
+        let (after, actions) = send(&backend, &session, frame.clone());
         assert_eq!(error_code(&actions), codes::CHAT_DENIED, "{frame}");
+        assert!(
+            actions.iter().all(|a| matches!(a, Action::Send(_))),
+            "{frame}: {actions:?}"
+        );
+        assert!(!data(&after).is_subscribed("bob") && !data(&after).is_joined("bob"));
     }
+    assert!(!backend.is_member("bob", "alice"));
+    assert_eq!(backend.messages("bob")[0].content["body"], "Hello world");
     let (_, actions) = send(
         &backend,
         &session,
@@ -124,7 +150,11 @@ fn leave_keeps_the_subscription() {
     assert!(!data.is_joined("room_0") && data.is_subscribed("room_0"));
     assert_eq!(
         backend.log(),
-        vec!["join room_0 alice", "leave room_0 alice"]
+        [
+            "join alice alice",
+            "join room_0 alice",
+            "leave room_0 alice"
+        ]
     );
 }
 
@@ -136,7 +166,8 @@ fn subscribe_answers_state_without_joining() {
         &session,
         json!(["chat.subscribe", 7, {"channel": "room_1"}]),
     );
-    assert_eq!(actions[0], Action::Subscribe("room_1".into()));
+    assert_eq!(subscribed(&backend, &session, &actions), ["room_1"]);
+    assert!(matches!(actions[0], Action::Subscribe(_)));
     let frame = only(&actions);
     assert_eq!(frame[1], 7);
     assert_eq!(frame[2]["state"]["id"], "room_1");
@@ -189,13 +220,14 @@ fn unsubscribe_of_a_watched_room_only_unsubscribes() {
         &session,
         json!(["chat.subscribe", 1, {"channel": "room_1"}]),
     );
+    let log = backend.log();
     let (_, actions) = send(
         &backend,
         &session,
         json!(["chat.unsubscribe", 2, {"channel": "room_1"}]),
     );
     assert_eq!(actions[0], Action::Unsubscribe("room_1".into()));
-    assert!(backend.log().is_empty());
+    assert_eq!(backend.log(), log, "no leave");
     let (_, actions) = send(
         &backend,
         &fresh_user(&session),

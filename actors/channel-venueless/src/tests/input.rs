@@ -3,7 +3,7 @@
 use super::*;
 use crate::codes;
 
-fn refused(backend: &FakeBackend, session: &Session, frame: Frame) -> Value {
+fn refused(backend: &CoreBackend, session: &Session, frame: Frame) -> Value {
     let (after, actions) = raw(backend, session, frame);
     assert_eq!(&after, session, "bad input changes nothing");
     assert!(
@@ -52,7 +52,7 @@ fn every_bad_input_is_answered_and_survived() {
 
 #[test]
 fn errors_without_a_usable_id_are_pushes() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let reply = refused(&backend, &fresh(), Frame::Text("nope".into()));
     assert_eq!(reply.as_array().unwrap().len(), 2);
     let reply = refused(&backend, &fresh(), Frame::Oversize(99));
@@ -67,7 +67,7 @@ fn errors_without_a_usable_id_are_pushes() {
 
 #[test]
 fn unknown_action_wins_over_unauthenticated() {
-    let backend = FakeBackend::new();
+    let backend = CoreBackend::new();
     let reply = refused(
         &backend,
         &fresh(),

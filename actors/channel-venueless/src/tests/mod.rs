@@ -1,5 +1,5 @@
-//! The state machine end to end on the fake backend: frames in, frames and actions out.
-//! Helpers here; the tests by theme in the submodules.
+//! The state machine end to end on the real core (`channel_kit::core`): frames in, frames and
+//! actions out. Helpers here; the tests by theme in the submodules.
 
 mod auth;
 mod chat;
@@ -12,7 +12,8 @@ pub(crate) use serde_json::{json, Value};
 pub(crate) use crate::handler::received;
 pub(crate) use crate::session::{Action, Frame};
 pub(crate) use crate::session::{Session, SessionData};
-pub(crate) use channel_kit::fake::FakeBackend;
+pub(crate) use channel_kit::core::CoreBackend;
+pub(crate) use channel_kit::Backend;
 
 pub(crate) fn fresh() -> Session {
     Session {
@@ -24,7 +25,7 @@ pub(crate) fn fresh() -> Session {
 
 /// Sends one text frame; returns the new session and the actions.
 pub(crate) fn send(
-    backend: &FakeBackend,
+    backend: &CoreBackend,
     session: &Session,
     frame: Value,
 ) -> (Session, Vec<Action>) {
@@ -32,7 +33,7 @@ pub(crate) fn send(
 }
 
 pub(crate) fn raw(
-    backend: &FakeBackend,
+    backend: &CoreBackend,
     session: &Session,
     frame: Frame,
 ) -> (Session, Vec<Action>) {
@@ -73,12 +74,12 @@ pub(crate) fn data(session: &Session) -> SessionData {
 
 /// A backend with `room_0` and `room_1`, and a session logged in as `alice` (with a profile if
 /// asked).
-pub(crate) fn setup(profile: bool) -> (FakeBackend, Session) {
-    let backend = FakeBackend::new();
+pub(crate) fn setup(profile: bool) -> (CoreBackend, Session) {
+    let backend = CoreBackend::new();
     backend.add_room("room_0", "text");
     backend.add_room("room_1", "text");
     if profile {
-        backend.add_user("alice", Some(r#"{"display_name":"Alice"}"#));
+        with_profile(&backend, "alice", r#"{"display_name":"Alice"}"#);
     }
     let (session, _) = send(
         &backend,
@@ -88,7 +89,35 @@ pub(crate) fn setup(profile: bool) -> (FakeBackend, Session) {
     (backend, session)
 }
 
-pub(crate) fn joined() -> (FakeBackend, Session) {
+/// Asserts that a request changed nothing the protocol keeps: every session field and
+/// [`SessionData`]. Only the rate limiter's bucket, kept beside it in `session.data`, counts
+/// every request.
+pub(crate) fn assert_unchanged(after: &Session, before: &Session, why: &str) {
+    let without_data = |s: &Session| Session {
+        data: String::new(),
+        ..s.clone()
+    };
+    assert_eq!(without_data(after), without_data(before), "{why}");
+    assert_eq!(data(after), data(before), "{why}");
+}
+
+/// The user venueless client `client_id` names (made on first sight, as a login does), with
+/// `profile` set as another connection would set it.
+pub(crate) fn with_profile(backend: &CoreBackend, client_id: &str, profile: &str) {
+    let user = backend.login(crate::CHANNEL, client_id).unwrap();
+    backend.set_profile(&user.id, profile).unwrap();
+}
+
+/// The rooms the `Subscribe` actions grant to the session's user (the gateway's view).
+pub(crate) fn subscribed(
+    backend: &CoreBackend,
+    session: &Session,
+    actions: &[Action],
+) -> Vec<String> {
+    backend.subscribed(actions, session.user.as_deref())
+}
+
+pub(crate) fn joined() -> (CoreBackend, Session) {
     let (backend, session) = setup(true);
     let (session, actions) = send(
         &backend,

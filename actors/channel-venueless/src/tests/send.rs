@@ -5,7 +5,6 @@ use wcc_interface::FailureCode;
 use super::*;
 use crate::backend::Backend;
 use crate::codes;
-use channel_kit::fake::MAX_BODY;
 
 #[test]
 fn send_stores_and_answers_the_event() {
@@ -68,7 +67,7 @@ fn send_validation_codes() {
             codes::CHAT_EMPTY,
         ),
         (
-            json!({"event_type": "channel.message", "content": {"type": "text", "body": "x".repeat(MAX_BODY + 1)}}),
+            json!({"event_type": "channel.message", "content": {"type": "text", "body": over_the_limit(&backend)}}),
             codes::CHAT_INVALID,
         ),
     ];
@@ -80,6 +79,31 @@ fn send_validation_codes() {
     assert!(backend.messages("room_0").is_empty());
 }
 
+/// A body that makes the content one byte longer than the messages actor accepts.
+fn over_the_limit(backend: &CoreBackend) -> String {
+    let wrapper = json!({"type": "text", "body": ""}).to_string().len();
+    "x".repeat(backend.limits().max_message_bytes - wrapper + 1)
+}
+
+#[test]
+fn the_size_limit_is_the_messages_actors() {
+    let (backend, session) = joined();
+    let longest = over_the_limit(&backend)[1..].to_owned();
+    let send_body = |body: &str| {
+        let frame = json!(["chat.send", 1, {"channel": "room_0", "event_type": "channel.message",
+            "content": {"type": "text", "body": body}}]);
+        send(&backend, &session, frame).1
+    };
+    assert_eq!(only(&send_body(&longest))[0], "success");
+    assert_eq!(
+        error_code(&send_body(&over_the_limit(&backend))),
+        codes::CHAT_INVALID
+    );
+    assert_eq!(backend.messages("room_0").len(), 1);
+}
+
+/// The channel no longer checks membership itself: the core answers `not_member`, which is
+/// venueless's `chat.denied` as before.
 #[test]
 fn send_without_join_is_denied() {
     let (backend, session) = setup(true);
@@ -91,7 +115,7 @@ fn send_without_join_is_denied() {
 #[test]
 fn send_after_leaving_elsewhere_is_denied_by_the_core() {
     let (backend, session) = joined();
-    backend.leave_as_core("room_0", "alice");
+    backend.remove_member("room_0", "alice");
     let (session, actions) = send(&backend, &session, hello("room_0"));
     assert_eq!(error_code(&actions), codes::CHAT_DENIED);
     assert!(
@@ -163,7 +187,7 @@ fn core_unavailable_is_server_unavailable_everywhere() {
     ] {
         let (after, actions) = send(&backend, &session, frame.clone());
         assert_eq!(error_code(&actions), codes::SERVER_UNAVAILABLE, "{frame}");
-        assert_eq!(after, session, "a failed request changes nothing");
+        assert_unchanged(&after, &session, "a failed request changes nothing");
     }
 }
 
@@ -218,6 +242,8 @@ fn a_deletion_masks_the_message_and_shows_as_deleted() {
     );
 }
 
+/// Whose message may be changed is the core's decision (its sender, or a holder of
+/// `changeMessage` who can read the room); alice holds no permissions.
 #[test]
 fn only_your_own_existing_messages_can_be_changed() {
     let (backend, session) = joined();

@@ -6,6 +6,10 @@ use wcc_kv::{keys, MemoryStore, Store};
 
 use super::*;
 use crate::fakes::RecordingPublisher;
+use crate::Rooms;
+
+mod throttling;
+mod tokens;
 
 fn cheap() -> PasswordPolicy {
     PasswordPolicy::with_params(Params::new(8, 1, 1, None).unwrap())
@@ -13,14 +17,27 @@ fn cheap() -> PasswordPolicy {
 
 const SALT: [u8; 16] = [7; 16];
 
+/// A password long enough for the rules.
+const PW: &str = "correct horse";
+
 fn no_id() -> String {
     panic!("a wanted id was given")
 }
 
-/// Registers `name` on cadmium with password `pw` and user id `name`.
+/// `client_id` on cadmium with `password`, from one fixed address.
+fn who<'r>(client_id: &'r str, password: &'r str) -> Credentials<'r> {
+    Credentials {
+        channel: "cadmium",
+        client_id,
+        password,
+        remote: "192.0.2.1:40000",
+    }
+}
+
+/// Registers `name` on cadmium with password [`PW`] and user id `name`.
 fn cadmium_user(accounts: &Accounts<'_, MemoryStore, RecordingPublisher>, name: &str) {
     accounts
-        .register(&cheap(), "cadmium", name, "pw", Some(name), 5, SALT, no_id)
+        .register(&cheap(), &who(name, PW), Some(name), 5, SALT, no_id)
         .unwrap();
 }
 
@@ -31,9 +48,7 @@ fn register_then_authenticate_with_the_right_password_only() {
     let alice = accounts
         .register(
             &cheap(),
-            "cadmium",
-            "alice",
-            "s3cret",
+            &who("alice", "s3cret-pw"),
             Some("alice"),
             5,
             SALT,
@@ -46,13 +61,16 @@ fn register_then_authenticate_with_the_right_password_only() {
     assert!(stored.starts_with("$argon2id$"), "{stored}");
     assert!(!stored.contains("s3cret"));
 
+    let policy = cheap();
     assert_eq!(
-        accounts.authenticate("cadmium", "alice", "s3cret").unwrap(),
+        accounts
+            .authenticate(&policy, &who("alice", "s3cret-pw"), 6)
+            .unwrap(),
         alice
     );
-    for (name, password) in [("alice", "wrong"), ("nobody", "s3cret"), ("alice", "")] {
+    for (name, password) in [("alice", "wrong"), ("nobody", "s3cret-pw"), ("alice", "")] {
         let refused = accounts
-            .authenticate("cadmium", name, password)
+            .authenticate(&policy, &who(name, password), 6)
             .unwrap_err();
         assert_eq!(
             refused.code,
@@ -61,7 +79,11 @@ fn register_then_authenticate_with_the_right_password_only() {
         );
     }
     // The same name on another protocol is another identity, without a password.
-    let refused = accounts.authenticate("venueless", "alice", "s3cret");
+    let elsewhere = Credentials {
+        channel: "venueless",
+        ..who("alice", "s3cret-pw")
+    };
+    let refused = accounts.authenticate(&policy, &elsewhere, 6);
     assert_eq!(refused.unwrap_err().code, FailureCode::BadCredentials);
 }
 
@@ -70,43 +92,25 @@ fn taken_names_and_ids_and_bad_passwords_are_refused() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
     cadmium_user(&accounts, "alice");
-    let again = accounts.register(&cheap(), "cadmium", "alice", "pw", None, 6, SALT, || {
-        "x1".into()
-    });
+    let again = accounts.register(&cheap(), &who("alice", PW), None, 6, SALT, || "x1".into());
     assert_eq!(again.unwrap_err().code, FailureCode::Exists);
-    let same_id = accounts.register(
-        &cheap(),
-        "rebuttal",
-        "a@x",
-        "pw",
-        Some("alice"),
-        6,
-        SALT,
-        no_id,
-    );
+    let rebuttal = Credentials {
+        channel: "rebuttal",
+        ..who("a@x", PW)
+    };
+    let same_id = accounts.register(&cheap(), &rebuttal, Some("alice"), 6, SALT, no_id);
     assert_eq!(same_id.unwrap_err().code, FailureCode::Exists);
     let server = accounts.register(
         &cheap(),
-        "cadmium",
-        "root",
-        "pw",
+        &who("root", PW),
         Some(wcc_interface::ids::SERVER_USER),
         6,
         SALT,
         no_id,
     );
     assert_eq!(server.unwrap_err().code, FailureCode::Exists);
-    let bad_id = accounts.register(&cheap(), "cadmium", "b", "pw", Some("b.c"), 6, SALT, no_id);
+    let bad_id = accounts.register(&cheap(), &who("b", PW), Some("b.c"), 6, SALT, no_id);
     assert_eq!(bad_id.unwrap_err().code, FailureCode::Invalid);
-    let long = "p".repeat(MAX_PASSWORD_BYTES + 1);
-    for password in ["", long.as_str()] {
-        let refused =
-            accounts.register(&cheap(), "cadmium", "bob", password, None, 6, SALT, || {
-                "bob".into()
-            });
-        assert_eq!(refused.unwrap_err().code, FailureCode::Invalid);
-    }
-    assert!(store.get(&keys::login("cadmium", "bob")).unwrap().is_none());
     assert!(store
         .get(&keys::login("cadmium", "root"))
         .unwrap()
@@ -114,16 +118,108 @@ fn taken_names_and_ids_and_bad_passwords_are_refused() {
 }
 
 #[test]
-fn tokens_resolve_to_their_user() {
+fn new_passwords_have_eight_characters_and_a_byte_limit() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    let policy = cheap();
+    let long = "p".repeat(MAX_PASSWORD_BYTES + 1);
+    // Seven characters are too few even when they take 14 bytes.
+    for password in ["", "seven77", "ééééééé", long.as_str()] {
+        let refused = accounts
+            .register(&policy, &who("bob", password), None, 6, SALT, || {
+                "bob".into()
+            })
+            .unwrap_err();
+        assert_eq!(refused.code, FailureCode::Invalid, "{password:?}");
+        assert!(refused.message.contains("password"), "{}", refused.message);
+    }
+    assert_eq!(policy.hashes(), 0, "refused before hashing");
+    assert!(store.get(&keys::login("cadmium", "bob")).unwrap().is_none());
+    let exactly = "p".repeat(MAX_PASSWORD_BYTES);
+    for (name, password) in [("bob", "éééééééé"), ("carol", exactly.as_str())] {
+        accounts
+            .register(&policy, &who(name, password), None, 6, SALT, || name.into())
+            .unwrap();
+    }
+}
+
+#[test]
+fn an_id_that_names_a_room_or_is_reserved_cannot_be_registered() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    rooms
+        .create_room("backstage", "Backstage", "private", 1)
+        .unwrap();
+    rooms.create_room("call", "Call", "voice", 1).unwrap();
+    let policy = cheap();
+    for id in ["lobby", "backstage", "call", "everyone", "server"] {
+        let refused = accounts
+            .register(&policy, &who(id, PW), Some(id), 6, SALT, no_id)
+            .unwrap_err();
+        assert_eq!(refused.code, FailureCode::Exists, "{id}");
+        assert!(store.get(&keys::user(id)).unwrap().is_none(), "{id}");
+        assert!(store.get(&keys::password(id)).unwrap().is_none(), "{id}");
+        assert!(store.get(&keys::login("cadmium", id)).unwrap().is_none());
+    }
+    assert_eq!(policy.hashes(), 0, "refused before hashing");
+    assert_eq!(rooms.get_room("lobby").unwrap().unwrap().kind, "text");
+}
+
+#[test]
+fn a_registration_that_cannot_make_the_direct_room_fails() {
+    let store = MemoryStore::new();
+    let down = RecordingPublisher {
+        fail: true,
+        ..Default::default()
+    };
+    let accounts = Accounts::new(&store, &down);
+    let refused = accounts.register(&cheap(), &who("dora", PW), Some("dora"), 6, SALT, no_id);
+    assert!(refused.is_err());
+    assert!(store
+        .get(&keys::login("cadmium", "dora"))
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_password_change_needs_the_old_password_and_ends_every_token() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);
     cadmium_user(&accounts, "alice");
-    let token = accounts.issue_token("alice", "t0k3n", 6).unwrap();
-    assert_eq!(accounts.token_user(&token).unwrap(), Some("alice".into()));
-    assert_eq!(accounts.token_user("other").unwrap(), None);
-    assert_eq!(accounts.token_user("../password/alice").unwrap(), None);
-    let unknown = accounts.issue_token("ghost", "t2", 6);
-    assert_eq!(unknown.unwrap_err().code, FailureCode::UnknownUser);
+    let policy = cheap();
+    let before = [new_token().unwrap(), new_token().unwrap()];
+    for token in &before {
+        accounts.issue_token("alice", token, 6, 3600).unwrap();
+    }
+
+    let wrong =
+        accounts.change_password(&policy, &who("alice", "not it!"), "brand new pw", 7, SALT);
+    assert_eq!(wrong.unwrap_err().code, FailureCode::BadCredentials);
+    let short = accounts.change_password(&policy, &who("alice", PW), "short", 7, SALT);
+    assert_eq!(short.unwrap_err().code, FailureCode::Invalid);
+    for token in &before {
+        assert_eq!(accounts.token_user(token, 7).unwrap(), Some("alice".into()));
+    }
+
+    accounts
+        .change_password(&policy, &who("alice", PW), "brand new pw", 8, SALT)
+        .unwrap();
+    for token in &before {
+        assert_eq!(accounts.token_user(token, 9).unwrap(), None);
+    }
+    let refused = accounts.authenticate(&policy, &who("alice", PW), 9);
+    assert_eq!(refused.unwrap_err().code, FailureCode::BadCredentials);
+    accounts
+        .authenticate(&policy, &who("alice", "brand new pw"), 9)
+        .unwrap();
+    let after = new_token().unwrap();
+    accounts.issue_token("alice", &after, 9, 3600).unwrap();
+    assert_eq!(
+        accounts.token_user(&after, 10).unwrap(),
+        Some("alice".into())
+    );
 }
 
 #[test]
@@ -163,43 +259,8 @@ fn registered_users_are_listed_and_reserved_ids_are_taken() {
     assert_eq!(listed, ["alice"]);
     assert_eq!(publisher.directory_parts(), ["users"]);
     for id in ["everyone", "server"] {
-        let refused = accounts.register(&cheap(), "cadmium", id, "pw", Some(id), 6, SALT, no_id);
+        let refused = accounts.register(&cheap(), &who(id, PW), Some(id), 6, SALT, no_id);
         assert_eq!(refused.unwrap_err().code, FailureCode::Exists, "{id}");
         assert!(users.get_user(id).unwrap().is_none());
     }
-}
-
-#[test]
-fn a_deleted_user_loses_its_password_and_tokens_even_if_its_id_is_taken_again() {
-    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
-    let accounts = Accounts::new(&store, &publisher);
-    cadmium_user(&accounts, "alice");
-    let token = accounts.issue_token("alice", "t0k3n", 6).unwrap();
-    assert!(Users::new(&store, &publisher)
-        .delete_user("alice", 7)
-        .unwrap());
-    assert_eq!(accounts.token_user(&token).unwrap(), None);
-    let refused = accounts.authenticate("cadmium", "alice", "pw").unwrap_err();
-    assert_eq!(refused.code, FailureCode::BadCredentials);
-    assert!(store.get(&keys::password("alice")).unwrap().is_none());
-
-    // Someone else registers the name, and so the id: the old token does not reach them.
-    accounts
-        .register(
-            &cheap(),
-            "cadmium",
-            "alice",
-            "new",
-            Some("alice"),
-            8,
-            SALT,
-            no_id,
-        )
-        .unwrap();
-    assert_eq!(accounts.token_user(&token).unwrap(), None);
-    assert!(accounts.authenticate("cadmium", "alice", "pw").is_err());
-    assert_eq!(
-        accounts.authenticate("cadmium", "alice", "new").unwrap().id,
-        "alice"
-    );
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the admin API: the fixture and auth here, every route in [`routes`].
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use wcc_interface::Failure;
 use wcc_kv::MemoryStore;
 
@@ -8,6 +9,14 @@ use super::*;
 use crate::fakes::{RecordingAnnouncer, RecordingPublisher};
 
 const TOKEN: &str = "s3cret";
+
+/// Lowercase hex SHA-256, as the launcher writes `admin_token_sha256`.
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 struct FakePresence(Vec<OnlineUser>);
 
@@ -40,20 +49,21 @@ impl World {
         }
     }
 
-    fn admin(&self, token: Option<&str>) -> TestAdmin<'_> {
+    /// The API with `hash` as its configured `admin_token_sha256`.
+    fn admin(&self, hash: Option<&str>) -> TestAdmin<'_> {
         Admin {
             store: &self.store,
             publisher: &self.publisher,
             presence: &self.presence,
             announcer: &self.announcer,
-            token: Ok(token.map(String::from)),
+            token_sha256: Ok(hash.map(String::from)),
         }
     }
 
     /// Sends an authorized request; returns status and parsed body (`Null` when none).
     fn call(&self, method: &str, target: &str, body: &str) -> (u16, Value) {
         self.send(
-            Some(TOKEN),
+            Some(&sha256_hex(TOKEN)),
             method,
             target,
             &bearer(&format!("Bearer {TOKEN}")),
@@ -61,9 +71,10 @@ impl World {
         )
     }
 
+    /// Sends a request to the API configured with `hash`.
     fn send(
         &self,
-        token: Option<&str>,
+        hash: Option<&str>,
         method: &str,
         target: &str,
         headers: &[(String, Vec<u8>)],
@@ -77,7 +88,7 @@ impl World {
             headers,
             body: body.as_bytes(),
         };
-        let res = self.admin(token).handle(&req, 1000);
+        let res = self.admin(hash).handle(&req, 1000);
         let body = res
             .body
             .map(|b| serde_json::from_slice(&b).unwrap())
@@ -97,51 +108,109 @@ fn bearer(value: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn no_token_configured_refuses_everything_but_health() {
+fn no_hash_configured_refuses_everything_but_health() {
     let world = World::new();
-    for token in [None, Some("")] {
-        let (status, body) = world.send(token, "GET", "/rooms", &bearer("Bearer "), "");
+    for hash in [None, Some(""), Some("  ")] {
+        let (status, body) = world.send(hash, "GET", "/rooms", &bearer("Bearer "), "");
         assert_eq!(
             (status, body),
             (
                 503,
-                json!({"error": "admin API disabled: no admin_token configured"})
+                json!({"error": "admin API disabled: no admin_token_sha256 configured"})
             )
         );
-        assert_eq!(world.send(token, "GET", "/health", &[], "").0, 200);
+        assert_eq!(world.send(hash, "GET", "/health", &[], "").0, 200);
     }
+}
+
+#[test]
+fn a_hash_that_is_not_sha256_hex_disables_the_api() {
+    let world = World::new();
+    let hash = sha256_hex(TOKEN);
+    let auth = bearer(&format!("Bearer {TOKEN}"));
+    // The plain token (what an old manifest held), a short hash, a non-hex digit.
+    let plus = format!("+{}", &hash[1..]);
+    for configured in [TOKEN, &hash[..62], &format!("{}zz", &hash[..62]), &plus] {
+        let (status, body) = world.send(Some(configured), "GET", "/rooms", &auth, "");
+        assert_eq!(status, 503, "{configured}");
+        assert_eq!(
+            body["error"],
+            "admin API disabled: admin_token_sha256 is not 64 hex digits"
+        );
+    }
+}
+
+#[test]
+fn the_right_token_passes() {
+    let world = World::new();
+    let auth = bearer(&format!("Bearer {TOKEN}"));
+    // Upper-case hex and surrounding blanks are the same hash.
+    for hash in [
+        sha256_hex(TOKEN),
+        sha256_hex(TOKEN).to_uppercase(),
+        format!(" {}\n", sha256_hex(TOKEN)),
+    ] {
+        assert_eq!(world.send(Some(&hash), "GET", "/rooms", &auth, "").0, 200);
+    }
+    // The header name is case-insensitive.
+    let headers = vec![(
+        "Authorization".to_string(),
+        format!("Bearer {TOKEN}").into_bytes(),
+    )];
+    let hash = sha256_hex(TOKEN);
+    assert_eq!(
+        world.send(Some(&hash), "GET", "/rooms", &headers, "").0,
+        200
+    );
+    assert_eq!(world.send(Some(&hash), "GET", "/health", &[], "").0, 200);
 }
 
 #[test]
 fn a_wrong_or_missing_token_is_unauthorized() {
     let world = World::new();
+    let hash = sha256_hex(TOKEN);
     for headers in [
         vec![],
         bearer("Bearer nope"),
         bearer(TOKEN),
         bearer("Bearer s3cret2"),
         bearer("Basic s3cret"),
+        bearer("bearer s3cret"),
+        bearer("Bearer  s3cret"),
+        // The configured hash is not a way in.
+        bearer(&format!("Bearer {hash}")),
+        vec![(
+            "x-token".to_string(),
+            format!("Bearer {TOKEN}").into_bytes(),
+        )],
     ] {
-        let (status, body) = world.send(Some(TOKEN), "GET", "/rooms", &headers, "");
+        let (status, body) = world.send(Some(&hash), "GET", "/rooms", &headers, "");
         assert_eq!(
             (status, body["error"].as_str()),
-            (401, Some("unauthorized"))
+            (401, Some("unauthorized")),
+            "{headers:?}"
         );
     }
-    assert_eq!(
-        world
-            .send(Some(TOKEN), "GET", "/rooms", &bearer("Bearer s3cret"), "")
-            .0,
-        200
-    );
-    assert_eq!(world.send(Some(TOKEN), "GET", "/health", &[], "").0, 200);
+}
+
+#[test]
+fn an_empty_token_never_passes() {
+    let world = World::new();
+    // Even where the configured hash is the hash of nothing.
+    let hash = sha256_hex("");
+    for headers in [bearer("Bearer "), vec![]] {
+        assert_eq!(
+            world.send(Some(&hash), "GET", "/rooms", &headers, "").0,
+            401
+        );
+    }
 }
 
 #[test]
 fn unreadable_config_is_unavailable() {
     let world = World::new();
     let admin = Admin {
-        token: Err(Failure::unavailable("config down")),
+        token_sha256: Err(Failure::unavailable("config down")),
         ..world.admin(None)
     };
     let req = Request {

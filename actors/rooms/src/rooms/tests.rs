@@ -1,6 +1,6 @@
 //! Unit tests of [`Rooms`] on a `MemoryStore` and a recording publisher.
 
-use wcc_interface::{Event, FailureCode};
+use wcc_interface::{Event, Failure, FailureCode, Principal};
 use wcc_kv::{keys, MemoryStore, Store};
 
 use super::*;
@@ -312,4 +312,78 @@ fn reserved_ids_cannot_be_rooms() {
         let refused = rooms.create_room(id, "x", "text", 1).unwrap_err();
         assert_eq!(refused.code, FailureCode::Invalid, "{id}");
     }
+}
+
+#[test]
+fn joining_asks_the_policy_for_the_room_kind_and_the_principal() {
+    let store = MemoryStore::new();
+    let publisher = RecordingPublisher::default();
+    let rooms = Rooms::new(&store, &publisher);
+    for user in ["alice", "mallory"] {
+        add_user(&store, user);
+        rooms.create_room(user, user, "direct", 1).unwrap();
+    }
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    rooms.create_room("staff", "Staff", "private", 1).unwrap();
+    let mallory = Principal::user("mallory");
+    let denied = |result: Result<bool, Failure>| result.unwrap_err().code == FailureCode::Denied;
+
+    assert!(rooms.join_as(&mallory, "lobby", "mallory", "test", 2).unwrap());
+    assert!(denied(rooms.join_as(&mallory, "alice", "mallory", "test", 2)));
+    assert!(denied(rooms.join_as(&mallory, "staff", "mallory", "test", 2)));
+    assert!(denied(rooms.join_as(&mallory, "lobby", "alice", "test", 2)));
+    assert!(denied(rooms.leave_as(&mallory, "lobby", "alice", "test", 2)));
+    // The operator adds members to a private room, but never to someone's inbox.
+    assert!(rooms
+        .join_as(&Principal::Operator, "staff", "mallory", "admin", 3)
+        .unwrap());
+    assert!(denied(rooms.join_as(&Principal::Operator, "alice", "mallory", "admin", 3)));
+    assert!(!rooms.is_member("alice", "mallory").unwrap());
+    // Members of what they may not read are not shown to them either.
+    assert!(rooms.query_members_as(&mallory, "staff").is_ok());
+    let stranger = Principal::user("alice");
+    assert_eq!(
+        rooms.query_members_as(&stranger, "mallory").unwrap_err().code,
+        FailureCode::Denied
+    );
+}
+
+#[test]
+fn grants_are_signed_only_for_rooms_the_user_may_read() {
+    let store = MemoryStore::new();
+    let publisher = RecordingPublisher::default();
+    let rooms = Rooms::new(&store, &publisher);
+    add_user(&store, "alice");
+    rooms.create_room("alice", "alice", "direct", 1).unwrap();
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    let key = b"a key of sixteen bytes or more";
+    let alice = Principal::user("alice");
+
+    let grant = rooms.grant_subscription(&alice, "alice", key, 1_000).unwrap();
+    let checked = wcc_interface::grant::verify(key, &grant, Some("alice"), 1_000).unwrap();
+    assert_eq!((checked.room.as_str(), checked.user.as_str()), ("alice", "alice"));
+    assert!(rooms.grant_subscription(&alice, "lobby", key, 1).is_ok());
+    assert!(rooms
+        .grant_subscription(&alice, wcc_interface::ids::EVERYONE, key, 1)
+        .is_ok());
+
+    let mallory = Principal::user("mallory");
+    let refused = rooms.grant_subscription(&mallory, "alice", key, 1);
+    assert_eq!(refused.unwrap_err().code, FailureCode::Denied);
+    // Only users' connections hear rooms.
+    let refused = rooms.grant_subscription(&Principal::Operator, "lobby", key, 1);
+    assert_eq!(refused.unwrap_err().code, FailureCode::Denied);
+}
+
+#[test]
+fn a_room_cannot_take_a_users_id_and_no_one_makes_direct_rooms_but_the_core() {
+    let store = MemoryStore::new();
+    let publisher = RecordingPublisher::default();
+    let rooms = Rooms::new(&store, &publisher);
+    add_user(&store, "alice");
+    let taken = rooms.create_shared_room("alice", "Alice's", "text", 1);
+    assert_eq!(taken.unwrap_err().code, FailureCode::Exists);
+    let direct = rooms.create_shared_room("bob", "bob", "direct", 1);
+    assert_eq!(direct.unwrap_err().code, FailureCode::Invalid);
+    assert!(rooms.get_room("bob").unwrap().is_none());
 }

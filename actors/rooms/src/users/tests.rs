@@ -5,6 +5,7 @@ use wcc_kv::{keys, MemoryStore, Store};
 
 use super::*;
 use crate::fakes::RecordingPublisher;
+use crate::Room;
 
 fn fixed(id: &str) -> impl FnOnce() -> String + '_ {
     move || id.to_string()
@@ -263,4 +264,83 @@ fn profile_changes_and_deletion_are_announced_and_deletion_forgets_the_group() {
         .collect();
     assert_eq!(ids, ["bob"]);
     assert_eq!(rooms.query_members("call").unwrap(), []);
+}
+
+#[test]
+fn a_known_user_whose_direct_room_is_gone_gets_it_back_at_login() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    users.login("test", "ada-device", 1, fixed("ada")).unwrap();
+    rooms.delete_room("ada").unwrap();
+    let again = users
+        .login("test", "ada-device", 2, || panic!("a known client"))
+        .unwrap();
+    assert_eq!(again.id, "ada");
+    assert_eq!(rooms.get_room("ada").unwrap().unwrap().kind, "direct");
+    assert!(rooms.is_member("ada", "ada").unwrap());
+}
+
+#[test]
+fn a_new_user_cannot_take_the_id_of_a_room() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    for kind in ["text", "voice", "private"] {
+        let id = format!("{kind}-room");
+        rooms.create_room(&id, "Room", kind, 1).unwrap();
+        let refused = users.login("test", &id, 2, fixed(&id)).unwrap_err();
+        assert_eq!(refused.code, FailureCode::Exists, "{kind}");
+        assert!(
+            users.get_user(&id).unwrap().is_none(),
+            "no user record is left"
+        );
+        assert_eq!(store.get(&keys::login("test", &id)).unwrap(), None);
+        assert_eq!(rooms.get_room(&id).unwrap().unwrap().kind, kind);
+    }
+    assert!(users.list_users().unwrap().is_empty());
+}
+
+#[test]
+fn a_known_user_whose_id_names_another_kind_of_room_cannot_sign_in() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    users.login("test", "ada-device", 1, fixed("ada")).unwrap();
+    rooms.delete_room("ada").unwrap();
+    // As a room made before rooms could not take users' ids would be.
+    let squatted = Room {
+        id: "ada".into(),
+        name: "Ada's".into(),
+        kind: "text".into(),
+        created_at: 2,
+    };
+    store.set_json(&keys::room("ada"), &squatted).unwrap();
+    let refused = users
+        .login("test", "ada-device", 3, || panic!("a known client"))
+        .unwrap_err();
+    assert_eq!(refused.code, FailureCode::Unavailable);
+    assert!(
+        refused.message.contains("direct room"),
+        "{}",
+        refused.message
+    );
+}
+
+#[test]
+fn deleting_a_user_moves_its_token_epoch_on_and_keeps_it() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    assert!(users.delete_user("ann", 2).unwrap());
+    assert_eq!(
+        store.get(&keys::token_epoch("ann")).unwrap(),
+        Some(b"1".to_vec())
+    );
+    users.login("test", "ann-device", 3, fixed("ann")).unwrap();
+    assert!(users.delete_user("ann", 4).unwrap());
+    assert_eq!(
+        store.get(&keys::token_epoch("ann")).unwrap(),
+        Some(b"2".to_vec())
+    );
 }

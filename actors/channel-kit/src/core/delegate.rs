@@ -1,0 +1,393 @@
+//! [`Backend`] for [`CoreBackend`]: each call checks for an injected failure, then is the core's
+//! own function or method, with the adapter's store, recorder, clock and randomness.
+
+use rooms::accounts::{self, Credentials};
+use wcc_interface::{Failure, StoredMessage};
+
+use super::{CoreBackend, GRANT_KEY};
+use crate::backend::{
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
+    UserSignal,
+};
+
+fn room(room: rooms::Room) -> Room {
+    Room {
+        id: room.id,
+        name: room.name,
+        kind: room.kind,
+    }
+}
+
+fn user(user: rooms::User) -> User {
+    User {
+        id: user.id,
+        profile: user.profile.map(|p| p.to_string()),
+    }
+}
+
+fn new_message_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Backend for CoreBackend {
+    fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure> {
+        self.check("process_message")?;
+        let (store, limits) = (&self.store, self.limits());
+        messages::process_message(
+            store,
+            &self.recorder,
+            limits,
+            msg,
+            self.now(),
+            new_message_id,
+        )
+    }
+
+    fn history(
+        &self,
+        actor: &Principal,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure> {
+        self.check("history")?;
+        messages::history(&self.store, actor, room, before, count)
+    }
+
+    fn next_event_id(&self, actor: &Principal, room: &str) -> Result<u64, Failure> {
+        self.check("next_event_id")?;
+        messages::next_event_id(&self.store, actor, room)
+    }
+
+    fn get_message(&self, actor: &Principal, id: &str) -> Result<Option<StoredMessage>, Failure> {
+        self.check("get_message")?;
+        messages::get_message(&self.store, actor, id)
+    }
+
+    fn signal(&self, note: Signal) -> Result<(), Failure> {
+        self.check("signal")?;
+        messages::signal(&self.store, &self.recorder, self.limits(), note, self.now())
+    }
+
+    fn edit_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+        content: &str,
+    ) -> Result<StoredMessage, Failure> {
+        self.check("edit_message")?;
+        let (store, limits, now) = (&self.store, self.limits(), self.now());
+        messages::edit_message(
+            store,
+            &self.recorder,
+            limits,
+            actor,
+            room,
+            event_id,
+            content,
+            now,
+        )
+    }
+
+    fn remove_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+    ) -> Result<StoredMessage, Failure> {
+        self.check("remove_message")?;
+        let now = self.now();
+        messages::remove_message(&self.store, &self.recorder, actor, room, event_id, now)
+    }
+
+    fn remove_messages_by(&self, actor: &Principal, sender: &str) -> Result<u32, Failure> {
+        self.check("remove_messages_by")?;
+        messages::remove_messages_by(&self.store, &self.recorder, actor, sender, self.now())
+    }
+
+    fn signal_user(&self, signal: UserSignal) -> Result<(), Failure> {
+        self.check("signal_user")?;
+        messages::signal_user(&self.store, &self.recorder, self.limits(), signal)
+    }
+
+    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
+        self.check("create_room")?;
+        self.rooms().create_shared_room(id, name, kind, self.now())
+    }
+
+    fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
+        self.check("get_room")?;
+        Ok(self.rooms().get_room(id)?.map(room))
+    }
+
+    fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure> {
+        self.check("query_rooms")?;
+        let found = self.rooms().query_rooms(Some(member))?;
+        Ok(found.into_iter().map(room).collect())
+    }
+
+    fn all_rooms(&self) -> Result<Vec<Room>, Failure> {
+        self.check("all_rooms")?;
+        Ok(self
+            .rooms()
+            .query_rooms(None)?
+            .into_iter()
+            .map(room)
+            .collect())
+    }
+
+    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
+        self.check("rename_room")?;
+        self.rooms().rename_room(id, name).map(room)
+    }
+
+    fn delete_room(&self, id: &str) -> Result<(), Failure> {
+        self.check("delete_room")?;
+        self.rooms().delete_room(id)
+    }
+
+    fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure> {
+        self.check("query_members")?;
+        let members = self.rooms().query_members_as(actor, room)?;
+        Ok(members.into_iter().map(|m| m.user).collect())
+    }
+
+    fn members(&self, actor: &Principal, room: &str) -> Result<Vec<Member>, Failure> {
+        self.check("members")?;
+        let members = self.rooms().query_members_as(actor, room)?;
+        Ok(members
+            .into_iter()
+            .map(|m| Member {
+                user: m.user,
+                joined_at: m.joined_at,
+            })
+            .collect())
+    }
+
+    fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure> {
+        self.check("get_join_rule")?;
+        let rule = self.rooms().get_join_rule(room)?;
+        Ok(rule.map(|rule| JoinRule {
+            value: rule.value_text(),
+            key: rule.key,
+        }))
+    }
+
+    fn join(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure> {
+        self.check("join")?;
+        self.rooms().join_as(actor, room, user, channel, self.now())
+    }
+
+    fn leave(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure> {
+        self.check("leave")?;
+        self.rooms()
+            .leave_as(actor, room, user, channel, self.now())
+    }
+
+    fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure> {
+        self.check("grant_subscription")?;
+        self.rooms()
+            .grant_subscription(actor, room, GRANT_KEY, self.now())
+    }
+
+    fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
+        self.check("login")?;
+        let new_id = || self.new_user_id(client_id);
+        self.users()
+            .login(channel, client_id, self.now(), new_id)
+            .map(user)
+    }
+
+    fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
+        self.check("get_user")?;
+        Ok(self.users().get_user(id)?.map(user))
+    }
+
+    fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
+        self.check("get_users")?;
+        Ok(self.users().get_users(ids)?.into_iter().map(user).collect())
+    }
+
+    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
+        self.check("set_profile")?;
+        self.users().set_profile(id, profile).map(user)
+    }
+
+    fn list_users(&self) -> Result<Vec<User>, Failure> {
+        self.check("list_users")?;
+        Ok(self.users().list_users()?.into_iter().map(user).collect())
+    }
+
+    fn delete_user(&self, id: &str) -> Result<bool, Failure> {
+        self.check("delete_user")?;
+        self.users().delete_user(id, self.now())
+    }
+
+    fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
+        self.check("find_login")?;
+        Ok(self.users().find_login(channel, client_id)?.map(user))
+    }
+
+    fn register(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        id: Option<&str>,
+        remote: &str,
+    ) -> Result<User, Failure> {
+        self.check("register")?;
+        let who = Credentials {
+            channel,
+            client_id,
+            password,
+            remote,
+        };
+        let (salt, new_id) = (accounts::new_salt()?, || self.new_user_id(client_id));
+        self.accounts()
+            .register(&self.passwords, &who, id, self.now(), salt, new_id)
+            .map(user)
+    }
+
+    fn authenticate(
+        &self,
+        channel: &str,
+        client_id: &str,
+        password: &str,
+        remote: &str,
+    ) -> Result<User, Failure> {
+        self.check("authenticate")?;
+        let who = Credentials {
+            channel,
+            client_id,
+            password,
+            remote,
+        };
+        self.accounts()
+            .authenticate(&self.passwords, &who, self.now())
+            .map(user)
+    }
+
+    fn issue_token(&self, user: &str) -> Result<String, Failure> {
+        self.check("issue_token")?;
+        let (token, ttl) = (accounts::new_token()?, accounts::DEFAULT_TOKEN_TTL_SECS);
+        self.accounts().issue_token(user, &token, self.now(), ttl)
+    }
+
+    fn token_user(&self, token: &str) -> Result<Option<String>, Failure> {
+        self.check("token_user")?;
+        self.accounts().token_user(token, self.now())
+    }
+
+    fn revoke_token(&self, token: &str) -> Result<bool, Failure> {
+        self.check("revoke_token")?;
+        self.accounts().revoke_token(token, self.now())
+    }
+
+    fn change_password(
+        &self,
+        channel: &str,
+        client_id: &str,
+        old_password: &str,
+        new_password: &str,
+        remote: &str,
+    ) -> Result<(), Failure> {
+        self.check("change_password")?;
+        let who = Credentials {
+            channel,
+            client_id,
+            password: old_password,
+            remote,
+        };
+        let salt = accounts::new_salt()?;
+        self.accounts()
+            .change_password(&self.passwords, &who, new_password, self.now(), salt)
+    }
+
+    fn ban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        self.check("ban")?;
+        self.accounts().ban(user, target)
+    }
+
+    fn unban(&self, user: &str, target: &str) -> Result<bool, Failure> {
+        self.check("unban")?;
+        self.accounts().unban(user, target)
+    }
+
+    fn list_groups(&self) -> Result<Vec<Group>, Failure> {
+        self.check("list_groups")?;
+        self.access().list_groups()
+    }
+
+    fn create_group(&self, name: &str) -> Result<bool, Failure> {
+        self.check("create_group")?;
+        self.access().create_group(name, self.now())
+    }
+
+    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure> {
+        self.check("update_group")?;
+        self.access().update_group(name, changes, self.now())
+    }
+
+    fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+        self.check("remove_group")?;
+        self.access().remove_group(name)
+    }
+
+    fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {
+        self.check("user_group")?;
+        self.access().user_group(user)
+    }
+
+    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {
+        self.check("set_user_group")?;
+        self.access().set_user_group(user, group)
+    }
+
+    fn permissions(&self, user: &str) -> Result<Vec<String>, Failure> {
+        self.check("permissions")?;
+        self.access().permissions(user)
+    }
+
+    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure> {
+        self.check("create_invite")?;
+        let code = uuid::Uuid::new_v4().to_string();
+        self.access().create_invite(group, by, &code, self.now())
+    }
+
+    fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure> {
+        self.check("redeem_invite")?;
+        self.access().redeem_invite(code)
+    }
+
+    fn claim_founder(&self, user: &str) -> Result<bool, Failure> {
+        self.check("claim_founder")?;
+        self.access().claim_founder(user, self.now())
+    }
+
+    fn make_admin(&self, user: &str) -> Result<(), Failure> {
+        self.check("make_admin")?;
+        self.access().make_admin(user, self.now())
+    }
+
+    fn setting(&self, key: &str) -> Option<String> {
+        self.settings.borrow().get(key).cloned()
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now()
+    }
+}

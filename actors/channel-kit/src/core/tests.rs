@@ -1,0 +1,87 @@
+//! The adapter's own duties: failure injection, the ids it supplies, grants and what it records.
+//! Everything else is the core's and tested there.
+
+use wcc_interface::{FailureCode, StoredMessage};
+
+use super::*;
+use crate::backend::{Backend, NewMessage};
+
+fn text(room: &str, sender: &str, body: &str) -> NewMessage {
+    NewMessage {
+        room: room.into(),
+        sender: sender.into(),
+        channel: "test".into(),
+        event_type: "channel.message".into(),
+        content: format!(r#"{{"type":"text","body":{body:?}}}"#),
+    }
+}
+
+#[test]
+fn an_injected_failure_is_answered_before_the_core_acts() {
+    let core = CoreBackend::new();
+    core.add_room("lobby", "text");
+    core.add_user("alice", None);
+    core.add_member("lobby", "alice");
+    core.fail("process_message", FailureCode::Unavailable);
+    let refused = core.process_message(text("lobby", "alice", "hi"));
+    assert_eq!(refused.unwrap_err().code, FailureCode::Unavailable);
+    assert!(core.messages("lobby").is_empty());
+}
+
+#[test]
+fn users_are_named_after_their_client_id_unless_it_is_taken() {
+    let core = CoreBackend::new();
+    core.add_room("lobby", "text");
+    assert_eq!(core.login("venueless", "alice").unwrap().id, "alice");
+    assert_eq!(core.login("venueless", "alice").unwrap().id, "alice");
+    let other = core.login("cadmium", "alice").unwrap().id;
+    let lobby = core.login("cadmium", "lobby").unwrap().id;
+    for id in [other, lobby] {
+        assert_eq!(id.len(), 32, "a UUID: {id}");
+    }
+    assert!(
+        core.is_member("alice", "alice"),
+        "the direct room is the core's"
+    );
+}
+
+#[test]
+fn grants_name_their_room_for_their_user_only() {
+    let core = CoreBackend::new();
+    core.add_user("alice", None);
+    let grant = core
+        .grant_subscription(&Principal::user("alice"), "alice")
+        .unwrap();
+    assert_eq!(core.granted_room(&grant, Some("alice")), Ok("alice".into()));
+    assert!(core.granted_room(&grant, Some("bob")).is_err());
+    let actions = [Action::Subscribe(grant), Action::Subscribe("alice".into())];
+    assert_eq!(
+        core.subscribed(&actions, Some("alice")),
+        ["alice", "<refused: not a grant>"]
+    );
+}
+
+#[test]
+fn what_the_core_published_is_recorded() {
+    let core = CoreBackend::new();
+    core.add_room("lobby", "text");
+    core.add_user("alice", None);
+    core.add_member("lobby", "alice");
+    core.set_now(START_MS + 5);
+    let first = core.process_message(text("lobby", "alice", "one")).unwrap();
+    core.process_message(text("lobby", "alice", "two")).unwrap();
+    let stored: Vec<StoredMessage> = core.messages("lobby");
+    assert_eq!(stored[0], first);
+    assert_eq!((first.event_id, first.sent_at), (1, START_MS + 5));
+    assert_eq!(stored[1].content["body"], "two");
+    assert_eq!(core.log(), ["join alice alice", "join lobby alice"]);
+    core.signal(Signal {
+        room: "lobby".into(),
+        sender: "alice".into(),
+        channel: "test".into(),
+        kind: "typing".into(),
+        content: "{}".into(),
+    })
+    .unwrap();
+    assert_eq!(core.signals()[0].kind, "typing");
+}

@@ -1,0 +1,259 @@
+//! Who may do what: the core's one decision point.
+//!
+//! The messages and rooms actors ask these functions before they read or change anything a user
+//! can see, with the acting [`Principal`] that every core call carries. Channels translate their
+//! protocol onto those calls and hold no policy of their own: a channel that forgets a check
+//! cannot leak, because the core refuses.
+//!
+//! | room kind | read (live, history, one message) | join | write |
+//! |---|---|---|---|
+//! | `text`, `voice` | any user | any user, as themselves | members |
+//! | `private` | members | only the operator adds members | members |
+//! | `direct` (named by its owner's id) | the owner only | the owner only | the owner, and anyone the owner has not banned (a DM) |
+//! | the `everyone` feed | any user | no one (it is no room) | signals only, any user |
+//!
+//! The operator and the server read every room and join anyone to any room but a direct one.
+//! Editing and removing a message: its sender while they may still write there (so a DM's sender
+//! can change it), the operator, or a user who may read the room and whose group holds
+//! `changeMessage`.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use wcc_interface::{access, ids, Failure, FailureCode, Principal, StoredMessage};
+use wcc_kv::{keys, Store};
+
+/// What a room record tells the policy: only its kind matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `text` and `voice`: public rooms.
+    Public,
+    /// Members only; membership is given by the operator.
+    Private,
+    /// The room named by its owner's user id.
+    Direct,
+}
+
+/// The room kinds a room record may have.
+pub const TEXT: &str = "text";
+pub const VOICE: &str = "voice";
+pub const PRIVATE: &str = "private";
+pub const DIRECT: &str = "direct";
+
+impl Kind {
+    pub fn parse(kind: &str) -> Self {
+        match kind {
+            DIRECT => Kind::Direct,
+            PRIVATE => Kind::Private,
+            _ => Kind::Public,
+        }
+    }
+}
+
+/// The kind of `room`; `unknown_room` if there is no such room.
+pub fn room_kind<S: Store>(store: &S, room: &str) -> Result<Kind, Failure> {
+    kind_of(room, store.get(&keys::room(room))?)
+}
+
+/// The kind in a room record as read from the store (`None`: no such room).
+pub fn kind_of(room: &str, record: Option<Vec<u8>>) -> Result<Kind, Failure> {
+    let record = record
+        .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {room:?}")))?;
+    #[derive(Deserialize)]
+    struct Record {
+        #[serde(default)]
+        kind: String,
+    }
+    // Only the rooms actor writes room records; the policy reads the one field it needs.
+    let record: Record = serde_json::from_slice(&record)
+        .map_err(|e| Failure::unavailable(format!("corrupt room record {room:?}: {e}")))?;
+    Ok(Kind::parse(&record.kind))
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), Failure> {
+    if ids::is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(Failure::invalid(format!("invalid {what} id {id:?}")))
+    }
+}
+
+fn is_member<S: Store>(store: &S, room: &str, user: &str) -> Result<bool, Failure> {
+    Ok(store.get(&keys::member_flag(room, user))?.is_some())
+}
+
+fn denied(principal: &Principal, what: &str, room: &str) -> Failure {
+    Failure::denied(format!("{principal} may not {what} {room}"))
+}
+
+/// Whether `principal` may hear `room`'s live events and read its messages.
+pub fn may_read<S: Store>(store: &S, principal: &Principal, room: &str) -> Result<(), Failure> {
+    check_id("room", room)?;
+    if room == ids::EVERYONE {
+        return Ok(());
+    }
+    let kind = room_kind(store, room)?;
+    let Principal::User(user) = principal else {
+        return Ok(());
+    };
+    let allowed = match kind {
+        Kind::Public => true,
+        Kind::Direct => room == user,
+        Kind::Private => is_member(store, room, user)?,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(denied(principal, "read", room))
+    }
+}
+
+/// Whether `principal` may read one message: where they may read the room, and their own
+/// message anywhere (a DM they sent sits in the recipient's direct room).
+pub fn may_read_message<S: Store>(
+    store: &S,
+    principal: &Principal,
+    message: &StoredMessage,
+) -> Result<(), Failure> {
+    match principal {
+        Principal::User(user) if !message.sender.is_empty() && message.sender == *user => Ok(()),
+        _ => may_read(store, principal, &message.room),
+    }
+}
+
+/// Whether `principal` may make `user` a member of `room`.
+pub fn may_join<S: Store>(
+    store: &S,
+    principal: &Principal,
+    room: &str,
+    user: &str,
+) -> Result<(), Failure> {
+    check_id("room", room)?;
+    if !principal.acts_for(user) {
+        return Err(Failure::denied(format!(
+            "{principal} may not join {user} to {room}"
+        )));
+    }
+    if room == ids::EVERYONE {
+        return Err(Failure::denied(format!("{room} is not a room to join")));
+    }
+    let allowed = match room_kind(store, room)? {
+        Kind::Public => true,
+        // Not even the operator puts someone in another user's direct room: it is their inbox.
+        Kind::Direct => room == user,
+        Kind::Private => principal.as_user().is_none(),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(denied(principal, "join", room))
+    }
+}
+
+/// Whether `principal` may end `user`'s membership of a room: their own, or anyone's for the
+/// operator and the server.
+pub fn may_leave(principal: &Principal, user: &str) -> Result<(), Failure> {
+    if principal.acts_for(user) {
+        Ok(())
+    } else {
+        Err(Failure::denied(format!("{principal} may not remove {user}")))
+    }
+}
+
+/// Whether `sender` may write to `room`: members may; anyone may write to another user's direct
+/// room (that is a direct message) unless its owner banned them.
+pub fn may_write<S: Store>(store: &S, sender: &str, room: &str) -> Result<(), Failure> {
+    check_id("room", room)?;
+    // The room record and the membership flag in one read: this is on every message's path.
+    let keys = [keys::room(room), keys::member_flag(room, sender)];
+    let [record, member]: [Option<Vec<u8>>; 2] = store
+        .get_many(&keys)?
+        .try_into()
+        .map_err(|_| Failure::unavailable("key-value store answered the wrong number of keys"))?;
+    let kind = kind_of(room, record)?;
+    if member.is_some() {
+        return Ok(());
+    }
+    if kind != Kind::Direct {
+        return Err(Failure::new(
+            FailureCode::NotMember,
+            format!("{sender} is not a member of {room}"),
+        ));
+    }
+    if store.get(&keys::ban(room, sender))?.is_some() {
+        return Err(Failure::new(
+            FailureCode::Banned,
+            format!("{room} banned {sender}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `principal` may signal to `room` (typing, receipts): as writing, and any user may
+/// signal to the `everyone` feed.
+pub fn may_signal<S: Store>(store: &S, sender: &str, room: &str) -> Result<(), Failure> {
+    if room == ids::EVERYONE {
+        return Ok(());
+    }
+    may_write(store, sender, room)
+}
+
+/// Whether `principal` may edit or remove `message`.
+pub fn may_change<S: Store>(
+    store: &S,
+    principal: &Principal,
+    message: &StoredMessage,
+) -> Result<(), Failure> {
+    let Principal::User(user) = principal else {
+        return may_read(store, principal, &message.room);
+    };
+    // Your own message, where you may still write: a DM you sent, into a room you cannot read.
+    if !message.sender.is_empty()
+        && message.sender == *user
+        && may_write(store, user, &message.room).is_ok()
+    {
+        return Ok(());
+    }
+    may_read(store, principal, &message.room)?;
+    if holds(store, user, "changeMessage")? {
+        return Ok(());
+    }
+    Err(Failure::denied(format!(
+        "{principal} may not change message {} of {}",
+        message.event_id, message.room
+    )))
+}
+
+/// Whether `principal` may mask every message of another user (removing a user "with
+/// vengeance").
+pub fn may_remove_messages_of<S: Store>(
+    store: &S,
+    principal: &Principal,
+    sender: &str,
+) -> Result<(), Failure> {
+    match principal {
+        Principal::Operator | Principal::Server => Ok(()),
+        Principal::User(user) if holds(store, user, "removeUser")? => Ok(()),
+        Principal::User(_) => Err(Failure::denied(format!(
+            "{principal} may not remove the messages of {sender}"
+        ))),
+    }
+}
+
+/// Whether the group of `user` grants `permission` (`wcc_interface::access::PERMISSIONS`).
+pub fn holds<S: Store>(store: &S, user: &str, permission: &str) -> Result<bool, Failure> {
+    debug_assert!(access::is_permission(permission), "{permission}");
+    let Some(group) = store.get(&keys::user_group(user))? else {
+        return Ok(false);
+    };
+    let group = String::from_utf8_lossy(&group);
+    #[derive(Deserialize)]
+    struct Group {
+        permissions: BTreeSet<String>,
+    }
+    let group: Option<Group> = store.get_json(&keys::group(&group))?;
+    Ok(group.is_some_and(|g| g.permissions.contains(permission)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! Bearer tokens: 32 random bytes, shown to the client once as hex and stored only as their
+//! SHA-256, so a read of the store signs no one in. A token expires (`token_ttl_secs`), ends alone
+//! on logout, or with every other token of its user when the user's token epoch moves on (a
+//! password change, the user's deletion): one `increment`, no index of tokens to walk.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wcc_interface::Failure;
+use wcc_kv::{keys, Store};
+
+use super::{unknown_user, Accounts};
+use crate::Publisher;
+
+/// How long a token lives unless the rooms actor's `token_ttl_secs` says otherwise: 30 days.
+pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// Random bytes in a token; it is twice as many hex digits.
+pub const TOKEN_BYTES: usize = 32;
+
+/// What is stored under `keys::token(sha256(token))`.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenRecord {
+    user: String,
+    /// Unix ms after which the token no longer resolves.
+    expires_at: u64,
+    /// The user's token epoch when the token was issued.
+    epoch: u64,
+}
+
+/// A fresh token: [`TOKEN_BYTES`] from the system's randomness, as lowercase hex.
+pub fn new_token() -> Result<String, Failure> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| Failure::unavailable(format!("randomness: {e}")))?;
+    Ok(hex(&bytes))
+}
+
+/// A fresh password salt from the system's randomness.
+pub fn new_salt() -> Result<[u8; 16], Failure> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Failure::unavailable(format!("randomness: {e}")))?;
+    Ok(salt)
+}
+
+/// The token lifetime from the configured `token_ttl_secs` (unset or blank: the default). A value
+/// that is not a positive number of seconds is an error, not silently the default.
+pub fn token_ttl_secs(configured: Option<&str>) -> Result<u64, Failure> {
+    match configured.map(str::trim) {
+        None | Some("") => Ok(DEFAULT_TOKEN_TTL_SECS),
+        Some(text) => text.parse().ok().filter(|&secs| secs > 0).ok_or_else(|| {
+            Failure::unavailable(format!(
+                "token_ttl_secs must be a positive number of seconds, not {text:?}"
+            ))
+        }),
+    }
+}
+
+/// Ends every token of `user` at once by moving its epoch on.
+pub fn revoke_all_tokens<S: Store>(store: &S, user: &str) -> Result<(), Failure> {
+    store.increment(&keys::token_epoch(user), 1).map(drop)
+}
+
+impl<S: Store, P: Publisher> Accounts<'_, S, P> {
+    /// Records `token` (from [`new_token`]) as standing for `user` for `ttl_secs`.
+    pub fn issue_token(
+        &self,
+        user: &str,
+        token: &str,
+        now_ms: u64,
+        ttl_secs: u64,
+    ) -> Result<String, Failure> {
+        if self.users.get_user(user)?.is_none() {
+            return Err(unknown_user(user));
+        }
+        if !is_token(token) {
+            return Err(Failure::invalid(format!(
+                "a token is {} hex digits",
+                TOKEN_BYTES * 2
+            )));
+        }
+        let record = TokenRecord {
+            user: user.to_owned(),
+            expires_at: now_ms.saturating_add(ttl_secs.saturating_mul(1_000)),
+            epoch: self.epoch(user)?,
+        };
+        self.store.set_json(&token_key(token), &record)?;
+        Ok(token.to_owned())
+    }
+
+    /// The user `token` stands for, unless it is unknown, expired or revoked. A dead record
+    /// found on the way is deleted.
+    pub fn token_user(&self, token: &str, now_ms: u64) -> Result<Option<String>, Failure> {
+        if !is_token(token) {
+            return Ok(None);
+        }
+        let key = token_key(token);
+        let Some(record) = self.store.get_json::<TokenRecord>(&key)? else {
+            return Ok(None);
+        };
+        if now_ms >= record.expires_at || self.epoch(&record.user)? != record.epoch {
+            self.store.delete(&key)?;
+            return Ok(None);
+        }
+        Ok(Some(record.user))
+    }
+
+    /// Ends `token` (a logout); `false` if it did not resolve anyway.
+    pub fn revoke_token(&self, token: &str, now_ms: u64) -> Result<bool, Failure> {
+        if self.token_user(token, now_ms)?.is_none() {
+            return Ok(false);
+        }
+        self.store.delete(&token_key(token))?;
+        Ok(true)
+    }
+
+    fn epoch(&self, user: &str) -> Result<u64, Failure> {
+        let key = keys::token_epoch(user);
+        let Some(bytes) = self.store.get(&key)? else {
+            return Ok(0);
+        };
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| Failure::unavailable(format!("{key} is corrupt")))
+    }
+}
+
+/// Whether `token` has the shape of the tokens we issue; nothing else is looked up.
+fn is_token(token: &str) -> bool {
+    token.len() == TOKEN_BYTES * 2 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Where the record of `token` lives: under its SHA-256, never the token.
+fn token_key(token: &str) -> String {
+    keys::token(&hex(&Sha256::digest(token.as_bytes())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

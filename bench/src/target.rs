@@ -135,9 +135,15 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
         .args(["--nats-port", &nats_port.to_string()])
         .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
         .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
-        // The load generator is one venueless client sending far faster than a person: the
-        // per-connection rate limit (on by default) would measure itself, not the system.
+        // The load generators send far faster than a person on one connection: the
+        // per-connection rate limit (on by default) would measure itself, not the system (and
+        // the login storm means to reach the core's own sign-in throttle).
         .args(["--var", "WCC_VENUELESS_RATE_LIMIT=0"])
+        .args(["--var", "WCC_CADMIUM_RATE_LIMIT=0"])
+        // Every load client connects from 127.0.0.1, up to 50,000 of them (the idle scenario):
+        // the connection caps are for real clients, not the load generator.
+        .args(["--var", "WCC_MAX_CONNECTIONS=200000"])
+        .args(["--var", "WCC_MAX_CONNECTIONS_PER_ADDRESS=200000"])
         .args([
             "--var",
             &format!("WCC_SEND_QUEUE_FRAMES={}", options.send_queue_frames),

@@ -13,19 +13,19 @@ use crate::{codec, errors, handler, RATE_LIMIT_KEY};
 /// Requests a fresh connection may make at once under the default limit.
 const BURST: usize = Limit::DEFAULT.burst as usize;
 
-/// Sends `request`; the new session and the one reply.
+/// Sends `request`; the new session and the one reply (after any subscriptions).
 fn send(backend: &CoreBackend, session: Session, request: Value) -> (Session, Value) {
     let outcome = handler::received(session, Frame::Text(request.to_string()), backend);
-    let replies: Vec<Value> = outcome
-        .actions
-        .iter()
-        .map(|a| match a {
-            Action::Send(text) => serde_json::from_str(text).unwrap(),
-            other => panic!("only a reply, the connection kept: {other:?}"),
-        })
-        .collect();
+    let mut replies = Vec::new();
+    for action in &outcome.actions {
+        match action {
+            Action::Send(text) => replies.push(serde_json::from_str::<Value>(text).unwrap()),
+            Action::Close(..) => panic!("the connection stays open: {:?}", outcome.actions),
+            _ => {}
+        }
+    }
     assert_eq!(replies.len(), 1, "{replies:?}");
-    (outcome.session, replies[0].clone())
+    (outcome.session, replies.remove(0))
 }
 
 /// `name`, registered and logged in on a connection of their own (one request so far); the

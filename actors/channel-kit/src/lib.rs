@@ -2,7 +2,8 @@
 //!
 //! - [`session`]: the gateway's records (session, frames, actions, outcome) as plain Rust,
 //! - [`backend`]: the core-actor operations a channel may use, as a trait ([`Backend`]),
-//! - [`ratelimit`]: a per-connection token bucket any channel can switch on,
+//! - [`ratelimit`]: the per-connection token bucket every channel uses, and its settings (on by
+//!   default),
 //! - `core` (feature `core`): [`Backend`] over the real messages and rooms actors' logic on an
 //!   in-memory store, for channels' unit tests,
 //! - `component` (wasm32 only): the `wcc:chat` bindings, [`Backend`] over the imported core

@@ -66,7 +66,7 @@ impl Limit {
                 .filter(|n| n.is_finite())
         };
         let rate = match number(per_second) {
-            Some(rate) if rate == 0.0 => return Limit::OFF,
+            Some(0.0) => return Limit::OFF,
             Some(rate) if rate > 0.0 => rate,
             _ => Limit::DEFAULT.per_second,
         };

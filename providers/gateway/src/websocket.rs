@@ -122,6 +122,7 @@ async fn refuse(stream: TcpStream, remote: SocketAddr) {
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         Err(refusal)
     };
+    // Small buffers: under a flood there may be many of these at once, each reading one request.
     let ws_config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(READ_BUFFER_BYTES);

@@ -9,30 +9,84 @@ use anyhow::{bail, Context, Result};
 use wadm_types::api::{StatusResponse, StatusType};
 
 /// Puts `manifest` (YAML) into wadm on `lattice`, deploys it and returns the application name.
+///
+/// wadm keeps every version it was given and refuses a version twice, so a second start on the
+/// same JetStream data (`make run` again) would fail with the manifest's fixed version. The
+/// version put is therefore the manifest's own plus a digest of the rendered text: the same
+/// manifest is the same version (already stored: it is simply deployed again), a changed one
+/// (other artifacts, addresses or secrets) a new one.
 pub async fn put_and_deploy(
     nats: &async_nats::Client,
     lattice: &str,
     manifest: &str,
 ) -> Result<String> {
+    let (manifest, name, version) = versioned(manifest)?;
     let put = request(
         nats,
         format!("wadm.api.{lattice}.model.put"),
-        manifest.as_bytes().to_vec(),
+        manifest.into_bytes(),
     )
-    .await
-    .context("wadm did not accept the manifest")?;
-    let name = put["name"]
-        .as_str()
-        .context("wadm's put reply has no application name")?
-        .to_string();
+    .await;
+    match put {
+        Ok(_) => {}
+        Err(e) if format!("{e:#}").contains("already exists") => {}
+        Err(e) => return Err(e.context("wadm did not accept the manifest")),
+    }
     request(
         nats,
         format!("wadm.api.{lattice}.model.deploy.{name}"),
-        b"{}".to_vec(),
+        serde_json::to_vec(&serde_json::json!({ "version": version }))?,
     )
     .await
     .context("wadm did not deploy the application")?;
     Ok(name)
+}
+
+/// The manifest with its version made `<version>-<digest>`, its application name, and that
+/// version.
+fn versioned(manifest: &str) -> Result<(String, String, String)> {
+    use sha2::{Digest, Sha256};
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(manifest).context("the manifest is not YAML")?;
+    let digest = Sha256::digest(manifest.as_bytes());
+    let digest: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let metadata = doc
+        .get_mut("metadata")
+        .context("the manifest has no metadata")?;
+    let name = metadata["name"]
+        .as_str()
+        .context("the manifest has no metadata.name")?
+        .to_owned();
+    let annotations = metadata
+        .get_mut("annotations")
+        .and_then(serde_yaml::Value::as_mapping_mut)
+        .context("the manifest has no metadata.annotations")?;
+    let base = annotations
+        .get("version")
+        .and_then(serde_yaml::Value::as_str)
+        .unwrap_or("v0")
+        .to_owned();
+    let version = format!("{base}-{digest}");
+    annotations.insert("version".into(), version.clone().into());
+    Ok((serde_yaml::to_string(&doc)?, name, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::versioned;
+
+    const MANIFEST: &str = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: wcc\n  annotations:\n    version: v0.1.0\nspec:\n  components: []\n";
+
+    #[test]
+    fn the_version_follows_the_content() {
+        let (text, name, version) = versioned(MANIFEST).unwrap();
+        assert_eq!(name, "wcc");
+        assert!(version.starts_with("v0.1.0-"), "{version}");
+        assert!(text.contains(&version));
+        assert_eq!(versioned(MANIFEST).unwrap().2, version, "same text, same version");
+        let other = MANIFEST.replace("components: []", "components: [] # changed");
+        assert_ne!(versioned(&other).unwrap().2, version);
+    }
 }
 
 /// Polls wadm until `app` is deployed, failing after `timeout` with wadm's last status message.

@@ -49,7 +49,11 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     let reply = mallory
         .request(REGISTER, &[], register("mallory", "short"))
         .await?;
-    assert_eq!(err_id(&reply), "invalid_request", "passwords have 8 characters or more");
+    assert_eq!(
+        err_id(&reply),
+        "invalid_request",
+        "passwords have 8 characters or more"
+    );
     let reply = mallory
         .request(REGISTER, &[], register("alice", "a long enough one"))
         .await?;

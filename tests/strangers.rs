@@ -60,7 +60,10 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     let reply = victim
         .request("chat.subscribe", json!({"channel": "staff"}))
         .await?;
-    ensure!(reply[0] == "success", "the member cannot watch staff: {reply}");
+    ensure!(
+        reply[0] == "success",
+        "the member cannot watch staff: {reply}"
+    );
     let reply = victim
         .request(
             "chat.send",
@@ -68,14 +71,22 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
                    "content": {"type": "text", "body": "secret staff"}}),
         )
         .await?;
-    ensure!(reply[0] == "success", "the member cannot write in staff: {reply}");
+    ensure!(
+        reply[0] == "success",
+        "the member cannot write in staff: {reply}"
+    );
 
     let private = [victim_id.as_str(), "staff"];
 
     // venueless: every chat action on both rooms is `chat.denied`.
     let mut v_stranger = wcc.venueless().await?;
     v_stranger.login("v-stranger", Some("Stranger")).await?;
-    ensure!(v_stranger.request("chat.join", json!({"channel": "lobby"})).await?[0] == "success");
+    ensure!(
+        v_stranger
+            .request("chat.join", json!({"channel": "lobby"}))
+            .await?[0]
+            == "success"
+    );
     for room in private {
         for (action, payload) in [
             ("chat.subscribe", json!({"channel": room})),
@@ -107,7 +118,10 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
                    "content": {"type": "text", "body": "let me in"}}),
         )
         .await?;
-    ensure!(reply[2]["code"] == "chat.denied", "venueless send to staff: {reply}");
+    ensure!(
+        reply[2]["code"] == "chat.denied",
+        "venueless send to staff: {reply}"
+    );
 
     // actionhero, both transports: no room change into them, no listening to them.
     let mut a_lines = wcc.actionhero_lines().await?;
@@ -207,7 +221,10 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     ensure!(!v_stranger.saw(SECRET), "venueless stranger heard a secret");
     for (transport, client) in [("lines", &mut a_lines), ("websocket", &mut a_ws)] {
         client.chat("marker").await?;
-        ensure!(!client.saw(SECRET), "actionhero {transport} stranger heard a secret");
+        ensure!(
+            !client.saw(SECRET),
+            "actionhero {transport} stranger heard a secret"
+        );
     }
     admin
         .expect("sendMessage", |p| p["message"]["text"] == "marker")

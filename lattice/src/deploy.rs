@@ -83,7 +83,11 @@ mod tests {
         assert_eq!(name, "wcc");
         assert!(version.starts_with("v0.1.0-"), "{version}");
         assert!(text.contains(&version));
-        assert_eq!(versioned(MANIFEST).unwrap().2, version, "same text, same version");
+        assert_eq!(
+            versioned(MANIFEST).unwrap().2,
+            version,
+            "same text, same version"
+        );
         let other = MANIFEST.replace("components: []", "components: [] # changed");
         assert_ne!(versioned(&other).unwrap().2, version);
     }

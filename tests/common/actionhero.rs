@@ -143,7 +143,9 @@ impl Actionhero {
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
     pub fn saw(&self, text: &str) -> bool {
-        self.pushes.iter().any(|frame| frame.to_string().contains(text))
+        self.pushes
+            .iter()
+            .any(|frame| frame.to_string().contains(text))
     }
 
     /// The next chat line saying `message`.

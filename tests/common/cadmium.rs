@@ -47,7 +47,9 @@ impl Cadmium {
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
     pub fn saw(&self, text: &str) -> bool {
-        self.pushes.iter().any(|frame| frame.to_string().contains(text))
+        self.pushes
+            .iter()
+            .any(|frame| frame.to_string().contains(text))
     }
 
     /// Sends a request (with the token, if any) and returns the reply echoing its id.

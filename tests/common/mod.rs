@@ -401,7 +401,9 @@ impl Venueless {
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
     pub fn saw(&self, text: &str) -> bool {
-        self.pushes.iter().any(|frame| frame.to_string().contains(text))
+        self.pushes
+            .iter()
+            .any(|frame| frame.to_string().contains(text))
     }
 
     /// Sends `[action, id, payload]` and returns the reply with that id (`success`/`error`).

@@ -80,7 +80,9 @@ impl Rebuttal {
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.
     pub fn saw(&self, text: &str) -> bool {
-        self.kept.iter().any(|frame| frame.to_string().contains(text))
+        self.kept
+            .iter()
+            .any(|frame| frame.to_string().contains(text))
     }
 
     /// The next `error`, whatever it says.

@@ -96,8 +96,13 @@ pub trait Backend {
     /// The condition a connection must meet to join `room`, if any.
     fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure>;
     /// `false` if already a member.
-    fn join(&self, actor: &Principal, room: &str, user: &str, channel: &str)
-        -> Result<bool, Failure>;
+    fn join(
+        &self,
+        actor: &Principal,
+        room: &str,
+        user: &str,
+        channel: &str,
+    ) -> Result<bool, Failure>;
     /// `false` if not a member.
     fn leave(
         &self,

@@ -7,8 +7,8 @@
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
-    Principal,
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Room, Signal, User, UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
+    UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;

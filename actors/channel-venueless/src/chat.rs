@@ -206,19 +206,13 @@ impl<B: Backend> Conn<'_, B> {
     /// The reply to join and subscribe: `{state, members, next_event_id}`.
     pub(crate) fn channel_state(&mut self, user: &str, room: &Room) -> Result<Value, Refusal> {
         let actor = Principal::user(user);
-        let members = self
-            .backend
-            .query_members(&actor, &room.id)
-            .map_err(chat)?;
+        let members = self.backend.query_members(&actor, &room.id).map_err(chat)?;
         if members.iter().any(|m| m == user) {
             // Joined elsewhere (another connection or protocol): sending is allowed here too.
             self.data.add_joined(&room.id);
         }
         let users = self.backend.get_users(&members).map_err(chat)?;
-        let next_event_id = self
-            .backend
-            .next_event_id(&actor, &room.id)
-            .map_err(chat)?;
+        let next_event_id = self.backend.next_event_id(&actor, &room.id).map_err(chat)?;
         Ok(json!({
             "state": room_view(room),
             "members": users.iter().map(user_view).collect::<Vec<_>>(),

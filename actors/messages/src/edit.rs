@@ -4,8 +4,8 @@
 
 use wcc_interface::events::REMOVED_MESSAGE_TYPE;
 use wcc_interface::{Envelope, Event, Failure, Principal, StoredMessage};
-use wcc_policy::{may_change, may_remove_messages_of};
 use wcc_kv::{keys, LogSet, Store};
+use wcc_policy::{may_change, may_remove_messages_of};
 
 use crate::process::validate_content;
 use crate::{check_room_id, current_seq, require_room, Limits, Publisher};
@@ -13,6 +13,8 @@ use crate::{check_room_id, current_seq, require_room, Limits, Publisher};
 /// Replaces the content of message `event_id` of `room`; id, sender, channel, type and time stay.
 /// A removed message cannot be edited back to life. `actor` must be allowed by
 /// [`wcc_policy::may_change`].
+// The store, the publisher, the limits and the clock are the shell's; the rest is the request.
+#[allow(clippy::too_many_arguments)]
 pub fn edit_message<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
@@ -172,7 +174,10 @@ mod tests {
         assert_eq!(removal.unwrap_err().code, FailureCode::Denied);
         let vengeance = remove_messages_by(&store, &publisher, &bob, "alice", 2);
         assert_eq!(vengeance.unwrap_err().code, FailureCode::Denied);
-        assert!(updates(&publisher).is_empty(), "nothing changed, nothing told");
+        assert!(
+            updates(&publisher).is_empty(),
+            "nothing changed, nothing told"
+        );
         let stored: StoredMessage = store.get_json(&keys::message("lobby", 1)).unwrap().unwrap();
         assert_eq!(stored.content["body"], "mine");
     }

@@ -100,13 +100,18 @@ mod tests {
         assert_eq!(ids(&next), vec![4, 3, 2]);
         let last = history(&store, &Principal::Server, "lobby", Some(2), 3).unwrap();
         assert_eq!(ids(&last), vec![1]);
-        assert!(history(&store, &Principal::Server, "lobby", Some(1), 3).unwrap().is_empty());
+        assert!(history(&store, &Principal::Server, "lobby", Some(1), 3)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
     fn count_is_clamped_and_before_is_capped_at_the_newest() {
         let store = lobby_with_messages(3);
-        assert_eq!(ids(&history(&store, &Principal::Server, "lobby", None, 0).unwrap()), vec![3]);
+        assert_eq!(
+            ids(&history(&store, &Principal::Server, "lobby", None, 0).unwrap()),
+            vec![3]
+        );
         assert_eq!(
             ids(&history(&store, &Principal::Server, "lobby", None, u32::MAX).unwrap()),
             vec![3, 2, 1]
@@ -130,14 +135,23 @@ mod tests {
     #[test]
     fn empty_and_unknown_rooms() {
         let store = lobby_with_alice();
-        assert!(history(&store, &Principal::Server, "lobby", None, 10).unwrap().is_empty());
-        assert_eq!(next_event_id(&store, &Principal::Server, "lobby").unwrap(), 1);
+        assert!(history(&store, &Principal::Server, "lobby", None, 10)
+            .unwrap()
+            .is_empty());
         assert_eq!(
-            history(&store, &Principal::Server, "attic", None, 10).unwrap_err().code,
+            next_event_id(&store, &Principal::Server, "lobby").unwrap(),
+            1
+        );
+        assert_eq!(
+            history(&store, &Principal::Server, "attic", None, 10)
+                .unwrap_err()
+                .code,
             FailureCode::UnknownRoom
         );
         assert_eq!(
-            next_event_id(&store, &Principal::Server, "attic").unwrap_err().code,
+            next_event_id(&store, &Principal::Server, "attic")
+                .unwrap_err()
+                .code,
             FailureCode::UnknownRoom
         );
     }
@@ -145,6 +159,9 @@ mod tests {
     #[test]
     fn next_event_id_follows_the_sequence() {
         let store = lobby_with_messages(4);
-        assert_eq!(next_event_id(&store, &Principal::Server, "lobby").unwrap(), 5);
+        assert_eq!(
+            next_event_id(&store, &Principal::Server, "lobby").unwrap(),
+            5
+        );
     }
 }

@@ -156,7 +156,9 @@ pub fn may_leave(principal: &Principal, user: &str) -> Result<(), Failure> {
     if principal.acts_for(user) {
         Ok(())
     } else {
-        Err(Failure::denied(format!("{principal} may not remove {user}")))
+        Err(Failure::denied(format!(
+            "{principal} may not remove {user}"
+        )))
     }
 }
 

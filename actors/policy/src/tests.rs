@@ -19,7 +19,10 @@ fn world() -> MemoryStore {
         ("staff", PRIVATE),
     ] {
         store
-            .set_json(&keys::room(id), &json!({"id": id, "name": id, "kind": kind}))
+            .set_json(
+                &keys::room(id),
+                &json!({"id": id, "name": id, "kind": kind}),
+            )
             .unwrap();
     }
     for (room, user) in [
@@ -83,19 +86,46 @@ fn reading_follows_the_room_kind() {
 fn joining_needs_the_kind_and_the_principal_to_allow_it() {
     let store = world();
     let denied = Some(FailureCode::Denied);
-    assert_eq!(code(may_join(&store, &user("mallory"), "lobby", "mallory")), None);
+    assert_eq!(
+        code(may_join(&store, &user("mallory"), "lobby", "mallory")),
+        None
+    );
     // Nobody joins for someone else, except the operator and the server.
-    assert_eq!(code(may_join(&store, &user("mallory"), "lobby", "bob")), denied);
-    assert_eq!(code(may_join(&store, &Principal::Operator, "lobby", "bob")), None);
+    assert_eq!(
+        code(may_join(&store, &user("mallory"), "lobby", "bob")),
+        denied
+    );
+    assert_eq!(
+        code(may_join(&store, &Principal::Operator, "lobby", "bob")),
+        None
+    );
     // A direct room takes its owner only, whoever asks.
-    assert_eq!(code(may_join(&store, &user("alice"), "alice", "alice")), None);
-    assert_eq!(code(may_join(&store, &user("mallory"), "alice", "mallory")), denied);
-    assert_eq!(code(may_join(&store, &Principal::Operator, "alice", "mallory")), denied);
+    assert_eq!(
+        code(may_join(&store, &user("alice"), "alice", "alice")),
+        None
+    );
+    assert_eq!(
+        code(may_join(&store, &user("mallory"), "alice", "mallory")),
+        denied
+    );
+    assert_eq!(
+        code(may_join(&store, &Principal::Operator, "alice", "mallory")),
+        denied
+    );
     // A private room takes whom the operator adds.
-    assert_eq!(code(may_join(&store, &user("mallory"), "staff", "mallory")), denied);
-    assert_eq!(code(may_join(&store, &Principal::Operator, "staff", "mallory")), None);
+    assert_eq!(
+        code(may_join(&store, &user("mallory"), "staff", "mallory")),
+        denied
+    );
+    assert_eq!(
+        code(may_join(&store, &Principal::Operator, "staff", "mallory")),
+        None
+    );
     // The everyone feed is no room.
-    assert_eq!(code(may_join(&store, &user("alice"), ids::EVERYONE, "alice")), denied);
+    assert_eq!(
+        code(may_join(&store, &user("alice"), ids::EVERYONE, "alice")),
+        denied
+    );
     assert_eq!(code(may_leave(&user("mallory"), "alice")), denied);
     assert_eq!(code(may_leave(&user("alice"), "alice")), None);
     assert_eq!(code(may_leave(&Principal::Operator, "alice")), None);
@@ -145,9 +175,15 @@ fn changing_a_message_needs_reading_and_authorship_or_the_permission() {
     let denied = Some(FailureCode::Denied);
     let in_lobby = message("lobby", "alice");
     assert_eq!(code(may_change(&store, &user("alice"), &in_lobby)), None);
-    assert_eq!(code(may_change(&store, &user("mallory"), &in_lobby)), denied);
+    assert_eq!(
+        code(may_change(&store, &user("mallory"), &in_lobby)),
+        denied
+    );
     assert_eq!(code(may_change(&store, &user("bob"), &in_lobby)), None);
-    assert_eq!(code(may_change(&store, &Principal::Operator, &in_lobby)), None);
+    assert_eq!(
+        code(may_change(&store, &Principal::Operator, &in_lobby)),
+        None
+    );
     // A moderator cannot touch a conversation he cannot read: alice's direct room.
     let dm = message("alice", "mallory");
     assert_eq!(code(may_change(&store, &user("bob"), &dm)), denied);
@@ -158,7 +194,10 @@ fn changing_a_message_needs_reading_and_authorship_or_the_permission() {
     assert_eq!(code(may_change(&store, &user("mallory"), &dm)), denied);
     // Nobody else's message in alice's inbox is his to change.
     let to_alice = message("alice", "bob");
-    assert_eq!(code(may_change(&store, &user("mallory"), &to_alice)), denied);
+    assert_eq!(
+        code(may_change(&store, &user("mallory"), &to_alice)),
+        denied
+    );
     // A removed message has no sender: nobody "wrote" it any more.
     let removed = message("lobby", "");
     assert_eq!(code(may_change(&store, &user("mallory"), &removed)), denied);
@@ -167,7 +206,10 @@ fn changing_a_message_needs_reading_and_authorship_or_the_permission() {
 #[test]
 fn removing_a_users_messages_is_for_the_operator_and_removeuser_holders() {
     let store = world();
-    assert_eq!(code(may_remove_messages_of(&store, &Principal::Operator, "x")), None);
+    assert_eq!(
+        code(may_remove_messages_of(&store, &Principal::Operator, "x")),
+        None
+    );
     assert_eq!(
         code(may_remove_messages_of(&store, &user("bob"), "x")),
         Some(FailureCode::Denied)
@@ -178,7 +220,10 @@ fn removing_a_users_messages_is_for_the_operator_and_removeuser_holders() {
             &json!({"name": "mods", "permissions": ["changeMessage", "removeUser"]}),
         )
         .unwrap();
-    assert_eq!(code(may_remove_messages_of(&store, &user("bob"), "x")), None);
+    assert_eq!(
+        code(may_remove_messages_of(&store, &user("bob"), "x")),
+        None
+    );
 }
 
 #[test]

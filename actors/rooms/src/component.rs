@@ -251,7 +251,10 @@ impl wit_rooms::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn query_members(actor: wit::Principal, room: String) -> Result<Vec<wit::Member>, wit::Failure> {
+    fn query_members(
+        actor: wit::Principal,
+        room: String,
+    ) -> Result<Vec<wit::Member>, wit::Failure> {
         let store = open()?;
         let members = Rooms::new(&store, &Broker)
             .query_members_as(&principal(actor), &room)

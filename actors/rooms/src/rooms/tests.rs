@@ -328,22 +328,39 @@ fn joining_asks_the_policy_for_the_room_kind_and_the_principal() {
     let mallory = Principal::user("mallory");
     let denied = |result: Result<bool, Failure>| result.unwrap_err().code == FailureCode::Denied;
 
-    assert!(rooms.join_as(&mallory, "lobby", "mallory", "test", 2).unwrap());
-    assert!(denied(rooms.join_as(&mallory, "alice", "mallory", "test", 2)));
-    assert!(denied(rooms.join_as(&mallory, "staff", "mallory", "test", 2)));
+    assert!(rooms
+        .join_as(&mallory, "lobby", "mallory", "test", 2)
+        .unwrap());
+    assert!(denied(
+        rooms.join_as(&mallory, "alice", "mallory", "test", 2)
+    ));
+    assert!(denied(
+        rooms.join_as(&mallory, "staff", "mallory", "test", 2)
+    ));
     assert!(denied(rooms.join_as(&mallory, "lobby", "alice", "test", 2)));
-    assert!(denied(rooms.leave_as(&mallory, "lobby", "alice", "test", 2)));
+    assert!(denied(
+        rooms.leave_as(&mallory, "lobby", "alice", "test", 2)
+    ));
     // The operator adds members to a private room, but never to someone's inbox.
     assert!(rooms
         .join_as(&Principal::Operator, "staff", "mallory", "admin", 3)
         .unwrap());
-    assert!(denied(rooms.join_as(&Principal::Operator, "alice", "mallory", "admin", 3)));
+    assert!(denied(rooms.join_as(
+        &Principal::Operator,
+        "alice",
+        "mallory",
+        "admin",
+        3
+    )));
     assert!(!rooms.is_member("alice", "mallory").unwrap());
     // Members of what they may not read are not shown to them either.
     assert!(rooms.query_members_as(&mallory, "staff").is_ok());
     let stranger = Principal::user("alice");
     assert_eq!(
-        rooms.query_members_as(&stranger, "mallory").unwrap_err().code,
+        rooms
+            .query_members_as(&stranger, "mallory")
+            .unwrap_err()
+            .code,
         FailureCode::Denied
     );
 }
@@ -359,9 +376,14 @@ fn grants_are_signed_only_for_rooms_the_user_may_read() {
     let key = b"a key of sixteen bytes or more";
     let alice = Principal::user("alice");
 
-    let grant = rooms.grant_subscription(&alice, "alice", key, 1_000).unwrap();
+    let grant = rooms
+        .grant_subscription(&alice, "alice", key, 1_000)
+        .unwrap();
     let checked = wcc_interface::grant::verify(key, &grant, Some("alice"), 1_000).unwrap();
-    assert_eq!((checked.room.as_str(), checked.user.as_str()), ("alice", "alice"));
+    assert_eq!(
+        (checked.room.as_str(), checked.user.as_str()),
+        ("alice", "alice")
+    );
     assert!(rooms.grant_subscription(&alice, "lobby", key, 1).is_ok());
     assert!(rooms
         .grant_subscription(&alice, wcc_interface::ids::EVERYONE, key, 1)

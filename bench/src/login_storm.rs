@@ -51,6 +51,9 @@ pub struct StormSpec {
 pub struct Phase {
     pub sent: u64,
     pub latency: Latencies,
+    /// The messages sent from the phase's third second on: in the storm, after the accounts'
+    /// free attempts were hashed (they all are in its first second).
+    pub settled: Latencies,
     /// The slowest ack of the messages sent in each second of the phase (ms).
     pub max_by_second: Vec<f64>,
     /// The lattice's wasm host (every component runs there), percent of one core.
@@ -66,6 +69,10 @@ pub struct Logins {
     /// `invalid_creds` for a real account: each one cost an argon2 verification.
     pub hashed: u64,
     pub ratelimit_exceed: u64,
+    /// `ratelimit_exceed` from the connection's request limiter (with `retryAfter`) rather
+    /// than the core's sign-in throttle; 0 unless `--var WCC_CADMIUM_RATE_LIMIT=...` turns the
+    /// limiter on (the benchmark turns it off).
+    pub limiter: u64,
     /// Any other answer, by `errID`.
     pub other: BTreeMap<String, u64>,
     /// Attempts never answered (the client then reconnects).
@@ -89,6 +96,7 @@ impl StormRun {
     pub fn json(&self, spec: &StormSpec) -> Value {
         let phase = |p: &Phase| {
             json!({"sent": p.sent, "acked": p.latency.count, "ack_latency_ms": p.latency.json(),
+                   "from_second_2_ms": p.settled.json(),
                    "max_ms_by_second": p.max_by_second, "host_cpu_percent": p.host_cpu,
                    "usage": p.usage.json()})
         };
@@ -100,7 +108,8 @@ impl StormRun {
             "idle": phase(&self.idle), "storm": phase(&self.storm), "p99_ratio": self.p99_ratio(),
             "logins": {"answered": l.answered, "per_sec": l.answered as f64 / spec.seconds as f64,
                        "invalid_creds": l.invalid_creds, "hashed": l.hashed,
-                       "ratelimit_exceed": l.ratelimit_exceed, "other": l.other,
+                       "ratelimit_exceed": l.ratelimit_exceed, "limiter": l.limiter,
+                       "other": l.other,
                        "unanswered": l.unanswered, "hashed_by_second": l.hashed_by_second},
         })
     }
@@ -207,8 +216,14 @@ async fn phase(
         let slot = &mut max_by_second[second.min(seconds - 1)];
         *slot = f64::max(*slot, *latency as f64 / 1000.0);
     }
+    let settled = samples
+        .iter()
+        .filter(|(sent_us, _)| *sent_us >= started_us + 2_000_000)
+        .map(|(_, latency)| *latency)
+        .collect();
     Ok(Phase {
         sent: samples.len() as u64,
+        settled: Latencies::from_micros(settled),
         latency: Latencies::from_micros(samples.into_iter().map(|(_, l)| l).collect()),
         max_by_second,
         host_cpu,
@@ -305,7 +320,12 @@ async fn attacker(
                     logins.hashed_by_second[second] += 1;
                 }
             }
-            "ratelimit_exceed" => logins.ratelimit_exceed += 1,
+            "ratelimit_exceed" => {
+                logins.ratelimit_exceed += 1;
+                if !reply["payload"]["retryAfter"].is_null() {
+                    logins.limiter += 1;
+                }
+            }
             other => *logins.other.entry(other.to_owned()).or_default() += 1,
         }
     }
@@ -318,6 +338,7 @@ impl Logins {
         self.invalid_creds += other.invalid_creds;
         self.hashed += other.hashed;
         self.ratelimit_exceed += other.ratelimit_exceed;
+        self.limiter += other.limiter;
         self.unanswered += other.unanswered;
         for (id, n) in other.other {
             *self.other.entry(id).or_default() += n;

@@ -82,6 +82,10 @@ pub struct Args {
     /// Login storm: their messages per second, all together.
     #[arg(long, default_value_t = 50)]
     storm_rate: u32,
+    /// A wadm.yaml placeholder for `wcc-lattice up`, `NAME=value` (repeatable; over the
+    /// benchmark's own, e.g. `--var WCC_CADMIUM_RATE_LIMIT=20` keeps the product's default).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
     /// Per-connection send queue of the gateway (frames) for the whole benchmark.
     #[arg(long, default_value_t = 8192)]
     send_queue_frames: usize,

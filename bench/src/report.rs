@@ -33,6 +33,10 @@ pub async fn run_all(
     let wants = |s: &str| args.scenarios.iter().any(|x| x == s);
     let mut json_out: BTreeMap<&str, Value> = BTreeMap::new();
     json_out.insert("machine", json!(header));
+    if !args.vars.is_empty() {
+        println!("wcc started with --var {}", args.vars.join(" --var "));
+        json_out.insert("vars", json!(args.vars));
+    }
 
     let mut fanouts = Vec::new();
     if wants("fanout") {
@@ -50,6 +54,7 @@ pub async fn run_all(
         state: state.path(),
         send_queue_frames: args.send_queue_frames,
         pinning: pinning.as_ref(),
+        vars: &args.vars,
     })
     .await?;
     println!(
@@ -289,6 +294,7 @@ fn print_login_storm(spec: &login_storm::StormSpec, r: &login_storm::StormRun) {
             count(|l| l.invalid_creds),
             count(|l| l.hashed),
             count(|l| l.ratelimit_exceed),
+            count(|l| l.limiter),
             count(|l| l.other.values().sum::<u64>() + l.unanswered),
             cpu(p.host_cpu),
             cpu(p.usage.server_cpu),
@@ -309,6 +315,7 @@ fn print_login_storm(spec: &login_storm::StormSpec, r: &login_storm::StormRun) {
                 "invalid_creds",
                 "hashed",
                 "ratelimit_exceed",
+                "of them limiter",
                 "other",
                 "host cpu%",
                 "gw cpu%",
@@ -318,9 +325,13 @@ fn print_login_storm(spec: &login_storm::StormSpec, r: &login_storm::StormRun) {
         )
     );
     println!(
-        "p99 storm/idle {:.2} (the issue's target: within 2x); {:.0} logins answered/s; hashed = \
-         invalid_creds for a real account (one argon2 verification each){}",
+        "p99 storm/idle {:.2} (the issue's target: within 2x); from the third second on {:.2} \
+         ({} / {} ms); {:.0} logins answered/s; hashed = invalid_creds for a real account (one \
+         argon2 verification each){}",
         r.p99_ratio(),
+        r.storm.settled.p99 / r.idle.settled.p99,
+        ms(r.storm.settled.p99),
+        ms(r.idle.settled.p99),
         l.answered as f64 / spec.seconds.max(1) as f64,
         if l.other.is_empty() && l.unanswered == 0 {
             String::new()

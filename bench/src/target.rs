@@ -116,6 +116,8 @@ pub struct WccOptions<'a> {
     pub state: &'a Path,
     pub send_queue_frames: usize,
     pub pinning: Option<&'a Pinning>,
+    /// More `NAME=value` placeholders for `up --var`, after (so over) the ones set here.
+    pub vars: &'a [String],
 }
 
 /// Starts wcc and waits until it is deployed and its admin API answers.
@@ -148,6 +150,7 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
             "--var",
             &format!("WCC_SEND_QUEUE_FRAMES={}", options.send_queue_frames),
         ])
+        .args(options.vars.iter().flat_map(|var| ["--var", var]))
         .env("NATS_SERVER", options.nats_server)
         .stdout(Stdio::piped())
         .kill_on_drop(false);

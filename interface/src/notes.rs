@@ -68,6 +68,8 @@ pub enum Note {
     /// The user's permissions may have changed (its group was changed, edited or removed):
     /// sessions that show permissions fetch them again.
     PermissionsChanged,
+    /// The user was deleted: its sessions end (the core publishes this after the deletion).
+    AccountRemoved,
     /// An operator's live message for this connection alone (a JSON object).
     Message {
         content: serde_json::Value,

@@ -60,8 +60,9 @@ pub fn opened(session: Session, backend: &impl Backend) -> Outcome {
         // Upstream makes the default room at start; here the first connection does, once.
         // Refused (a join rule, an outage) the greeting still goes out, with no room: the
         // client can pick another.
+        // The default room is the server's, from its configuration.
         let _ = backend
-            .create_room(default_room, default_room, "text")
+            .create_room(&Principal::Server, default_room, default_room, "text")
             .map_err(refusal)
             .and_then(|_| conn.enter(default_room));
     }

@@ -2,7 +2,7 @@
 //! actions out.
 
 use channel_kit::core::CoreBackend;
-use channel_kit::{Action, Backend, Frame, Outcome, Session};
+use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
 
@@ -331,7 +331,7 @@ fn another_users_direct_room_can_be_neither_joined_nor_heard() {
 fn a_deleted_room_leaves_its_connections_unable_to_send() {
     let backend = backend();
     let (session, _) = line(&backend, opened(&backend), "roomChange lobby");
-    backend.delete_room("lobby").unwrap();
+    backend.delete_room(&Principal::Operator, "lobby").unwrap();
     let (session, response) = line(&backend, session, "say hello?");
     assert_error(&response, "room does not exist");
     let (session, response) = line(&backend, session, "roomView");

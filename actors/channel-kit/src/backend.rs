@@ -81,14 +81,20 @@ pub trait Backend {
 
     // rooms
     /// Creates a room; `false` if it already existed.
-    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure>;
+    fn create_room(
+        &self,
+        actor: &Principal,
+        id: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<bool, Failure>;
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure>;
     /// Rooms `member` belongs to.
     fn query_rooms(&self, member: &str) -> Result<Vec<Room>, Failure>;
     /// Every room.
     fn all_rooms(&self) -> Result<Vec<Room>, Failure>;
-    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure>;
-    fn delete_room(&self, id: &str) -> Result<(), Failure>;
+    fn rename_room(&self, actor: &Principal, id: &str, name: &str) -> Result<Room, Failure>;
+    fn delete_room(&self, actor: &Principal, id: &str) -> Result<(), Failure>;
     /// User ids of the members of `room`.
     fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure>;
     /// The members of `room` with when they joined.
@@ -119,11 +125,11 @@ pub trait Backend {
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure>;
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure>;
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure>;
-    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure>;
+    fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure>;
     /// Every user, oldest first.
     fn list_users(&self) -> Result<Vec<User>, Failure>;
     /// `false` if there was no such user.
-    fn delete_user(&self, id: &str) -> Result<bool, Failure>;
+    fn delete_user(&self, actor: &Principal, id: &str) -> Result<bool, Failure>;
     /// The user `client_id` names on `channel`, if any; never creates one.
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure>;
     /// A new user with a password; `id`: the user id wanted (`None`: a random one). `remote`:
@@ -167,21 +173,26 @@ pub trait Backend {
     // access: groups, permissions, invites
     fn list_groups(&self) -> Result<Vec<Group>, Failure>;
     /// `false` if it existed.
-    fn create_group(&self, name: &str) -> Result<bool, Failure>;
-    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure>;
+    fn create_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure>;
+    fn update_group(
+        &self,
+        actor: &Principal,
+        name: &str,
+        changes: &[GroupChange],
+    ) -> Result<Group, Failure>;
     /// `false` if there was no such group.
-    fn remove_group(&self, name: &str) -> Result<bool, Failure>;
+    fn remove_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure>;
     fn user_group(&self, user: &str) -> Result<Option<String>, Failure>;
-    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure>;
+    fn set_user_group(&self, actor: &Principal, user: &str, group: &str) -> Result<(), Failure>;
     /// The permissions of the user's group, sorted.
     fn permissions(&self, user: &str) -> Result<Vec<String>, Failure>;
-    /// A single-use code putting whoever redeems it in `group`.
-    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure>;
+    /// A single-use code, made by `actor`, putting whoever redeems it in `group`.
+    fn create_invite(&self, actor: &Principal, group: &str) -> Result<String, Failure>;
     /// The group of an unused code, using it up.
     fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure>;
     /// `true` for the first caller ever, who becomes an administrator.
-    fn claim_founder(&self, user: &str) -> Result<bool, Failure>;
-    fn make_admin(&self, user: &str) -> Result<(), Failure>;
+    fn claim_founder(&self, actor: &Principal, user: &str) -> Result<bool, Failure>;
+    fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure>;
 
     // the channel's own surroundings
     /// A setting of this channel from wadm.yaml (`None` if unset).

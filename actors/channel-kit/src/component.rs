@@ -160,8 +160,14 @@ impl Backend for Imports {
         messages::signal_user(&s.sender, &s.user, &s.channel, &s.kind, &s.content).map_err(failure)
     }
 
-    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
-        rooms::create_room(id, name, kind).map_err(failure)
+    fn create_room(
+        &self,
+        actor: &Principal,
+        id: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<bool, Failure> {
+        rooms::create_room(&principal(actor), id, name, kind).map_err(failure)
     }
 
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
@@ -178,12 +184,14 @@ impl Backend for Imports {
         Ok(found.into_iter().map(room).collect())
     }
 
-    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
-        rooms::rename_room(id, name).map(room).map_err(failure)
+    fn rename_room(&self, actor: &Principal, id: &str, name: &str) -> Result<Room, Failure> {
+        rooms::rename_room(&principal(actor), id, name)
+            .map(room)
+            .map_err(failure)
     }
 
-    fn delete_room(&self, id: &str) -> Result<(), Failure> {
-        rooms::delete_room(id).map_err(failure)
+    fn delete_room(&self, actor: &Principal, id: &str) -> Result<(), Failure> {
+        rooms::delete_room(&principal(actor), id).map_err(failure)
     }
 
     fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure> {
@@ -247,8 +255,10 @@ impl Backend for Imports {
         Ok(found.into_iter().map(user).collect())
     }
 
-    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
-        users::set_profile(id, profile).map(user).map_err(failure)
+    fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure> {
+        users::set_profile(&principal(actor), id, profile)
+            .map(user)
+            .map_err(failure)
     }
 
     fn list_users(&self) -> Result<Vec<User>, Failure> {
@@ -256,8 +266,8 @@ impl Backend for Imports {
         Ok(found.into_iter().map(user).collect())
     }
 
-    fn delete_user(&self, id: &str) -> Result<bool, Failure> {
-        users::delete_user(id).map_err(failure)
+    fn delete_user(&self, actor: &Principal, id: &str) -> Result<bool, Failure> {
+        users::delete_user(&principal(actor), id).map_err(failure)
     }
 
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
@@ -328,11 +338,16 @@ impl Backend for Imports {
         Ok(found.into_iter().map(group).collect())
     }
 
-    fn create_group(&self, name: &str) -> Result<bool, Failure> {
-        access::create_group(name).map_err(failure)
+    fn create_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure> {
+        access::create_group(&principal(actor), name).map_err(failure)
     }
 
-    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure> {
+    fn update_group(
+        &self,
+        actor: &Principal,
+        name: &str,
+        changes: &[GroupChange],
+    ) -> Result<Group, Failure> {
         let changes: Vec<types::GroupChange> = changes
             .iter()
             .map(|c| types::GroupChange {
@@ -340,41 +355,41 @@ impl Backend for Imports {
                 remove: c.remove.clone(),
             })
             .collect();
-        access::update_group(name, &changes)
+        access::update_group(&principal(actor), name, &changes)
             .map(group)
             .map_err(failure)
     }
 
-    fn remove_group(&self, name: &str) -> Result<bool, Failure> {
-        access::remove_group(name).map_err(failure)
+    fn remove_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure> {
+        access::remove_group(&principal(actor), name).map_err(failure)
     }
 
     fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {
         access::user_group(user).map_err(failure)
     }
 
-    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {
-        access::set_user_group(user, group).map_err(failure)
+    fn set_user_group(&self, actor: &Principal, user: &str, group: &str) -> Result<(), Failure> {
+        access::set_user_group(&principal(actor), user, group).map_err(failure)
     }
 
     fn permissions(&self, user: &str) -> Result<Vec<String>, Failure> {
         access::permissions(user).map_err(failure)
     }
 
-    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure> {
-        access::create_invite(group, by).map_err(failure)
+    fn create_invite(&self, actor: &Principal, group: &str) -> Result<String, Failure> {
+        access::create_invite(&principal(actor), group).map_err(failure)
     }
 
     fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure> {
         access::redeem_invite(code).map_err(failure)
     }
 
-    fn claim_founder(&self, user: &str) -> Result<bool, Failure> {
-        access::claim_founder(user).map_err(failure)
+    fn claim_founder(&self, actor: &Principal, user: &str) -> Result<bool, Failure> {
+        access::claim_founder(&principal(actor), user).map_err(failure)
     }
 
-    fn make_admin(&self, user: &str) -> Result<(), Failure> {
-        access::make_admin(user).map_err(failure)
+    fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure> {
+        access::make_admin(&principal(actor), user).map_err(failure)
     }
 
     fn setting(&self, key: &str) -> Option<String> {

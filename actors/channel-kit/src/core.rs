@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use argon2::Params;
 use messages::Limits;
 use rooms::operator::ADMIN_CHANNEL;
-use rooms::{Access, Accounts, PasswordPolicy, Rooms, Users};
+use rooms::{Access, Accounts, Administration, PasswordPolicy, Rooms, Users};
 use wcc_interface::grant::{self, Refused};
 use wcc_interface::notes::{self, Recipient};
 use wcc_interface::{ids, Envelope, Event, Failure, FailureCode, Note, StoredMessage};
@@ -107,6 +107,13 @@ impl CoreBackend {
 
     fn access(&self) -> Access<'_, MemoryStore, Recorder> {
         Access::new(&self.store, &self.recorder)
+    }
+
+    fn administration<'a>(
+        &'a self,
+        actor: &'a Principal,
+    ) -> Administration<'a, MemoryStore, Recorder> {
+        Administration::new(&self.store, &self.recorder, actor)
     }
 
     fn now(&self) -> u64 {

@@ -139,6 +139,7 @@ pub fn groups_packet(backend: &impl Backend) -> Result<String, Failure> {
 /// Changes one field of the user's Rebuttal voice state in its profile.
 pub fn set_voice_state(
     backend: &impl Backend,
+    actor: &Principal,
     user: &str,
     change: impl FnOnce(&mut serde_json::Map<String, Value>),
 ) -> Result<(), Failure> {
@@ -156,15 +157,20 @@ pub fn set_voice_state(
     change(&mut voice);
     profile.insert(PROFILE_KEY.into(), Value::Object(voice));
     backend
-        .set_profile(user, &Value::Object(profile).to_string())
+        .set_profile(actor, user, &Value::Object(profile).to_string())
         .map(drop)
 }
 
-/// Sets the user's display name, keeping the rest of the profile.
-pub fn set_name(backend: &impl Backend, user: &User, name: &str) -> Result<(), Failure> {
+/// Sets the user's display name as `actor`, keeping the rest of the profile.
+pub fn set_name(
+    backend: &impl Backend,
+    actor: &Principal,
+    user: &User,
+    name: &str,
+) -> Result<(), Failure> {
     let mut profile = profile_of(user);
     profile.insert("display_name".into(), Value::String(name.into()));
     backend
-        .set_profile(&user.id, &Value::Object(profile).to_string())
+        .set_profile(actor, &user.id, &Value::Object(profile).to_string())
         .map(drop)
 }

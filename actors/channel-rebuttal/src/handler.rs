@@ -178,8 +178,13 @@ fn say(failure: Failure) -> Refusal {
 
 /// A refused edit or removal, worded as Rebuttal names the permission that would allow it.
 fn say_change(failure: Failure) -> Refusal {
-    match failure.code {
-        FailureCode::Denied => "Permission denied: changeMessage".into(),
+    denied_as("changeMessage")(failure)
+}
+
+/// The core's refusal as Rebuttal words it: the permission that would have allowed the request.
+fn denied_as(permission: &'static str) -> impl Fn(Failure) -> Refusal {
+    move |failure| match failure.code {
+        FailureCode::Denied => format!("Permission denied: {permission}"),
         _ => say(failure),
     }
 }
@@ -192,7 +197,10 @@ fn before_login(turn: &mut Turn, packet: Packet, backend: &impl Backend) -> Resu
                 .authenticate(CHANNEL, &email, &password, &turn.session.remote)
                 .map_err(say)?;
             if is_admin_email(backend, &email) {
-                backend.make_admin(&user.id).map_err(say)?;
+                // The server's own configuration appoints it (`admin_email`).
+                backend
+                    .make_admin(&Principal::Server, &user.id)
+                    .map_err(say)?;
             }
             logged_in(turn, &user.id, backend)
         }
@@ -265,12 +273,21 @@ fn signup(
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),
         })?;
-    directory::set_name(backend, &user, name).map_err(say)?;
+    let actor = Principal::user(&user.id);
+    directory::set_name(backend, &actor, &user, name).map_err(say)?;
+    // What the account is given comes from the server: its configuration (admin email), the
+    // core's founder count, or an invite the core just redeemed.
+    let server = Principal::Server;
     match grant {
-        Grant::Admin => backend.make_admin(&user.id).map_err(say)?,
+        Grant::Admin => backend.make_admin(&server, &user.id).map_err(say)?,
         // Two first sign-ups at once: only one becomes the founder, the other is a plain user.
-        Grant::Founder => backend.claim_founder(&user.id).map(drop).map_err(say)?,
-        Grant::Group(group) => backend.set_user_group(&user.id, &group).map_err(say)?,
+        Grant::Founder => backend
+            .claim_founder(&server, &user.id)
+            .map(drop)
+            .map_err(say)?,
+        Grant::Group(group) => backend
+            .set_user_group(&server, &user.id, &group)
+            .map_err(say)?,
         Grant::Nothing => {}
     }
     logged_in(turn, &user.id, backend)
@@ -304,9 +321,10 @@ fn after_login(
     match packet {
         Packet::Login { .. } | Packet::Signup { .. } => Err("Already logged in".into()),
         Packet::Invite { group } => {
-            require(backend, me, "inviteUserAny")?;
             let group = check_group(&group)?;
-            let code = backend.create_invite(group, me).map_err(say)?;
+            let code = backend
+                .create_invite(&Principal::user(me), group)
+                .map_err(denied_as("inviteUserAny"))?;
             turn.send(codec::packet("invite", json!({ "invite_code": code })));
             Ok(())
         }
@@ -354,7 +372,7 @@ fn after_login(
             json!({ "message": message }),
         ),
         Packet::GoLive { live, label } => {
-            directory::set_voice_state(backend, me, |voice| {
+            directory::set_voice_state(backend, &Principal::user(me), me, |voice| {
                 voice.insert("livestate".into(), json!(live));
                 voice.insert("livelabel".into(), json!(label));
             })
@@ -367,55 +385,59 @@ fn after_login(
             everyone(backend, me, kinds::LIVE, content)
         }
         Packet::CreateRoom { kind, name } => {
-            require(backend, me, "createRoom")?;
             if !directory::KINDS.contains(&kind.as_str()) {
                 return Err("A room is text or voice".into());
             }
             let name = check_name("room name", &name)?;
             let id = uuid::Uuid::new_v4().to_string();
-            backend.create_room(&id, name, &kind).map_err(say)?;
+            backend
+                .create_room(&Principal::user(me), &id, name, &kind)
+                .map_err(denied_as("createRoom"))?;
             if kind == "text" {
                 turn.follow(backend, me, &id)?;
             }
             Ok(())
         }
         Packet::UpdateRoom { room, name } => {
-            require(backend, me, "renameRoom")?;
             listed_room(backend, &room)?;
             let name = check_name("room name", &name)?;
-            backend.rename_room(&room, name).map(drop).map_err(say)
+            backend
+                .rename_room(&Principal::user(me), &room, name)
+                .map(drop)
+                .map_err(denied_as("renameRoom"))
         }
         Packet::RemoveRoom { room } => {
-            require(backend, me, "removeRoom")?;
             listed_room(backend, &room)?;
-            backend.delete_room(&room).map_err(say)
+            backend
+                .delete_room(&Principal::user(me), &room)
+                .map_err(denied_as("removeRoom"))
         }
         Packet::CreateUser { name, group, email } => {
             require(backend, me, "createUser")?;
-            create_user(turn, &name, &group, &email, backend)
+            create_user(turn, me, &name, &group, &email, backend)
         }
         Packet::UpdateUser { user, name } => {
-            if user != me {
-                require(backend, me, "renameUser")?;
-            }
             let name = check_name("user name", &name)?;
             let found = backend.get_user(&user).map_err(say)?;
             let found = found.ok_or("No such user")?;
-            directory::set_name(backend, &found, name).map_err(say)
+            directory::set_name(backend, &Principal::user(me), &found, name)
+                .map_err(denied_as("renameUser"))
         }
         Packet::RemoveUser { user, vengeance } => {
-            require(backend, me, "removeUser")?;
             if backend.get_user(&user).map_err(say)?.is_none() {
                 return Err("No such user".into());
             }
+            let actor = Principal::user(me);
             if vengeance {
                 backend
-                    .remove_messages_by(&Principal::user(me), &user)
-                    .map_err(say)?;
+                    .remove_messages_by(&actor, &user)
+                    .map_err(denied_as("removeUser"))?;
             }
-            // Their sessions close themselves on this note; a ban on us must not stop the removal.
-            let _ = to_user(backend, me, &user, kinds::ACCOUNT_REMOVED, json!({}));
-            backend.delete_user(&user).map(drop).map_err(say)
+            // The core tells the user's sessions (`Note::AccountRemoved`); they close.
+            backend
+                .delete_user(&actor, &user)
+                .map(drop)
+                .map_err(denied_as("removeUser"))
         }
         // Whose message may be changed (its sender, or a holder of `changeMessage` who can read
         // the room) is the core's decision.
@@ -444,15 +466,11 @@ fn after_login(
             .remove_message(&Principal::user(me), &room, idx)
             .map(drop)
             .map_err(say_change),
-        Packet::CreateGroup { group } => {
-            require(backend, me, "setGroupPerm")?;
-            backend
-                .create_group(check_group(&group)?)
-                .map(drop)
-                .map_err(say)
-        }
+        Packet::CreateGroup { group } => backend
+            .create_group(&Principal::user(me), check_group(&group)?)
+            .map(drop)
+            .map_err(denied_as("setGroupPerm")),
         Packet::UpdateGroup { group, changes } => {
-            require(backend, me, "setGroupPerm")?;
             let group = check_group(&group)?;
             let changes: Vec<channel_kit::GroupChange> = changes
                 .into_iter()
@@ -461,22 +479,23 @@ fn after_login(
                     remove: c.remove,
                 })
                 .collect();
-            backend.update_group(group, &changes).map(drop).map_err(say)
-        }
-        Packet::RemoveGroup { group } => {
-            require(backend, me, "setGroupPerm")?;
             backend
-                .remove_group(check_group(&group)?)
+                .update_group(&Principal::user(me), group, &changes)
                 .map(drop)
-                .map_err(say)
+                .map_err(denied_as("setGroupPerm"))
         }
+        Packet::RemoveGroup { group } => backend
+            .remove_group(&Principal::user(me), check_group(&group)?)
+            .map(drop)
+            .map_err(denied_as("setGroupPerm")),
         Packet::SetUserGroup { user, group } => {
-            require(backend, me, "setUserGroup")?;
             let group = check_group(&group)?;
             if backend.get_user(&user).map_err(say)?.is_none() {
                 return Err("No such user".into());
             }
-            backend.set_user_group(&user, group).map_err(say)
+            backend
+                .set_user_group(&Principal::user(me), &user, group)
+                .map_err(denied_as("setUserGroup"))
         }
         Packet::ChatDev { video, audio } => {
             let Some(room) = turn.state.voice_room.clone() else {
@@ -494,11 +513,13 @@ fn after_login(
                 .map_err(say)
         }
         Packet::ServerMute { user, suppress } => {
+            // Rebuttal's own, narrower rule: the core lets `renameUser` holders change others'
+            // profiles too, but only `suppressUser` mutes.
             require(backend, me, "suppressUser")?;
-            directory::set_voice_state(backend, &user, |voice| {
+            directory::set_voice_state(backend, &Principal::user(me), &user, |voice| {
                 voice.insert("suppress".into(), json!(suppress));
             })
-            .map_err(say)?;
+            .map_err(denied_as("suppressUser"))?;
             let content = json!({ "userid": user, "suppress": suppress });
             everyone(backend, me, kinds::SERVER_MUTE, content)
         }
@@ -629,6 +650,7 @@ fn join_voice(
 
 fn create_user(
     turn: &mut Turn,
+    me: &str,
     name: &str,
     group: &str,
     email: &str,
@@ -651,8 +673,12 @@ fn create_user(
             FailureCode::Exists => "That email is already registered".into(),
             _ => say(f),
         })?;
-    directory::set_name(backend, &user, name).map_err(say)?;
-    backend.set_user_group(&user.id, group).map_err(say)?;
+    // The new account names itself; the creator places it (the core allows `createUser` to
+    // place a user who has no group yet).
+    directory::set_name(backend, &Principal::user(&user.id), &user, name).map_err(say)?;
+    backend
+        .set_user_group(&Principal::user(me), &user.id, group)
+        .map_err(denied_as("setUserGroup"))?;
     turn.send(codec::admin_message(&format!(
         "Created {name} <{email}> in group {group}; password: {password}"
     )));

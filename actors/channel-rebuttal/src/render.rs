@@ -29,7 +29,6 @@ pub mod kinds {
     /// Signals to one user.
     pub const VIDEO: &str = "webrtc.video";
     pub const LET_ME_SEE: &str = "webrtc.letmesee";
-    pub const ACCOUNT_REMOVED: &str = "account.removed";
 }
 
 /// The segment holding message `idx` (ids count from 1).
@@ -243,12 +242,12 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
                     "letmesee",
                     json!({ "message": field("message"), "touserid": me, "fromuserid": sender }),
                 ))),
-                kinds::ACCOUNT_REMOVED => {
-                    actions.push(Action::Send(codec::error("Your account was removed")));
-                    actions.push(Action::Close(1000, "account removed".into()));
-                }
                 _ => {}
             }
+        }
+        Note::AccountRemoved => {
+            actions.push(Action::Send(codec::error("Your account was removed")));
+            actions.push(Action::Close(1000, "account removed".into()));
         }
         Note::PermissionsChanged => match backend.permissions(&me) {
             Ok(perms) => actions.push(Action::Send(codec::perms(&perms))),

@@ -73,7 +73,7 @@ fn signup(backend: &CoreBackend, email: &str, code: &str) -> Outcome {
 /// A logged-in session of a new user in `group` (none: no group).
 fn member(backend: &CoreBackend, email: &str, group: Option<&str>) -> Session {
     let code = backend
-        .create_invite(group.unwrap_or("nobody"), "x")
+        .create_invite(&Principal::Operator, group.unwrap_or("nobody"))
         .unwrap();
     let outcome = signup(backend, email, &code);
     assert_eq!(types(&outcome)[0], "login", "{:?}", sent(&outcome));
@@ -201,7 +201,9 @@ fn the_bootstrap_admin_signs_up_without_invite_and_gets_the_lists() {
 
     // An admin exists now: invite-less sign-up is closed, an invite works once.
     assert!(error(&signup(&backend, "eve@x.org", "signup")).contains("invite"));
-    let code = backend.create_invite("guests", ADMIN).unwrap();
+    let code = backend
+        .create_invite(&Principal::user(&boss), "guests")
+        .unwrap();
     assert_eq!(types(&signup(&backend, "bob@x.org", &code))[0], "login");
     assert!(error(&signup(&backend, "carl@x.org", &code)).contains("invite"));
     assert_eq!(
@@ -256,6 +258,8 @@ fn permissioned_packets_are_refused_without_the_permission() {
     backend.add_room("general", "text");
     let plain = member(&backend, "pat@x.org", None);
     let pat_id = plain.user.clone().unwrap();
+    // Someone who exists: the core refuses the change, not the lookup.
+    let other = member(&backend, "other@x.org", None).user.unwrap();
     let cases = [
         (json!({"type": "invite", "groupName": "g"}), "inviteUserAny"),
         (
@@ -275,11 +279,11 @@ fn permissioned_packets_are_refused_without_the_permission() {
             "createUser",
         ),
         (
-            json!({"type": "updateuser", "userid": "someone", "userName": "u"}),
+            json!({"type": "updateuser", "userid": other, "userName": "u"}),
             "renameUser",
         ),
         (
-            json!({"type": "removeuser", "touserid": "someone", "withvengence": true}),
+            json!({"type": "removeuser", "touserid": other, "withvengence": true}),
             "removeUser",
         ),
         (
@@ -457,7 +461,9 @@ fn messages_are_changed_by_their_sender_or_a_change_message_holder() {
         add: Some("sendMessage".into()),
         remove: None,
     };
-    backend.update_group("chat", &[send_message]).unwrap();
+    backend
+        .update_group(&Principal::Operator, "chat", &[send_message])
+        .unwrap();
     let post = json!({"type": "message", "roomid": "general", "message": {"text": "pat's"}});
     assert!(sent(&send(pat.clone(), post, &backend)).is_empty());
     let edit = |text: &str| {
@@ -663,6 +669,7 @@ fn removing_a_user_with_vengeance_masks_their_messages_and_closes_their_sessions
     let pat_id = pat.user.clone().unwrap();
     backend
         .update_group(
+            &Principal::Operator,
             "chat",
             &[channel_kit::GroupChange {
                 add: Some("sendMessage".into()),
@@ -682,14 +689,10 @@ fn removing_a_user_with_vengeance_masks_their_messages_and_closes_their_sessions
     );
     assert_eq!(backend.messages("general")[0].sender, "");
     assert!(backend.get_user(&pat_id).unwrap().is_none());
-    let removal = backend.user_signals().pop().unwrap();
-    assert_eq!(removal.kind, "account.removed");
-    let note = Note::Signal {
-        sender: ADMIN.into(),
-        channel: CHANNEL.into(),
-        kind: removal.kind,
-        content: json!({}),
-    };
+    // The core tells the removed user's sessions, on every protocol.
+    let (to, note) = backend.notes().pop().unwrap();
+    assert_eq!(to, wcc_interface::notes::Recipient::User(pat_id.clone()));
+    assert_eq!(note, Note::AccountRemoved);
     let outcome = render::notified(pat, &note.to_json(), &backend);
     assert!(matches!(
         outcome.actions.last(),

@@ -263,7 +263,11 @@ impl<B: Backend> Conn<'_, B> {
     fn update_profile(&mut self, user: &str, profile: Map<String, Value>) -> Handled {
         let updated = self
             .backend
-            .set_profile(user, &Value::Object(profile).to_string())
+            .set_profile(
+                &Principal::user(user),
+                user,
+                &Value::Object(profile).to_string(),
+            )
             .map_err(user_failure)?;
         self.data.profile = has_profile(&updated);
         Ok(Some(json!({})))

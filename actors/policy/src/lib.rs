@@ -13,6 +13,13 @@
 //! | the `everyone` feed | any user | no one (it is no room) | signals only, any user |
 //!
 //! The operator and the server read every room and join anyone to any room but a direct one.
+//!
+//! Administration follows the permissions of a user's group (`wcc_interface::access`): rooms are
+//! created, renamed and removed with `createRoom`, `renameRoom`, `removeRoom`; groups changed with
+//! `setGroupPerm`; users placed in groups with `setUserGroup` (or, for an account without a group
+//! yet, `createUser`); invites made with `inviteUserAny` (or `inviteUser` into one's own group);
+//! another user's profile changed with `renameUser` or `suppressUser`, and removed with
+//! `removeUser`. The operator and the server may do all of it; only they appoint administrators.
 //! Editing and removing a message: its sender while they may still write there (so a DM's sender
 //! can change it), the operator, or a user who may read the room and whose group holds
 //! `changeMessage`.
@@ -238,6 +245,92 @@ pub fn may_remove_messages_of<S: Store>(
         Principal::User(user) if holds(store, user, "removeUser")? => Ok(()),
         Principal::User(_) => Err(Failure::denied(format!(
             "{principal} may not remove the messages of {sender}"
+        ))),
+    }
+}
+
+/// Whether `principal` may administer what `permission` names (rooms, groups): the operator
+/// and the server always; a user whose group grants it.
+pub fn may_administer<S: Store>(
+    store: &S,
+    principal: &Principal,
+    permission: &str,
+) -> Result<(), Failure> {
+    match principal {
+        Principal::Operator | Principal::Server => Ok(()),
+        Principal::User(user) if holds(store, user, permission)? => Ok(()),
+        Principal::User(_) => Err(missing(principal, permission)),
+    }
+}
+
+fn missing(principal: &Principal, permission: &str) -> Failure {
+    Failure::denied(format!("{principal} lacks the permission {permission}"))
+}
+
+/// Whether `principal` may change `target`'s profile: their own; another's with `renameUser`
+/// (its name) or `suppressUser` (its voice state, a server mute).
+pub fn may_change_profile<S: Store>(
+    store: &S,
+    principal: &Principal,
+    target: &str,
+) -> Result<(), Failure> {
+    if principal.acts_for(target) {
+        return Ok(());
+    }
+    may_administer(store, principal, "renameUser")
+        .or_else(|_| may_administer(store, principal, "suppressUser"))
+}
+
+/// Whether `principal` may delete user `target`: themselves, or anyone with `removeUser`.
+pub fn may_delete_user<S: Store>(
+    store: &S,
+    principal: &Principal,
+    target: &str,
+) -> Result<(), Failure> {
+    if principal.acts_for(target) {
+        return Ok(());
+    }
+    may_administer(store, principal, "removeUser")
+}
+
+/// Whether `principal` may put `target` in a group: with `setUserGroup`; with `createUser` a
+/// user who has no group yet (the account they just created).
+pub fn may_set_group<S: Store>(
+    store: &S,
+    principal: &Principal,
+    target: &str,
+) -> Result<(), Failure> {
+    may_administer(store, principal, "setUserGroup").or_else(|denied| {
+        let fresh = store.get(&keys::user_group(target))?.is_none();
+        if fresh && may_administer(store, principal, "createUser").is_ok() {
+            Ok(())
+        } else {
+            Err(denied)
+        }
+    })
+}
+
+/// Whether `principal` may make an invite into `group`: into any group with `inviteUserAny`,
+/// into their own with `inviteUser`.
+pub fn may_invite<S: Store>(store: &S, principal: &Principal, group: &str) -> Result<(), Failure> {
+    may_administer(store, principal, "inviteUserAny").or_else(|denied| match principal {
+        Principal::User(user)
+            if holds(store, user, "inviteUser")?
+                && store.get(&keys::user_group(user))?.as_deref() == Some(group.as_bytes()) =>
+        {
+            Ok(())
+        }
+        _ => Err(denied),
+    })
+}
+
+/// Whether `principal` may make someone an administrator outright (the bootstrap from the
+/// server's configuration, a founder's claim): the server and the operator only.
+pub fn may_appoint(principal: &Principal) -> Result<(), Failure> {
+    match principal {
+        Principal::Operator | Principal::Server => Ok(()),
+        Principal::User(_) => Err(Failure::denied(format!(
+            "{principal} may not appoint administrators"
         ))),
     }
 }

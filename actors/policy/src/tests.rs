@@ -237,3 +237,51 @@ fn one_message_is_readable_by_its_sender_and_by_readers_of_its_room() {
         Some(FailureCode::Denied)
     );
 }
+
+#[test]
+fn administration_follows_the_groups_permissions() {
+    let store = world();
+    let denied = Some(FailureCode::Denied);
+    // bob's group holds changeMessage only.
+    for permission in ["createRoom", "renameRoom", "removeRoom", "setGroupPerm"] {
+        assert_eq!(
+            code(may_administer(&store, &user("bob"), permission)),
+            denied
+        );
+        assert_eq!(
+            code(may_administer(&store, &Principal::Operator, permission)),
+            None
+        );
+    }
+    store
+        .set_json(
+            &keys::group("mods"),
+            &json!({"name": "mods", "permissions": ["createRoom", "inviteUser", "createUser"]}),
+        )
+        .unwrap();
+    assert_eq!(
+        code(may_administer(&store, &user("bob"), "createRoom")),
+        None
+    );
+    // Profiles: one's own, or another's with renameUser or suppressUser.
+    assert_eq!(
+        code(may_change_profile(&store, &user("alice"), "alice")),
+        None
+    );
+    assert_eq!(
+        code(may_change_profile(&store, &user("bob"), "alice")),
+        denied
+    );
+    assert_eq!(code(may_delete_user(&store, &user("bob"), "alice")), denied);
+    assert_eq!(code(may_delete_user(&store, &user("alice"), "alice")), None);
+    // Invites: into one's own group with inviteUser, into any with inviteUserAny.
+    assert_eq!(code(may_invite(&store, &user("bob"), "mods")), None);
+    assert_eq!(code(may_invite(&store, &user("bob"), "admin")), denied);
+    // createUser places only a user without a group.
+    assert_eq!(code(may_set_group(&store, &user("bob"), "mallory")), None);
+    store.set(&keys::user_group("mallory"), b"mods").unwrap();
+    assert_eq!(code(may_set_group(&store, &user("bob"), "mallory")), denied);
+    // Nobody appoints administrators but the server and the operator.
+    assert_eq!(code(may_appoint(&user("bob"))), denied);
+    assert_eq!(code(may_appoint(&Principal::Server)), None);
+}

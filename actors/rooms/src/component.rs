@@ -18,8 +18,8 @@ use crate::admin::{self, Admin, OnlineUser, Presence};
 use crate::operator::Announcer;
 use crate::users::new_user_id;
 use crate::{
-    Access, Accounts, Group, JoinRule, Member, Operator, PasswordPolicy, Publisher, Room, Rooms,
-    User, Users,
+    Access, Accounts, Administration, Group, JoinRule, Member, Operator, PasswordPolicy, Publisher,
+    Room, Rooms, User, Users,
 };
 
 mod bindings {
@@ -215,10 +215,15 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
 }
 
 impl wit_rooms::Guest for Component {
-    fn create_room(id: String, name: String, kind: String) -> Result<bool, wit::Failure> {
-        let store = open()?;
-        Rooms::new(&store, &Broker)
-            .create_shared_room(&id, &name, &kind, now_ms())
+    fn create_room(
+        actor: wit::Principal,
+        id: String,
+        name: String,
+        kind: String,
+    ) -> Result<bool, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
+            .create_room(&id, &name, &kind, now_ms())
             .map_err(to_wit)
     }
 
@@ -238,14 +243,20 @@ impl wit_rooms::Guest for Component {
             .map(room))
     }
 
-    fn delete_room(id: String) -> Result<(), wit::Failure> {
-        let store = open()?;
-        Rooms::new(&store, &Broker).delete_room(&id).map_err(to_wit)
+    fn delete_room(actor: wit::Principal, id: String) -> Result<(), wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
+            .delete_room(&id)
+            .map_err(to_wit)
     }
 
-    fn rename_room(id: String, name: String) -> Result<wit::Room, wit::Failure> {
-        let store = open()?;
-        Rooms::new(&store, &Broker)
+    fn rename_room(
+        actor: wit::Principal,
+        id: String,
+        name: String,
+    ) -> Result<wit::Room, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .rename_room(&id, &name)
             .map(room)
             .map_err(to_wit)
@@ -386,9 +397,13 @@ impl wit_users::Guest for Component {
             .collect())
     }
 
-    fn set_profile(id: String, profile: String) -> Result<wit::User, wit::Failure> {
-        let store = open()?;
-        Users::new(&store, &Broker)
+    fn set_profile(
+        actor: wit::Principal,
+        id: String,
+        profile: String,
+    ) -> Result<wit::User, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .set_profile(&id, &profile)
             .map(user)
             .map_err(to_wit)
@@ -400,9 +415,9 @@ impl wit_users::Guest for Component {
         Ok(users.into_iter().map(user).collect())
     }
 
-    fn delete_user(id: String) -> Result<bool, wit::Failure> {
-        let store = open()?;
-        Users::new(&store, &Broker)
+    fn delete_user(actor: wit::Principal, id: String) -> Result<bool, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .delete_user(&id, now_ms())
             .map_err(to_wit)
     }
@@ -534,18 +549,19 @@ impl wit_access::Guest for Component {
         Ok(groups.into_iter().map(group).collect())
     }
 
-    fn create_group(name: String) -> Result<bool, wit::Failure> {
-        let store = open()?;
-        Access::new(&store, &Broker)
+    fn create_group(actor: wit::Principal, name: String) -> Result<bool, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .create_group(&name, now_ms())
             .map_err(to_wit)
     }
 
     fn update_group(
+        actor: wit::Principal,
         name: String,
         changes: Vec<wit::GroupChange>,
     ) -> Result<wit::Group, wit::Failure> {
-        let store = open()?;
+        let (store, actor) = (open()?, principal(actor));
         let changes: Vec<GroupChange> = changes
             .into_iter()
             .map(|c| GroupChange {
@@ -553,15 +569,15 @@ impl wit_access::Guest for Component {
                 remove: c.remove,
             })
             .collect();
-        Access::new(&store, &Broker)
+        Administration::new(&store, &Broker, &actor)
             .update_group(&name, &changes, now_ms())
             .map(group)
             .map_err(to_wit)
     }
 
-    fn remove_group(name: String) -> Result<bool, wit::Failure> {
-        let store = open()?;
-        Access::new(&store, &Broker)
+    fn remove_group(actor: wit::Principal, name: String) -> Result<bool, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .remove_group(&name)
             .map_err(to_wit)
     }
@@ -573,9 +589,13 @@ impl wit_access::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn set_user_group(user: String, group: String) -> Result<(), wit::Failure> {
-        let store = open()?;
-        Access::new(&store, &Broker)
+    fn set_user_group(
+        actor: wit::Principal,
+        user: String,
+        group: String,
+    ) -> Result<(), wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .set_user_group(&user, &group)
             .map_err(to_wit)
     }
@@ -587,11 +607,11 @@ impl wit_access::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn create_invite(group: String, by: String) -> Result<String, wit::Failure> {
-        let store = open()?;
+    fn create_invite(actor: wit::Principal, group: String) -> Result<String, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
         let code = uuid::Uuid::new_v4().to_string();
-        Access::new(&store, &Broker)
-            .create_invite(&group, &by, &code, now_ms())
+        Administration::new(&store, &Broker, &actor)
+            .create_invite(&group, &code, now_ms())
             .map_err(to_wit)
     }
 
@@ -602,16 +622,16 @@ impl wit_access::Guest for Component {
             .map_err(to_wit)
     }
 
-    fn claim_founder(user: String) -> Result<bool, wit::Failure> {
-        let store = open()?;
-        Access::new(&store, &Broker)
+    fn claim_founder(actor: wit::Principal, user: String) -> Result<bool, wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .claim_founder(&user, now_ms())
             .map_err(to_wit)
     }
 
-    fn make_admin(user: String) -> Result<(), wit::Failure> {
-        let store = open()?;
-        Access::new(&store, &Broker)
+    fn make_admin(actor: wit::Principal, user: String) -> Result<(), wit::Failure> {
+        let (store, actor) = (open()?, principal(actor));
+        Administration::new(&store, &Broker, &actor)
             .make_admin(&user, now_ms())
             .map_err(to_wit)
     }

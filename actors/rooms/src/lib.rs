@@ -11,6 +11,8 @@
 //! - [`users`]: login (creating a user and its direct room on first sight), profiles, the user
 //!   list and deletion,
 //! - [`access`]: groups and their permissions, invites, the founder (Rebuttal's administration),
+//! - [`administration`]: the same changes asked by a principal, each after the policy's decision
+//!   (`wcc-policy`): what the component exports,
 //! - [`accounts`]: password sign-up and sign-in, bearer tokens, bans,
 //! - [`operator`]: an operator's actions on live sessions (the WIT `admin` interface): members
 //!   added or removed with a note to their sessions, broadcasts, messages to one connection,
@@ -19,6 +21,7 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod administration;
 pub mod model;
 pub mod operator;
 pub mod rooms;
@@ -31,6 +34,7 @@ use wcc_interface::{clock, notes, Envelope, Event, Failure, Note};
 
 pub use access::{Access, Group};
 pub use accounts::{Accounts, PasswordPolicy};
+pub use administration::Administration;
 pub use model::{JoinRule, Member, Room, User};
 pub use operator::Operator;
 pub use rooms::Rooms;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use wcc_interface::events::directory;
-use wcc_interface::{ids, Failure, FailureCode};
+use wcc_interface::{ids, Failure, FailureCode, Note};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::accounts::revoke_all_tokens;
@@ -221,6 +221,8 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         LogSet::new(store, keys::USER_INDEX).remove(id)?;
         store.delete(&keys::user(id))?;
         self.publisher.directory_changed(directory::USERS);
+        // Every live session of the user, on any protocol, learns that it is over.
+        self.publisher.note(id, &Note::AccountRemoved);
         Ok(true)
     }
 

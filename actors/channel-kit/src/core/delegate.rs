@@ -111,9 +111,16 @@ impl Backend for CoreBackend {
         messages::signal_user(&self.store, &self.recorder, self.limits(), signal)
     }
 
-    fn create_room(&self, id: &str, name: &str, kind: &str) -> Result<bool, Failure> {
+    fn create_room(
+        &self,
+        actor: &Principal,
+        id: &str,
+        name: &str,
+        kind: &str,
+    ) -> Result<bool, Failure> {
         self.check("create_room")?;
-        self.rooms().create_shared_room(id, name, kind, self.now())
+        self.administration(actor)
+            .create_room(id, name, kind, self.now())
     }
 
     fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {
@@ -137,14 +144,14 @@ impl Backend for CoreBackend {
             .collect())
     }
 
-    fn rename_room(&self, id: &str, name: &str) -> Result<Room, Failure> {
+    fn rename_room(&self, actor: &Principal, id: &str, name: &str) -> Result<Room, Failure> {
         self.check("rename_room")?;
-        self.rooms().rename_room(id, name).map(room)
+        self.administration(actor).rename_room(id, name).map(room)
     }
 
-    fn delete_room(&self, id: &str) -> Result<(), Failure> {
+    fn delete_room(&self, actor: &Principal, id: &str) -> Result<(), Failure> {
         self.check("delete_room")?;
-        self.rooms().delete_room(id)
+        self.administration(actor).delete_room(id)
     }
 
     fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure> {
@@ -221,9 +228,11 @@ impl Backend for CoreBackend {
         Ok(self.users().get_users(ids)?.into_iter().map(user).collect())
     }
 
-    fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
+    fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure> {
         self.check("set_profile")?;
-        self.users().set_profile(id, profile).map(user)
+        self.administration(actor)
+            .set_profile(id, profile)
+            .map(user)
     }
 
     fn list_users(&self) -> Result<Vec<User>, Failure> {
@@ -231,9 +240,9 @@ impl Backend for CoreBackend {
         Ok(self.users().list_users()?.into_iter().map(user).collect())
     }
 
-    fn delete_user(&self, id: &str) -> Result<bool, Failure> {
+    fn delete_user(&self, actor: &Principal, id: &str) -> Result<bool, Failure> {
         self.check("delete_user")?;
-        self.users().delete_user(id, self.now())
+        self.administration(actor).delete_user(id, self.now())
     }
 
     fn find_login(&self, channel: &str, client_id: &str) -> Result<Option<User>, Failure> {
@@ -332,19 +341,25 @@ impl Backend for CoreBackend {
         self.access().list_groups()
     }
 
-    fn create_group(&self, name: &str) -> Result<bool, Failure> {
+    fn create_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure> {
         self.check("create_group")?;
-        self.access().create_group(name, self.now())
+        self.administration(actor).create_group(name, self.now())
     }
 
-    fn update_group(&self, name: &str, changes: &[GroupChange]) -> Result<Group, Failure> {
+    fn update_group(
+        &self,
+        actor: &Principal,
+        name: &str,
+        changes: &[GroupChange],
+    ) -> Result<Group, Failure> {
         self.check("update_group")?;
-        self.access().update_group(name, changes, self.now())
+        self.administration(actor)
+            .update_group(name, changes, self.now())
     }
 
-    fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+    fn remove_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure> {
         self.check("remove_group")?;
-        self.access().remove_group(name)
+        self.administration(actor).remove_group(name)
     }
 
     fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {
@@ -352,9 +367,9 @@ impl Backend for CoreBackend {
         self.access().user_group(user)
     }
 
-    fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {
+    fn set_user_group(&self, actor: &Principal, user: &str, group: &str) -> Result<(), Failure> {
         self.check("set_user_group")?;
-        self.access().set_user_group(user, group)
+        self.administration(actor).set_user_group(user, group)
     }
 
     fn permissions(&self, user: &str) -> Result<Vec<String>, Failure> {
@@ -362,10 +377,11 @@ impl Backend for CoreBackend {
         self.access().permissions(user)
     }
 
-    fn create_invite(&self, group: &str, by: &str) -> Result<String, Failure> {
+    fn create_invite(&self, actor: &Principal, group: &str) -> Result<String, Failure> {
         self.check("create_invite")?;
         let code = uuid::Uuid::new_v4().to_string();
-        self.access().create_invite(group, by, &code, self.now())
+        self.administration(actor)
+            .create_invite(group, &code, self.now())
     }
 
     fn redeem_invite(&self, code: &str) -> Result<Option<String>, Failure> {
@@ -373,14 +389,14 @@ impl Backend for CoreBackend {
         self.access().redeem_invite(code)
     }
 
-    fn claim_founder(&self, user: &str) -> Result<bool, Failure> {
+    fn claim_founder(&self, actor: &Principal, user: &str) -> Result<bool, Failure> {
         self.check("claim_founder")?;
-        self.access().claim_founder(user, self.now())
+        self.administration(actor).claim_founder(user, self.now())
     }
 
-    fn make_admin(&self, user: &str) -> Result<(), Failure> {
+    fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure> {
         self.check("make_admin")?;
-        self.access().make_admin(user, self.now())
+        self.administration(actor).make_admin(user, self.now())
     }
 
     fn setting(&self, key: &str) -> Option<String> {

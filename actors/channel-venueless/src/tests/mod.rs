@@ -13,7 +13,7 @@ pub(crate) use crate::handler::received;
 pub(crate) use crate::session::{Action, Frame};
 pub(crate) use crate::session::{Session, SessionData};
 pub(crate) use channel_kit::core::CoreBackend;
-pub(crate) use channel_kit::Backend;
+pub(crate) use channel_kit::{Backend, Principal};
 
 pub(crate) fn fresh() -> Session {
     Session {
@@ -105,7 +105,9 @@ pub(crate) fn assert_unchanged(after: &Session, before: &Session, why: &str) {
 /// `profile` set as another connection would set it.
 pub(crate) fn with_profile(backend: &CoreBackend, client_id: &str, profile: &str) {
     let user = backend.login(crate::CHANNEL, client_id).unwrap();
-    backend.set_profile(&user.id, profile).unwrap();
+    backend
+        .set_profile(&Principal::Server, &user.id, profile)
+        .unwrap();
 }
 
 /// The rooms the `Subscribe` actions grant to the session's user (the gateway's view).

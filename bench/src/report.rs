@@ -206,7 +206,7 @@ async fn wcc_scenarios(
             unknown_targets: 2,
         };
         let r = login_storm::run(wcc, &spec, &now_us().to_string()).await?;
-        print_login_storm(&spec, &r);
+        r.print(&spec);
         json_out.insert("login_storm", r.json(&spec));
     }
     if args.scenarios.iter().any(|s| s == "hops") {
@@ -258,87 +258,6 @@ async fn wcc_scenarios(
         json_out.insert("connections", r.json());
     }
     Ok(())
-}
-
-fn print_login_storm(spec: &login_storm::StormSpec, r: &login_storm::StormRun) {
-    println!(
-        "\nlogin-storm (wcc; {} venueless users send {} msg/s in all for {} s, idle, then beside {} \
-         Cadmium clients sending wrong passwords, each from its own address, to {} real and {} \
-         unknown accounts)",
-        spec.chatters,
-        spec.rate,
-        spec.seconds,
-        spec.clients,
-        spec.real_targets,
-        spec.unknown_targets
-    );
-    let l = &r.logins;
-    let cpu = |v: f64| {
-        if v.is_nan() {
-            "-".into()
-        } else {
-            format!("{v:.0}")
-        }
-    };
-    let row = |name: &str, p: &login_storm::Phase, logins: Option<&login_storm::Logins>| {
-        let count =
-            |f: fn(&login_storm::Logins) -> u64| logins.map_or("-".into(), |l| f(l).to_string());
-        vec![
-            name.to_string(),
-            format!("{}/{}", p.latency.count, p.sent),
-            ms(p.latency.p50),
-            ms(p.latency.p99),
-            ms(p.latency.max),
-            format!("{:.2}", p.latency.p99 / r.idle.latency.p99),
-            count(|l| l.answered),
-            count(|l| l.invalid_creds),
-            count(|l| l.hashed),
-            count(|l| l.ratelimit_exceed),
-            count(|l| l.limiter),
-            count(|l| l.other.values().sum::<u64>() + l.unanswered),
-            cpu(p.host_cpu),
-            cpu(p.usage.server_cpu),
-            cpu(p.usage.load_cpu),
-        ]
-    };
-    print!(
-        "{}",
-        table(
-            &[
-                "phase",
-                "acked",
-                "ack p50 ms",
-                "p99 ms",
-                "max ms",
-                "p99 vs idle",
-                "logins answered",
-                "invalid_creds",
-                "hashed",
-                "ratelimit_exceed",
-                "of them limiter",
-                "other",
-                "host cpu%",
-                "gw cpu%",
-                "lg cpu%"
-            ],
-            &[row("idle", &r.idle, None), row("storm", &r.storm, Some(l)),]
-        )
-    );
-    println!(
-        "p99 storm/idle {:.2} (the issue's target: within 2x); from the third second on {:.2} \
-         ({} / {} ms); {:.0} logins answered/s; hashed = invalid_creds for a real account (one \
-         argon2 verification each){}",
-        r.p99_ratio(),
-        r.storm.settled.p99 / r.idle.settled.p99,
-        ms(r.storm.settled.p99),
-        ms(r.idle.settled.p99),
-        l.answered as f64 / spec.seconds.max(1) as f64,
-        if l.other.is_empty() && l.unanswered == 0 {
-            String::new()
-        } else {
-            format!("; other: {:?}, unanswered {}", l.other, l.unanswered)
-        }
-    );
 }
 
 /// Every room size and rate against one server.

@@ -137,6 +137,11 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
         .args(["--nats-port", &nats_port.to_string()])
         .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
         .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
+        // Not the default 5000: another lattice on this machine (`make run`, a test) may hold it.
+        .args([
+            "--var",
+            &format!("WCC_ACTIONHERO_LINE_ADDR=127.0.0.1:{}", free_port()?),
+        ])
         // The load generators send far faster than a person on one connection: the
         // per-connection rate limit (on by default) would measure itself, not the system (and
         // the login storm means to reach the core's own sign-in throttle).

@@ -155,46 +155,6 @@ fn versioned(manifest: &str) -> Result<(String, String, String)> {
     Ok((serde_yaml::to_string(&doc)?, name, version))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::versioned;
-
-    const MANIFEST: &str = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: wcc\n  annotations:\n    version: v0.1.0\nspec:\n  components: []\n";
-
-    #[test]
-    fn named_configs_are_found_everywhere_and_named_as_wadm_names_them() {
-        let doc: serde_yaml::Value = serde_yaml::from_str(
-            "spec:\n  components:\n    - name: a\n      properties:\n        config:\n          - name: wcc-a\n            properties:\n              n: 5\n              s: \"x\"\n      traits:\n        - properties:\n            source:\n              config:\n                - name: wcc-presence-subscription\n                  properties:\n                    subscriptions: wcc.events\n                - name: named-elsewhere\n",
-        )
-        .unwrap();
-        let mut found = super::named_configs(&doc);
-        found.sort_by(|a, b| a.0.cmp(&b.0));
-        let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
-        assert_eq!(names, ["wcc-a", "wcc-presence-subscription"]);
-        assert_eq!(found[0].1["n"], "5");
-        assert_eq!(found[0].1["s"], "x");
-        assert_eq!(
-            super::wadm_config_id("wcc", "wcc-presence-subscription"),
-            "wcc-wcc_presence_subscription"
-        );
-    }
-
-    #[test]
-    fn the_version_follows_the_content() {
-        let (text, name, version) = versioned(MANIFEST).unwrap();
-        assert_eq!(name, "wcc");
-        assert!(version.starts_with("v0.1.0-"), "{version}");
-        assert!(text.contains(&version));
-        assert_eq!(
-            versioned(MANIFEST).unwrap().2,
-            version,
-            "same text, same version"
-        );
-        let other = MANIFEST.replace("components: []", "components: [] # changed");
-        assert_ne!(versioned(&other).unwrap().2, version);
-    }
-}
-
 /// Polls wadm until `app` is deployed, failing after `timeout` with wadm's last status message.
 pub async fn wait_deployed(
     nats: &async_nats::Client,
@@ -245,4 +205,44 @@ async fn request(
         );
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::versioned;
+
+    const MANIFEST: &str = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: wcc\n  annotations:\n    version: v0.1.0\nspec:\n  components: []\n";
+
+    #[test]
+    fn named_configs_are_found_everywhere_and_named_as_wadm_names_them() {
+        let doc: serde_yaml::Value = serde_yaml::from_str(
+            "spec:\n  components:\n    - name: a\n      properties:\n        config:\n          - name: wcc-a\n            properties:\n              n: 5\n              s: \"x\"\n      traits:\n        - properties:\n            source:\n              config:\n                - name: wcc-presence-subscription\n                  properties:\n                    subscriptions: wcc.events\n                - name: named-elsewhere\n",
+        )
+        .unwrap();
+        let mut found = super::named_configs(&doc);
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let names: Vec<&str> = found.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["wcc-a", "wcc-presence-subscription"]);
+        assert_eq!(found[0].1["n"], "5");
+        assert_eq!(found[0].1["s"], "x");
+        assert_eq!(
+            super::wadm_config_id("wcc", "wcc-presence-subscription"),
+            "wcc-wcc_presence_subscription"
+        );
+    }
+
+    #[test]
+    fn the_version_follows_the_content() {
+        let (text, name, version) = versioned(MANIFEST).unwrap();
+        assert_eq!(name, "wcc");
+        assert!(version.starts_with("v0.1.0-"), "{version}");
+        assert!(text.contains(&version));
+        assert_eq!(
+            versioned(MANIFEST).unwrap().2,
+            version,
+            "same text, same version"
+        );
+        let other = MANIFEST.replace("components: []", "components: [] # changed");
+        assert_ne!(versioned(&other).unwrap().2, version);
+    }
 }

@@ -49,9 +49,9 @@ pub struct LocalOptions {
 pub struct LocalLattice {
     options: LocalOptions,
     nats_url: String,
-    nats: Child,
-    wadm: Child,
-    hosts: Vec<Option<Child>>,
+    nats: Process,
+    wadm: Process,
+    hosts: Vec<Option<Process>>,
     app: Option<String>,
     /// Which secrets came from the state folder.
     secrets: secrets::Sources,
@@ -130,7 +130,7 @@ impl LocalLattice {
         Ok(index)
     }
 
-    fn spawn_host(&self, index: usize) -> Result<Child> {
+    fn spawn_host(&self, index: usize) -> Result<Process> {
         spawn(
             &self.options,
             &format!("host-{index}"),
@@ -182,10 +182,10 @@ impl LocalLattice {
 
     /// Stops host `index` the way an operator would (SIGTERM: it stops its providers first).
     pub async fn stop_host(&mut self, index: usize) -> Result<()> {
-        let Some(mut child) = self.hosts.get_mut(index).and_then(Option::take) else {
+        let Some(host) = self.hosts.get_mut(index).and_then(Option::take) else {
             bail!("host {index} is not running");
         };
-        terminate(&mut child, Duration::from_secs(20)).await
+        terminate(host, Duration::from_secs(20)).await
     }
 
     /// Starts host `index` again after [`Self::stop_host`].
@@ -199,18 +199,36 @@ impl LocalLattice {
     }
 
     /// Stops everything in reverse order of start: hosts (and their providers), wadm, NATS.
-    pub async fn shutdown(mut self) -> Result<()> {
-        for child in self.hosts.iter_mut().filter_map(Option::take) {
-            let mut child = child;
-            terminate(&mut child, Duration::from_secs(20)).await?;
+    pub async fn shutdown(self) -> Result<()> {
+        for host in self.hosts.into_iter().flatten() {
+            terminate(host, Duration::from_secs(20)).await?;
         }
-        terminate(&mut self.wadm, Duration::from_secs(10)).await?;
-        terminate(&mut self.nats, Duration::from_secs(10)).await
+        terminate(self.wadm, Duration::from_secs(10)).await?;
+        terminate(self.nats, Duration::from_secs(10)).await
     }
 }
 
-fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Child> {
-    command.kill_on_drop(true).stdin(Stdio::null());
+/// A child started in a process group of its own, with everything it starts in turn (a host's
+/// providers inherit its group). Whatever way the child ends (stopped, crashed, or the lattice
+/// dropped by a failing test), its whole group is killed with it, so no provider outlives the
+/// host that started it.
+struct Process {
+    child: Child,
+    group: Pid,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // The group may be gone already; then there is nothing to do.
+        let _ = signal::killpg(self.group, signal::Signal::SIGKILL);
+    }
+}
+
+fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Process> {
+    command
+        .kill_on_drop(true)
+        .stdin(Stdio::null())
+        .process_group(0);
     if !options.inherit_output {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -218,13 +236,20 @@ fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Ch
             .open(options.state_dir.join("logs").join(format!("{name}.log")))?;
         command.stdout(log.try_clone()?).stderr(log);
     }
-    command
+    let child = command
         .spawn()
-        .with_context(|| format!("failed to start {name}"))
+        .with_context(|| format!("failed to start {name}"))?;
+    let pid = child.id().context("a child just started has no pid")?;
+    Ok(Process {
+        child,
+        group: Pid::from_raw(pid as i32),
+    })
 }
 
-/// SIGTERM, then SIGKILL if the child has not exited within `grace`.
-async fn terminate(child: &mut Child, grace: Duration) -> Result<()> {
+/// SIGTERM (a host stops its providers first), then SIGKILL if the child has not exited
+/// within `grace`; dropping the process then ends whatever is left of its group.
+async fn terminate(mut process: Process, grace: Duration) -> Result<()> {
+    let child = &mut process.child;
     if let Some(pid) = child.id() {
         let _ = signal::kill(Pid::from_raw(pid as i32), signal::Signal::SIGTERM);
         if tokio::time::timeout(grace, child.wait()).await.is_ok() {

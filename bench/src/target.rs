@@ -188,7 +188,30 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
         child,
     };
     wait_for_admin(&server).await?;
+    wait_for_routes(gateway).await?;
     Ok(server)
+}
+
+/// Waits until the gateway serves every channel's websocket path. `up` reports wcc up when wadm
+/// has deployed it, which can be a moment before the gateway has taken each channel's link (a
+/// scenario starting then got 404 on `/venueless`).
+async fn wait_for_routes(gateway: SocketAddr) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    for path in ["venueless", "cadmium", "actionhero", "rebuttal"] {
+        loop {
+            match crate::client::connect_to(gateway, None, path).await {
+                Ok(mut ws) => {
+                    let _ = ws.close(None).await;
+                    break;
+                }
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Err(e) => return Err(e.context(format!("the gateway never served /{path}"))),
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn wait_for_admin(server: &Server) -> Result<()> {

@@ -34,9 +34,11 @@ build: setup
 	@for p in $(PROVIDERS); do $(LAUNCHER) package --binary $(CARGO_TARGET_DIR)/release/$$p --name wcc-$$p --out build/$$p.par.gz; done
 	@ls -l build
 
-## run: start nats-server, a wasmCloud host and wadm, deploy wadm.yaml, serve until Ctrl-C.
+## run: start nats-server, HOSTS wasmCloud hosts (default 1) and wadm, deploy wadm.yaml, serve
+## until Ctrl-C; a host or nats-server that dies is started again.
+HOSTS ?= 1
 run: build
-	NATS_SERVER=$(NATS) $(LAUNCHER) up --state-dir $(STATE)/state --artifacts build
+	NATS_SERVER=$(NATS) $(LAUNCHER) up --state-dir $(STATE)/state --artifacts build --hosts $(HOSTS)
 
 E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml)
 

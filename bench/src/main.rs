@@ -12,6 +12,9 @@
 //!   (sign-in throttling must keep password hashing from starving chat),
 //! - hops: one message at a time on the idle server, its calls timed one by one (also a
 //!   command of its own, `wcc-bench hops`, for a wcc that `make run` started).
+//!
+//! `wcc-bench soak` (a command of its own, long): many short connections over every protocol,
+//! proving the bucket and the processes' memory stay bounded (soak.rs).
 
 mod baseline;
 mod client;
@@ -22,6 +25,7 @@ mod ingest;
 mod login_storm;
 mod overload;
 mod report;
+mod soak;
 mod stats;
 mod system;
 mod target;
@@ -137,6 +141,9 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         messages: usize,
     },
+    /// Connect, sign in, join, say, leave, disconnect, N times over every protocol: the bucket
+    /// and every lattice process must stay within a constant of the baseline.
+    Soak(soak::SoakArgs),
 }
 
 impl Args {
@@ -182,7 +189,7 @@ fn main() -> Result<()> {
                 hops::run(&nats, *addr, room, *messages).await.map(drop)
             });
         }
-        None => {}
+        Some(Command::Soak(_)) | None => {}
     }
     if args.smoke {
         args.shrink_for_smoke();
@@ -194,8 +201,11 @@ fn main() -> Result<()> {
         system::pin_current_thread(&p.load).context("cannot pin the load generator")?;
     }
     let open_files = system::raise_open_files();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(report::run_all(args, machine, pinning, open_files))
+        .build()?;
+    if let Some(Command::Soak(soak)) = &args.command {
+        return runtime.block_on(soak::run(&args, soak, machine, pinning));
+    }
+    runtime.block_on(report::run_all(args, machine, pinning, open_files))
 }

@@ -6,6 +6,10 @@
 //! ```
 //!
 //! Global events go to [`GLOBAL_SUBJECT`]; room events to [`room_subject`].
+//!
+//! Gateways also announce themselves there ([`Event::GatewayAlive`], every
+//! [`GATEWAY_ALIVE_INTERVAL_MS`]) so presence can end the sessions of one that died without
+//! publishing their logouts.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +26,25 @@ pub const REMOVED_MESSAGE_TYPE: &str = "message.removed";
 /// Envelope version; bumped on incompatible changes so old readers can skip what they don't know.
 pub const VERSION: u32 = 1;
 
-/// UserLoggedIn / UserLoggedOut.
+/// UserLoggedIn / UserLoggedOut / GatewayAlive.
 pub const GLOBAL_SUBJECT: &str = "wcc.events";
+
+/// How often a gateway publishes [`Event::GatewayAlive`].
+pub const GATEWAY_ALIVE_INTERVAL_MS: u64 = 5_000;
+
+/// A connection id: the id of the gateway process holding the socket, a dash, and a number
+/// unique within that process. So a connection id is unique across the lattice.
+pub fn connection_id(gateway: &str, n: u64) -> String {
+    format!("{gateway}-{n}")
+}
+
+/// The gateway part of a connection id made by [`connection_id`] (the whole id if it has no
+/// dash).
+pub fn connection_gateway(connection: &str) -> &str {
+    connection
+        .rsplit_once('-')
+        .map_or(connection, |(gateway, _)| gateway)
+}
 
 /// The subject prefix of room events; a room's events go to `wcc.events.rooms.<room>`.
 pub const ROOM_SUBJECT_PREFIX: &str = "wcc.events.rooms.";
@@ -60,6 +81,11 @@ pub enum Event {
         user: String,
         channel: String,
         connection: String,
+        /// The gateway process holding the connection (its [`Event::GatewayAlive`] id). Empty
+        /// in events of gateways that did not announce themselves yet (older builds): presence
+        /// never expires such a session.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        gateway: String,
     },
     /// That session ended (disconnect, logout, or its gateway expired).
     UserLoggedOut {
@@ -108,13 +134,22 @@ pub enum Event {
         user: String,
         channel: String,
     },
+    /// A gateway process is running and holds the sessions it logged in: published every
+    /// `interval_ms` from its start until it stops. Presence ends the sessions of a gateway it
+    /// has not heard from for three intervals.
+    GatewayAlive {
+        gateway: String,
+        interval_ms: u64,
+    },
 }
 
 impl Event {
     /// Where this event is published.
     pub fn subject(&self) -> String {
         match self {
-            Event::UserLoggedIn { .. } | Event::UserLoggedOut { .. } => GLOBAL_SUBJECT.to_string(),
+            Event::UserLoggedIn { .. }
+            | Event::UserLoggedOut { .. }
+            | Event::GatewayAlive { .. } => GLOBAL_SUBJECT.to_string(),
             Event::MessagePublished { message } | Event::MessageUpdated { message } => {
                 room_subject(&message.room)
             }
@@ -193,6 +228,66 @@ mod tests {
             channel: "c".into(),
         };
         assert_eq!(left.subject(), "wcc.events.rooms.r1");
+    }
+
+    #[test]
+    fn gateways_announce_themselves_on_the_global_subject() {
+        let alive = Event::GatewayAlive {
+            gateway: "0123456789ab".into(),
+            interval_ms: GATEWAY_ALIVE_INTERVAL_MS,
+        };
+        assert_eq!(alive.subject(), GLOBAL_SUBJECT);
+        let env = Envelope::new(alive, 7);
+        let json: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(json["type"], "GatewayAlive");
+        assert_eq!(json["data"]["gateway"], "0123456789ab");
+        assert_eq!(json["data"]["interval_ms"], 5000);
+        assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
+    }
+
+    #[test]
+    fn logins_name_their_gateway_and_old_logins_still_parse() {
+        let login = Event::UserLoggedIn {
+            user: "u".into(),
+            channel: "c".into(),
+            connection: connection_id("gw1", 3),
+            gateway: "gw1".into(),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&Envelope::new(login.clone(), 1).to_json()).unwrap();
+        assert_eq!(json["data"]["gateway"], "gw1");
+        assert_eq!(json["data"]["connection"], "gw1-3");
+
+        let old = r#"{"v":1,"at":1,"type":"UserLoggedIn","data":{"user":"u","channel":"c","connection":"gw1-3"}}"#;
+        let Some(Envelope {
+            event:
+                Event::UserLoggedIn {
+                    gateway,
+                    connection,
+                    ..
+                },
+            ..
+        }) = Envelope::parse(old.as_bytes())
+        else {
+            panic!("an old login did not parse");
+        };
+        assert_eq!((gateway.as_str(), connection.as_str()), ("", "gw1-3"));
+        // Written without the field when it is empty, as before.
+        let anonymous = Event::UserLoggedIn {
+            user: "u".into(),
+            channel: "c".into(),
+            connection: "k".into(),
+            gateway: String::new(),
+        };
+        assert!(!Envelope::new(anonymous, 1).to_json().contains("gateway"));
+    }
+
+    #[test]
+    fn connection_ids_carry_their_gateway() {
+        assert_eq!(connection_id("0123456789ab", 42), "0123456789ab-42");
+        assert_eq!(connection_gateway("0123456789ab-42"), "0123456789ab");
+        assert_eq!(connection_gateway("a-b-7"), "a-b");
+        assert_eq!(connection_gateway("plain"), "plain");
     }
 
     #[test]

@@ -11,9 +11,25 @@ pub const SERVER_USER: &str = "server";
 /// take this id; any user may signal to it.
 pub const EVERYONE: &str = "everyone";
 
-/// Whether `id` is one of the ids the core keeps for itself.
+/// How the id of a guest begins: the user a connection that never signed in acts as (an
+/// actionhero socket), named after its connection and ended with it. No registration and no
+/// room can take an id that begins so.
+pub const GUEST_PREFIX: &str = "guest-";
+
+/// The id of the guest of `connection` (a gateway connection id); `None` if that is no valid id.
+pub fn guest_id(connection: &str) -> Option<String> {
+    let id = format!("{GUEST_PREFIX}{connection}");
+    is_valid_id(&id).then_some(id)
+}
+
+/// Whether `id` names a guest (see [`GUEST_PREFIX`]).
+pub fn is_guest(id: &str) -> bool {
+    id.starts_with(GUEST_PREFIX)
+}
+
+/// Whether `id` is one of the ids the core keeps for itself: `server`, `everyone` and guests'.
 pub fn is_reserved(id: &str) -> bool {
-    id == SERVER_USER || id == EVERYONE
+    id == SERVER_USER || id == EVERYONE || is_guest(id)
 }
 
 /// Longest id accepted.
@@ -39,5 +55,18 @@ mod tests {
         for bad in ["", "a.b", "a b", "*", ">", "ü", &"x".repeat(MAX_ID_LEN + 1)] {
             assert!(!is_valid_id(bad), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn guests_are_named_after_their_connection_and_reserved() {
+        assert_eq!(
+            guest_id("0123456789ab-7").as_deref(),
+            Some("guest-0123456789ab-7")
+        );
+        assert_eq!(guest_id("gw/1"), None);
+        assert_eq!(guest_id(&"x".repeat(MAX_ID_LEN)), None);
+        assert!(is_guest("guest-0123456789ab-7"));
+        assert!(is_reserved("guest-0123456789ab-7"));
+        assert!(!is_reserved("guests"));
     }
 }

@@ -40,6 +40,9 @@ pub struct LocalOptions {
     pub vars: HashMap<String, String>,
     /// NATS client port; 0 picks a free one.
     pub nats_port: u16,
+    /// The address nats-server listens on: loopback unless hosts on other machines must join
+    /// (there is no NATS authentication, so only on a network you trust).
+    pub nats_host: String,
     pub lattice: String,
     /// Print children's output to this process's stdout/stderr instead of log files.
     pub inherit_output: bool,
@@ -49,7 +52,9 @@ pub struct LocalOptions {
 pub struct LocalLattice {
     options: LocalOptions,
     nats_url: String,
-    nats: Process,
+    nats_port: u16,
+    /// `None` only between [`Self::kill_nats`] and [`Self::restart_nats`].
+    nats: Option<Process>,
     wadm: Process,
     hosts: Vec<Option<Process>>,
     app: Option<String>,
@@ -67,26 +72,9 @@ impl LocalLattice {
         } else {
             options.nats_port
         };
+        // Local clients always reach it on loopback, whatever else it listens on.
         let nats_url = format!("nats://127.0.0.1:{nats_port}");
-        let nats = spawn(
-            &options,
-            "nats",
-            Command::new(&options.nats_server).args([
-                "-js",
-                "-sd",
-                &options.state_dir.join("jetstream").to_string_lossy(),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &nats_port.to_string(),
-            ]),
-        )?;
-        wait_for_port(
-            SocketAddr::from(([127, 0, 0, 1], nats_port)),
-            Duration::from_secs(20),
-        )
-        .await
-        .context("nats-server did not start")?;
+        let nats = spawn_nats(&options, nats_port).await?;
         let wadm = spawn(
             &options,
             "wadm",
@@ -95,7 +83,8 @@ impl LocalLattice {
         let mut lattice = Self {
             options,
             nats_url,
-            nats,
+            nats_port,
+            nats: Some(nats),
             wadm,
             hosts: Vec::new(),
             app: None,
@@ -180,6 +169,34 @@ impl LocalLattice {
         manifest::render(&template, &vars)
     }
 
+    /// How many host slots there are (running or stopped).
+    pub fn host_count(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The process id of host `index`, if it runs (for fault tests that kill it outright).
+    pub fn host_pid(&self, index: usize) -> Option<u32> {
+        self.hosts.get(index)?.as_ref()?.child.id()
+    }
+
+    /// Hosts that exited on their own since the last look: each one's process group is killed
+    /// (whatever it left behind) and its slot freed for [`Self::restart_host`]. `up` calls
+    /// this every second and starts a replacement for each.
+    pub fn reap_dead_hosts(&mut self) -> Vec<(usize, std::process::ExitStatus)> {
+        let mut dead = Vec::new();
+        for (index, slot) in self.hosts.iter_mut().enumerate() {
+            let exited = match slot {
+                Some(host) => host.child.try_wait().ok().flatten(),
+                None => None,
+            };
+            if let Some(status) = exited {
+                *slot = None; // dropping the process kills its group
+                dead.push((index, status));
+            }
+        }
+        dead
+    }
+
     /// Stops host `index` the way an operator would (SIGTERM: it stops its providers first).
     pub async fn stop_host(&mut self, index: usize) -> Result<()> {
         let Some(host) = self.hosts.get_mut(index).and_then(Option::take) else {
@@ -204,8 +221,106 @@ impl LocalLattice {
             terminate(host, Duration::from_secs(20)).await?;
         }
         terminate(self.wadm, Duration::from_secs(10)).await?;
-        terminate(self.nats, Duration::from_secs(10)).await
+        match self.nats {
+            Some(nats) => terminate(nats, Duration::from_secs(10)).await,
+            None => Ok(()),
+        }
     }
+
+    /// The process id of nats-server, if it runs (for fault tests that stop it).
+    pub fn nats_pid(&self) -> Option<u32> {
+        self.nats.as_ref()?.child.id()
+    }
+
+    /// Kills nats-server outright (SIGKILL), as a fault test does.
+    pub fn kill_nats(&mut self) {
+        self.nats = None; // dropping the process kills its group
+    }
+
+    /// Starts nats-server again on the same port and JetStream store; `None` if it is running.
+    pub async fn restart_nats(&mut self) -> Result<()> {
+        if self.nats.as_mut().is_some_and(|n| n.child.try_wait().ok().flatten().is_none()) {
+            bail!("nats-server is still running");
+        }
+        self.nats = None;
+        self.nats = Some(spawn_nats(&self.options, self.nats_port).await?);
+        Ok(())
+    }
+
+    /// Whether nats-server has exited since it was started.
+    pub fn nats_died(&mut self) -> bool {
+        match self.nats.as_mut() {
+            Some(nats) => nats.child.try_wait().ok().flatten().is_some(),
+            None => true,
+        }
+    }
+
+    /// Keeps the lattice whole until the future is dropped: a nats-server that died is started
+    /// again on its store at once; a host that died has its leftovers killed with its process
+    /// group and a new host takes its place, where wadm places the manifest's components and
+    /// providers again. A host that keeps dying is started at most once per [`RESTART_PAUSE`],
+    /// so a crash loop cannot spin.
+    pub async fn supervise(&mut self) {
+        let mut last_start: HashMap<usize, tokio::time::Instant> = HashMap::new();
+        let mut waiting: Vec<usize> = Vec::new();
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if self.nats_died() {
+                eprintln!("nats-server died; starting it again on its store");
+                if let Err(e) = self.restart_nats().await {
+                    eprintln!("nats-server could not start again: {e:#}");
+                }
+            }
+            for (index, status) in self.reap_dead_hosts() {
+                eprintln!("host {index} died ({status}); starting a new one");
+                waiting.push(index);
+            }
+            let now = tokio::time::Instant::now();
+            let mut still_waiting = Vec::new();
+            for index in waiting.drain(..) {
+                if last_start
+                    .get(&index)
+                    .is_some_and(|at| now - *at < RESTART_PAUSE)
+                {
+                    still_waiting.push(index);
+                    continue;
+                }
+                last_start.insert(index, now);
+                if let Err(e) = self.restart_host(index).await {
+                    eprintln!("host {index} could not start again: {e:#}");
+                    still_waiting.push(index);
+                }
+            }
+            waiting = still_waiting;
+        }
+    }
+}
+
+/// The least time between two starts of one host by [`LocalLattice::supervise`].
+pub const RESTART_PAUSE: Duration = Duration::from_secs(5);
+
+/// nats-server with JetStream on `port`, its store in the state folder; returns once it listens.
+async fn spawn_nats(options: &LocalOptions, port: u16) -> Result<Process> {
+    let nats = spawn(
+        options,
+        "nats",
+        Command::new(&options.nats_server).args([
+            "-js",
+            "-sd",
+            &options.state_dir.join("jetstream").to_string_lossy(),
+            "-a",
+            &options.nats_host,
+            "-p",
+            &port.to_string(),
+        ]),
+    )?;
+    wait_for_port(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(20),
+    )
+    .await
+    .context("nats-server did not start")?;
+    Ok(nats)
 }
 
 /// A child started in a process group of its own, with everything it starts in turn (a host's
@@ -229,6 +344,18 @@ fn spawn(options: &LocalOptions, name: &str, command: &mut Command) -> Result<Pr
         .kill_on_drop(true)
         .stdin(Stdio::null())
         .process_group(0);
+    // A launcher killed outright (SIGKILL) runs no drop: the kernel then kills its children.
+    // The signal follows the thread that spawned, and the runtime's threads live as long as
+    // the launcher. A host's providers watch their own parent (`wcc-parent-watch`).
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     if !options.inherit_output {
         let log = std::fs::OpenOptions::new()
             .create(true)

@@ -30,6 +30,15 @@ enum Command {
         nats_server: PathBuf,
         #[arg(long, default_value_t = 4222)]
         nats_port: u16,
+        /// Where nats-server listens. Hosts on other machines join with
+        /// `wcc-lattice host --nats-url nats://<this machine>:4222`; give `0.0.0.0` only on a
+        /// network you trust (NATS runs without authentication here).
+        #[arg(long, default_value = "127.0.0.1")]
+        nats_host: String,
+        /// wasmCloud hosts to run in the lattice; each runs every component and provider, and
+        /// their gateways share the listening addresses (SO_REUSEPORT).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        hosts: u16,
     },
     /// Run one wasmCloud host.
     Host {
@@ -182,12 +191,32 @@ async fn run(command: Command) -> Result<()> {
             state_dir,
             nats_server,
             nats_port,
-        } => up(app, state_dir, nats_server, nats_port).await,
+            nats_host,
+            hosts,
+        } => {
+            let listen = NatsListen {
+                host: nats_host,
+                port: nats_port,
+            };
+            up(app, state_dir, nats_server, listen, hosts).await
+        }
         Command::Admin(_) => unreachable!("`admin` runs before the runtime starts"),
     }
 }
 
-async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u16) -> Result<()> {
+/// Where `up` has nats-server listen.
+struct NatsListen {
+    host: String,
+    port: u16,
+}
+
+async fn up(
+    app: AppArgs,
+    state_dir: PathBuf,
+    nats_server: PathBuf,
+    nats: NatsListen,
+    hosts: u16,
+) -> Result<()> {
     let vars = app.vars()?;
     let options = local::LocalOptions {
         state_dir,
@@ -195,15 +224,19 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
         launcher: std::env::current_exe()?,
         manifest: app.manifest,
         vars,
-        nats_port,
+        nats_port: nats.port,
+        nats_host: nats.host,
         lattice: app.lattice,
         inherit_output: false,
     };
     println!(
-        "starting nats-server, a wasmCloud host and wadm (logs in {}/logs)",
+        "starting nats-server, {hosts} wasmCloud host(s) and wadm (logs in {}/logs)",
         options.state_dir.display()
     );
     let mut lattice = local::LocalLattice::start(options.clone()).await?;
+    for _ in 1..hosts {
+        lattice.add_host().await?;
+    }
     let token_at = match lattice.admin_token_file() {
         Some(path) => path.display().to_string(),
         None => "the WCC_ADMIN_TOKEN you passed".to_string(),
@@ -229,7 +262,11 @@ async fn up(app: AppArgs, state_dir: PathBuf, nats_server: PathBuf, nats_port: u
     }
     println!("  admin token           {token_at}");
     println!("Ctrl-C stops everything.");
-    shutdown_signal().await;
+    tokio::select! {
+        () = shutdown_signal() => {}
+        // A dead host or nats-server is replaced, whatever killed it.
+        () = lattice.supervise() => {}
+    }
     println!("stopping ...");
     lattice.shutdown().await
 }

@@ -25,55 +25,26 @@ use wcc_lattice::{
 pub const ADMIN_TOKEN: &str = "e2e-admin-token";
 /// Generous: a cold host compiles every component on first placement.
 pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
-/// Runs `scenario` on a fresh wcc and returns that wcc (for a test that wants to stop it).
+/// Runs `scenario` once on a fresh wcc and returns that wcc (for a test that wants to stop it).
 ///
-/// The one failure tolerated: a lost wRPC reply (docs/design.md, "No call may lose its reply").
-/// The gateway logs it ([`LOST_REPLY`]) and closes the connection, or the host logs a call it
-/// had to cut off ([`HOST_CALL_TIMEOUT`]). The host and the gateway now order their calls so the
-/// pinned transport cannot drop a reply; this stays as a safety net, and says so when used.
-/// Only then is the scenario run again, on another fresh lattice, at most [`FRESH_LATTICES`]
-/// times in all; any other failure fails the test at once.
+/// Nothing is tried again: a lost call, a hang or a slow deploy is a bug to fix at its cause. On
+/// failure the lattice's logs are kept, and the error says whether a call lost its reply.
 pub async fn on_fresh_lattice<F>(scenario: F) -> Result<Wcc>
 where
     F: for<'a> Fn(&'a Wcc) -> futures::future::BoxFuture<'a, Result<()>>,
 {
-    let mut attempt = 1;
-    loop {
-        let wcc = match Wcc::start().await {
-            Ok(wcc) => wcc,
-            // A deploy that never got ready (a link the host recorded but the provider did not
-            // take: the gateway logs "channel link refused") counts like a lost call.
-            Err(e) if attempt < FRESH_LATTICES && format!("{e:#}").contains(NOT_READY) => {
-                eprintln!("{e:#}; again on a fresh lattice");
-                attempt += 1;
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        match scenario(&wcc).await {
-            Ok(()) => return Ok(wcc),
-            Err(e) if attempt < FRESH_LATTICES && lost_a_call(&wcc, &e)? => {
-                eprintln!("a call lost its reply ({e:#}); again on a fresh lattice");
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
+    let wcc = Wcc::start().await?;
+    match scenario(&wcc).await {
+        Ok(()) => Ok(wcc),
+        Err(e) => {
+            let lost = wcc.logs_contain(LOST_REPLY)? || wcc.logs_contain(HOST_CALL_TIMEOUT)?;
+            let kept = wcc.keep_logs()?;
+            bail!(
+                "{e:#}\n(a call lost its reply: {lost}; logs kept in {})",
+                kept.display()
+            )
         }
     }
-}
-
-/// How `wait_ready` gives up.
-const NOT_READY: &str = "wcc not ready";
-
-/// How many lattices a scenario may use when calls are lost: a loss is independent of the
-/// scenario, so a third loss in a row would say the loss rate has grown, which is itself a bug.
-pub const FRESH_LATTICES: u32 = 3;
-
-/// Whether `failure` is a lost call: logged by the gateway or the host, or an admin request (no
-/// handler takes more than milliseconds) that got no answer at all.
-fn lost_a_call(wcc: &Wcc, failure: &anyhow::Error) -> Result<bool> {
-    Ok(wcc.logs_contain(LOST_REPLY)?
-        || wcc.logs_contain(HOST_CALL_TIMEOUT)?
-        || format!("{failure:#}").contains("timed out reading response"))
 }
 
 /// What the gateway logs when a call into a channel actor got no answer in time.
@@ -103,6 +74,11 @@ pub struct Wcc {
 
 impl Wcc {
     pub async fn start() -> Result<Self> {
+        Self::start_hosts(1).await
+    }
+
+    /// wcc on a lattice of `hosts` hosts; their gateways share the addresses (SO_REUSEPORT).
+    pub async fn start_hosts(hosts: usize) -> Result<Self> {
         let state = tempfile::tempdir()?;
         let gateway = format!("127.0.0.1:{}", free_port()?);
         let admin = format!("127.0.0.1:{}", free_port()?);
@@ -128,10 +104,14 @@ impl Wcc {
             manifest: env_path("WCC_MANIFEST"),
             vars,
             nats_port: 0,
+            nats_host: "127.0.0.1".into(),
             lattice: "e2e".into(),
             inherit_output: std::env::var_os("WCC_E2E_LOGS").is_some(),
         };
         let mut lattice = LocalLattice::start(options).await?;
+        for _ in 1..hosts {
+            lattice.add_host().await?;
+        }
         let wcc = async {
             lattice.deploy(DEPLOY_TIMEOUT).await?;
             Ok::<_, anyhow::Error>(())
@@ -183,7 +163,7 @@ impl Wcc {
             if tokio::time::Instant::now() > deadline {
                 let kept = self.keep_logs()?;
                 bail!(
-                    "{NOT_READY} (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
+                    "wcc not ready (venueless {venueless}, Cadmium {cadmium}, actionhero lines \
                      {actionhero}, Rebuttal {rebuttal}, admin {admin}); logs kept in {}; the \
                      gateway's routes and the last warnings:\n{}",
                     kept.display(),

@@ -9,12 +9,12 @@
 use channel_kit::ratelimit::Limit;
 use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session};
 use serde_json::{json, Map, Value};
-use wcc_interface::{Failure, FailureCode, Note};
+use wcc_interface::{ids, Failure, FailureCode, Note};
 
 use crate::codec::{self, Request, Verb};
 use crate::render;
 use crate::session::State;
-use crate::{ANONYMOUS_LOGINS, CHANNEL, DEFAULT_ROOM_KEY, DEFAULT_WELCOME, WELCOME_KEY};
+use crate::{CHANNEL, DEFAULT_ROOM_KEY, DEFAULT_WELCOME, WELCOME_KEY};
 
 /// The neutral event type of chat messages, shared with every protocol.
 const MESSAGE_EVENT_TYPE: &str = "channel.message";
@@ -148,12 +148,22 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
     conn.finish()
 }
 
-/// The connection is gone. An anonymous user exists only for its connection, so it leaves its
-/// room; a logged-in user keeps their memberships, as accounts do on every protocol.
+/// The connection is gone. Its guest exists only for it, so it is deleted: its memberships and
+/// its record go, and nothing of the connection stays in the core but what it said. The guest's
+/// id follows from the connection's, so this finds it even if the session never named it (the
+/// call that made it failed before the gateway took its answer). A logged-in user keeps their
+/// memberships, as accounts do on every protocol.
 pub fn closed(session: Session, backend: &impl Backend) {
-    let state = State::parse(&session.data);
-    if let (false, Some(room), Some(user)) = (state.authenticated, state.room, session.user) {
-        let _ = backend.leave(&Principal::user(&user), &room, &user, CHANNEL);
+    if let Some(guest) = ids::guest_id(&session.connection_id) {
+        end_guest(backend, &guest);
+    }
+}
+
+/// Deletes `user` if it is a guest (a guest may delete itself). Best effort: a guest this misses
+/// is deleted by the core when the gateway reports its session over.
+fn end_guest(backend: &impl Backend, user: &str) {
+    if ids::is_guest(user) {
+        let _ = backend.delete_user(&Principal::user(user), user);
     }
 }
 
@@ -195,14 +205,15 @@ impl<'a, B: Backend> Conn<'a, B> {
         self.state.bucket.take(limit, self.backend.now_ms())
     }
 
-    /// The connection's user; an anonymous one, named after the connection, on first need.
+    /// The connection's user; before it logs in, its guest (named after the connection, made
+    /// on first need).
     fn user(&mut self) -> Result<String, Refusal> {
         if let Some(user) = &self.session.user {
             return Ok(user.clone());
         }
         let user = self
             .backend
-            .login(ANONYMOUS_LOGINS, &self.session.connection_id)
+            .guest(&self.session.connection_id)
             .map_err(refusal)?;
         self.session.user = Some(user.id.clone());
         Ok(user.id)
@@ -440,17 +451,14 @@ impl<'a, B: Backend> Conn<'a, B> {
     }
 
     /// The connection is now `user`'s: its room membership moves with it (no join rule is
-    /// checked again: the connection already joined).
+    /// checked again: the connection already joined), and its guest, if it had one, ends.
     fn become_user(&mut self, user: String) -> Result<(), Refusal> {
         let before = self.session.user.replace(user.clone());
+        if let Some(before) = before.filter(|b| *b != user) {
+            // Leaving its rooms as it goes.
+            end_guest(self.backend, &before);
+        }
         if let Some(room) = self.state.room.clone() {
-            if let Some(before) = before.filter(|b| *b != user) {
-                if !self.state.authenticated {
-                    let _ = self
-                        .backend
-                        .leave(&Principal::user(&before), &room, &before, CHANNEL);
-                }
-            }
             let actor = Principal::user(&user);
             self.backend
                 .join(&actor, &room, &user, CHANNEL)

@@ -25,10 +25,6 @@ use channel_kit::{Backend, Channel, Frame, Outcome, Session};
 
 /// The name this protocol goes by in the core (`channel` of logins and messages).
 pub const CHANNEL: &str = "actionhero";
-/// Where anonymous connections' users are mapped from their connection ids, apart from the
-/// logins people choose (a login may look like a connection id).
-pub const ANONYMOUS_LOGINS: &str = "actionhero-connection";
-
 /// Setting: the room every connection starts in (default `defaultRoom`; empty: none).
 pub const DEFAULT_ROOM_KEY: &str = "default_room";
 /// Setting: the greeting's `welcome` text.

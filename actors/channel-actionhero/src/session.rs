@@ -1,7 +1,7 @@
 //! What actionhero remembers about one connection, carried by the gateway in `session.data`.
 //!
-//! The user lives in `Session::user`: an anonymous user made for this connection on first need,
-//! or the account it logged in to.
+//! The user lives in `Session::user`: the connection's guest (`guest-<connection id>`, made on
+//! first need and deleted when the connection closes), or the account it logged in to.
 
 use std::collections::BTreeMap;
 

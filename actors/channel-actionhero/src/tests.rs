@@ -455,13 +455,25 @@ fn operator_notes_move_the_connection_and_reach_it() {
     assert!(outcome.actions.is_empty());
 }
 
+/// Every key of the store that names a guest.
+fn guest_keys(backend: &CoreBackend) -> Vec<String> {
+    backend
+        .store_keys()
+        .into_iter()
+        .filter(|key| key.split('/').any(|segment| segment.starts_with("guest-")))
+        .collect()
+}
+
 #[test]
 fn closing_ends_only_anonymous_memberships() {
     let backend = backend();
     let session = opened(&backend);
     let user = session.user.clone().unwrap();
+    assert_eq!(user, "guest-gw-1", "named after its connection");
     handler::closed(session, &backend);
     assert!(!backend.is_member("defaultRoom", &user));
+    assert_eq!(backend.get_user(&user).unwrap(), None, "the guest is gone");
+    assert_eq!(guest_keys(&backend), Vec::<String>::new());
 
     let session = opened(&backend);
     let (session, _) = line(
@@ -520,4 +532,143 @@ fn room_events_render_as_chat_lines() {
     )
     .to_json();
     assert_eq!(render::render(&delivered), None);
+}
+
+/// A connection `gw-<n>` that opens, says something and closes, as a telnet client would.
+fn visit(backend: &CoreBackend, n: usize) -> String {
+    let session = Session {
+        connection_id: format!("gw-{n}"),
+        ..connection("tcp")
+    };
+    let session = handler::opened(session, backend).session;
+    let (session, response) = line(backend, session, &format!("say visit {n}"));
+    assert_ok(&response);
+    let user = session.user.clone().unwrap();
+    handler::closed(session, backend);
+    user
+}
+
+/// What the store holds besides history (`room/<room>/msg/<n>`, `msgid/<uuid>`): what was said
+/// stays, everything else of a connection must go.
+fn kept(backend: &CoreBackend) -> Vec<String> {
+    backend
+        .store_keys()
+        .into_iter()
+        .filter(|key| !key.starts_with("msgid/") && !key.contains("/msg/"))
+        .collect()
+}
+
+#[test]
+fn a_thousand_anonymous_visits_leave_only_what_they_said() {
+    let backend = backend();
+    // The first visit makes the default room and the counters every later one shares.
+    visit(&backend, 0);
+    let before = kept(&backend);
+    const VISITS: usize = 1_000;
+    for n in 1..=VISITS {
+        visit(&backend, n);
+    }
+    let after = kept(&backend);
+    assert_eq!(guest_keys(&backend), Vec::<String>::new());
+    // The only thing that grew is the default room's member list, a log every join and leave
+    // writes to; compaction (`wcc_kv::LogSet`, every 64 writes) keeps it to a snapshot and the
+    // slots of the last generations, however many visits there were.
+    let grown: Vec<&String> = after.iter().filter(|key| !before.contains(key)).collect();
+    assert!(
+        grown
+            .iter()
+            .all(|key| key.starts_with("room/defaultRoom/members/")),
+        "{grown:?}"
+    );
+    assert!(
+        after.len() <= before.len() + 2 * 64 + 8,
+        "{} keys kept before, {} after {VISITS} visits",
+        before.len(),
+        after.len()
+    );
+    // Nothing shared went either (the member list's old slots are compaction's to retire).
+    assert!(before
+        .iter()
+        .filter(|key| !key.starts_with("room/defaultRoom/members/log/"))
+        .all(|key| after.contains(key)));
+    assert!(backend
+        .list_users()
+        .unwrap()
+        .iter()
+        .all(|u| !u.id.starts_with("guest-")));
+    assert!(backend
+        .query_members(&Principal::Server, "defaultRoom")
+        .unwrap()
+        .is_empty());
+
+    // History keeps every line, under the name the sender had: its connection's.
+    let said = backend.messages("defaultRoom");
+    assert_eq!(said.len(), VISITS + 1);
+    assert_eq!(said[7].sender, "guest-gw-7");
+    let event = Envelope::new(
+        Event::MessagePublished {
+            message: said[7].clone(),
+        },
+        1,
+    )
+    .to_json();
+    let shown: Value = serde_json::from_str(&render::render(&event).unwrap()).unwrap();
+    assert_eq!(
+        (shown["from"].as_str(), shown["message"].as_str()),
+        (Some("guest-gw-7"), Some("visit 7"))
+    );
+}
+
+#[test]
+fn a_guest_whose_close_hook_never_ran_ends_with_its_session() {
+    let backend = backend();
+    let session = opened(&backend);
+    let (session, _) = line(&backend, session, "roomChange lobby");
+    let (session, _) = line(&backend, session, "say then the gateway died");
+    let guest = session.user.clone().unwrap();
+    assert!(!guest_keys(&backend).is_empty());
+    // No `closed`: the gateway was killed. Presence ends its sessions with a UserLoggedOut each,
+    // which the core hears too.
+    backend.session_ended(&guest, "actionhero", &session.connection_id);
+    assert_eq!(guest_keys(&backend), Vec::<String>::new());
+    assert!(!backend.is_member("lobby", &guest));
+    assert_eq!(backend.messages("lobby")[0].sender, guest);
+    // A close hook that runs late finds nothing left to do.
+    handler::closed(session, &backend);
+}
+
+#[test]
+fn a_guest_made_by_a_call_whose_answer_was_lost_goes_on_close() {
+    let backend = backend();
+    let outcome = handler::opened(connection("tcp"), &backend);
+    let guest = outcome.session.user.clone().unwrap();
+    // The gateway never took that answer (the call timed out): its session has no user.
+    handler::closed(connection("tcp"), &backend);
+    assert_eq!(backend.get_user(&guest).unwrap(), None);
+    assert_eq!(guest_keys(&backend), Vec::<String>::new());
+}
+
+#[test]
+fn logging_in_ends_the_guest() {
+    let backend = backend();
+    let session = opened(&backend);
+    let guest = session.user.clone().unwrap();
+    let (session, _) = line(
+        &backend,
+        session,
+        &format!(r#"{{"action":"register","params":{{"login":"cy","password":"{PW}"}}}}"#),
+    );
+    let (session, response) = line(
+        &backend,
+        session,
+        &format!(r#"{{"action":"login","params":{{"login":"cy","password":"{PW}"}}}}"#),
+    );
+    assert_eq!(response["authenticated"], true, "{response}");
+    let cy = session.user.clone().unwrap();
+    assert_eq!(backend.get_user(&guest).unwrap(), None);
+    assert_eq!(guest_keys(&backend), Vec::<String>::new());
+    assert!(backend.is_member("defaultRoom", &cy));
+    // The gateway's logout of the guest that follows changes nothing.
+    backend.session_ended(&guest, "actionhero", &session.connection_id);
+    assert!(backend.is_member("defaultRoom", &cy));
 }

@@ -72,6 +72,11 @@ pub fn decode(text: &str) -> Result<Request, (String, String, Error)> {
     // Echo what we can even when the rest is wrong, so the client can match the error.
     let id = value["id"].as_str().unwrap_or_default().to_owned();
     let kind = value["type"].as_str().unwrap_or_default().to_owned();
+    // serde reads a struct from a JSON array too, field by position: refuse that shape here.
+    if !value.is_object() {
+        let error = Error::new(errors::MALFORMED_MESSAGE, "a message is a JSON object");
+        return Err((id, kind, error));
+    }
     let envelope: Envelope = serde_json::from_value(value).map_err(|e| {
         let error = Error::new(errors::MALFORMED_MESSAGE, format!("bad message: {e}"));
         (id.clone(), kind.clone(), error)
@@ -227,4 +232,25 @@ pub fn error(id: &str, kind: &str, from: &str, error: &Error) -> String {
         payload["errPayload"] = extra.clone();
     }
     json!({ "id": id, "type": kind, "from": from, "ok": false, "payload": payload }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz/fuzz_targets/cadmium_decode.rs): a JSON array with the envelope's
+    /// fields in order was read as a request.
+    #[test]
+    fn an_array_is_no_message() {
+        for text in [
+            r#"["t1","urn:cadmium:chats:private:typing",["@bob"],"token"]"#,
+            r#"[null,"urn:cadmium:profile:login",[],null,{"username":"a","password":"b"}]"#,
+        ] {
+            let Err((id, kind, error)) = decode(text) else {
+                panic!("{text} was read as a request");
+            };
+            assert_eq!((id.as_str(), kind.as_str()), ("", ""));
+            assert_eq!(error.err_id, errors::MALFORMED_MESSAGE);
+        }
+    }
 }

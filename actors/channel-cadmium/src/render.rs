@@ -57,6 +57,7 @@ pub fn render(event: &str, server: &str) -> Option<String> {
         }
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
+        | Event::GatewayAlive { .. }
         | Event::MessageDelivered { .. }
         | Event::UserJoined { .. }
         | Event::MessageUpdated { .. }

@@ -120,9 +120,18 @@ pub trait Backend {
     /// What [`crate::Action::Subscribe`] carries: the core's signed permission for a connection of
     /// `actor` to hear `room`. The gateway subscribes on nothing else.
     fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure>;
+    /// How often directory `part` (`users`, `rooms`, `groups`) has changed so far: a render that
+    /// sees it move while it builds that list drops the list, as the later change's
+    /// DirectoryChanged comes after and shows both.
+    fn directory_version(&self, part: &str) -> Result<u64, Failure>;
 
     // users
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure>;
+    /// The guest of connection `connection_id` (id `guest-<connection id>`), made on first call:
+    /// the user a connection that has not signed in acts as. It is in no directory, and it ends
+    /// with the connection: its channel deletes it (`delete_user` as itself) on close, and the
+    /// core does when the gateway reports the session over.
+    fn guest(&self, connection_id: &str) -> Result<User, Failure>;
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure>;
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure>;
     fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure>;

@@ -242,8 +242,16 @@ impl Backend for Imports {
         rooms::grant_subscription(&principal(actor), room).map_err(failure)
     }
 
+    fn directory_version(&self, part: &str) -> Result<u64, Failure> {
+        rooms::directory_version(part).map_err(failure)
+    }
+
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
         users::login(channel, client_id).map(user).map_err(failure)
+    }
+
+    fn guest(&self, connection_id: &str) -> Result<User, Failure> {
+        users::guest(connection_id).map(user).map_err(failure)
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {

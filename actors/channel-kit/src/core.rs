@@ -62,6 +62,9 @@ impl rooms::Publisher for Recorder {
     }
 }
 
+/// Something another client does while a call is under way ([`CoreBackend::meanwhile`]).
+type Meanwhile = Box<dyn FnOnce(&CoreBackend)>;
+
 /// The messages and rooms actors over one [`MemoryStore`].
 pub struct CoreBackend {
     store: MemoryStore,
@@ -70,6 +73,8 @@ pub struct CoreBackend {
     passwords: PasswordPolicy,
     /// Operation name -> the failure it returns.
     failing: RefCell<BTreeMap<&'static str, Failure>>,
+    /// Operation name -> what happens elsewhere, once, right before its next call.
+    meanwhile: RefCell<BTreeMap<&'static str, Meanwhile>>,
     settings: RefCell<BTreeMap<String, String>>,
     now_ms: Cell<u64>,
 }
@@ -88,6 +93,7 @@ impl CoreBackend {
             recorder: Recorder::default(),
             passwords: PasswordPolicy::with_params(cheapest),
             failing: RefCell::default(),
+            meanwhile: RefCell::default(),
             settings: RefCell::default(),
             now_ms: Cell::new(START_MS),
         }
@@ -121,6 +127,11 @@ impl CoreBackend {
     }
 
     fn check(&self, op: &'static str) -> Result<(), Failure> {
+        // Taken out before it runs: it may call the backend itself.
+        let meanwhile = self.meanwhile.borrow_mut().remove(op);
+        if let Some(meanwhile) = meanwhile {
+            meanwhile(self);
+        }
         match self.failing.borrow().get(op) {
             Some(failure) => Err(failure.clone()),
             None => Ok(()),
@@ -197,6 +208,27 @@ impl CoreBackend {
         self.failing.borrow_mut().insert(op, failure);
     }
 
+    /// Runs `then` (another client's doing, on this backend) right before the next call of
+    /// operation `op`, once: for what a channel must cope with changing under it.
+    pub fn meanwhile(&self, op: &'static str, then: impl FnOnce(&CoreBackend) + 'static) {
+        self.meanwhile.borrow_mut().insert(op, Box::new(then));
+    }
+
+    /// The gateway's UserLoggedOut for `user`'s session on `connection`, as the rooms actor hears
+    /// it on `wcc.events` (a close, a sign-in as someone else, or presence ending the sessions of
+    /// a gateway that died).
+    pub fn session_ended(&self, user: &str, channel: &str, connection: &str) {
+        let event = Event::UserLoggedOut {
+            user: user.into(),
+            channel: channel.into(),
+            connection: connection.into(),
+        };
+        let body = Envelope::new(event, self.now()).to_json();
+        self.users()
+            .on_event(body.as_bytes(), self.now())
+            .expect("session_ended");
+    }
+
     pub fn set_setting(&self, key: &str, value: &str) {
         self.settings.borrow_mut().insert(key.into(), value.into());
     }
@@ -212,6 +244,11 @@ impl CoreBackend {
     }
 
     // Looking at the outcome.
+
+    /// Every key in the store, sorted: what the core keeps, for tests that it keeps no more.
+    pub fn store_keys(&self) -> Vec<String> {
+        self.store.keys()
+    }
 
     pub fn is_member(&self, room: &str, user: &str) -> bool {
         self.rooms().is_member(room, user).expect("is_member")

@@ -1,5 +1,7 @@
 //! The lists every Rebuttal client keeps (rooms, users, groups) and the objects in them, built
-//! from the core. Clients replace a whole list when it arrives, so each is always sent whole.
+//! from the core. Clients replace a whole list when it arrives (upstream's clients have no packet
+//! that changes one entry), so each is always sent whole. Guests (connections of other protocols
+//! that never signed in) are on no list: the core lists no guest, and voice rooms hide them.
 //!
 //! Live voice state that others must see on arrival (live streaming, server mute) is kept in the
 //! user's profile under `rebuttal`; the voice room a user is in is its membership of a voice room.
@@ -8,7 +10,7 @@ use std::collections::BTreeMap;
 
 use channel_kit::{Backend, Principal, Room, User};
 use serde_json::{json, Value};
-use wcc_interface::Failure;
+use wcc_interface::{ids, Failure};
 
 use crate::codec;
 
@@ -35,7 +37,8 @@ impl Rooms {
         let mut occupants = BTreeMap::new();
         for room in rooms.iter().filter(|r| r.kind == "voice") {
             // Who is in a voice room is public in Rebuttal: every client shows it.
-            let members = backend.query_members(&Principal::Server, &room.id)?;
+            let mut members = backend.query_members(&Principal::Server, &room.id)?;
+            members.retain(|member| !ids::is_guest(member));
             occupants.insert(room.id.clone(), members);
         }
         Ok(Self { rooms, occupants })

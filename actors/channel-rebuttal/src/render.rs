@@ -150,12 +150,7 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
             segment_of(message.event_id),
         )
         .ok()?,
-        Event::DirectoryChanged { part } => match part.as_str() {
-            part::USERS => directory::users_packet(backend).ok()?,
-            part::ROOMS => directory::rooms_packet(backend).ok()?,
-            part::GROUPS => directory::groups_packet(backend).ok()?,
-            _ => return None,
-        },
+        Event::DirectoryChanged { part } => directory_packet(backend, &part)?,
         Event::Signal {
             room,
             sender,
@@ -165,11 +160,34 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         } => signal(&room, &sender, &kind, &content)?,
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
+        | Event::GatewayAlive { .. }
         | Event::MessageDelivered { .. }
         | Event::UserJoined { .. }
         | Event::UserLeft { .. } => return None,
     };
     Some(shown)
+}
+
+/// The list `part` names, as every local client gets it once per change, unless the directory
+/// changed again while it was being built. The later change counted its version before it was
+/// announced, so its DirectoryChanged is rendered after this one and its list shows both
+/// changes; this one is dropped. So a burst of changes (sign-ups, renames, voice joins) reaches
+/// clients as far fewer lists than changes, and the last list is always sent. A version that
+/// cannot be read drops nothing.
+fn directory_packet(backend: &impl Backend, part: &str) -> Option<String> {
+    let build = match part {
+        part::USERS => directory::users_packet,
+        part::ROOMS => directory::rooms_packet,
+        part::GROUPS => directory::groups_packet,
+        _ => return None,
+    };
+    let before = backend.directory_version(part).ok();
+    let packet = build(backend).ok()?;
+    let after = backend.directory_version(part).ok();
+    match (before, after) {
+        (Some(before), Some(after)) if after != before => None,
+        _ => Some(packet),
+    }
 }
 
 /// A live signal as upstream's packet.

@@ -780,3 +780,114 @@ fn changed_permissions_are_sent_to_the_user() {
         .unwrap()
         .contains(&json!("setGroupPerm")));
 }
+
+/// How many DirectoryChanged the core has published so far.
+fn directory_changes(backend: &CoreBackend) -> usize {
+    backend
+        .events()
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::DirectoryChanged { .. }))
+        .count()
+}
+
+fn changed(part: &str) -> String {
+    Envelope::new(Event::DirectoryChanged { part: part.into() }, 1).to_json()
+}
+
+/// The list packet the render of a change of `part` sends, parsed.
+fn rendered(backend: &CoreBackend, part: &str) -> Value {
+    serde_json::from_str(&render::render(&changed(part), backend).unwrap()).unwrap()
+}
+
+#[test]
+fn sign_ins_of_known_users_and_guests_send_other_clients_no_list() {
+    let backend = backend();
+    backend.add_room("call", "voice");
+    admin(&backend);
+    member(&backend, "ann@example.org", None);
+    backend.login("venueless", "vera-browser").unwrap();
+    let before = directory_changes(&backend);
+
+    // Ann on a second device, Vera's browser again: known users, nothing in any list changes.
+    let again = json!({"type": "login", "email": "ann@example.org", "password": "correct horse"});
+    assert_eq!(types(&send(session("ann-2"), again, &backend))[0], "login");
+    backend.login("venueless", "vera-browser").unwrap();
+    // An actionhero socket that never signs in: its guest comes, even into the voice room, and
+    // goes, as a thousand such sockets would.
+    for n in 0..3 {
+        let guest = backend.guest(&format!("gw-{n}")).unwrap().id;
+        let me = Principal::user(&guest);
+        backend.join(&me, "call", &guest, "actionhero").unwrap();
+        assert!(rendered(&backend, "users")["userList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["id"] != json!(guest)));
+        assert_eq!(
+            rendered(&backend, "rooms")["roomList"][0]["userlist"],
+            json!([])
+        );
+        backend.delete_user(&me, &guest).unwrap();
+    }
+    assert_eq!(
+        directory_changes(&backend),
+        before,
+        "no list was sent again"
+    );
+
+    // A new account is a change of the list: upstream's clients only understand it whole.
+    member(&backend, "bo@example.org", None);
+    assert!(directory_changes(&backend) > before);
+}
+
+#[test]
+fn a_list_overtaken_by_a_later_change_is_dropped_and_the_last_one_is_sent() {
+    let backend = backend();
+    admin(&backend);
+    let users = changed("users");
+    // While this gateway builds the list for one sign-up, someone else signs up for the first
+    // time: that change comes with a DirectoryChanged of its own, after this one.
+    backend.meanwhile("list_users", |b| {
+        b.login("venueless", "late-browser").unwrap();
+    });
+    assert_eq!(render::render(&users, &backend), None);
+    // Its own render finds nothing newer and sends the list with both.
+    let list = rendered(&backend, "users");
+    assert_eq!(list["userList"].as_array().unwrap().len(), 2, "{list}");
+    // A change of another part does not hold this one back.
+    backend.meanwhile("list_users", |b| b.add_room("later", "text"));
+    assert!(render::render(&users, &backend).is_some());
+    // Nor does a version that cannot be read.
+    backend.fail("directory_version", wcc_interface::FailureCode::Unavailable);
+    assert!(render::render(&users, &backend).is_some());
+}
+
+#[test]
+fn what_a_guest_said_keeps_its_name_after_the_guest_is_gone() {
+    let backend = backend();
+    let boss = admin(&backend);
+    backend.add_room("general", "text");
+    let guest = backend.guest("gw-9").unwrap().id;
+    let me = Principal::user(&guest);
+    backend.join(&me, "general", &guest, "actionhero").unwrap();
+    backend
+        .process_message(NewMessage {
+            room: "general".into(),
+            sender: guest.clone(),
+            channel: "actionhero".into(),
+            event_type: "channel.message".into(),
+            content: json!({"type": "text", "body": "hi"}).to_string(),
+        })
+        .unwrap();
+    backend.delete_user(&me, &guest).unwrap();
+    let outcome = send(
+        boss,
+        json!({"type": "getmessages", "roomid": "general"}),
+        &backend,
+    );
+    let message = &sent(&outcome)[0]["messages"][0];
+    assert_eq!(
+        (&message["userid"], &message["username"], &message["text"]),
+        (&json!(guest), &json!("guest-gw-9"), &json!("hi"))
+    );
+}

@@ -188,8 +188,15 @@ impl<B: Backend> Conn<'_, B> {
         senders.sort();
         senders.dedup();
         let users = self.backend.get_users(&senders).map_err(chat)?;
-        let users: Map<String, Value> =
+        let mut users: Map<String, Value> =
             users.iter().map(|u| (u.id.clone(), user_view(u))).collect();
+        // A sender who is gone (a deleted account, the guest of a closed actionhero socket) is
+        // still named, by id and without a profile, as a member event of an unknown user is.
+        for sender in senders.iter().filter(|s| !s.is_empty()) {
+            users
+                .entry(sender.clone())
+                .or_insert_with(|| json!({ "id": sender, "profile": {} }));
+        }
         let results: Vec<Value> = page.iter().map(message_event).collect();
         Ok(Some(json!({ "results": results, "users": users })))
     }

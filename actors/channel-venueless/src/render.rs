@@ -21,6 +21,7 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         Event::UserLeft { room, user, .. } => member_event(&room, &user, "leave", backend),
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
+        | Event::GatewayAlive { .. }
         | Event::MessageDelivered { .. }
         | Event::DirectoryChanged { .. }
         | Event::Signal { .. } => return None,
@@ -218,6 +219,7 @@ mod tests {
             user: "u".into(),
             channel: "c".into(),
             connection: "k".into(),
+            gateway: "g".into(),
         };
         let delivered = Event::MessageDelivered {
             room: "r".into(),

@@ -1,5 +1,7 @@
 //! Where each fact lives in the `wcc` bucket. Every actor that reads or writes a key builds it
 //! here, so the layout is written down once.
+//!
+//! A [`crate::LogSet`] under prefix `p` keeps `p/seq`, `p/log/{n}` and `p/base`.
 
 /// The bucket every core actor opens.
 pub const BUCKET: &str = "wcc";
@@ -50,6 +52,9 @@ pub fn login(channel: &str, client_id: &str) -> String {
 
 /// [`crate::LogSet`] of live sessions (key: connection id).
 pub const PRESENCE_SESSIONS: &str = "presence/sessions";
+/// Connections whose logout was recorded in the last minute, so that their login, delivered
+/// late (by another host, or overtaken on this one), cannot bring the session back.
+pub const PRESENCE_ENDED: &str = "presence/ended";
 
 /// Where the message with id `id` (a UUID) is: `{"room", "event_id"}` JSON.
 pub fn message_id(id: &str) -> String {

@@ -3,7 +3,7 @@
 //! Actor logic is written against [`Store`], so it runs natively in unit tests on
 //! [`MemoryStore`] and, inside a component, on [`WasiStore`] (wasi:keyvalue@0.2.0-draft, which
 //! the host forwards to the keyvalue provider on JetStream KV). [`LogSet`] builds a race-free set
-//! out of the only atomic operation that interface has, `increment`.
+//! out of the only atomic operation that interface has, `increment`, and compacts it as it goes.
 
 pub mod keys;
 mod log_set;
@@ -11,7 +11,7 @@ mod memory;
 #[cfg(target_arch = "wasm32")]
 mod wasi;
 
-pub use log_set::LogSet;
+pub use log_set::{LogSet, COMPACT_EVERY, GAP_EXPIRY_MS};
 pub use memory::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 pub use wasi::WasiStore;
@@ -30,6 +30,11 @@ pub trait Store {
     /// Writes every pair; one call to the store, however many keys (the provider writes them
     /// concurrently, so no order between them is promised).
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure>;
+    /// Deletes every key (a missing one is no error). One call to the store where it has a
+    /// batch delete; by default one `delete` each.
+    fn delete_many(&self, keys: &[String]) -> Result<(), Failure> {
+        keys.iter().try_for_each(|key| self.delete(key))
+    }
 
     /// Reads a JSON value.
     fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Failure> {

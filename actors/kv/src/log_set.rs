@@ -1,16 +1,83 @@
-//! A set kept as an append-only log of adds and removes.
+//! A set kept as an append-only log of adds and removes, compacted into a snapshot.
 //!
 //! wasi:keyvalue@0.2.0-draft has no compare-and-swap, so a set stored as one JSON value would
 //! lose concurrent updates from two actor instances. Here every change takes a fresh slot from
 //! `increment` (atomic in the provider) and writes only that slot; reading folds the log. Two
 //! joins at the same moment land in different slots and both survive.
+//!
+//! # Layout
+//!
+//! Under `prefix`: `seq` (the slot counter), `log/{n}` (one change each) and `base`, a JSON
+//! snapshot `{upto, members, gaps, retire}`: the set after folding every slot up to `upto`
+//! except the `gaps` (slots that were taken but not yet written when the snapshot was made, each
+//! with the time it was first seen unwritten). A reader starts from `members`, applies the gap
+//! slots that are written by now, then the slots after `upto`, all in slot order. A set without
+//! `base` (data from before compaction) reads as a snapshot with `upto` 0, so old logs stay
+//! readable and are compacted by their next writer that hits a threshold.
+//!
+//! # Compaction
+//!
+//! The writer whose slot is a multiple of [`COMPACT_EVERY`] compacts right after writing it,
+//! so each threshold has exactly one compactor. It reads `base` and `seq`, folds the gap slots
+//! and the slots after `upto`, and before writing the new `base` reads `base` again (together
+//! with every slot it found unwritten): if `base` changed, another compactor won and this one
+//! gives up; slots that were written meanwhile are folded in their place. A slot that is still
+//! unwritten becomes a gap. A gap unwritten for [`GAP_EXPIRY_MS`] is dropped: the host caps a
+//! component invocation at 15 s, so its writer is gone and the change was never acknowledged.
+//!
+//! Applying a late gap after the snapshot rather than at its own place is a valid order: its
+//! writer took the slot before the snapshot's later slots were taken and had not finished when
+//! the snapshot was read, so it ran concurrently with every change folded after it, and the
+//! result is the plain slot-order fold of a run in which its `increment` came just after
+//! `upto`, inside its writer's call.
+//!
+//! Slots are deleted one generation late. `retire` names the slots this snapshot folded that
+//! are still stored (`(after, upto]` minus the gaps, plus the earlier gaps it folded); the next
+//! compactor deletes them, after its re-check and before it writes its own snapshot. Whoever
+//! still works from the snapshot before this one (a reader between its two calls, or a
+//! compactor that passed its re-check and is about to write) still finds every slot it needs.
+//! At most [`MAX_RETIRE`] slots of the range go per compaction, so an old uncompacted log is
+//! drained over several compactions instead of in one long call.
+//!
+//! # What remains
+//!
+//! - A compactor whose snapshot write is overtaken by two whole later compactions (the second
+//!   deleting what the stale snapshot still needs) makes the set lose the changes between the
+//!   two `upto`s. Both must run inside that one store call, with at least [`COMPACT_EVERY`]
+//!   writes between them. A reader in the same position (two compactions inside one
+//!   `get_many`) returns a set missing those changes once; the data is not lost.
+//! - Two snapshots built from the same one may both be written; the last wins. That is safe:
+//!   the other's slots were not deleted, and the next compaction folds them again and retires
+//!   them (each `retire` range starts where the previous one ended, so none is skipped).
+//! - A gap is judged expired by the clock of a later compactor against the clock of the one
+//!   that first saw it; hosts whose clocks differ by more than 45 s could drop a live writer's
+//!   slot. A write carried out later than that (a writer past the host's cap, or a request the
+//!   provider runs long after its caller's invocation ended) lands in a slot no one reads.
+//! - A change that lands between a compactor's re-check and its write is placed after the new
+//!   snapshot, so one reader may see it at its slot and the next after the snapshot.
+//! - The snapshot is one value: a set larger than the provider's value limit (1 MiB by default)
+//!   cannot be compacted, and its writes fall back to an ever-growing log as before.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
 use wcc_interface::Failure;
 
 use crate::Store;
+
+/// The writer of every slot that is a multiple of this compacts the log.
+pub const COMPACT_EVERY: u64 = 64;
+
+/// How long a taken but unwritten slot is waited for. The host ends a component invocation
+/// after 15 s, so after this its writer is gone (the margin covers clock skew between hosts).
+pub const GAP_EXPIRY_MS: u64 = 60_000;
+
+/// At most this many slots of a snapshot's range are deleted by one compaction.
+const MAX_RETIRE: u64 = 16 * COMPACT_EVERY;
+
+/// Tries of a read whose snapshot is replaced while it reads.
+const READ_ATTEMPTS: usize = 3;
 
 /// A set of `T` keyed by a string, stored under `prefix`.
 pub struct LogSet<'a, S: Store> {
@@ -27,6 +94,78 @@ enum Entry<T> {
     Remove { key: String },
 }
 
+/// The snapshot at `{prefix}/base`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Base {
+    /// Every slot up to this one is folded into `members`, except the `gaps`.
+    upto: u64,
+    /// Values as stored, so the snapshot does not depend on `T`.
+    #[serde(default)]
+    members: BTreeMap<String, Value>,
+    /// Slots up to `upto` that were taken but unwritten, with when they were first seen so.
+    #[serde(default)]
+    gaps: BTreeMap<u64, u64>,
+    /// Slots folded here that are still stored, for the next compactor to delete.
+    #[serde(default)]
+    retire: Retire,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Retire {
+    /// Slots in `(after, upto]` that are not gaps.
+    after: u64,
+    /// And these: gaps of the previous snapshot that this one folded.
+    #[serde(default)]
+    slots: Vec<u64>,
+}
+
+impl Base {
+    /// The slots a fold of this snapshot reads, in slot order: the gaps, then those after it.
+    fn pending(&self, seq: u64) -> Vec<u64> {
+        self.gaps
+            .keys()
+            .copied()
+            .chain(self.upto + 1..=seq)
+            .collect()
+    }
+
+    /// Every slot this snapshot asks its successor to delete, and where the range it leaves
+    /// for the next snapshot starts.
+    fn retiring(&self) -> (BTreeSet<u64>, u64) {
+        let end = self
+            .upto
+            .min(self.retire.after.saturating_add(MAX_RETIRE))
+            .max(self.retire.after);
+        let mut slots: BTreeSet<u64> = (self.retire.after + 1..=end)
+            .filter(|slot| !self.gaps.contains_key(slot))
+            .collect();
+        slots.extend(self.retire.slots.iter().copied());
+        (slots, end)
+    }
+}
+
+/// `base` and `seq` as one read found them.
+struct Head {
+    /// The stored bytes, to tell later whether `base` changed.
+    raw: Option<Vec<u8>>,
+    base: Base,
+    seq: u64,
+}
+
+/// A compaction that has read the log and not yet checked that its snapshot is still current.
+struct Compaction {
+    head: Head,
+    /// Every slot of [`Base::pending`], with its bytes where written.
+    found: BTreeMap<u64, Option<Vec<u8>>>,
+    now_ms: u64,
+}
+
+/// A compaction that passed its check: what to delete, then what to write.
+struct Ready {
+    retired: Vec<String>,
+    next: Base,
+}
+
 impl<'a, S: Store> LogSet<'a, S> {
     pub fn new(store: &'a S, prefix: impl Into<String>) -> Self {
         Self {
@@ -35,53 +174,212 @@ impl<'a, S: Store> LogSet<'a, S> {
         }
     }
 
-    /// Adds (or replaces) the entry for `key`.
-    pub fn add<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Failure> {
-        self.append(&Entry::Add {
-            key: key.to_string(),
-            value,
-        })
+    /// Adds (or replaces) the entry for `key`. `now_ms` is the caller's clock; it is read only
+    /// if this change compacts the log (to date slots still unwritten).
+    pub fn add<T: Serialize>(&self, key: &str, value: &T, now_ms: u64) -> Result<(), Failure> {
+        self.append(
+            &Entry::Add {
+                key: key.to_string(),
+                value,
+            },
+            now_ms,
+        )
     }
 
-    pub fn remove(&self, key: &str) -> Result<(), Failure> {
-        self.append::<()>(&Entry::Remove {
-            key: key.to_string(),
-        })
+    /// Removes the entry for `key`; `now_ms` as for [`Self::add`].
+    pub fn remove(&self, key: &str, now_ms: u64) -> Result<(), Failure> {
+        self.append::<()>(
+            &Entry::Remove {
+                key: key.to_string(),
+            },
+            now_ms,
+        )
     }
 
-    /// The current members, in key order.
+    /// The current members, in key order. A member whose stored value is not a `T` is left
+    /// out, as are slots of an unknown shape, so the set stays readable.
     pub fn entries<T: DeserializeOwned>(&self) -> Result<BTreeMap<String, T>, Failure> {
-        let len = match self.store.get(&self.seq_key())? {
-            None => 0,
-            Some(bytes) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+        Ok(self
+            .fold()?
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, serde_json::from_value(value).ok()?)))
+            .collect())
+    }
+
+    /// The members as stored. The snapshot is read again beside the slots: if a compaction
+    /// replaced it meanwhile, the slots may already be going, so the read starts over.
+    fn fold(&self) -> Result<BTreeMap<String, Value>, Failure> {
+        let mut head = self.read_head()?;
+        for attempt in 1..=READ_ATTEMPTS {
+            if head.raw.is_none() && head.seq == 0 {
+                return Ok(BTreeMap::new());
+            }
+            let pending = head.base.pending(head.seq);
+            let mut keys: Vec<String> = pending.iter().map(|&n| self.slot_key(n)).collect();
+            keys.push(self.base_key());
+            let mut values = self.store.get_many(&keys)?;
+            let base_now = values.pop().flatten();
+            if base_now == head.raw || attempt == READ_ATTEMPTS {
+                let mut members = head.base.members;
+                // A slot taken but not yet written is skipped: its writer has not acknowledged.
+                for bytes in values.iter().flatten() {
+                    apply(&mut members, bytes);
+                }
+                return Ok(members);
+            }
+            head = self.read_head()?;
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    fn append<T: Serialize>(&self, entry: &Entry<T>, now_ms: u64) -> Result<(), Failure> {
+        let slot = self.store.increment(&self.seq_key(), 1)?;
+        self.store.set_json(&self.slot_key(slot), entry)?;
+        if slot % COMPACT_EVERY == 0 {
+            // Housekeeping: the change is stored either way, and a failed compaction leaves
+            // the log to the next threshold's writer.
+            let _ = self.compact(now_ms);
+        }
+        Ok(())
+    }
+
+    /// Folds the log into a new snapshot; `false` if there was nothing to do or another
+    /// compactor won.
+    fn compact(&self, now_ms: u64) -> Result<bool, Failure> {
+        let Some(compaction) = self.begin(now_ms)? else {
+            return Ok(false);
         };
-        let keys: Vec<String> = (1..=len).map(|n| self.slot_key(n)).collect();
-        let mut members = BTreeMap::new();
-        // A slot that was taken but not yet written is skipped: its writer has not acknowledged.
-        for bytes in self.store.get_many(&keys)?.into_iter().flatten() {
-            match serde_json::from_slice::<Entry<T>>(&bytes) {
-                Ok(Entry::Add { key, value }) => {
-                    members.insert(key, value);
-                }
-                Ok(Entry::Remove { key }) => {
-                    members.remove(&key);
-                }
-                Err(_) => {} // a slot of an older shape; ignoring it keeps the set readable
+        let Some(ready) = self.check(compaction)? else {
+            return Ok(false);
+        };
+        self.finish(ready)?;
+        Ok(true)
+    }
+
+    /// Reads the snapshot and the slots to fold into the next one; `None` if a later
+    /// compaction already folded every slot there is.
+    fn begin(&self, now_ms: u64) -> Result<Option<Compaction>, Failure> {
+        let head = self.read_head()?;
+        if head.seq <= head.base.upto {
+            return Ok(None);
+        }
+        let pending = head.base.pending(head.seq);
+        let keys: Vec<String> = pending.iter().map(|&n| self.slot_key(n)).collect();
+        let found = pending
+            .into_iter()
+            .zip(self.store.get_many(&keys)?)
+            .collect();
+        Ok(Some(Compaction {
+            head,
+            found,
+            now_ms,
+        }))
+    }
+
+    /// Reads the snapshot again, with every slot found unwritten: `None` if the snapshot
+    /// changed (another compactor won), else the next snapshot, folding slots written meanwhile.
+    fn check(&self, mut compaction: Compaction) -> Result<Option<Ready>, Failure> {
+        let unwritten: Vec<u64> = compaction
+            .found
+            .iter()
+            .filter(|(_, bytes)| bytes.is_none())
+            .map(|(&slot, _)| slot)
+            .collect();
+        let mut keys = vec![self.base_key()];
+        keys.extend(unwritten.iter().map(|&n| self.slot_key(n)));
+        let mut values = self.store.get_many(&keys)?.into_iter();
+        if values.next().flatten() != compaction.head.raw {
+            return Ok(None);
+        }
+        for (slot, bytes) in unwritten.into_iter().zip(values) {
+            if bytes.is_some() {
+                compaction.found.insert(slot, bytes);
             }
         }
-        Ok(members)
+        Ok(Some(self.next_base(compaction)))
     }
 
-    fn append<T: Serialize>(&self, entry: &Entry<T>) -> Result<(), Failure> {
-        let slot = self.store.increment(&self.seq_key(), 1)?;
-        self.store.set_json(&self.slot_key(slot), entry)
+    /// Deletes what the snapshot read asked to retire, then writes the new one. Deleting first
+    /// means an invocation that dies in between leaks nothing; the next compactor deletes the
+    /// same slots again, harmlessly.
+    fn finish(&self, ready: Ready) -> Result<(), Failure> {
+        if !ready.retired.is_empty() {
+            self.store.delete_many(&ready.retired)?;
+        }
+        self.store.set_json(&self.base_key(), &ready.next)
+    }
+
+    fn next_base(&self, compaction: Compaction) -> Ready {
+        let Compaction {
+            head,
+            found,
+            now_ms,
+        } = compaction;
+        let base = head.base;
+        let mut members = base.members.clone();
+        let mut gaps = BTreeMap::new();
+        let mut folded_gaps = Vec::new();
+        // In slot order: the old gaps, then the new slots.
+        for (slot, bytes) in found {
+            match bytes {
+                Some(bytes) => {
+                    apply(&mut members, &bytes);
+                    if slot <= base.upto {
+                        folded_gaps.push(slot);
+                    }
+                }
+                None => {
+                    let first_seen = base.gaps.get(&slot).copied().unwrap_or(now_ms);
+                    if now_ms.saturating_sub(first_seen) < GAP_EXPIRY_MS {
+                        gaps.insert(slot, first_seen);
+                    }
+                    // else abandoned: its writer was stopped long ago, never acknowledged
+                }
+            }
+        }
+        let (retired, after) = base.retiring();
+        Ready {
+            retired: retired.into_iter().map(|n| self.slot_key(n)).collect(),
+            next: Base {
+                upto: head.seq,
+                members,
+                gaps,
+                retire: Retire {
+                    after,
+                    slots: folded_gaps,
+                },
+            },
+        }
+    }
+
+    fn read_head(&self) -> Result<Head, Failure> {
+        let mut values = self
+            .store
+            .get_many(&[self.base_key(), self.seq_key()])?
+            .into_iter();
+        let raw = values.next().flatten();
+        let seq = values
+            .next()
+            .flatten()
+            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
+            .unwrap_or(0);
+        let base: Base = match &raw {
+            None => Base::default(),
+            Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
+                Failure::unavailable(format!("corrupt value at {}: {e}", self.base_key()))
+            })?,
+        };
+        // Read concurrently, `seq` may predate the snapshot: then nothing follows it yet.
+        let seq = seq.max(base.upto);
+        Ok(Head { raw, base, seq })
     }
 
     fn seq_key(&self) -> String {
         format!("{}/seq", self.prefix)
+    }
+
+    fn base_key(&self) -> String {
+        format!("{}/base", self.prefix)
     }
 
     fn slot_key(&self, n: u64) -> String {
@@ -89,34 +387,19 @@ impl<'a, S: Store> LogSet<'a, S> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::MemoryStore;
-
-    #[test]
-    fn adds_and_removes_fold_to_the_current_set() {
-        let store = MemoryStore::new();
-        let set = LogSet::new(&store, "room/lobby/members");
-        set.add("alice", &1u64).unwrap();
-        set.add("bob", &2u64).unwrap();
-        set.remove("alice").unwrap();
-        set.add("carol", &3u64).unwrap();
-        let members: BTreeMap<String, u64> = set.entries().unwrap();
-        assert_eq!(
-            members.into_iter().collect::<Vec<_>>(),
-            vec![("bob".into(), 2), ("carol".into(), 3)]
-        );
-    }
-
-    #[test]
-    fn a_taken_but_unwritten_slot_is_skipped() {
-        let store = MemoryStore::new();
-        let set = LogSet::new(&store, "s");
-        set.add("a", &()).unwrap();
-        store.increment("s/seq", 1).unwrap(); // a writer that crashed after taking its slot
-        set.add("b", &()).unwrap();
-        let members: BTreeMap<String, ()> = set.entries().unwrap();
-        assert_eq!(members.keys().cloned().collect::<Vec<_>>(), vec!["a", "b"]);
+/// Applies one slot's change; a slot of an unknown shape is ignored, which keeps the set
+/// readable.
+fn apply(members: &mut BTreeMap<String, Value>, bytes: &[u8]) {
+    match serde_json::from_slice::<Entry<Value>>(bytes) {
+        Ok(Entry::Add { key, value }) => {
+            members.insert(key, value);
+        }
+        Ok(Entry::Remove { key }) => {
+            members.remove(&key);
+        }
+        Err(_) => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -65,4 +65,12 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+
+    fn delete_many(&self, keys: &[String]) -> Result<(), Failure> {
+        let mut stored = self.entries.borrow_mut();
+        for key in keys {
+            stored.remove(key);
+        }
+        Ok(())
+    }
 }

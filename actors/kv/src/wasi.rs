@@ -74,4 +74,11 @@ impl Store for WasiStore {
         }
         batch::set_many(&self.bucket, entries).map_err(failure)
     }
+
+    fn delete_many(&self, keys: &[String]) -> Result<(), Failure> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        batch::delete_many(&self.bucket, keys).map_err(failure)
+    }
 }

@@ -275,8 +275,8 @@ mod tests {
             store.set(&keys::member_flag(room, user), b"1").unwrap();
         }
         let rooms = LogSet::new(&store, keys::user_rooms("alice"));
-        rooms.add("lobby", &1u64).unwrap();
-        rooms.add("den", &1u64).unwrap();
+        rooms.add("lobby", &1u64, 1).unwrap();
+        rooms.add("den", &1u64, 1).unwrap();
         post(&store, "lobby", "alice", "a1");
         post(&store, "lobby", "bob", "b1");
         post(&store, "den", "alice", "a2");

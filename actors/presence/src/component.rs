@@ -1,4 +1,4 @@
-//! The wasm shell: NATS messages and WIT queries in, the real store and clock supplied.
+//! The wasm shell: NATS messages and WIT queries in, the real store, NATS and clock supplied.
 //!
 //! Nothing here decides anything; it converts and delegates so the logic stays testable natively.
 
@@ -6,6 +6,8 @@ use wcc_interface::clock::now_ms;
 
 use wcc_interface::Failure as DomainFailure;
 use wcc_kv::{keys, WasiStore};
+
+use crate::Publisher;
 
 wit_bindgen::generate!({
     world: "presence-actor",
@@ -15,7 +17,7 @@ wit_bindgen::generate!({
 
 use exports::wasmcloud::messaging::handler::Guest as HandlerGuest;
 use exports::wcc::chat::presence::Guest as PresenceGuest;
-use wasmcloud::messaging::types::BrokerMessage;
+use wasmcloud::messaging::{consumer, types::BrokerMessage};
 use wcc::chat::types::{Failure, OnlineUser};
 
 struct Component;
@@ -24,14 +26,14 @@ impl HandlerGuest for Component {
     fn handle_message(msg: BrokerMessage) -> Result<(), String> {
         // An error makes the host log it; the message is not redelivered either way.
         let store = WasiStore::open(keys::BUCKET).map_err(|e| e.to_string())?;
-        crate::handle_event(&store, &msg.body, now_ms()).map_err(|e| e.to_string())
+        crate::handle_event(&store, &NatsPublisher, &msg.body, &now_ms).map_err(|e| e.to_string())
     }
 }
 
 impl PresenceGuest for Component {
     fn online_users() -> Result<Vec<OnlineUser>, Failure> {
         let store = open_store()?;
-        let users = crate::online_users(&store).map_err(to_wit_failure)?;
+        let users = crate::online_users(&store, now_ms()).map_err(to_wit_failure)?;
         Ok(users
             .into_iter()
             .map(|u| OnlineUser {
@@ -43,7 +45,23 @@ impl PresenceGuest for Component {
 
     fn is_online(user: String) -> Result<bool, Failure> {
         let store = open_store()?;
-        crate::is_online(&store, &user).map_err(to_wit_failure)
+        crate::is_online(&store, &user, now_ms()).map_err(to_wit_failure)
+    }
+}
+
+/// Publishes through the host's link to the NATS messaging provider (the logouts of a dead
+/// gateway's sessions).
+struct NatsPublisher;
+
+impl Publisher for NatsPublisher {
+    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), DomainFailure> {
+        let msg = BrokerMessage {
+            subject: subject.to_string(),
+            body: body.to_vec(),
+            reply_to: None,
+        };
+        consumer::publish(&msg)
+            .map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
     }
 }
 

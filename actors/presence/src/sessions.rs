@@ -3,8 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use wcc_interface::{Envelope, Event, Failure};
+use wcc_interface::Failure;
 use wcc_kv::{keys, LogSet, Store};
+
+use crate::gateways;
 
 /// One live connection of a user, stored under its connection id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +16,11 @@ pub struct Session {
     pub channel: String,
     /// Unix milliseconds when this actor recorded the login.
     pub since: u64,
+    /// The gateway holding the connection, whose heartbeats keep the session alive. Empty for
+    /// sessions of gateways without heartbeats (and those recorded before there were any):
+    /// they end only with their logout.
+    #[serde(default)]
+    pub gateway: String,
 }
 
 /// A user with at least one live session (the WIT `online-user`).
@@ -24,40 +31,87 @@ pub struct OnlineUser {
     pub channels: Vec<String>,
 }
 
-fn sessions<S: Store>(store: &S) -> LogSet<'_, S> {
+pub(crate) fn sessions<S: Store>(store: &S) -> LogSet<'_, S> {
     LogSet::new(store, keys::PRESENCE_SESSIONS)
 }
 
-/// Applies one NATS message body. Only UserLoggedIn/UserLoggedOut matter; anything else,
-/// including bodies that are not envelopes, is ignored because other events share subjects.
-pub fn handle_event<S: Store>(store: &S, body: &[u8], now_ms: u64) -> Result<(), Failure> {
-    let Some(envelope) = Envelope::parse(body) else {
+/// Logouts recorded in the last [`ENDED_KEPT_MS`], by connection: the value is when.
+///
+/// Events are handled concurrently, and with several hosts a login and its logout may be
+/// handled by different hosts: a login handled after its own logout would otherwise record a
+/// session that no event ever ends while its gateway lives. Connection ids are never reused,
+/// so a login of a connection in this set is stale and ignored.
+pub(crate) fn ended<S: Store>(store: &S) -> LogSet<'_, S> {
+    LogSet::new(store, keys::PRESENCE_ENDED)
+}
+
+/// How long a logout is remembered: far longer than any two events of one connection can be
+/// reordered (each is handled within the host's 15 s cap on a call).
+pub const ENDED_KEPT_MS: u64 = 60_000;
+
+/// Records the session of `connection` (again, if the login is delivered twice). A login from a
+/// gateway this actor does not know (yet, or any more) makes it known, so that its silence ends
+/// this session too.
+pub fn login<S: Store>(store: &S, connection: &str, session: &Session) -> Result<(), Failure> {
+    sessions(store).add(connection, session, session.since)?;
+    if session.gateway.is_empty() {
         return Ok(());
-    };
-    match envelope.event {
-        Event::UserLoggedIn {
-            user,
-            channel,
-            connection,
-        } => sessions(store).add(
-            &connection,
-            &Session {
-                user,
-                channel,
-                since: now_ms,
-            },
-        ),
-        // Keyed by connection alone: the connection id is unique across the lattice.
-        Event::UserLoggedOut { connection, .. } => sessions(store).remove(&connection),
-        _ => Ok(()),
     }
+    gateways::vouch(store, &session.gateway, session.since)
+}
+
+/// Ends the session of `connection`, if there is one, and remembers that it ended.
+pub fn logout<S: Store>(store: &S, connection: &str, now_ms: u64) -> Result<(), Failure> {
+    ended(store).add(connection, &now_ms, now_ms)?;
+    sessions(store).remove(connection, now_ms)
+}
+
+/// Forgets logouts older than [`ENDED_KEPT_MS`], removing again any session a stale login
+/// recorded after them. Heartbeats call this, so the set holds about a minute of logouts.
+pub fn forget_old_logouts<S: Store>(store: &S, now_ms: u64) -> Result<(), Failure> {
+    let ended = ended(store);
+    let old: Vec<String> = ended
+        .entries::<u64>()?
+        .into_iter()
+        .filter(|(_, at)| now_ms.saturating_sub(*at) > ENDED_KEPT_MS)
+        .map(|(connection, _)| connection)
+        .collect();
+    if old.is_empty() {
+        return Ok(());
+    }
+    let recorded = sessions(store).entries::<Session>()?;
+    for connection in old {
+        if recorded.contains_key(&connection) {
+            sessions(store).remove(&connection, now_ms)?;
+        }
+        ended.remove(&connection, now_ms)?;
+    }
+    Ok(())
+}
+
+/// Every session that counts as live at `now_ms`: all recorded ones except those of a gateway
+/// overdue for its heartbeat, whose sweep may not have run yet (or cannot: no gateway is left to
+/// drive it).
+fn live_sessions<S: Store>(store: &S, now_ms: u64) -> Result<BTreeMap<String, Session>, Failure> {
+    let mut live: BTreeMap<String, Session> = sessions(store).entries()?;
+    let ended: BTreeMap<String, u64> = ended(store).entries()?;
+    live.retain(|connection, _| !ended.contains_key(connection));
+    let holders: BTreeSet<&str> = live
+        .values()
+        .map(|session| session.gateway.as_str())
+        .filter(|gateway| !gateway.is_empty())
+        .collect();
+    let overdue = gateways::overdue(store, holders, now_ms)?;
+    if !overdue.is_empty() {
+        live.retain(|_, session| !overdue.contains(&session.gateway));
+    }
+    Ok(live)
 }
 
 /// Every online user with the channels they are connected on, sorted by user.
-pub fn online_users<S: Store>(store: &S) -> Result<Vec<OnlineUser>, Failure> {
-    let live: BTreeMap<String, Session> = sessions(store).entries()?;
+pub fn online_users<S: Store>(store: &S, now_ms: u64) -> Result<Vec<OnlineUser>, Failure> {
     let mut by_user: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for session in live.into_values() {
+    for session in live_sessions(store, now_ms)?.into_values() {
         by_user
             .entry(session.user)
             .or_default()
@@ -72,24 +126,41 @@ pub fn online_users<S: Store>(store: &S) -> Result<Vec<OnlineUser>, Failure> {
         .collect())
 }
 
-/// Whether `user` has any live session.
-pub fn is_online<S: Store>(store: &S, user: &str) -> Result<bool, Failure> {
-    let live: BTreeMap<String, Session> = sessions(store).entries()?;
+/// Whether `user` has any live session at `now_ms`.
+pub fn is_online<S: Store>(store: &S, user: &str, now_ms: u64) -> Result<bool, Failure> {
+    let live = live_sessions(store, now_ms)?;
     Ok(live.values().any(|session| session.user == user))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{handle_event, test_support::Recorder};
+    use wcc_interface::{Envelope, Event};
     use wcc_kv::MemoryStore;
 
+    fn deliver(store: &MemoryStore, event: Event, now: u64) {
+        let body = Envelope::new(event, now).to_json();
+        handle_event(store, &Recorder::default(), body.as_bytes(), &|| now).unwrap();
+    }
+
+    fn online_users(store: &MemoryStore) -> Result<Vec<OnlineUser>, Failure> {
+        super::online_users(store, 3)
+    }
+
+    fn is_online(store: &MemoryStore, user: &str) -> Result<bool, Failure> {
+        super::is_online(store, user, 3)
+    }
+
+    /// A login from a gateway without heartbeats (no `gateway` in the event).
     fn login(store: &MemoryStore, user: &str, channel: &str, connection: &str) {
         let event = Event::UserLoggedIn {
             user: user.into(),
             channel: channel.into(),
             connection: connection.into(),
+            gateway: String::new(),
         };
-        handle_event(store, Envelope::new(event, 1).to_json().as_bytes(), 1).unwrap();
+        deliver(store, event, 1);
     }
 
     fn logout(store: &MemoryStore, user: &str, channel: &str, connection: &str) {
@@ -98,7 +169,7 @@ mod tests {
             channel: channel.into(),
             connection: connection.into(),
         };
-        handle_event(store, Envelope::new(event, 2).to_json().as_bytes(), 2).unwrap();
+        deliver(store, event, 2);
     }
 
     fn online(user: &str, channels: &[&str]) -> OnlineUser {
@@ -167,7 +238,8 @@ mod tests {
             Session {
                 user: "alice".into(),
                 channel: "venueless".into(),
-                since: 1
+                since: 1,
+                gateway: String::new(),
             }
         );
         assert!(!is_online(&store, "dave").unwrap());
@@ -181,9 +253,58 @@ mod tests {
             user: "alice".into(),
             channel: "venueless".into(),
         };
-        handle_event(&store, Envelope::new(joined, 1).to_json().as_bytes(), 1).unwrap();
-        handle_event(&store, b"not json", 1).unwrap();
-        handle_event(&store, br#"{"v":2,"at":1,"type":"Future","data":{}}"#, 1).unwrap();
+        deliver(&store, joined, 1);
+        let publisher = Recorder::default();
+        handle_event(&store, &publisher, b"not json", &|| 1).unwrap();
+        let future = br#"{"v":2,"at":1,"type":"Future","data":{}}"#;
+        handle_event(&store, &publisher, future, &|| 1).unwrap();
+        // A heartbeat of a gateway whose id could not be a key segment is ignored too.
+        let odd = Event::GatewayAlive {
+            gateway: "a/b".into(),
+            interval_ms: 5_000,
+        };
+        deliver(&store, odd, 1);
         assert!(store.keys().is_empty());
+        assert!(publisher.published().is_empty());
+    }
+
+    #[test]
+    fn a_login_handled_after_its_own_logout_does_not_bring_the_session_back() {
+        let store = MemoryStore::new();
+        logout(&store, "dora", "venueless", "gw1/9");
+        login(&store, "dora", "venueless", "gw1/9");
+        assert_eq!(online_users(&store).unwrap(), vec![]);
+        assert!(!is_online(&store, "dora").unwrap());
+    }
+
+    #[test]
+    fn heartbeats_forget_logouts_after_a_minute_and_the_stale_session_with_them() {
+        let store = MemoryStore::new();
+        let beat = |now| {
+            let alive = Event::GatewayAlive {
+                gateway: "gw1".into(),
+                interval_ms: 5_000,
+            };
+            deliver(&store, alive, now);
+        };
+        beat(1);
+        for n in 0..100 {
+            let connection = format!("c{n}");
+            logout(&store, "erin", "venueless", &connection);
+            login(&store, "erin", "venueless", &connection); // late, by another host
+        }
+        beat(30_000);
+        let remembered = ended(&store).entries::<u64>().unwrap().len();
+        assert_eq!(remembered, 100, "logouts are kept for a minute");
+        beat(ENDED_KEPT_MS + 10);
+        assert!(ended(&store).entries::<u64>().unwrap().is_empty());
+        assert!(sessions(&store).entries::<Session>().unwrap().is_empty());
+        assert!(!is_online(&store, "erin").unwrap());
+        let log_keys = store
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("presence/"))
+            .count();
+        assert!(log_keys < 3 * wcc_kv::COMPACT_EVERY as usize + 10, "{log_keys} keys");
     }
 }

@@ -71,7 +71,7 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
             },
             now_ms,
         )?;
-        self.publisher.directory_changed(directory::GROUPS);
+        crate::directory_changed(self.store, self.publisher, directory::GROUPS);
         Ok(true)
     }
 
@@ -107,19 +107,19 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
             group.permissions.dedup();
         }
         self.save(&group, now_ms)?;
-        self.publisher.directory_changed(directory::GROUPS);
+        crate::directory_changed(self.store, self.publisher, directory::GROUPS);
         self.tell_members(name)?;
         Ok(group)
     }
 
     /// Deletes the group; its users keep its name and lose its permissions.
-    pub fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+    pub fn remove_group(&self, name: &str, now_ms: u64) -> Result<bool, Failure> {
         if self.get_group(name)?.is_none() {
             return Ok(false);
         }
         self.store.delete(&keys::group(name))?;
-        self.index().remove(name)?;
-        self.publisher.directory_changed(directory::GROUPS);
+        self.index().remove(name, now_ms)?;
+        crate::directory_changed(self.store, self.publisher, directory::GROUPS);
         self.tell_members(name)?;
         Ok(true)
     }
@@ -142,7 +142,7 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
         self.require_user(user)?;
         self.store.set(&keys::user_group(user), group.as_bytes())?;
         self.publisher.note(user, &Note::PermissionsChanged);
-        self.publisher.directory_changed(directory::USERS);
+        crate::directory_changed(self.store, self.publisher, directory::USERS);
         Ok(())
     }
 
@@ -213,7 +213,7 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
         };
         if self.get_group(ADMIN_GROUP)?.as_ref() != Some(&admins) {
             self.save(&admins, now_ms)?;
-            self.publisher.directory_changed(directory::GROUPS);
+            crate::directory_changed(self.store, self.publisher, directory::GROUPS);
         }
         if self.user_group(user)?.as_deref() != Some(ADMIN_GROUP) {
             self.set_user_group(user, ADMIN_GROUP)?;
@@ -223,7 +223,7 @@ impl<'a, S: Store, P: Publisher> Access<'a, S, P> {
 
     fn save(&self, group: &Group, now_ms: u64) -> Result<(), Failure> {
         self.store.set_json(&keys::group(&group.name), group)?;
-        self.index().add(&group.name, &now_ms)
+        self.index().add(&group.name, &now_ms, now_ms)
     }
 
     fn index(&self) -> LogSet<'a, S> {

@@ -258,8 +258,14 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
 
     fn ban_key(&self, user: &str, target: &str) -> Result<String, Failure> {
         for id in [user, target] {
-            if self.users.get_user(id)?.is_none() {
-                return Err(unknown_user(id));
+            match self.users.get_user(id)? {
+                None => return Err(unknown_user(id)),
+                // A guest has no direct room to keep anyone out of, cannot write to one, and
+                // ends with its connection: a ban would only outlive it.
+                Some(found) if found.guest => {
+                    return Err(Failure::invalid("guests neither ban nor are banned"));
+                }
+                Some(_) => {}
             }
         }
         if user == target {

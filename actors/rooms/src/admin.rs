@@ -210,7 +210,7 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
                     format!("no room {id:?}"),
                 )),
             }),
-            ("DELETE", ["rooms", id]) => rooms.delete_room(id).map(|()| Response {
+            ("DELETE", ["rooms", id]) => rooms.delete_room(id, now_ms).map(|()| Response {
                 status: 204,
                 body: None,
             }),

@@ -48,9 +48,9 @@ impl<'a, S: Store, P: Publisher> Administration<'a, S, P> {
         self.rooms().rename_room(id, name)
     }
 
-    pub fn delete_room(&self, id: &str) -> Result<(), Failure> {
+    pub fn delete_room(&self, id: &str, now: u64) -> Result<(), Failure> {
         self.may("removeRoom")?;
-        self.rooms().delete_room(id)
+        self.rooms().delete_room(id, now)
     }
 
     pub fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
@@ -78,9 +78,9 @@ impl<'a, S: Store, P: Publisher> Administration<'a, S, P> {
         self.access().update_group(name, changes, now)
     }
 
-    pub fn remove_group(&self, name: &str) -> Result<bool, Failure> {
+    pub fn remove_group(&self, name: &str, now: u64) -> Result<bool, Failure> {
         self.may("setGroupPerm")?;
-        self.access().remove_group(name)
+        self.access().remove_group(name, now)
     }
 
     pub fn set_user_group(&self, user: &str, group: &str) -> Result<(), Failure> {

@@ -32,6 +32,7 @@ mod bindings {
 
 mod http;
 
+use bindings::exports::wasmcloud::messaging::handler as wit_handler;
 use bindings::exports::wcc::chat::{
     access as wit_access, admin as wit_admin, rooms as wit_rooms, users as wit_users,
 };
@@ -214,6 +215,24 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
     admin.handle(req, now_ms())
 }
 
+/// `wcc.events`, the gateways' session events: a session's end ends its guest.
+impl wit_handler::Guest for Component {
+    fn handle_message(
+        msg: bindings::wasmcloud::messaging::types::BrokerMessage,
+    ) -> Result<(), String> {
+        // Heartbeats, logins and accounts' logouts are most of it: they need no store.
+        let Some((guest, connection)) = crate::users::guest_logout(&msg.body) else {
+            return Ok(());
+        };
+        // An error makes the host log it; the message is not redelivered either way.
+        let store = WasiStore::open(keys::BUCKET).map_err(|e| e.to_string())?;
+        Users::new(&store, &Broker)
+            .session_ended(&guest, &connection, now_ms())
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl wit_rooms::Guest for Component {
     fn create_room(
         actor: wit::Principal,
@@ -246,7 +265,7 @@ impl wit_rooms::Guest for Component {
     fn delete_room(actor: wit::Principal, id: String) -> Result<(), wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
         Administration::new(&store, &Broker, &actor)
-            .delete_room(&id)
+            .delete_room(&id, now_ms())
             .map_err(to_wit)
     }
 
@@ -326,6 +345,11 @@ impl wit_rooms::Guest for Component {
             .grant_subscription(&principal(actor), &room, key.as_bytes(), now_ms())
             .map_err(to_wit)
     }
+
+    fn directory_version(part: String) -> Result<u64, wit::Failure> {
+        let store = open()?;
+        crate::directory_version(&store, &part).map_err(to_wit)
+    }
 }
 
 impl wit_admin::Guest for Component {
@@ -375,6 +399,14 @@ impl wit_users::Guest for Component {
         let store = open()?;
         Users::new(&store, &Broker)
             .login(&channel, &client_id, now_ms(), new_user_id)
+            .map(user)
+            .map_err(to_wit)
+    }
+
+    fn guest(connection_id: String) -> Result<wit::User, wit::Failure> {
+        let store = open()?;
+        Users::new(&store, &Broker)
+            .guest(&connection_id, now_ms())
             .map(user)
             .map_err(to_wit)
     }
@@ -578,7 +610,7 @@ impl wit_access::Guest for Component {
     fn remove_group(actor: wit::Principal, name: String) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
         Administration::new(&store, &Broker, &actor)
-            .remove_group(&name)
+            .remove_group(&name, now_ms())
             .map_err(to_wit)
     }
 

@@ -30,7 +30,9 @@ pub mod users;
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+use wcc_interface::events::directory;
 use wcc_interface::{clock, notes, Envelope, Event, Failure, Note};
+use wcc_kv::Store;
 
 pub use access::{Access, Group};
 pub use accounts::{Accounts, PasswordPolicy};
@@ -39,6 +41,40 @@ pub use model::{JoinRule, Member, Room, User};
 pub use operator::Operator;
 pub use rooms::Rooms;
 pub use users::Users;
+
+/// Where the count of changes of directory `part` is kept (`rooms.directory-version`).
+// TODO(kv): belongs in `wcc_kv::keys` with the rest of the layout; kept here while that crate
+// is being reworked.
+pub fn directory_version_key(part: &str) -> String {
+    format!("directory/{part}/version")
+}
+
+/// How often directory `part` (`users`, `rooms`, `groups`) has changed so far.
+pub fn directory_version<S: Store>(store: &S, part: &str) -> Result<u64, Failure> {
+    if ![directory::USERS, directory::ROOMS, directory::GROUPS].contains(&part) {
+        return Err(Failure::invalid(format!("no directory part {part:?}")));
+    }
+    let key = directory_version_key(part);
+    match store.get(&key)? {
+        None => Ok(0),
+        Some(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| Failure::unavailable(format!("{key} is corrupt"))),
+    }
+}
+
+/// Counts a change of directory `part`, then tells its readers ([`Publisher::directory_changed`]).
+/// The count moves after the change is stored and before it is announced, so a reader that sees
+/// it move while building a list knows a later announcement will show what it built, and more.
+/// Neither step is returned as a failure: the change is stored, and the next one corrects the
+/// lists.
+pub(crate) fn directory_changed<S: Store, P: Publisher>(store: &S, publisher: &P, part: &str) {
+    if let Err(e) = store.increment(&directory_version_key(part), 1) {
+        eprintln!("rooms: {part} changed but not counted: {e}");
+    }
+    publisher.directory_changed(part);
+}
 
 /// Where events go. The component publishes on wasmcloud:messaging; tests record.
 pub trait Publisher {

@@ -37,6 +37,10 @@ pub struct User {
     pub profile: Option<serde_json::Value>,
     /// Unix milliseconds.
     pub created_at: u64,
+    /// A guest: the user of one connection that never signed in, ended with it
+    /// (`wcc_interface::ids::GUEST_PREFIX`). Absent from the JSON of everyone else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 /// One entry of a room's member list.
@@ -231,6 +235,7 @@ mod tests {
             id: "u".into(),
             profile: None,
             created_at: 5,
+            guest: false,
         };
         let json = serde_json::to_value(&user).unwrap();
         assert_eq!(

@@ -62,10 +62,10 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             created_at: now_ms,
         };
         self.store.set_json(&keys::room(id), &room)?;
-        LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms)?;
+        LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms, now_ms)?;
         // Direct rooms are no one's list entry; they come and go with users.
         if kind != "direct" {
-            self.publisher.directory_changed(directory::ROOMS);
+            crate::directory_changed(self.store, self.publisher, directory::ROOMS);
         }
         Ok(true)
     }
@@ -91,7 +91,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         let mut room = self.require_room(id)?;
         room.name = name.into();
         self.store.set_json(&keys::room(id), &room)?;
-        self.publisher.directory_changed(directory::ROOMS);
+        crate::directory_changed(self.store, self.publisher, directory::ROOMS);
         Ok(room)
     }
 
@@ -128,19 +128,23 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     /// The record goes last: until then a failed delete can simply be retried, and every member
     /// flag and the join rule are gone before the id becomes free for a new room that must not
     /// inherit them.
-    pub fn delete_room(&self, id: &str) -> Result<(), Failure> {
+    pub fn delete_room(&self, id: &str, now_ms: u64) -> Result<(), Failure> {
         let room = self.require_room(id)?;
-        let members = LogSet::new(self.store, keys::room_members(id));
-        for user in members.entries::<serde_json::Value>()?.keys() {
+        let members = keys::room_members(id);
+        for user in LogSet::new(self.store, &members)
+            .entries::<serde_json::Value>()?
+            .keys()
+        {
             self.store.delete(&keys::member_flag(id, user))?;
-            LogSet::new(self.store, keys::user_rooms(user)).remove(id)?;
-            members.remove(user)?;
+            LogSet::new(self.store, keys::user_rooms(user)).remove(id, now_ms)?;
         }
+        // The member list goes whole: a room of the same id later starts a list of its own.
+        erase_log(self.store, &members)?;
         self.store.delete(&keys::join_rule(id))?;
-        LogSet::new(self.store, keys::ROOM_INDEX).remove(id)?;
+        LogSet::new(self.store, keys::ROOM_INDEX).remove(id, now_ms)?;
         self.store.delete(&keys::room(id))?;
         if room.kind != "direct" {
-            self.publisher.directory_changed(directory::ROOMS);
+            crate::directory_changed(self.store, self.publisher, directory::ROOMS);
         }
         Ok(())
     }
@@ -234,10 +238,10 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         if self.is_member(room, user)? {
             return Ok(false);
         }
-        LogSet::new(self.store, keys::room_members(room)).add(user, &now_ms)?;
-        LogSet::new(self.store, keys::user_rooms(user)).add(room, &now_ms)?;
+        LogSet::new(self.store, keys::room_members(room)).add(user, &now_ms, now_ms)?;
+        LogSet::new(self.store, keys::user_rooms(user)).add(room, &now_ms, now_ms)?;
         self.store.set(&keys::member_flag(room, user), FLAG)?;
-        self.voice_changed(&kind);
+        self.voice_changed(&kind, user);
         self.publish(
             Event::UserJoined {
                 room: room.into(),
@@ -265,9 +269,9 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             return Ok(false);
         }
         self.store.delete(&keys::member_flag(room, user))?;
-        LogSet::new(self.store, keys::room_members(room)).remove(user)?;
-        LogSet::new(self.store, keys::user_rooms(user)).remove(room)?;
-        self.voice_changed(&kind);
+        LogSet::new(self.store, keys::room_members(room)).remove(user, now_ms)?;
+        LogSet::new(self.store, keys::user_rooms(user)).remove(room, now_ms)?;
+        self.voice_changed(&kind, user);
         self.publish(
             Event::UserLeft {
                 room: room.into(),
@@ -298,10 +302,10 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         self.store.get_json(&keys::join_rule(room))
     }
 
-    /// Who is in a voice room is part of the room list.
-    fn voice_changed(&self, kind: &str) {
-        if kind == "voice" {
-            self.publisher.directory_changed(directory::ROOMS);
+    /// Who is in a voice room is part of the room list; guests are on no list.
+    fn voice_changed(&self, kind: &str, user: &str) {
+        if kind == "voice" && !ids::is_guest(user) {
+            crate::directory_changed(self.store, self.publisher, directory::ROOMS);
         }
     }
 
@@ -327,6 +331,37 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             ))
         }
     }
+}
+
+/// How many of a log's newest slots [`erase_log`] deletes at most: more than a compacted log
+/// keeps, and a bound on the deletes one call makes.
+pub const MAX_ERASED_SLOTS: u64 = 2048;
+
+/// Deletes the [`LogSet`] under `prefix` whole (its slots, counter and snapshot), for a set whose
+/// owner is gone: a deleted user's own lists, a deleted room's members. Deleting what is already
+/// gone is harmless, so a retry after a failure finishes the job.
+///
+/// `wcc_kv` has no such operation (yet), so this follows the layout `wcc_kv::keys` documents:
+/// `seq`, `log/{n}` and `base`. Slots older than the newest [`MAX_ERASED_SLOTS`] are left to
+/// compaction. The channel tests that count the keys left after many guests notice if the layout
+/// moves on.
+// TODO(kv): replace with `LogSet::clear` once the crate has one.
+pub(crate) fn erase_log<S: Store>(store: &S, prefix: &str) -> Result<(), Failure> {
+    let seq_key = format!("{prefix}/seq");
+    let seq = match store.get(&seq_key)? {
+        None => 0,
+        Some(bytes) => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .unwrap_or(0),
+    };
+    let mut doomed: Vec<String> = ((seq.saturating_sub(MAX_ERASED_SLOTS) + 1)..=seq)
+        .map(|n| format!("{prefix}/log/{n}"))
+        .collect();
+    doomed.push(format!("{prefix}/base"));
+    store.delete_many(&doomed)?;
+    // The counter last: until it goes, a retry knows how far the slots went.
+    store.delete(&seq_key)
 }
 
 #[cfg(test)]

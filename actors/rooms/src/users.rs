@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use wcc_interface::events::directory;
-use wcc_interface::{ids, Failure, FailureCode, Note};
+use wcc_interface::{ids, Envelope, Event, Failure, FailureCode, Note};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::accounts::revoke_all_tokens;
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::operator::ADMIN_CHANNEL;
+use crate::rooms::erase_log;
 use crate::{Publisher, Rooms};
 
 /// The kind of a user's own room, named by its id.
@@ -98,15 +99,75 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
             id: id.to_owned(),
             profile: None,
             created_at: now_ms,
+            guest: false,
         };
         self.store().set_json(&keys::user(id), &user)?;
-        LogSet::new(self.store(), keys::USER_INDEX).add(id, &now_ms)?;
+        LogSet::new(self.store(), keys::USER_INDEX).add(id, &now_ms, now_ms)?;
         self.direct_room(id, channel, now_ms)?;
         let login_key = keys::login(channel, client_id);
-        LogSet::new(self.store(), keys::user_logins(id)).add(&login_key, &now_ms)?;
+        LogSet::new(self.store(), keys::user_logins(id)).add(&login_key, &now_ms, now_ms)?;
         self.store().set(&login_key, id.as_bytes())?;
-        self.publisher.directory_changed(directory::USERS);
+        crate::directory_changed(self.store(), self.publisher, directory::USERS);
         Ok(user)
+    }
+
+    /// The guest of `connection` (a gateway connection id): the user a connection that has not
+    /// signed in acts as, id `guest-<connection>` ([`ids::guest_id`]), created on first call.
+    ///
+    /// A guest is its user record and nothing else: no direct room (no one writes to it
+    /// directly), no login mapping (the connection's session carries its id), no entry in the
+    /// user list, no directory change. So a connection that opens and closes leaves no key behind
+    /// once the guest is deleted, by its channel when the connection closes or by
+    /// [`Self::session_ended`] when the gateway says its session is over.
+    pub fn guest(&self, connection: &str, now_ms: u64) -> Result<User, Failure> {
+        let id = ids::guest_id(connection).ok_or_else(|| {
+            Failure::invalid(format!("connection id {connection:?} makes no user id"))
+        })?;
+        if let Some(user) = self.get_user(&id)? {
+            if user.guest {
+                return Ok(user);
+            }
+            // Ids of this shape are reserved, so only data from before guests can get here.
+            return Err(Failure::unavailable(format!(
+                "{id:?} is an account, not a guest: an operator must delete it"
+            )));
+        }
+        let user = User {
+            id: id.clone(),
+            profile: None,
+            created_at: now_ms,
+            guest: true,
+        };
+        self.store().set_json(&keys::user(&id), &user)?;
+        Ok(user)
+    }
+
+    /// A session ended (UserLoggedOut: the connection closed, signed in as someone else, or its
+    /// gateway died): if `user` is the guest of `connection`, it is deleted. `false` if there was
+    /// no such guest (an account, or a guest its channel deleted already).
+    pub fn session_ended(
+        &self,
+        user: &str,
+        connection: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
+        if ids::guest_id(connection).as_deref() != Some(user) {
+            return Ok(false);
+        }
+        match self.get_user(user)? {
+            Some(found) if found.guest => self.delete(&found, now_ms),
+            _ => Ok(false),
+        }
+    }
+
+    /// One message of `wcc.events` (the gateways' session events and heartbeats): the logout
+    /// of a guest's session ends the guest ([`Self::session_ended`]); everything else is not
+    /// this actor's.
+    pub fn on_event(&self, body: &[u8], now_ms: u64) -> Result<(), Failure> {
+        if let Some((user, connection)) = guest_logout(body) {
+            self.session_ended(&user, &connection, now_ms)?;
+        }
+        Ok(())
     }
 
     /// Creates `id`'s direct room (unless a half-done earlier attempt did) and puts `id` in it.
@@ -154,15 +215,21 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         Ok(users)
     }
 
-    /// Replaces the user's profile with `profile`, a JSON object.
+    /// Replaces the user's profile with `profile`, a JSON object. The same profile again changes
+    /// nothing and is not announced; nor is a guest's, which no directory lists.
     pub fn set_profile(&self, id: &str, profile: &str) -> Result<User, Failure> {
         let profile = parse_profile(profile)?;
         let mut user = self
             .get_user(id)?
             .ok_or_else(|| Failure::new(FailureCode::UnknownUser, format!("no user {id:?}")))?;
+        if user.profile.as_ref() == Some(&profile) {
+            return Ok(user);
+        }
         user.profile = Some(profile);
         self.store().set_json(&keys::user(id), &user)?;
-        self.publisher.directory_changed(directory::USERS);
+        if !user.guest {
+            crate::directory_changed(self.store(), self.publisher, directory::USERS);
+        }
         Ok(user)
     }
 
@@ -186,12 +253,22 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     /// told, as by an operator), then its logins and tokens go, so no client can reach it, and
     /// its record goes last: until then a failed delete can be retried. Tokens must go: a later
     /// registration may take the same id, and must not be reachable with the old tokens. They
-    /// end by moving the user's token epoch on, which outlives the user for that reason.
+    /// end by moving the user's token epoch on, which outlives the user for that reason. The
+    /// user's own lists (its rooms, its logins) are erased, not just emptied.
+    ///
+    /// A guest has only its record, its memberships and perhaps a group: no direct room, login,
+    /// password or tokens, and as its id never comes back, no token epoch is left behind. It is
+    /// in no directory and its one session is ending, so nothing is announced but its leaving
+    /// rooms.
     pub fn delete_user(&self, id: &str, now_ms: u64) -> Result<bool, Failure> {
-        if self.get_user(id)?.is_none() {
-            return Ok(false);
+        match self.get_user(id)? {
+            Some(user) => self.delete(&user, now_ms),
+            None => Ok(false),
         }
-        let store = self.store();
+    }
+
+    fn delete(&self, user: &User, now_ms: u64) -> Result<bool, Failure> {
+        let (store, id) = (self.store(), user.id.as_str());
         let rooms: BTreeMap<String, serde_json::Value> =
             LogSet::new(store, keys::user_rooms(id)).entries()?;
         for room in rooms.keys() {
@@ -201,29 +278,47 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
                 other => drop(other?),
             }
         }
+        erase_log(store, &keys::user_rooms(id))?;
+        if !user.guest {
+            self.forget_account(id, now_ms)?;
+        }
+        store.delete(&keys::user_group(id))?;
+        store.delete(&keys::user(id))?;
+        if !user.guest {
+            crate::directory_changed(store, self.publisher, directory::USERS);
+            // Every live session of the user, on any protocol, learns that it is over.
+            self.publisher.note(id, &Note::AccountRemoved);
+        }
+        Ok(true)
+    }
+
+    /// What only an account has, gone: its direct room, its logins, its tokens, its password and
+    /// its place in the user list.
+    fn forget_account(&self, id: &str, now_ms: u64) -> Result<(), Failure> {
+        let store = self.store();
         if self.rooms.get_room(id)?.is_some_and(|r| r.kind == "direct") {
-            self.rooms.delete_room(id)?;
+            self.rooms.delete_room(id, now_ms)?;
         }
-        let logins = LogSet::new(store, keys::user_logins(id));
-        for login_key in logins.entries::<serde_json::Value>()?.keys() {
+        let logins = keys::user_logins(id);
+        for login_key in LogSet::new(store, &logins)
+            .entries::<serde_json::Value>()?
+            .keys()
+        {
             store.delete(login_key)?;
-            logins.remove(login_key)?;
         }
+        erase_log(store, &logins)?;
         revoke_all_tokens(store, id)?;
         // Tokens issued before they were hashed are listed; erase them too.
-        let tokens = LogSet::new(store, keys::user_tokens(id));
-        for token in tokens.entries::<serde_json::Value>()?.keys() {
+        let tokens = keys::user_tokens(id);
+        for token in LogSet::new(store, &tokens)
+            .entries::<serde_json::Value>()?
+            .keys()
+        {
             store.delete(&keys::token(token))?;
-            tokens.remove(token)?;
         }
+        erase_log(store, &tokens)?;
         store.delete(&keys::password(id))?;
-        store.delete(&keys::user_group(id))?;
-        LogSet::new(store, keys::USER_INDEX).remove(id)?;
-        store.delete(&keys::user(id))?;
-        self.publisher.directory_changed(directory::USERS);
-        // Every live session of the user, on any protocol, learns that it is over.
-        self.publisher.note(id, &Note::AccountRemoved);
-        Ok(true)
+        LogSet::new(store, keys::USER_INDEX).remove(id, now_ms)
     }
 
     /// The room operations on the same store and publisher.
@@ -233,6 +328,20 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
 
     fn store(&self) -> &'a S {
         self.rooms.store()
+    }
+}
+
+/// The guest and connection of a UserLoggedOut of a guest's own session in a `wcc.events`
+/// message; `None` for anything else (logins, heartbeats, accounts' logouts), which needs no
+/// store to tell.
+pub fn guest_logout(body: &[u8]) -> Option<(String, String)> {
+    match Envelope::parse(body)?.event {
+        Event::UserLoggedOut {
+            user, connection, ..
+        } if ids::guest_id(&connection).as_deref() == Some(user.as_str()) => {
+            Some((user, connection))
+        }
+        _ => None,
     }
 }
 

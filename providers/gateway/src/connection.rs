@@ -61,7 +61,8 @@ pub struct Server {
     /// every connection they accept.
     pub limits: ConnectionLimits,
     pub nats: async_nats::Client,
-    /// Prefix of connection ids, unique per gateway process.
+    /// Prefix of connection ids, unique per gateway process; also the gateway's id in its
+    /// heartbeats (`heartbeat.rs`).
     pub instance: String,
     pub next_connection: AtomicU64,
     pub shutdown: watch::Receiver<bool>,
@@ -90,7 +91,7 @@ pub async fn run(
     let key = server.next_connection.fetch_add(1, Ordering::Relaxed);
     let mut connection = Connection::new(
         &route.protocol,
-        format!("{}-{key}", server.instance),
+        events::connection_id(&server.instance, key),
         peer.transport,
         peer.remote.to_string(),
     );

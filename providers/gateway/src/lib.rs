@@ -13,6 +13,7 @@
 //!   once per protocol by its channel actor and the same bytes go to every local subscriber,
 //! - [`channels`]: the wRPC calls into channel actors,
 //! - [`stats`]: counters and process usage, answered on NATS `wcc.gateway.stats`,
+//! - [`heartbeat`]: `GatewayAlive` every 5 s, so presence can expire a dead gateway's sessions,
 //! - [`provider`]: the wasmCloud provider lifecycle (config, links, shutdown),
 //! - [`missed_links`]: links the host announced before the gateway could hear them.
 
@@ -20,8 +21,10 @@ pub mod channels;
 pub mod config;
 pub mod connection;
 pub mod fanout;
+pub mod heartbeat;
 pub mod limits;
 pub mod lines;
+pub mod listen;
 pub mod missed_links;
 pub mod notes;
 pub mod outbound;

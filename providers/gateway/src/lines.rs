@@ -180,8 +180,7 @@ impl Listeners {
             listener.route.send_replace(route.clone());
             return Ok(());
         }
-        let socket = TcpListener::bind(addr)
-            .await
+        let socket = crate::listen::shared(addr)
             .with_context(|| format!("cannot listen for lines on {addr}"))?;
         info!(%addr, component = %route.component, "line listener");
         let (sender, receiver) = watch::channel(route.clone());

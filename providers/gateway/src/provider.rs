@@ -16,8 +16,9 @@ use crate::{
     config::{GatewayConfig, Route},
     connection::Server,
     fanout::Fanout,
+    heartbeat,
     limits::ConnectionLimits,
-    lines, missed_links, notes, stats, websocket,
+    lines, listen, missed_links, notes, stats, websocket,
 };
 
 #[derive(Clone)]
@@ -62,8 +63,17 @@ pub async fn run() -> anyhow::Result<()> {
     let done = run_provider(gateway.clone(), "wcc-gateway")
         .await
         .context("provider failed to start")?;
-    tokio::spawn(async move { missed_links::recover(&gateway).await });
-    done.await;
+    let recovering = gateway.clone();
+    tokio::spawn(async move { missed_links::recover(&recovering).await });
+    tokio::select! {
+        () = done => {}
+        // A host killed outright never says shut down; its gateway must not live on holding the
+        // port. Stopping the same way still publishes every logout and closes sockets with 1001.
+        () = wcc_parent_watch::parent_gone() => {
+            warn!("host gone: stopping");
+            gateway.shutdown().await?;
+        }
+    }
     Ok(())
 }
 
@@ -73,8 +83,7 @@ impl Provider for Gateway {
         let nats = async_nats::connect(&config.nats_url)
             .await
             .with_context(|| format!("cannot reach NATS at {}", config.nats_url))?;
-        let listener = tokio::net::TcpListener::bind(config.listen_addr)
-            .await
+        let listener = listen::shared(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         info!(
             addr = %config.listen_addr,
@@ -104,10 +113,19 @@ impl Provider for Gateway {
             shutdown: self.stop.subscribe(),
             config,
         });
+        // Presence learns of this gateway before any of its logins (same NATS connection), and
+        // from then on every interval until the stop, so a gateway that dies without logging its
+        // connections out has them expired.
+        heartbeat::beat(&server.nats, &server.instance).await;
         self.server
             .set(Arc::clone(&server))
             .ok()
             .context("gateway initialised twice")?;
+        tokio::spawn(heartbeat::serve(
+            server.nats.clone(),
+            server.instance.clone(),
+            self.stop.subscribe(),
+        ));
         let stats_server = Arc::clone(&server);
         tokio::spawn(async move {
             let s = &stats_server;
@@ -144,7 +162,8 @@ impl Provider for Gateway {
     }
 
     async fn shutdown(&self) -> anyhow::Result<()> {
-        // Connections publish their logouts and close with 1001 "going away".
+        // Connections publish their logouts and close with 1001 "going away"; the heartbeat
+        // stops, and presence forgets this gateway once it is overdue (nothing left to expire).
         let _ = self.stop.send(true);
         if let Some(server) = self.server.get() {
             server.lines.stop_all().await;

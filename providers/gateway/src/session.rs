@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use wcc_interface::{
+    events,
     grant::{self, Refused},
     Event,
 };
@@ -109,10 +110,13 @@ impl Connection {
                 effects.push(Effect::Publish(self.logged_out(user)));
             }
             if let Some(user) = self.session.user.clone() {
+                let connection = &self.session.connection_id;
                 effects.push(Effect::Publish(Event::UserLoggedIn {
                     user,
                     channel: self.protocol.clone(),
-                    connection: self.session.connection_id.clone(),
+                    connection: connection.clone(),
+                    // Presence expires the session with this gateway's heartbeats.
+                    gateway: events::connection_gateway(connection).to_owned(),
                 }));
             }
         }
@@ -240,7 +244,8 @@ mod tests {
                 Effect::Publish(Event::UserLoggedIn {
                     user: "u1".into(),
                     channel: "venueless".into(),
-                    connection: "gw-1".into()
+                    connection: "gw-1".into(),
+                    gateway: "gw".into(),
                 }),
                 Effect::Send(Frame::Text("ok".into())),
             ]

@@ -81,13 +81,7 @@ async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
             }
         }
     };
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(TRANSPORT_MAX_BYTES))
-        .max_frame_size(Some(TRANSPORT_MAX_BYTES))
-        // Most connections are idle: start buffers small (the defaults are 128 KiB each, per
-        // connection); they grow for the rare large frame.
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES);
+    let ws_config = config();
     // Boxed, like the connection's own calls: a future is sized for its largest await, and the
     // handshake's state would otherwise stay allocated for the life of every idle connection.
     let handshake =
@@ -106,6 +100,17 @@ async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
     let inbound = frames(stream, server.config.max_frame_bytes, remote);
     let peer = Peer { transport, remote };
     connection::run(server, route, peer, inbound, outbox, writer).await;
+}
+
+/// The websocket settings of an accepted connection.
+pub fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(TRANSPORT_MAX_BYTES))
+        .max_frame_size(Some(TRANSPORT_MAX_BYTES))
+        // Most connections are idle: start buffers small (the defaults are 128 KiB each, per
+        // connection); they grow for the rare large frame.
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
 }
 
 /// Answers the upgrade request of a client over the connection caps with 503 and a short text.
@@ -145,24 +150,45 @@ fn frames(
 ) -> impl Stream<Item = Frame> {
     futures::stream::unfold(stream, move |mut stream| async move {
         loop {
-            let frame = match stream.next().await? {
-                Ok(Message::Text(text)) if text.len() > max_frame_bytes => {
-                    Frame::Oversize(text.len() as u64)
-                }
-                Ok(Message::Binary(bytes)) if bytes.len() > max_frame_bytes => {
-                    Frame::Oversize(bytes.len() as u64)
-                }
-                Ok(Message::Text(text)) => Frame::Text(text.as_str().to_owned()),
-                Ok(Message::Binary(bytes)) => Frame::Binary(bytes.to_vec()),
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-                Ok(Message::Close(_)) => return None,
+            let message = match stream.next().await? {
+                Ok(message) => message,
                 Err(e) => {
                     debug!(%remote, "read failed: {e}");
                     return None;
                 }
             };
-            return Some((frame, stream));
+            match inbound(message, max_frame_bytes) {
+                Inbound::Frame(frame) => return Some((frame, stream)),
+                Inbound::Skip => continue,
+                Inbound::Closed => return None,
+            }
         }
+    })
+}
+
+/// What one message read from a client means for its connection.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inbound {
+    /// A frame for the channel actor.
+    Frame(Frame),
+    /// Nothing for the actor (pings are answered by tungstenite itself).
+    Skip,
+    /// The client closed: no frames after this one.
+    Closed,
+}
+
+/// Pure: a client's message as the connection sees it; text and binary messages over
+/// `max_frame_bytes` become [`Frame::Oversize`].
+pub fn inbound(message: Message, max_frame_bytes: usize) -> Inbound {
+    Inbound::Frame(match message {
+        Message::Text(text) if text.len() > max_frame_bytes => Frame::Oversize(text.len() as u64),
+        Message::Binary(bytes) if bytes.len() > max_frame_bytes => {
+            Frame::Oversize(bytes.len() as u64)
+        }
+        Message::Text(text) => Frame::Text(text.as_str().to_owned()),
+        Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Inbound::Skip,
+        Message::Close(_) => return Inbound::Closed,
     })
 }
 

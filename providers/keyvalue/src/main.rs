@@ -1,5 +1,5 @@
 //! Provider binary: started by the wasmCloud host, which passes host data on
-//! stdin; serves key-value calls until the host asks it to shut down.
+//! stdin; serves key-value calls until the host asks it to shut down or is gone.
 
 use anyhow::Context as _;
 use keyvalue::{bindings, KeyValueProvider};
@@ -25,5 +25,12 @@ async fn main() -> anyhow::Result<()> {
         .get_wrpc_client(connection.provider_key())
         .await
         .context("failed to create wRPC client")?;
-    serve_provider_exports(&wrpc, provider, shutdown, bindings::serve).await
+    // A host killed outright never says shut down: stop serving when it is gone all the same.
+    let stop = async {
+        tokio::select! {
+            () = shutdown => {}
+            () = wcc_parent_watch::parent_gone() => tracing::warn!("host gone: stopping"),
+        }
+    };
+    serve_provider_exports(&wrpc, provider, stop, bindings::serve).await
 }

@@ -28,6 +28,11 @@ const INCREMENT_ATTEMPTS: u32 = 100;
 /// How many keys of a batch call are in flight at once.
 const BATCH_CONCURRENCY: usize = 16;
 
+/// How many purges of one `delete-many` are in flight at once. Log
+/// compaction deletes many slots per call, and each purge is one small
+/// JetStream API request.
+const DELETE_CONCURRENCY: usize = 32;
+
 /// One JetStream context plus the buckets already opened through it.
 ///
 /// Buckets are cached because opening one costs a stream-info round trip,
@@ -113,10 +118,32 @@ impl KvStore {
         Ok(())
     }
 
-    /// Remove `key`; deleting a missing key succeeds.
+    /// Remove `key` without leaving anything behind; deleting a missing key
+    /// succeeds.
+    ///
+    /// A KV delete (or KV purge) would publish a marker message that the
+    /// stream keeps forever as the subject's latest message, so a bucket whose
+    /// callers delete ever-new keys (compacted logs: `log/1`, `log/2`, ...)
+    /// would grow by one marker per deleted key without bound. Instead this
+    /// purges the key's subject from the bucket's stream: one JetStream API
+    /// request that removes every message of the subject, the marker-free
+    /// equivalent of "the key was never written". Afterwards `get` returns
+    /// `None`, a later `set` writes normally, and `increment` starts from 0
+    /// (the subject has no last sequence, so "expect revision 0" holds again).
+    ///
+    /// Concurrency: the stream applies publishes and purges in one order, so
+    /// a `set` racing a `delete` of the same key ends as one of the two
+    /// serial orders: set-then-delete (key gone) or delete-then-set (the new
+    /// value stays), exactly as with a delete marker. A caller that awaited
+    /// its `set` before calling `delete` always sees the key gone. An
+    /// `increment` that read the value before a racing purge fails its
+    /// conditional write (the subject's last sequence changed) and retries
+    /// from 0, so a deleted counter is never resurrected with its old count.
+    /// What changes: nothing is published on the key's subject, so a KV
+    /// watcher (none of our components can open one) sees no delete event.
     pub async fn delete(&self, target: &Target, key: &str) -> anyhow::Result<()> {
         let kv = self.bucket(target).await?;
-        kv.delete(keys::escape(key))
+        purge_key(&kv, key)
             .await
             .with_context(|| format!("failed to delete {key:?}"))
     }
@@ -141,7 +168,8 @@ impl KvStore {
                 Some(e) if e.operation == kv::Operation::Put => {
                     (parse_counter(key, &e.value)?, Some(e.revision))
                 }
-                // A delete marker: the key is missing but its subject has a revision.
+                // A delete marker (written by an older provider, or by another
+                // NATS tool): the key is missing but its subject has a revision.
                 Some(e) => (0, Some(e.revision)),
                 None => (0, None),
             };
@@ -149,17 +177,16 @@ impl KvStore {
                 .checked_add(delta)
                 .ok_or_else(|| anyhow!("counter {key:?} would overflow u64"))?;
             let value = Bytes::from(next.to_string());
-            let written = match revision {
-                Some(rev) => match kv.update(stored.as_str(), value, rev).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => false,
-                    Err(e) => return Err(anyhow!(e).context(format!("failed to update {key:?}"))),
-                },
-                None => match kv.create(stored.as_str(), value).await {
-                    Ok(_) => true,
-                    Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => false,
-                    Err(e) => return Err(anyhow!(e).context(format!("failed to create {key:?}"))),
-                },
+            // Conditional on the subject's last sequence; 0 means "the subject
+            // has no message", which is what a never-written or deleted
+            // (purged) key looks like.
+            let written = match kv
+                .update(stored.as_str(), value, revision.unwrap_or(0))
+                .await
+            {
+                Ok(_) => true,
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => false,
+                Err(e) => return Err(anyhow!(e).context(format!("failed to update {key:?}"))),
             };
             if written {
                 return Ok(next);
@@ -201,10 +228,19 @@ impl KvStore {
             .await
     }
 
+    /// [`Self::delete`] every key, up to [`DELETE_CONCURRENCY`] at once.
+    ///
+    /// Not atomic: on error some keys may already be gone (as before).
     pub async fn delete_many(&self, target: &Target, keys: Vec<String>) -> anyhow::Result<()> {
+        let kv = self.bucket(target).await?;
+        let kv = &kv;
         futures::stream::iter(keys)
-            .map(|key| async move { self.delete(target, &key).await })
-            .buffer_unordered(BATCH_CONCURRENCY)
+            .map(|key| async move {
+                purge_key(kv, &key)
+                    .await
+                    .with_context(|| format!("failed to delete {key:?}"))
+            })
+            .buffer_unordered(DELETE_CONCURRENCY)
             .try_collect()
             .await
     }
@@ -247,6 +283,29 @@ impl KvStore {
         let next = (end < all.len()).then_some(end as u64);
         Ok((page, next))
     }
+}
+
+/// Remove every message of `key`'s subject from the bucket's stream.
+///
+/// One `STREAM.PURGE` request with the subject as filter; a subject with no
+/// messages purges nothing and succeeds.
+async fn purge_key(kv: &kv::Store, key: &str) -> anyhow::Result<()> {
+    let stored = keys::escape(key);
+    // The filter is a subject pattern: a `*`, `>` or `.` in it could purge
+    // other keys, or the whole bucket. escape() never produces them; check
+    // anyway, since the cost of being wrong is everyone's data.
+    if !stored
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/' | b'='))
+    {
+        bail!("escaped key {stored:?} is not a literal subject token");
+    }
+    let subject = format!("{}{stored}", kv.prefix);
+    let response = kv.stream.purge().filter(subject).await?;
+    if !response.success {
+        bail!("JetStream refused the purge");
+    }
+    Ok(())
 }
 
 /// Parse a stored counter: an ASCII decimal u64.

@@ -250,3 +250,305 @@ async fn list_keys_pages_in_sorted_order() {
     let past_end = kv.list_keys(&t, Some(u64::MAX)).await.unwrap();
     assert_eq!(past_end, (vec![], None));
 }
+
+/// Message count and bytes of a bucket's stream, as the server reports them.
+async fn stream_state(url: &str, bucket: &str) -> async_nats::jetstream::stream::State {
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let mut stream = js.get_stream(format!("KV_{bucket}")).await.unwrap();
+    stream.info().await.unwrap().state.clone()
+}
+
+/// Total size of the files under `dir`.
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => disk_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Deleting a key leaves no delete marker: after writing and deleting 1,000
+/// distinct keys (compacted log slots are never reused) the bucket's stream
+/// holds exactly what it held before.
+#[tokio::test]
+async fn deletes_leave_nothing_behind() {
+    let server = NatsServer::start().await;
+    let kv = server.store().await;
+    let t = target("compacted");
+    let raw = async_nats::jetstream::new(async_nats::connect(&server.url).await.unwrap());
+
+    kv.set(&t, "keep", Bytes::from_static(b"survivor"))
+        .await
+        .unwrap();
+    let before = stream_state(&server.url, &t.bucket).await;
+    println!(
+        "before: messages={} bytes={} subjects={} first_seq={} last_seq={}",
+        before.messages,
+        before.bytes,
+        before.subjects_count,
+        before.first_sequence,
+        before.last_sequence
+    );
+    assert_eq!(before.messages, 1);
+
+    let keys: Vec<String> = (0..1000).map(|n| format!("log/{n}")).collect();
+    let value = Bytes::from(vec![b'x'; 100]);
+    // Half through set, half through set-many.
+    for key in &keys[..500] {
+        kv.set(&t, key, value.clone()).await.unwrap();
+    }
+    let pairs = keys[500..]
+        .iter()
+        .map(|k| (k.clone(), value.clone()))
+        .collect();
+    kv.set_many(&t, pairs).await.unwrap();
+    let full = stream_state(&server.url, &t.bucket).await;
+    println!(
+        "full: messages={} bytes={} subjects={} first_seq={} last_seq={}",
+        full.messages, full.bytes, full.subjects_count, full.first_sequence, full.last_sequence
+    );
+    assert_eq!(full.messages, 1001);
+
+    // Half through delete, half through delete-many.
+    for key in &keys[..500] {
+        kv.delete(&t, key).await.unwrap();
+    }
+    kv.delete_many(&t, keys[500..].to_vec()).await.unwrap();
+    let after = stream_state(&server.url, &t.bucket).await;
+    println!(
+        "after: messages={} bytes={} subjects={} first_seq={} last_seq={} deleted={:?}",
+        after.messages,
+        after.bytes,
+        after.subjects_count,
+        after.first_sequence,
+        after.last_sequence,
+        after.deleted_count
+    );
+    assert_eq!(after.messages, before.messages, "no delete markers remain");
+    assert_eq!(after.bytes, before.bytes);
+    assert_eq!(after.subjects_count, before.subjects_count);
+    assert_eq!(after.last_sequence, 1001, "sequences are never reused");
+
+    for key in &keys {
+        assert_eq!(kv.get(&t, key).await.unwrap(), None, "{key}");
+    }
+    // Not even a marker: the raw KV sees no entry at all.
+    let bucket = raw.get_key_value(t.bucket.as_str()).await.unwrap();
+    assert_eq!(bucket.entry("log/0").await.unwrap(), None);
+    assert_eq!(
+        kv.list_keys(&t, None).await.unwrap(),
+        (vec!["keep".into()], None)
+    );
+    assert_eq!(
+        kv.get(&t, "keep").await.unwrap().as_deref(),
+        Some(&b"survivor"[..]),
+        "deleting other keys leaves this one alone"
+    );
+
+    // A deleted key can be written again, and deleted again.
+    kv.set(&t, "log/7", Bytes::from_static(b"again"))
+        .await
+        .unwrap();
+    assert_eq!(
+        kv.get(&t, "log/7").await.unwrap().as_deref(),
+        Some(&b"again"[..])
+    );
+    kv.delete(&t, "log/7").await.unwrap();
+    assert_eq!(kv.get(&t, "log/7").await.unwrap(), None);
+
+    // A deleted counter restarts at the delta.
+    assert_eq!(kv.increment(&t, "count", 40).await.unwrap(), 40);
+    assert_eq!(kv.increment(&t, "count", 2).await.unwrap(), 42);
+    kv.delete(&t, "count").await.unwrap();
+    assert_eq!(kv.increment(&t, "count", 5).await.unwrap(), 5);
+    kv.delete_many(&t, vec!["count".into()]).await.unwrap();
+    assert_eq!(kv.increment(&t, "count", 3).await.unwrap(), 3);
+    kv.delete(&t, "count").await.unwrap();
+
+    // Keys that need escaping are purged by their exact escaped subject; a
+    // key spelled like a wildcard purges only itself.
+    for key in ["a.b", "*", ">", "", "log/*"] {
+        kv.set(&t, key, Bytes::from_static(b"v")).await.unwrap();
+    }
+    kv.delete_many(&t, vec!["*".into(), ">".into(), "log/*".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        kv.list_keys(&t, None).await.unwrap().0,
+        vec!["".to_string(), "a.b".into(), "keep".into()]
+    );
+    kv.delete_many(&t, vec!["a.b".into(), "".into()])
+        .await
+        .unwrap();
+
+    let end = stream_state(&server.url, &t.bucket).await;
+    println!(
+        "end: messages={} bytes={} subjects={} first_seq={} last_seq={}",
+        end.messages, end.bytes, end.subjects_count, end.first_sequence, end.last_sequence
+    );
+    assert_eq!((end.messages, end.bytes), (before.messages, before.bytes));
+}
+
+/// Purged keys stay gone across a server crash and restart: the server's
+/// tombstones, not a marker message, remember the purge.
+#[tokio::test]
+async fn deletes_survive_a_restart() {
+    let mut server = NatsServer::start().await;
+    let t = target("restart");
+    {
+        let kv = server.store().await;
+        kv.set(&t, "keep", Bytes::from_static(b"k")).await.unwrap();
+        for n in 0..100 {
+            kv.set(&t, &format!("log/{n}"), Bytes::from_static(b"v"))
+                .await
+                .unwrap();
+        }
+        kv.delete_many(&t, (0..100).map(|n| format!("log/{n}")).collect())
+            .await
+            .unwrap();
+        assert_eq!(kv.increment(&t, "count", 4).await.unwrap(), 4);
+        kv.delete(&t, "count").await.unwrap();
+    }
+    let before = stream_state(&server.url, &t.bucket).await;
+    server.restart().await;
+    let after = stream_state(&server.url, &t.bucket).await;
+    println!(
+        "restart: messages {} -> {}, bytes {} -> {}, last_seq {} -> {}",
+        before.messages,
+        after.messages,
+        before.bytes,
+        after.bytes,
+        before.last_sequence,
+        after.last_sequence
+    );
+    assert_eq!(
+        (after.messages, after.bytes, after.last_sequence),
+        (1, before.bytes, 102)
+    );
+    let kv = server.store().await;
+    assert_eq!(kv.get(&t, "log/5").await.unwrap(), None);
+    assert_eq!(kv.list_keys(&t, None).await.unwrap().0, vec!["keep"]);
+    assert_eq!(kv.increment(&t, "count", 6).await.unwrap(), 6);
+}
+
+/// Deletes racing increments and sets of the same key: every call succeeds,
+/// and once the racing stops a final delete leaves the stream empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deletes_racing_writes() {
+    let server = NatsServer::start().await;
+    let t = target("racing");
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let kv = Arc::new(server.store().await);
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..100u64 {
+                match i {
+                    0 => kv.delete(&t, "c").await.map(|_| ()),
+                    1 => kv.set(&t, "c", Bytes::from(n.to_string())).await,
+                    _ => kv.increment(&t, "c", 1).await.map(|_| ()),
+                }
+                .unwrap_or_else(|e| panic!("task {i} call {n}: {e:#}"));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let kv = server.store().await;
+    // Whatever survived is a counter or a set value: a decimal.
+    if let Some(v) = kv.get(&t, "c").await.unwrap() {
+        std::str::from_utf8(&v).unwrap().parse::<u64>().unwrap();
+    }
+    kv.delete(&t, "c").await.unwrap();
+    assert_eq!(kv.get(&t, "c").await.unwrap(), None);
+    assert_eq!(kv.increment(&t, "c", 9).await.unwrap(), 9);
+    kv.delete(&t, "c").await.unwrap();
+    let state = stream_state(&server.url, &t.bucket).await;
+    assert_eq!((state.messages, state.bytes), (0, 0));
+}
+
+/// Join/leave churn as the actors produce it: every cycle appends a new log
+/// slot and compacts (deletes) the oldest, so slot numbers grow forever while
+/// the live window stays at 50 keys, beside one key that is never deleted
+/// (and so pins the stream's first sequence and oldest message block).
+/// The stream's message count and bytes must stay flat, and its files on
+/// disk settle within one message block, however many cycles run.
+///
+/// `CHURN_CYCLES` sets the number of cycles (default 30,000, which writes
+/// about twice the disk bound).
+#[tokio::test]
+async fn churn_keeps_bucket_bounded() {
+    // Emptied message blocks are reclaimed, and tombstones dropped, at the
+    // periodic sync (every two minutes by default); sync every second so the
+    // test sees that happen.
+    let server = NatsServer::start_syncing_every(1).await;
+    let kv = server.store().await;
+    let t = target("churn");
+    let cycles: u64 = std::env::var("CHURN_CYCLES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(30_000);
+    const WINDOW: u64 = 50;
+    // nats-server's message block size for KV streams (4 MiB) plus slack.
+    const DISK_BOUND: u64 = 5 * 1024 * 1024;
+    let value = Bytes::from(vec![b'm'; 200]);
+    kv.set(&t, "meta", Bytes::from_static(b"room"))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut first_bytes = None;
+    let mut max_disk = 0;
+    for n in 0..cycles {
+        kv.set(&t, &format!("log/{n}"), value.clone())
+            .await
+            .unwrap();
+        if n >= WINDOW {
+            // Alternate the two delete paths.
+            let old = format!("log/{}", n - WINDOW);
+            if n % 2 == 0 {
+                kv.delete(&t, &old).await.unwrap();
+            } else {
+                kv.delete_many(&t, vec![old]).await.unwrap();
+            }
+        }
+        if (n + 1) % (cycles / 10).max(1) == 0 {
+            let state = stream_state(&server.url, &t.bucket).await;
+            let disk = disk_bytes(server.store_dir());
+            max_disk = max_disk.max(disk);
+            println!(
+                "cycle {:>7}: messages={} bytes={} last_seq={} disk={} ({:.1?})",
+                n + 1,
+                state.messages,
+                state.bytes,
+                state.last_sequence,
+                disk,
+                started.elapsed()
+            );
+            assert_eq!(state.messages, 1 + WINDOW.min(n + 1));
+            let first_bytes = *first_bytes.get_or_insert(state.bytes);
+            // Only the digits of the live slot numbers grow.
+            assert!(
+                state.bytes <= first_bytes + WINDOW * 8,
+                "stream bytes stay flat: {first_bytes} -> {}",
+                state.bytes
+            );
+        }
+    }
+    // Between syncs a full block may wait to be reclaimed; after one, only
+    // the block being written (and the pinned key's compacted block) remain.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let disk = disk_bytes(server.store_dir());
+    println!("settled: disk={disk} (max seen {max_disk})");
+    assert!(
+        disk <= DISK_BOUND,
+        "disk holds {disk} bytes, over {DISK_BOUND}"
+    );
+}

@@ -151,7 +151,7 @@ impl Backend for CoreBackend {
 
     fn delete_room(&self, actor: &Principal, id: &str) -> Result<(), Failure> {
         self.check("delete_room")?;
-        self.administration(actor).delete_room(id)
+        self.administration(actor).delete_room(id, self.now())
     }
 
     fn query_members(&self, actor: &Principal, room: &str) -> Result<Vec<String>, Failure> {
@@ -210,12 +210,22 @@ impl Backend for CoreBackend {
             .grant_subscription(actor, room, GRANT_KEY, self.now())
     }
 
+    fn directory_version(&self, part: &str) -> Result<u64, Failure> {
+        self.check("directory_version")?;
+        rooms::directory_version(&self.store, part)
+    }
+
     fn login(&self, channel: &str, client_id: &str) -> Result<User, Failure> {
         self.check("login")?;
         let new_id = || self.new_user_id(client_id);
         self.users()
             .login(channel, client_id, self.now(), new_id)
             .map(user)
+    }
+
+    fn guest(&self, connection_id: &str) -> Result<User, Failure> {
+        self.check("guest")?;
+        self.users().guest(connection_id, self.now()).map(user)
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
@@ -359,7 +369,7 @@ impl Backend for CoreBackend {
 
     fn remove_group(&self, actor: &Principal, name: &str) -> Result<bool, Failure> {
         self.check("remove_group")?;
-        self.administration(actor).remove_group(name)
+        self.administration(actor).remove_group(name, self.now())
     }
 
     fn user_group(&self, user: &str) -> Result<Option<String>, Failure> {

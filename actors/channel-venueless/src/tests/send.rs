@@ -175,6 +175,40 @@ fn fetch_pages_oldest_first_with_users() {
 }
 
 #[test]
+fn fetch_names_senders_who_are_gone_by_id() {
+    let (backend, session) = joined();
+    send(&backend, &session, hello("room_0"));
+    let guest = backend.guest("gw-3").unwrap().id;
+    let me = channel_kit::Principal::user(&guest);
+    backend.join(&me, "room_0", &guest, "actionhero").unwrap();
+    backend
+        .process_message(channel_kit::NewMessage {
+            room: "room_0".into(),
+            sender: guest.clone(),
+            channel: "actionhero".into(),
+            event_type: "channel.message".into(),
+            content: json!({"type": "text", "body": "bye"}).to_string(),
+        })
+        .unwrap();
+    backend.delete_user(&me, &guest).unwrap();
+    let (_, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.fetch", 4, {"channel": "room_0"}]),
+    );
+    let frame = only(&actions);
+    assert_eq!(frame[2]["results"][1]["sender"], json!(guest));
+    assert_eq!(
+        frame[2]["users"][&guest],
+        json!({"id": "guest-gw-3", "profile": {}})
+    );
+    assert_eq!(
+        frame[2]["users"]["alice"]["profile"]["display_name"],
+        "Alice"
+    );
+}
+
+#[test]
 fn core_unavailable_is_server_unavailable_everywhere() {
     let (backend, session) = joined();
     backend.fail("get_room", FailureCode::Unavailable);

@@ -85,8 +85,8 @@ fn a_removed_group_leaves_its_name_on_users_and_takes_its_permissions() {
     assert_eq!(access.permissions("ann").unwrap(), ["renameRoom"]);
     assert_eq!(access.permissions("bob").unwrap(), Vec::<String>::new());
 
-    assert!(access.remove_group("mods").unwrap());
-    assert!(!access.remove_group("mods").unwrap());
+    assert!(access.remove_group("mods", 9).unwrap());
+    assert!(!access.remove_group("mods", 9).unwrap());
     assert_eq!(access.user_group("ann").unwrap().as_deref(), Some("mods"));
     assert!(access.permissions("ann").unwrap().is_empty());
     // Ann heard of the group assignment and of the removal; Bob of nothing.
@@ -166,8 +166,8 @@ fn group_and_assignment_changes_are_announced() {
     access.create_group("mods", 1).unwrap();
     access.create_group("mods", 2).unwrap();
     access.set_user_group("ann", "mods").unwrap();
-    access.remove_group("mods").unwrap();
-    access.remove_group("mods").unwrap();
+    access.remove_group("mods", 9).unwrap();
+    access.remove_group("mods", 9).unwrap();
     assert_eq!(
         publisher.directory_parts(),
         ["groups", "users", "groups"],
@@ -195,5 +195,5 @@ fn a_broker_outage_does_not_undo_a_stored_change() {
     access.set_user_group("ann", "mods").unwrap();
     assert_eq!(access.permissions("ann").unwrap(), ["sendMessage"]);
     assert!(access.claim_founder("ann", 3).unwrap());
-    assert!(access.remove_group("mods").unwrap());
+    assert!(access.remove_group("mods", 9).unwrap());
 }

@@ -245,6 +245,31 @@ fn bans_are_recorded_once_and_lifted() {
 }
 
 #[test]
+fn guests_get_no_tokens_and_no_bans_that_would_outlive_them() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    cadmium_user(&accounts, "bob");
+    let guest = crate::Users::new(&store, &publisher)
+        .guest("gw-1", 5)
+        .unwrap();
+    let token = "ab".repeat(TOKEN_BYTES);
+    let refused = accounts
+        .issue_token(&guest.id, &token, 6, 3600)
+        .unwrap_err();
+    assert_eq!(refused.code, FailureCode::Invalid);
+    for (user, target) in [("bob", guest.id.as_str()), (guest.id.as_str(), "bob")] {
+        assert_eq!(
+            accounts.ban(user, target).unwrap_err().code,
+            FailureCode::Invalid
+        );
+    }
+    assert_eq!(
+        store.keys().iter().filter(|k| k.contains("guest-")).count(),
+        1
+    );
+}
+
+#[test]
 fn registered_users_are_listed_and_reserved_ids_are_taken() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
     let accounts = Accounts::new(&store, &publisher);

@@ -68,8 +68,13 @@ impl<S: Store, P: Publisher> Accounts<'_, S, P> {
         now_ms: u64,
         ttl_secs: u64,
     ) -> Result<String, Failure> {
-        if self.users.get_user(user)?.is_none() {
-            return Err(unknown_user(user));
+        match self.users.get_user(user)? {
+            None => return Err(unknown_user(user)),
+            // A guest ends with its connection; nothing may outlive it to sign in as it.
+            Some(found) if found.guest => {
+                return Err(Failure::invalid("a guest cannot have tokens"));
+            }
+            Some(_) => {}
         }
         if !is_token(token) {
             return Err(Failure::invalid(format!(

@@ -12,6 +12,7 @@ fn user(store: &MemoryStore, id: &str) {
         id: id.into(),
         profile: None,
         created_at: 1,
+        guest: false,
     };
     store.set_json(&keys::user(id), &record).unwrap();
 }
@@ -56,7 +57,7 @@ fn a_user_administers_only_with_the_permission_the_policy_names() {
     assert!(as_ann.create_room("den", "Den", "text", 2).unwrap());
     // Still nothing beyond it.
     assert_eq!(
-        as_ann.delete_room("den").unwrap_err().code,
+        as_ann.delete_room("den", 9).unwrap_err().code,
         FailureCode::Denied
     );
     assert_eq!(
@@ -69,7 +70,7 @@ fn a_user_administers_only_with_the_permission_the_policy_names() {
 
     let operator = Principal::Operator;
     let as_operator = Administration::new(&store, &publisher, &operator);
-    as_operator.delete_room("den").unwrap();
+    as_operator.delete_room("den", 9).unwrap();
     assert_eq!(
         as_operator.create_invite("builders", "code2", 3).unwrap(),
         "code2"

@@ -11,6 +11,7 @@ fn add_user(store: &MemoryStore, id: &str) {
         id: id.into(),
         profile: None,
         created_at: 1,
+        guest: false,
     };
     store.set_json(&keys::user(id), &user).unwrap();
 }
@@ -57,7 +58,7 @@ fn delete_removes_record_index_and_every_membership() {
     rooms.join("r1", "bob", "venueless", 2).unwrap();
     rooms.join("r2", "ada", "venueless", 2).unwrap();
 
-    rooms.delete_room("r1").unwrap();
+    rooms.delete_room("r1", 9).unwrap();
     assert_eq!(rooms.get_room("r1").unwrap(), None);
     assert_eq!(
         rooms
@@ -76,8 +77,14 @@ fn delete_removes_record_index_and_every_membership() {
         .is_none());
     assert_eq!(rooms.query_rooms(Some("ada")).unwrap().len(), 1);
     assert!(rooms.query_rooms(Some("bob")).unwrap().is_empty());
+    let members_log = keys::room_members("r1");
+    assert!(
+        store.keys().iter().all(|k| !k.starts_with(&members_log)),
+        "the member list goes whole: {:?}",
+        store.keys()
+    );
     assert_eq!(
-        rooms.delete_room("r1").unwrap_err().code,
+        rooms.delete_room("r1", 9).unwrap_err().code,
         FailureCode::UnknownRoom
     );
 
@@ -229,7 +236,7 @@ fn join_rules_are_set_read_cleared_and_deleted_with_the_room() {
 
     // A room made again under the same id must not inherit the old room's rule.
     rooms.set_join_rule("lobby", Some(&flag)).unwrap();
-    rooms.delete_room("lobby").unwrap();
+    rooms.delete_room("lobby", 9).unwrap();
     assert!(store.get(&keys::join_rule("lobby")).unwrap().is_none());
     rooms.create_room("lobby", "Lobby", "text", 2).unwrap();
     assert_eq!(rooms.get_join_rule("lobby").unwrap(), None);
@@ -300,7 +307,7 @@ fn the_room_list_changes_with_voice_occupancy_but_not_text_membership() {
     assert_eq!(room_changes(&publisher), 2);
     rooms.join("call", "ann", "test", 2).unwrap();
     rooms.leave("call", "ann", "test", 3).unwrap();
-    rooms.delete_room("talk").unwrap();
+    rooms.delete_room("talk", 9).unwrap();
     assert_eq!(room_changes(&publisher), 5);
 }
 

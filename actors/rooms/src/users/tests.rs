@@ -1,6 +1,6 @@
 //! Unit tests of [`Users`] on a `MemoryStore` and a recording publisher.
 
-use wcc_interface::{Event, FailureCode};
+use wcc_interface::{Envelope, Event, FailureCode};
 use wcc_kv::{keys, MemoryStore, Store};
 
 use super::*;
@@ -272,7 +272,7 @@ fn a_known_user_whose_direct_room_is_gone_gets_it_back_at_login() {
     let users = Users::new(&store, &publisher);
     let rooms = Rooms::new(&store, &publisher);
     users.login("test", "ada-device", 1, fixed("ada")).unwrap();
-    rooms.delete_room("ada").unwrap();
+    rooms.delete_room("ada", 9).unwrap();
     let again = users
         .login("test", "ada-device", 2, || panic!("a known client"))
         .unwrap();
@@ -307,7 +307,7 @@ fn a_known_user_whose_id_names_another_kind_of_room_cannot_sign_in() {
     let users = Users::new(&store, &publisher);
     let rooms = Rooms::new(&store, &publisher);
     users.login("test", "ada-device", 1, fixed("ada")).unwrap();
-    rooms.delete_room("ada").unwrap();
+    rooms.delete_room("ada", 9).unwrap();
     // As a room made before rooms could not take users' ids would be.
     let squatted = Room {
         id: "ada".into(),
@@ -343,4 +343,151 @@ fn deleting_a_user_moves_its_token_epoch_on_and_keeps_it() {
         store.get(&keys::token_epoch("ann")).unwrap(),
         Some(b"2".to_vec())
     );
+}
+
+/// Every key of the store whose path names `id`.
+fn keys_naming(store: &MemoryStore, id: &str) -> Vec<String> {
+    store
+        .keys()
+        .into_iter()
+        .filter(|k| k.split('/').any(|segment| segment == id))
+        .collect()
+}
+
+#[test]
+fn a_guest_is_its_record_alone_and_no_directory_entry() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let guest = users.guest("0123456789ab-7", 5).unwrap();
+    assert_eq!(guest.id, "guest-0123456789ab-7");
+    assert!(guest.guest);
+    assert_eq!(
+        users.guest("0123456789ab-7", 6).unwrap(),
+        guest,
+        "one per connection"
+    );
+    assert_eq!(store.keys(), [keys::user(&guest.id)]);
+    assert!(users.list_users().unwrap().is_empty());
+    assert!(publisher.sent.borrow().is_empty(), "nothing announced");
+    let json: serde_json::Value = store.get_json(&keys::user(&guest.id)).unwrap().unwrap();
+    assert_eq!(json["guest"], true);
+    // An account's record does not carry the field at all.
+    users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    let json: serde_json::Value = store.get_json(&keys::user("ann")).unwrap().unwrap();
+    assert!(json.get("guest").is_none(), "{json}");
+
+    let refused = users.guest("gw/1", 5).unwrap_err();
+    assert_eq!(refused.code, FailureCode::Invalid);
+    // No one else can take a guest's id: not a login, not a room.
+    let refused = users.login("test", "x", 1, fixed("guest-9")).unwrap_err();
+    assert_eq!(refused.code, FailureCode::Unavailable);
+    let rooms = Rooms::new(&store, &publisher);
+    let refused = rooms.create_room("guest-9", "G", "text", 1).unwrap_err();
+    assert_eq!(refused.code, FailureCode::Invalid);
+}
+
+#[test]
+fn a_deleted_guest_leaves_no_key_behind_and_tells_only_its_rooms() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    rooms.create_room("call", "Call", "voice", 1).unwrap();
+    let guest = users.guest("gw-1", 2).unwrap();
+    rooms.join("lobby", &guest.id, "actionhero", 3).unwrap();
+    rooms.leave("lobby", &guest.id, "actionhero", 4).unwrap();
+    rooms.join("lobby", &guest.id, "actionhero", 5).unwrap();
+    rooms.join("call", &guest.id, "actionhero", 5).unwrap();
+    store.set(&keys::user_group(&guest.id), b"mods").unwrap();
+    publisher.sent.borrow_mut().clear();
+
+    assert!(users.delete_user(&guest.id, 6).unwrap());
+    assert_eq!(keys_naming(&store, &guest.id), Vec::<String>::new());
+    assert!(rooms.query_members("lobby").unwrap().is_empty());
+    let left: Vec<String> = publisher
+        .envelopes()
+        .into_iter()
+        .filter_map(|(_, e)| match e.event {
+            Event::UserLeft { room, .. } => Some(room),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(left, ["call", "lobby"]);
+    // A guest is on no list, not even a voice room's.
+    assert_eq!(publisher.directory_parts(), Vec::<String>::new());
+    assert!(publisher.notes().is_empty(), "its one session is ending");
+    assert!(!users.delete_user(&guest.id, 7).unwrap());
+}
+
+#[test]
+fn a_guest_ends_with_its_connections_session() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    let guest = users.guest("gw-1", 2).unwrap();
+    rooms.join("lobby", &guest.id, "actionhero", 3).unwrap();
+    let ann = users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+
+    // Someone else's session, or an account's, ends nothing.
+    assert!(!users.session_ended(&guest.id, "gw-2", 4).unwrap());
+    assert!(!users.session_ended(&ann.id, "gw-1", 4).unwrap());
+    assert!(users.get_user(&guest.id).unwrap().is_some());
+    assert!(users.get_user("ann").unwrap().is_some());
+
+    // The gateway's UserLoggedOut (a close, a sign-in as someone else, a dead gateway's sessions
+    // ended by presence) as the rooms actor hears it on `wcc.events`.
+    let logout = |user: &str, connection: &str| {
+        Envelope::new(
+            Event::UserLoggedOut {
+                user: user.into(),
+                channel: "actionhero".into(),
+                connection: connection.into(),
+            },
+            5,
+        )
+        .to_json()
+    };
+    users.on_event(logout("ann", "gw-9").as_bytes(), 5).unwrap();
+    users.on_event(b"not an event", 5).unwrap();
+    assert!(users.get_user("ann").unwrap().is_some());
+    users
+        .on_event(logout(&guest.id, "gw-1").as_bytes(), 5)
+        .unwrap();
+    assert_eq!(keys_naming(&store, &guest.id), Vec::<String>::new());
+    // Heard again (every host's messaging provider delivers it): nothing left to do.
+    users
+        .on_event(logout(&guest.id, "gw-1").as_bytes(), 6)
+        .unwrap();
+}
+
+#[test]
+fn a_deleted_account_erases_its_own_lists() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    rooms.join("lobby", "ann", "test", 2).unwrap();
+    assert!(users.delete_user("ann", 3).unwrap());
+    // Only the token epoch outlives the user, on purpose.
+    assert_eq!(keys_naming(&store, "ann"), [keys::token_epoch("ann")]);
+}
+
+#[test]
+fn profile_writes_that_change_nothing_are_not_announced_and_versions_count_changes() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    assert_eq!(crate::directory_version(&store, "users").unwrap(), 0);
+    users.login("test", "ann-device", 1, fixed("ann")).unwrap();
+    users.set_profile("ann", r#"{"name":"Ann"}"#).unwrap();
+    users.set_profile("ann", r#"{"name":"Ann"}"#).unwrap();
+    assert_eq!(publisher.directory_parts(), ["users", "users"]);
+    assert_eq!(crate::directory_version(&store, "users").unwrap(), 2);
+    assert_eq!(crate::directory_version(&store, "rooms").unwrap(), 0);
+    let guest = users.guest("gw-1", 2).unwrap();
+    users.set_profile(&guest.id, r#"{"name":"G"}"#).unwrap();
+    assert_eq!(crate::directory_version(&store, "users").unwrap(), 2);
+    let refused = crate::directory_version(&store, "secrets").unwrap_err();
+    assert_eq!(refused.code, FailureCode::Invalid);
 }

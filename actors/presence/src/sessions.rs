@@ -305,6 +305,9 @@ mod tests {
             .into_iter()
             .filter(|k| k.starts_with("presence/"))
             .count();
-        assert!(log_keys < 3 * wcc_kv::COMPACT_EVERY as usize + 10, "{log_keys} keys");
+        assert!(
+            log_keys < 3 * wcc_kv::COMPACT_EVERY as usize + 10,
+            "{log_keys} keys"
+        );
     }
 }

@@ -281,19 +281,30 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
     let before = stream.counts();
     let host = wcc.lattice.host_pid(0).context("host 0 runs")?;
     let gateway = child_named(host, "gateway").context("host 0 runs a gateway")?;
+    let mut events = nats.subscribe("wcc.events").await?;
+    nats.flush().await?;
+    let gateways_before = gateway_stats(&nats).await?;
     let fault = Instant::now();
     signal::kill(Pid::from_raw(gateway as i32), signal::Signal::SIGKILL)?;
     let recovered_s = stream
         .recovered_after(fault, "kill -9 of a gateway")
         .await?;
     let serving_s = two_gateways_again(&nats, fault).await?;
+    // Its sessions never logged out; presence must end each once, within 30 s of the kill.
+    let gateways_after = gateway_stats(&nats).await?;
+    let (dead, held) = gateways_before
+        .iter()
+        .find(|(instance, _)| !gateways_after.iter().any(|(i, _)| i == instance))
+        .context("the killed gateway still answers stats")?;
+    let offline_s = logouts_of(&mut events, dead, *held as usize, fault).await?;
     rows.push(row(
         "kill -9 of one gateway provider",
         recovered_s,
         before,
         stream.counts(),
         format!(
-            "two gateways answered again after {serving_s:.1} s; last error: {}",
+            "two gateways answered again after {serving_s:.1} s; presence ended its {held} \
+             sessions, one UserLoggedOut each, {offline_s:.1} s after the kill; last error: {}",
             stream.take_last_error()
         ),
     ));
@@ -406,6 +417,15 @@ fn row(
 
 /// Each gateway's open connections, from `wcc.gateway.stats` (every gateway answers).
 async fn gateway_connections(nats: &async_nats::Client) -> Result<Vec<u64>> {
+    Ok(gateway_stats(nats)
+        .await?
+        .into_iter()
+        .map(|(_, connections)| connections)
+        .collect())
+}
+
+/// Each gateway's instance id (the prefix of its connection ids) and open connections.
+async fn gateway_stats(nats: &async_nats::Client) -> Result<Vec<(String, u64)>> {
     let inbox = nats.new_inbox();
     let mut replies = nats.subscribe(inbox.clone()).await?;
     nats.publish_with_reply("wcc.gateway.stats", inbox, "".into())
@@ -415,7 +435,10 @@ async fn gateway_connections(nats: &async_nats::Client) -> Result<Vec<u64>> {
     let mut connections = Vec::new();
     while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
         let stats: Value = serde_json::from_slice(&reply.payload)?;
-        connections.push(stats["connections"].as_u64().unwrap_or(0));
+        connections.push((
+            stats["instance"].as_str().unwrap_or_default().to_string(),
+            stats["connections"].as_u64().unwrap_or(0),
+        ));
     }
     Ok(connections)
 }
@@ -425,6 +448,39 @@ async fn two_gateways_again(nats: &async_nats::Client, since: Instant) -> Result
     while gateway_connections(nats).await?.len() < 2 {
         if since.elapsed() > RECOVERY_BOUND {
             bail!("a second gateway did not come back within {RECOVERY_BOUND:?}");
+        }
+    }
+    Ok(since.elapsed().as_secs_f64())
+}
+
+/// Seconds from `since` until `sessions` distinct connections of gateway `instance` have each
+/// had one UserLoggedOut on `events`; a second logout of one connection fails.
+async fn logouts_of(
+    events: &mut async_nats::Subscriber,
+    instance: &str,
+    sessions: usize,
+    since: Instant,
+) -> Result<f64> {
+    const BOUND: Duration = Duration::from_secs(30);
+    let mut ended = std::collections::HashSet::new();
+    while ended.len() < sessions {
+        let left = BOUND.saturating_sub(since.elapsed());
+        let Ok(Some(message)) = tokio::time::timeout(left, events.next()).await else {
+            bail!(
+                "{} of {sessions} sessions of the killed gateway ended within {BOUND:?}",
+                ended.len()
+            );
+        };
+        let event: Value = serde_json::from_slice(&message.payload).unwrap_or_default();
+        if event["type"] != "UserLoggedOut" {
+            continue;
+        }
+        let connection = event["data"]["connection"].as_str().unwrap_or_default();
+        if connection.rsplit_once('-').map(|(gateway, _)| gateway) == Some(instance) {
+            ensure!(
+                ended.insert(connection.to_string()),
+                "{connection} logged out twice"
+            );
         }
     }
     Ok(since.elapsed().as_secs_f64())

@@ -12,8 +12,10 @@
 //! - [`store`]: the JetStream KV operations (no wRPC types; integration-tested
 //!   against a real nats-server).
 //! - [`keys`]: reversible escaping of arbitrary component keys into KV keys.
+//! - [`invocations`]: runs each accepted call as a task and reaps it when it ends.
 
 pub mod config;
+pub mod invocations;
 pub mod keys;
 pub mod provider;
 pub mod service;

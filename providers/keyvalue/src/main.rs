@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use keyvalue::{bindings, KeyValueProvider};
 use tracing_subscriber::EnvFilter;
-use wasmcloud_provider_sdk::{get_connection, run_provider, serve_provider_exports};
+use wasmcloud_provider_sdk::{get_connection, run_provider};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,5 +32,9 @@ async fn main() -> anyhow::Result<()> {
             () = wcc_parent_watch::parent_gone() => tracing::warn!("host gone: stopping"),
         }
     };
-    serve_provider_exports(&wrpc, provider, stop, bindings::serve).await
+    let exports = bindings::serve(&wrpc, provider)
+        .await
+        .context("failed to serve exports")?;
+    keyvalue::invocations::serve(exports, stop).await;
+    Ok(())
 }

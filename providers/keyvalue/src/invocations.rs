@@ -53,12 +53,13 @@ pub async fn serve(invocations: InvocationStreams, shutdown: impl Future<Output 
             () = &mut shutdown => break,
         }
     }
-    let drained = tokio::time::timeout(DRAIN, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        warn!(left = tasks.len(), "invocations still running at shutdown are dropped");
+        warn!(
+            left = tasks.len(),
+            "invocations still running at shutdown are dropped"
+        );
     }
     served
 }

@@ -41,7 +41,7 @@ async fn details(client: &mut Actionhero) -> Result<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actionhero_verbs_rooms_operator_api_and_cross_protocol_chat() -> Result<()> {
-    common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc)))
+    common::run_once(|wcc| Box::pin(scenario(wcc)))
         .await
         .map(drop)
 }

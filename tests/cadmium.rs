@@ -23,7 +23,7 @@ fn ok(reply: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cadmium_private_chats_end_to_end() -> anyhow::Result<()> {
-    common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc)))
+    common::run_once(|wcc| Box::pin(scenario(wcc)))
         .await
         .map(drop)
 }

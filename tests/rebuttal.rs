@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuttal_administration_text_voice_and_cross_protocol() -> Result<()> {
-    common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc)))
+    common::run_once(|wcc| Box::pin(scenario(wcc)))
         .await
         .map(drop)
 }

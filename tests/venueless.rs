@@ -19,7 +19,7 @@ fn ok(reply: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn venueless_chat_end_to_end() -> anyhow::Result<()> {
-    let wcc = common::on_fresh_lattice(|wcc| Box::pin(scenario(wcc))).await?;
+    let wcc = common::run_once(|wcc| Box::pin(scenario(wcc))).await?;
     wcc.lattice.shutdown().await?;
     Ok(())
 }

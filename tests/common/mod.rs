@@ -29,9 +29,9 @@ pub const DEPLOY_TIMEOUT: Duration = Duration::from_secs(240);
 ///
 /// Nothing is tried again: a lost call, a hang or a slow deploy is a bug to fix at its cause. On
 /// failure the lattice's logs are kept, and the error says whether a call lost its reply.
-pub async fn on_fresh_lattice<F>(scenario: F) -> Result<Wcc>
+pub async fn run_once<F>(scenario: F) -> Result<Wcc>
 where
-    F: for<'a> Fn(&'a Wcc) -> futures::future::BoxFuture<'a, Result<()>>,
+    F: for<'a> FnOnce(&'a Wcc) -> futures::future::BoxFuture<'a, Result<()>>,
 {
     let wcc = Wcc::start().await?;
     match scenario(&wcc).await {

@@ -1,20 +1,38 @@
 //! The actionhero channel on a real lattice: a TCP line client (what telnet does) and a
-//! websocket client through every verb, room join rules, room deletion with members inside,
-//! the operator API (admin HTTP and the CLI), and chat crossing to and from venueless.
+//! websocket client through every verb, answered in upstream's shapes, room join rules, room
+//! deletion with members inside, the operator API (admin HTTP and the CLI), and chat crossing
+//! to and from venueless; and the era's browser client (actionheroClient.js on Faye) frame for
+//! frame over Bayeux at `/faye`.
 
 mod common;
+#[allow(dead_code)]
+#[path = "common/faye.rs"]
+mod faye;
 
 use anyhow::Result;
 use common::{actionhero::Actionhero, Wcc};
+use faye::{Faye, SETUP};
 use serde_json::{json, Value};
 
 fn assert_ok(response: &Value) {
     assert_eq!(response["status"], "OK", "{response}");
 }
 
-fn assert_error(response: &Value, text: &str) {
+/// A refused verb: upstream puts the refusal in `status`.
+fn assert_refused(response: &Value, text: &str) {
+    assert_eq!(response["status"], text, "{response}");
+    assert_eq!(response["context"], "response", "{response}");
+}
+
+/// A failed action (or a line that is no request): upstream puts the failure in `error`.
+fn assert_failed(response: &Value, text: &str) {
     assert_eq!(response["error"], text, "{response}");
     assert_eq!(response["context"], "response", "{response}");
+}
+
+/// The user a connection acts as before it logs in: its guest, named after it.
+fn guest_of(details: &Value) -> String {
+    format!("guest-{}", details["id"].as_str().unwrap())
 }
 
 /// Runs `wcc-lattice admin <args>` against this lattice's admin API.
@@ -70,13 +88,30 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     assert_eq!(web.welcome["room"], "defaultRoom");
 
     let response = tel.request("roomChange lobby").await?;
-    assert_ok(&response);
-    assert_eq!(response["messageCount"], 1);
+    assert_eq!(
+        response,
+        json!({"status": "OK", "context": "response", "data": true, "messageCount": 1})
+    );
     let tel_details = details(&mut tel).await?;
-    assert_eq!(tel_details["type"], "socket");
+    let mut fields: Vec<&String> = tel_details.as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "connectedAt",
+            "id",
+            "params",
+            "pendingActions",
+            "remoteIP",
+            "remotePort",
+            "room",
+            "totalActions"
+        ]
+    );
     assert_eq!(tel_details["room"], "lobby");
     assert_eq!(tel_details["remoteIP"], "127.0.0.1");
-    let tel_user = tel_details["user"].as_str().unwrap().to_owned();
+    assert_eq!(tel_details["params"], json!({"limit": 100, "offset": 0}));
+    let tel_user = guest_of(&tel_details);
     let tel_connection = tel_details["id"].as_str().unwrap().to_owned();
 
     assert_ok(
@@ -84,8 +119,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
             .await?,
     );
     let web_details = details(&mut web).await?;
-    assert_eq!(web_details["type"], "websocket");
-    let web_user = web_details["user"].as_str().unwrap().to_owned();
+    let web_user = guest_of(&web_details);
     let entered = tel
         .push(|v| v["message"] == "I have entered the room" && v["room"] == "lobby")
         .await?;
@@ -115,7 +149,10 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         .request("chat.join", json!({"channel": "lobby"}))
         .await?;
     assert_eq!(joined[0], "success", "{joined}");
-    assert_ok(&tel.request("say hello from telnet").await?);
+    assert_eq!(
+        tel.request("say hello from telnet").await?,
+        json!({"status": "OK", "context": "response", "messageCount": 3})
+    );
     let line = web.chat("hello from telnet").await?;
     assert_eq!(line["from"], tel_user.as_str());
     assert_eq!(line["room"], "lobby");
@@ -136,10 +173,9 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     // Listening hears a room without joining it; silencing stops it.
     wcc.create_room("news").await?;
     assert_ok(&tel.request("listenToRoom news").await?);
-    assert_error(
-        &tel.request("listenToRoom news").await?,
-        "connection already listening to this room",
-    );
+    let again = tel.request("listenToRoom news").await?;
+    assert_refused(&again, "connection already listening to this room");
+    assert_eq!(again["data"], false);
     let (status, body) = wcc
         .admin(
             "POST",
@@ -154,7 +190,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         (Some("server"), Some("news"))
     );
     assert_ok(&tel.request("silenceRoom news").await?);
-    assert_error(
+    assert_refused(
         &tel.request("silenceRoom news").await?,
         "connection not listening to this room",
     );
@@ -165,10 +201,11 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     assert_eq!(tel.request("paramView colour").await?["data"], "blue");
     assert_eq!(
         tel.request("paramsView").await?["data"],
-        json!({"colour": "blue", "size": "10"})
+        json!({"colour": "blue", "size": "10", "limit": 100, "offset": 0})
     );
     assert_ok(&tel.request("paramDelete colour").await?);
-    assert_eq!(tel.request("paramView colour").await?["data"], Value::Null);
+    // Upstream's `data` for a key never added is undefined: no `data` at all.
+    assert!(tel.request("paramView colour").await?.get("data").is_none());
     assert_ok(&tel.request("paramsDelete").await?);
     assert_eq!(tel.request("paramsView").await?["data"], json!({}));
 
@@ -187,7 +224,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         (body["key"].clone(), body["value"].clone()),
         (json!("authenticated"), json!(true))
     );
-    assert_error(
+    assert_refused(
         &tel.request("roomChange vip").await?,
         "not authorized to join room",
     );
@@ -197,7 +234,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     assert!(registered.get("error").is_none(), "{registered}");
     assert_ok(&tel.request("paramAdd login=ada").await?);
     assert_ok(&tel.request("paramAdd password=wrong").await?);
-    assert_error(&tel.request("login").await?, "wrong login or password");
+    assert_failed(&tel.request("login").await?, "wrong login or password");
     let login = tel
         .request(r#"{"action":"login","params":{"login":"ada","password":"correct horse"}}"#)
         .await?;
@@ -222,7 +259,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         Some(json!({"key": "type", "value": "websocket"})),
     )
     .await?;
-    assert_error(
+    assert_refused(
         &tel.request("listenToRoom webonly").await?,
         "not authorized to join room",
     );
@@ -242,18 +279,23 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         .await?;
     assert_eq!((status, body), (200, json!({"left": true})));
     assert_eq!(web.push(|v| v["event"] == "left").await?["room"], "news");
-    assert_error(
-        &web.request("say anyone?").await?,
-        "connection not in a room",
+    assert_eq!(
+        web.request("say anyone?").await?["status"],
+        "connection not in a room"
     );
     // roomLeave, and the rest of the verbs in the websocket client's JSON form.
     assert_ok(
         &web.request(r#"{"event":"roomChange","room":"lobby"}"#)
             .await?,
     );
-    assert_ok(&web.request(r#"{"event":"roomLeave"}"#).await?);
-    assert_error(&web.request("roomView").await?, "connection not in a room");
-    assert_error(&web.request("roomLeave").await?, "connection not in a room");
+    assert_eq!(web.request(r#"{"event":"roomLeave"}"#).await?["data"], true);
+    let view = web.request("roomView").await?;
+    assert_refused(&view, "room is required");
+    assert_eq!(view["data"], Value::Null);
+    // Leaving no room is no error upstream; `data` says nothing was left.
+    let leave = web.request("roomLeave").await?;
+    assert_ok(&leave);
+    assert_eq!(leave["data"], false);
     let (status, body) = wcc.admin("GET", "/rooms/lobby/status", None).await?;
     assert_eq!(status, 200);
     assert!(body["members"].get(&web_user).is_none(), "{body}");
@@ -267,7 +309,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     );
     assert_eq!(
         web.request(r#"{"event":"paramsView"}"#).await?["data"],
-        json!({"k": "v"})
+        json!({"k": "v", "limit": 100, "offset": 0})
     );
     assert_ok(&web.request(r#"{"event":"paramDelete","key":"k"}"#).await?);
     assert_ok(&web.request(r#"{"event":"paramsDelete"}"#).await?);
@@ -288,28 +330,47 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     // A deleted room leaves its members unable to send; the connection keeps its room.
     let (status, _) = wcc.admin("DELETE", "/rooms/vip", None).await?;
     assert_eq!(status, 204);
-    assert_error(&tel.request("say hello?").await?, "room does not exist");
+    assert_refused(&tel.request("say hello?").await?, "room does not exist");
     assert_eq!(details(&mut tel).await?["room"], "vip");
 
     // Bad lines get an error line; the connection survives them all.
-    assert_error(
-        &tel.request("fly away").await?,
-        "unknown action or invalid apiVersion",
+    let unknown = tel.request("fly away").await?;
+    assert_eq!(
+        unknown.as_object().unwrap().len(),
+        3,
+        "error, context, messageCount: {unknown}"
     );
-    assert_error(
+    assert_failed(
+        &unknown,
+        "Error: fly is not a known action or that is not a valid apiVersion.",
+    );
+    assert_failed(
         &tel.request(r#"{"action":"fly"}"#).await?,
-        "unknown action or invalid apiVersion",
+        "Error: fly is not a known action or that is not a valid apiVersion.",
     );
-    let broken = tel.request("{not json").await?;
+    // A line that is neither a verb nor a JSON request names an action, as upstream reads it.
+    assert_failed(
+        &tel.request("{not json").await?,
+        "Error: {not is not a known action or that is not a valid apiVersion.",
+    );
+    // Actions check their params with upstream's words; `status` answers with the server's id.
+    assert_failed(
+        &tel.request(r#"{"action":"register","params":{"login":"bo"}}"#)
+            .await?,
+        "Error: password is a required parameter for this action",
+    );
+    let status = tel.request("status").await?;
     assert!(
-        broken["error"]
-            .as_str()
-            .unwrap()
-            .starts_with("malformed JSON"),
-        "{broken}"
+        tel_connection.starts_with(&format!("{}-", status["id"].as_str().unwrap())),
+        "{status}"
+    );
+    let documented = tel.request("documentation").await?;
+    assert_eq!(
+        documented["data"]["login"]["1"]["inputs"]["required"],
+        json!(["login", "password"])
     );
     tel.send_bytes(b"\xff\xfe garbage\r\n").await?;
-    assert_error(&tel.response().await?, "lines must be UTF-8 text");
+    assert_failed(&tel.response().await?, "lines must be UTF-8 text");
     let long = "say ".to_owned() + &"x".repeat(1_100_000);
     let response = tel.request(&long).await?;
     assert!(
@@ -320,7 +381,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         "{response}"
     );
     web.send_bytes(&[0, 159, 146, 150]).await?;
-    assert_error(&web.response().await?, "lines must be UTF-8 text");
+    assert_failed(&web.response().await?, "lines must be UTF-8 text");
     let response = tel.request("paramsView").await?;
     assert_ok(&response);
     assert!(
@@ -340,11 +401,212 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     let missing = admin_cli(wcc, &["status", "nowhere"])?;
     assert!(!missing.status.success());
 
-    // quit says goodbye and the server closes the socket, on both transports.
-    for client in [&mut tel, &mut web] {
-        let bye = client.request("quit").await?;
-        assert_eq!(bye["status"], "Bye!");
+    // quit (and exit) say goodbye as upstream's socket server does, and the server closes.
+    for (client, word) in [(&mut tel, "quit"), (&mut web, "exit")] {
+        client.send(word).await?;
+        let bye = client.push(|v| v["status"] == "Bye!").await?;
+        assert_eq!(
+            bye,
+            json!({"status": "Bye!", "context": "api", "reason": format!("{word} requested")})
+        );
         assert!(client.closed_by_server().await);
     }
+    Ok(())
+}
+
+/// `actionheroClient.connect()` against `/faye`: the handshake, the setup channel that names
+/// the connection channel, a connect paced by its advice, the greeting on the connection
+/// channel, and the `detailsView` the client sends once connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_era_browser_client_handshakes_over_faye() -> Result<()> {
+    common::run_once(|wcc| Box::pin(handshakes(wcc)))
+        .await
+        .map(drop)
+}
+
+async fn handshakes(wcc: &Wcc) -> Result<()> {
+    faye::wait_ready(&wcc.gateway).await?;
+    let mut client = Faye::open(&wcc.gateway).await?;
+    // The probe's `[]` gets nothing back: the handshake's reply is the first frame.
+    let handshake = client.handshake().await?;
+    let advice = json!({"reconnect": "retry", "interval": 30_000, "timeout": 45_000});
+    assert_eq!(
+        handshake,
+        json!({
+            "id": "1",
+            "channel": "/meta/handshake",
+            "successful": true,
+            "version": "1.0",
+            "supportedConnectionTypes": ["websocket"],
+            "clientId": client.client_id,
+            "advice": advice,
+        })
+    );
+    let client_id = client.client_id.clone();
+    assert_eq!(
+        client.subscribe(SETUP).await?,
+        json!({"id": "2", "channel": "/meta/subscribe", "clientId": client_id, "subscription": SETUP, "successful": true})
+    );
+    assert_eq!(client.delivery(SETUP, |_| true).await?, json!({"id": "me"}));
+    // Answered at once; the advice's interval keeps the client from asking again in a loop.
+    assert_eq!(
+        client.connect().await?,
+        json!({"id": "3", "channel": "/meta/connect", "clientId": client_id, "successful": true, "advice": advice})
+    );
+    assert_eq!(
+        client.unsubscribe(SETUP).await?,
+        json!({"id": "4", "channel": "/meta/unsubscribe", "clientId": client_id, "subscription": SETUP, "successful": true})
+    );
+    let channel = "/client/websocket/connection/me";
+    client.channel = channel.to_owned();
+    assert_eq!(
+        client.subscribe(channel).await?,
+        json!({"id": "5", "channel": "/meta/subscribe", "clientId": client_id, "subscription": channel, "successful": true})
+    );
+    let greeting = client.delivery(channel, |_| true).await?;
+    assert_eq!(greeting["context"], "api");
+    assert_eq!(greeting["room"], "defaultRoom");
+    assert!(greeting["welcome"].is_string(), "{greeting}");
+
+    let details = client.request(json!({"event": "detailsView"})).await?;
+    assert_eq!(details["status"], "OK", "{details}");
+    assert_eq!(details["messageCount"], 1);
+    assert_eq!(details["data"]["id"], client_id.as_str());
+    assert_eq!(details["data"]["room"], "defaultRoom");
+    assert_eq!(details["data"]["params"], json!({}));
+    // A websocket client may not use the socket's param verbs, as upstream's server has it.
+    assert_eq!(
+        client.request(json!({"event": "paramsView"})).await?,
+        json!({"status": "verb not found or not allowed", "context": "response", "data": null, "messageCount": 2})
+    );
+    // `client.disconnect()`: acknowledged, then the socket closes.
+    let disconnected = client
+        .call(json!({"channel": "/meta/disconnect", "clientId": client_id}))
+        .await?;
+    assert_eq!(disconnected["successful"], true, "{disconnected}");
+    assert!(client.closed_by_server().await);
+    Ok(())
+}
+
+/// The browser client in a room with a telnet client: `roomChange`, `say` both ways, actions
+/// (`register`, `login`), listening to another room, `roomLeave`; then the same client on a new
+/// socket after its old one dropped, with no handshake there, as Faye carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_era_browser_client_chats_runs_actions_and_hears_its_room() -> Result<()> {
+    common::run_once(|wcc| Box::pin(chats(wcc))).await.map(drop)
+}
+
+async fn chats(wcc: &Wcc) -> Result<()> {
+    faye::wait_ready(&wcc.gateway).await?;
+    wcc.create_room("lobby").await?;
+    wcc.create_room("news").await?;
+    let mut tel = wcc.actionhero_lines().await?;
+    assert_ok(&tel.request("roomChange lobby").await?);
+    let tel_user = guest_of(&details(&mut tel).await?);
+
+    let mut client = Faye::open(&wcc.gateway).await?;
+    client.connect_client().await?;
+    let browser = client.request(json!({"event": "detailsView"})).await?;
+    let browser_user = guest_of(&browser["data"]);
+
+    // client.roomChange('lobby')
+    assert_eq!(
+        client
+            .request(json!({"event": "roomChange", "room": "lobby"}))
+            .await?,
+        json!({"status": "OK", "context": "response", "data": true, "messageCount": 2})
+    );
+    let entered = tel
+        .push(|v| v["message"] == "I have entered the room" && v["room"] == "lobby")
+        .await?;
+    assert_eq!(entered["from"], browser_user.as_str());
+
+    // client.say(...) reaches telnet; telnet's say reaches the browser on its channel.
+    assert_eq!(
+        client
+            .request(json!({"event": "say", "message": "hello from the browser"}))
+            .await?,
+        json!({"status": "OK", "context": "response", "messageCount": 3})
+    );
+    assert_eq!(
+        tel.chat("hello from the browser").await?["from"],
+        browser_user.as_str()
+    );
+    assert_ok(&tel.request("say hello from telnet").await?);
+    let heard = client.chat("hello from telnet").await?;
+    assert_eq!(heard["from"], tel_user.as_str());
+    assert_eq!(heard["room"], "lobby");
+    assert!(heard["sentAt"].as_u64().unwrap() > 0, "{heard}");
+
+    // client.action('register', ...) and client.action('login', ...).
+    let registered = client
+        .request(json!({"event": "action", "params": {"login": "grace", "password": "correct horse", "action": "register"}}))
+        .await?;
+    assert_eq!(registered["user"]["login"], "grace", "{registered}");
+    let login = client
+        .request(json!({"event": "action", "params": {"login": "grace", "password": "correct horse", "action": "login"}}))
+        .await?;
+    assert_eq!(login["authenticated"], true, "{login}");
+    let grace = login["user"]["id"].as_str().unwrap().to_owned();
+    let unknown = client
+        .request(json!({"event": "action", "params": {"action": "fly"}}))
+        .await?;
+    assert_eq!(
+        unknown["error"],
+        "Error: fly is not a known action or that is not a valid apiVersion."
+    );
+    let view = client.request(json!({"event": "roomView"})).await?;
+    assert_eq!(view["data"]["membersCount"], 2, "{view}");
+    assert!(view["data"]["members"].get(&grace).is_some(), "{view}");
+
+    // client.listenToRoom('news'): the operator's broadcast there reaches it.
+    assert_eq!(
+        client
+            .request(json!({"event": "listenToRoom", "room": "news"}))
+            .await?["data"],
+        true
+    );
+    let (status, body) = wcc
+        .admin(
+            "POST",
+            "/rooms/news/broadcast",
+            Some(json!({"message": "extra, extra"})),
+        )
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    let extra = client.chat("extra, extra").await?;
+    assert_eq!(
+        (extra["from"].as_str(), extra["room"].as_str()),
+        (Some("server"), Some("news"))
+    );
+
+    // client.roomLeave()
+    assert_eq!(
+        client.request(json!({"event": "roomLeave"})).await?["data"],
+        true
+    );
+    let left = tel
+        .push(|v| v["message"] == "I have left the room" && v["from"] == grace.as_str())
+        .await?;
+    assert_eq!(left["room"], "lobby");
+
+    // The socket drops; Faye opens a new one and goes on with its client id and channel: no
+    // handshake, no setup. Its first request starts the new connection.
+    let (client_id, channel) = (client.client_id.clone(), client.channel.clone());
+    drop(client);
+    let mut again = Faye::open(&wcc.gateway).await?;
+    again.client_id = client_id;
+    again.channel = channel;
+    let connected = again.connect().await?;
+    assert_eq!(connected["successful"], true, "{connected}");
+    let details = again.request(json!({"event": "detailsView"})).await?;
+    assert_eq!(details["data"]["room"], "defaultRoom", "{details}");
+    assert_ok(
+        &again
+            .request(json!({"event": "roomChange", "room": "lobby"}))
+            .await?,
+    );
+    assert_ok(&tel.request("say welcome back").await?);
+    assert_eq!(again.chat("welcome back").await?["from"], tel_user.as_str());
     Ok(())
 }

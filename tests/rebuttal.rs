@@ -4,6 +4,10 @@
 //! administration, voice signalling between Rebuttal clients, bad packets, and messages crossing
 //! to and from venueless.
 //!
+//! What upstream's web client (trigg/Rebuttal-Webapp) sends and needs has acts of its own, named
+//! after the client behaviour each protects; they send the packets exactly as its `sender.ts`
+//! writes them and check the fields its `protocol.ts` reads.
+//!
 //! One lattice for the whole story (a start costs about a minute); each act is a function run
 //! in order on the same cast of clients.
 
@@ -29,14 +33,20 @@ async fn rebuttal_administration_text_voice_and_cross_protocol() -> Result<()> {
 
 async fn scenario(wcc: &Wcc) -> Result<()> {
     let mut cast = accounts_and_groups(wcc).await?;
+    the_greeting_offers_protocol_v1_and_the_client_logs_in_with_it(wcc, &mut cast).await?;
+    a_wrong_password_closes_the_connection_with_3001(wcc).await?;
     rooms(&mut cast).await?;
     messages_images_and_history(&mut cast).await?;
+    a_senders_first_message_to_a_room_arrives_once(&mut cast).await?;
     users_and_refusals(wcc, &mut cast).await?;
     voice(&mut cast).await?;
+    webrtc_offers_and_watch_requests_reach_their_target_as_sent(&mut cast).await?;
+    hanging_up_without_a_room_id_leaves_the_voice_room(&mut cast).await?;
     removals(wcc, &mut cast).await?;
     cross_protocol(wcc, &mut cast).await?;
     bad_packets(wcc, &mut cast).await?;
     closing_leaves_the_voice_room(wcc, &mut cast).await?;
+    signing_in_and_closing_show_in_everyones_user_list(wcc, &mut cast).await?;
     Ok(())
 }
 
@@ -111,9 +121,16 @@ fn room_with_id(packet: &Value, id: &str) -> Option<Value> {
     rooms.iter().find(|r| r["id"] == id).cloned()
 }
 
-/// The userlist of room `id` in an `updateRooms`, if listed.
+/// The ids in the userlist of room `id` in an `updateRooms`, if listed. The list holds user
+/// objects (the client reads `user.id`); anything else there is no one.
 fn occupants(packet: &Value, id: &str) -> Option<BTreeSet<String>> {
-    room_with_id(packet, id).map(|r| strings(&r["userlist"]))
+    let room = room_with_id(packet, id)?;
+    let list = room["userlist"].as_array().cloned().unwrap_or_default();
+    Some(
+        list.iter()
+            .filter_map(|u| u["id"].as_str().map(str::to_owned))
+            .collect(),
+    )
 }
 
 fn user_in(packet: &Value, id: &str) -> Option<Value> {
@@ -219,7 +236,7 @@ async fn accounts_and_groups(wcc: &Wcc) -> Result<Cast> {
     let greeting = admin.greeting.clone();
     assert_eq!(greeting["type"], "connect", "{greeting}");
     assert!(greeting["message"].is_string(), "{greeting}");
-    assert_eq!(greeting["protocols"], json!(["rebuttal"]), "{greeting}");
+    assert_eq!(greeting["protocols"], json!(["v1"]), "{greeting}");
     assert_eq!(greeting["contextmenus"], json!({}), "{greeting}");
 
     // Nothing but login and signup before logging in.
@@ -260,21 +277,15 @@ async fn accounts_and_groups(wcc: &Wcc) -> Result<Cast> {
         refused["type"], "error",
         "signup without an invite: {refused}"
     );
-    // A wrong password, and Eve's account that was never made.
-    let wrong = eve
-        .refused(
-            json!({"type": "login", "email": ADMIN_EMAIL, "password": "not it",
-            "protocol": "e2e"}),
-        )
-        .await?;
-    assert_eq!(wrong, "Invalid email or password");
-    let never = eve
+    // Eve's account was never made: her login is refused (and ends that connection).
+    let mut never = wcc.rebuttal().await?;
+    let refused = never
         .refused(
             json!({"type": "login", "email": "eve@wcc.test", "password": PASSWORD,
-            "protocol": "e2e"}),
+            "protocol": "v1"}),
         )
         .await?;
-    assert_eq!(never, "Invalid email or password");
+    assert_eq!(refused, "Invalid email or password");
 
     // Groups: create, update (an unknown permission is refused), as everyone sees them.
     admin
@@ -434,7 +445,9 @@ async fn rooms(cast: &mut Cast) -> Result<()> {
 }
 
 /// message (text, a PNG, a JPEG, a text file refused), getmessages by null and by number,
-/// updatemessage and removemessage, as another client sees them.
+/// updatemessage and removemessage, as another client sees them. Every follower draws a new
+/// message from the segment sent just before it (`a_new_message_is_drawn_from_its_segment_then_
+/// notified`, checked on each message here).
 async fn messages_images_and_history(cast: &mut Cast) -> Result<()> {
     let Cast {
         admin,
@@ -446,18 +459,29 @@ async fn messages_images_and_history(cast: &mut Cast) -> Result<()> {
     } = cast;
     let room = room.as_str();
 
-    bob.send(json!({"type": "message", "roomid": room, "message": {"text": "hello from bob"}}))
+    // `client.send.message(roomid, {text, tags})`. The room was made after Bob logged in: his
+    // own copy is the segment sent back (`a_senders_first_message_to_a_room_arrives_once`).
+    bob.send(json!({"type": "message", "roomid": room,
+        "message": {"text": "hello from bob", "tags": []}}))
         .await?;
-    let seen = admin
-        .expect("sendMessage", |p| p["message"]["text"] == "hello from bob")
+    let seen = a_new_message_is_drawn_from_its_segment_then_notified(admin, room, "hello from bob")
         .await?;
     assert_eq!(seen["roomid"], room, "{seen}");
     assert_message(&seen["message"], "hello from bob", bob_id, "Bob", room, 1);
     assert_eq!(seen["message"]["img"], Value::Null, "{seen}");
     let own = bob
-        .expect("sendMessage", |p| p["message"]["text"] == "hello from bob")
+        .expect("updateText", |p| {
+            p["roomid"] == room && texts(p).contains(&"hello from bob".to_owned())
+        })
         .await?;
-    assert_eq!(own["message"]["idx"], 1, "{own}");
+    assert_message(
+        &own["messages"][0],
+        "hello from bob",
+        bob_id,
+        "Bob",
+        room,
+        1,
+    );
 
     // Real image files, judged from their bytes.
     let mut idx = 1;
@@ -472,9 +496,7 @@ async fn messages_images_and_history(cast: &mut Cast) -> Result<()> {
                 "filename": file, "rawfile": STANDARD.encode(&raw)}),
             )
             .await?;
-        let shown = bob
-            .expect("sendMessage", |p| p["message"]["text"] == file)
-            .await?;
+        let shown = a_new_message_is_drawn_from_its_segment_then_notified(bob, room, file).await?;
         let message = &shown["message"];
         assert_message(message, file, admin_id, "Root", room, idx);
         assert_eq!(
@@ -509,6 +531,8 @@ async fn messages_images_and_history(cast: &mut Cast) -> Result<()> {
     assert!(not_an_image.contains("image"), "{not_an_image}");
 
     // History: the latest segment (null) and segment 0 by number hold the three, oldest first.
+    // (The segments that came with each message are read; what is kept now is older.)
+    bob.forget();
     let latest = bob.segment(room, None).await?;
     assert_eq!(latest["segment"], 0, "{latest}");
     assert_eq!(
@@ -766,15 +790,22 @@ async fn voice(cast: &mut Cast) -> Result<()> {
     } = cast;
     let carol = carol.as_mut().expect("carol");
 
-    // Only voice rooms are joined; chatdev needs one.
+    // Only voice rooms are joined. Outside one, chatdev (which upstream's client sends whenever
+    // anyone joins a voice room) tells no one and is no error: the next packet is the answer to
+    // the getmessages after it.
     let text_join = bob
         .refused(json!({"type": "joinroom", "roomid": room}))
         .await?;
     assert!(!text_join.is_empty());
-    let no_room = bob
-        .refused(json!({"type": "chatdev", "video": true, "audio": true}))
+    bob.forget();
+    bob.send(json!({"type": "chatdev", "audio": true, "video": true}))
         .await?;
-    assert!(!no_room.is_empty());
+    answer(bob, &room).await?;
+    assert!(
+        bob.kept_of("error").is_empty(),
+        "{:?}",
+        bob.kept_of("error")
+    );
 
     bob.send(json!({"type": "joinroom", "roomid": call}))
         .await?;
@@ -783,11 +814,12 @@ async fn voice(cast: &mut Cast) -> Result<()> {
             .expect("joinRoom", |p| p["userid"] == bob_id.as_str())
             .await?;
         assert_eq!(joined["roomid"], call.as_str(), "{joined}");
-        client
+        let rooms = client
             .expect("updateRooms", |p| {
                 occupants(p, &call).is_some_and(|o| o == set(&[&bob_id]))
             })
             .await?;
+        a_voice_rooms_userlist_holds_user_objects(&rooms, &call, &bob_id, "Bob");
     }
     admin
         .send(json!({"type": "joinroom", "roomid": call}))
@@ -817,20 +849,26 @@ async fn voice(cast: &mut Cast) -> Result<()> {
         "{devices}"
     );
 
-    // WebRTC signalling to one user, from whom it came.
+    // WebRTC signalling to one user, from whom it came (as the web client sends it:
+    // `webrtc_offers_and_watch_requests_reach_their_target_as_sent`).
     admin
-        .send(json!({"type": "video", "touserid": bob_id, "payload": "v=0 offer"}))
+        .send(json!({"type": "video", "touserid": bob_id,
+            "payload": {"type": "offer", "sdp": "v=0 offer"}}))
         .await?;
     let video = bob.expect("video", |_| true).await?;
     assert_eq!(video["fromuserid"], admin_id.as_str(), "{video}");
     assert_eq!(video["touserid"], bob_id.as_str(), "{video}");
-    assert_eq!(video["payload"], "v=0 offer", "{video}");
-    bob.send(json!({"type": "letmesee", "touserid": admin_id, "message": "show me"}))
+    assert_eq!(
+        video["payload"],
+        json!({"type": "offer", "sdp": "v=0 offer"}),
+        "{video}"
+    );
+    bob.send(json!({"type": "letmesee", "touserid": admin_id, "message": true}))
         .await?;
     let letmesee = admin.expect("letmesee", |_| true).await?;
     assert_eq!(letmesee["fromuserid"], bob_id.as_str(), "{letmesee}");
     assert_eq!(letmesee["touserid"], admin_id.as_str(), "{letmesee}");
-    assert_eq!(letmesee["message"], "show me", "{letmesee}");
+    assert_eq!(letmesee["message"], true, "{letmesee}");
 
     // To everyone: golive, talking, servermute.
     bob.send(json!({"type": "golive", "livestate": true, "livelabel": "my screen"}))
@@ -937,6 +975,8 @@ async fn removals(wcc: &Wcc, cast: &mut Cast) -> Result<()> {
         .await?;
     let carol_idx = said["message"]["idx"].as_u64().context("idx")?;
     assert_eq!(said["message"]["userid"], carol_id.as_str(), "{said}");
+    // The segment that came with it shows carol's message as it was; what comes later is newer.
+    cast.admin.forget();
 
     cast.admin
         .send(json!({"type": "removeuser", "touserid": carol_id, "withvengence": true}))
@@ -1073,7 +1113,7 @@ async fn bad_packets(wcc: &Wcc, cast: &mut Cast) -> Result<()> {
     let room = cast.room.clone();
     let unknown = cast.bob.refused(json!({"type": "teleport"})).await?;
     assert_eq!(unknown, "Unknown packet type: teleport");
-    let still = cast.bob.segment(&room, None).await?;
+    let still = answer(&mut cast.bob, &room).await?;
     assert_eq!(
         still["roomid"],
         room.as_str(),
@@ -1143,5 +1183,356 @@ async fn closing_leaves_the_voice_room(wcc: &Wcc, cast: &mut Cast) -> Result<()>
             occupants(p, &lounge).is_some_and(|o| o.is_empty())
         })
         .await?;
+    Ok(())
+}
+
+// --- what upstream's web client sends and needs ---------------------------------------------
+
+/// A history segment no message reaches: an `updateText` of it can only answer a `getmessages`
+/// for it, never come from a room's feed, which sends the segment holding a new message.
+const UNREACHED_SEGMENT: u64 = 1000;
+
+/// The answer to a `getmessages` sent now: proof that the connection read everything sent
+/// before it (it answers in order); whatever those packets earned arrived first and is kept.
+async fn answer(client: &mut Rebuttal, room: &str) -> Result<Value> {
+    client
+        .send(json!({"type": "getmessages", "roomid": room, "segment": UNREACHED_SEGMENT}))
+        .await?;
+    client
+        .expect("updateText", |p| {
+            p["roomid"] == room && p["segment"] == UNREACHED_SEGMENT
+        })
+        .await
+}
+
+/// Every packet `client` gets up to the `sendMessage` of `text` in `room`, that one last.
+async fn read_until_notified(client: &mut Rebuttal, room: &str, text: &str) -> Result<Vec<Value>> {
+    let mut read = Vec::new();
+    loop {
+        let packet = client
+            .next()
+            .await
+            .with_context(|| format!("waiting for the message {text:?}"))?;
+        let done = packet["type"] == "sendMessage"
+            && packet["roomid"] == room
+            && packet["message"]["text"] == text;
+        read.push(packet);
+        if done {
+            return Ok(read);
+        }
+    }
+}
+
+/// The web client draws a room from `updateText` only; `sendMessage` plays a sound and shows a
+/// notification. So every follower must get, for each new message, the segment holding it and
+/// then the message, as upstream sends them. Reads `client`'s packets up to the `sendMessage`
+/// of `text` in `room`, checks that the packet just before it is that segment, and returns it.
+async fn a_new_message_is_drawn_from_its_segment_then_notified(
+    client: &mut Rebuttal,
+    room: &str,
+    text: &str,
+) -> Result<Value> {
+    let mut read = read_until_notified(client, room, text).await?;
+    let notice = read.pop().expect("read ends with the message");
+    let segment = read.pop().unwrap_or(Value::Null);
+    assert_eq!(
+        segment["type"], "updateText",
+        "the segment comes just before {text:?}: {segment}"
+    );
+    assert_eq!(segment["roomid"], room, "{segment}");
+    let idx = notice["message"]["idx"].as_u64().context("idx")?;
+    let drawn = message_at(&segment, idx).with_context(|| format!("{idx} in {segment}"))?;
+    assert_eq!(drawn, notice["message"], "drawn as notified");
+    Ok(notice)
+}
+
+/// The web client draws a voice room's video tiles from its `userlist`: user objects, as in
+/// the user list (it reads `user.id`, `user.name`, `user.avatar`, `user.livelabel`).
+fn a_voice_rooms_userlist_holds_user_objects(rooms: &Value, call: &str, id: &str, name: &str) {
+    let room = room_with_id(rooms, call).expect("the voice room is listed");
+    let user = room["userlist"]
+        .as_array()
+        .and_then(|list| list.iter().find(|u| u["id"] == id))
+        .unwrap_or_else(|| panic!("{id} in {room}"));
+    assert_eq!(user["name"], name, "{user}");
+    assert_eq!(user["currentRoom"], call, "{user}");
+    assert_eq!(user["status"], true, "connected: {user}");
+    for field in ["livestate", "talking", "suppress", "hidden"] {
+        assert!(user[field].is_boolean(), "{field}: {user}");
+    }
+    assert!(user["livelabel"].is_string(), "{user}");
+}
+
+/// The greeting names the protocol versions the server speaks; the web client logs in with
+/// `client.send.login(email, password, "v1")`.
+async fn the_greeting_offers_protocol_v1_and_the_client_logs_in_with_it(
+    wcc: &Wcc,
+    cast: &mut Cast,
+) -> Result<()> {
+    let mut client = wcc.rebuttal().await?;
+    assert_eq!(
+        client.greeting["protocols"],
+        json!(["v1"]),
+        "{}",
+        client.greeting
+    );
+    client
+        .send(
+            json!({"type": "login", "email": ADMIN_EMAIL, "password": PASSWORD,
+            "protocol": "v1"}),
+        )
+        .await?;
+    let login = client.expect("login", |_| true).await?;
+    assert_eq!(
+        login,
+        json!({"type": "login", "userid": cast.admin_id, "success": true})
+    );
+    client.expect("updateUsers", |_| true).await?;
+    client.close().await?;
+    Ok(())
+}
+
+/// A refused login ends the connection as upstream's does: the `error` saying why (the web
+/// client shows it), then close code 3001.
+async fn a_wrong_password_closes_the_connection_with_3001(wcc: &Wcc) -> Result<()> {
+    let mut client = wcc.rebuttal().await?;
+    let refused = client
+        .refused(
+            json!({"type": "login", "email": ADMIN_EMAIL, "password": "not it",
+            "protocol": "v1"}),
+        )
+        .await?;
+    assert_eq!(refused, "Invalid email or password");
+    assert_eq!(client.closed_with().await?, 3001);
+    Ok(())
+}
+
+/// A room made after a client logged in is not followed yet: the client's first message there
+/// comes back as the segment to draw, and the room is followed from then on. A copy from the
+/// room's feed may follow, but the message is notified (`sendMessage`) once at most, and the
+/// next one as every follower gets it. Everything the feed sends for the first comes before
+/// the second's, as a room's events are delivered in order.
+async fn a_senders_first_message_to_a_room_arrives_once(cast: &mut Cast) -> Result<()> {
+    let Cast {
+        admin, bob, bob_id, ..
+    } = cast;
+    admin
+        .send(json!({"type": "createroom", "roomType": "text", "roomName": "Side"}))
+        .await?;
+    let rooms = bob
+        .expect("updateRooms", |p| room_named(p, "Side").is_some())
+        .await?;
+    let side = room_named(&rooms, "Side").unwrap()["id"]
+        .as_str()
+        .context("room id")?
+        .to_owned();
+    bob.forget();
+    for text in ["side one", "side two"] {
+        bob.send(json!({"type": "message", "roomid": side,
+            "message": {"text": text, "tags": []}}))
+            .await?;
+    }
+    let read = read_until_notified(bob, &side, "side two").await?;
+    let first_drawn = read.iter().position(|p| {
+        p["type"] == "updateText" && p["roomid"] == side.as_str() && texts(p) == ["side one"]
+    });
+    let first_drawn = first_drawn.with_context(|| format!("side one drawn: {read:?}"))?;
+    assert_message(
+        &read[first_drawn]["messages"][0],
+        "side one",
+        bob_id,
+        "Bob",
+        &side,
+        1,
+    );
+    let notified = read
+        .iter()
+        .filter(|p| p["type"] == "sendMessage" && p["message"]["text"] == "side one")
+        .count();
+    assert!(
+        notified <= 1,
+        "side one notified {notified} times: {read:?}"
+    );
+    let segment = &read[read.len() - 2];
+    assert_eq!(
+        texts(segment),
+        ["side one", "side two"],
+        "the second drawn from the feed: {segment}"
+    );
+    for text in ["side one", "side two"] {
+        a_new_message_is_drawn_from_its_segment_then_notified(admin, &side, text).await?;
+    }
+    admin.forget();
+    bob.forget();
+    Ok(())
+}
+
+/// WebRTC signalling as the web client sends it: `video` payloads are objects (offers and
+/// answers `{type, sdp}`, ICE candidates, its own `{type: "callme"}`), `letmesee.message` is
+/// whether the sender now watches. Each reaches its target exactly as sent, with who sent it.
+async fn webrtc_offers_and_watch_requests_reach_their_target_as_sent(
+    cast: &mut Cast,
+) -> Result<()> {
+    let Cast {
+        admin,
+        admin_id,
+        bob,
+        bob_id,
+        ..
+    } = cast;
+    let payloads = [
+        json!({"type": "offer", "sdp": "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"}),
+        json!({"candidate": "candidate:842163049 1 udp 1677729535 10.0.0.2 54321 typ srflx",
+            "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "fQ2b"}),
+        json!({"type": "callme"}),
+    ];
+    for payload in &payloads {
+        // `client.send.video(payload, touserid)`.
+        admin
+            .send(json!({"type": "video", "touserid": bob_id, "payload": payload}))
+            .await?;
+    }
+    for payload in &payloads {
+        let video = bob.expect("video", |p| p["payload"] == *payload).await?;
+        assert_eq!(
+            video,
+            json!({"type": "video", "payload": payload, "touserid": bob_id,
+                "fromuserid": admin_id})
+        );
+    }
+    // `client.send.letmesee(touserid, fromuserid, watching)`.
+    for watching in [true, false] {
+        bob.send(
+            json!({"type": "letmesee", "touserid": admin_id, "fromuserid": bob_id,
+            "message": watching}),
+        )
+        .await?;
+        let letmesee = admin
+            .expect("letmesee", |p| p["message"] == watching)
+            .await?;
+        assert_eq!(
+            letmesee,
+            json!({"type": "letmesee", "message": watching, "touserid": admin_id,
+                "fromuserid": bob_id})
+        );
+    }
+    assert!(
+        bob.kept_of("error").is_empty(),
+        "{:?}",
+        bob.kept_of("error")
+    );
+    assert!(
+        admin.kept_of("error").is_empty(),
+        "{:?}",
+        admin.kept_of("error")
+    );
+    admin.forget();
+    bob.forget();
+    Ok(())
+}
+
+/// The web client's hang-up (`client.send.leave_room()`) names no room: it leaves the voice
+/// room this connection is in, as everyone sees it. The client also hangs up before every join
+/// and when in no room: that is no error, and the connection stays.
+async fn hanging_up_without_a_room_id_leaves_the_voice_room(cast: &mut Cast) -> Result<()> {
+    let Cast {
+        admin,
+        bob,
+        bob_id,
+        room,
+        call,
+        ..
+    } = cast;
+    bob.send(json!({"type": "leaveroom"})).await?;
+    bob.send(json!({"type": "joinroom", "roomid": call}))
+        .await?;
+    admin
+        .expect("joinRoom", |p| p["userid"] == bob_id.as_str())
+        .await?;
+    admin
+        .expect("updateRooms", |p| {
+            occupants(p, call).is_some_and(|o| o == set(&[bob_id]))
+        })
+        .await?;
+    admin.forget();
+    bob.send(json!({"type": "leaveroom"})).await?;
+    let left = admin
+        .expect("leaveRoom", |p| p["userid"] == bob_id.as_str())
+        .await?;
+    assert_eq!(
+        left,
+        json!({"type": "leaveRoom", "userid": bob_id, "roomid": call})
+    );
+    admin
+        .expect("updateRooms", |p| {
+            occupants(p, call).is_some_and(|o| o.is_empty())
+        })
+        .await?;
+    answer(bob, room).await?;
+    assert!(
+        bob.kept_of("error").is_empty(),
+        "{:?}",
+        bob.kept_of("error")
+    );
+    admin.forget();
+    bob.forget();
+    Ok(())
+}
+
+/// Every client's user list says who is connected (`status`, a boolean) and is sent to
+/// everyone when someone signs in and when a connection closes, as upstream's is. A close also
+/// tells everyone `disconnect{userid}` (the web client drops that user's call), and a stream
+/// the connection started ends with it. The invite is made as the web client asks for one
+/// (`client.send.invite(group_name)`).
+async fn signing_in_and_closing_show_in_everyones_user_list(
+    wcc: &Wcc,
+    cast: &mut Cast,
+) -> Result<()> {
+    let Cast {
+        admin, bob, bob_id, ..
+    } = cast;
+    admin
+        .send(json!({"type": "invite", "group_name": "guests"}))
+        .await?;
+    let invite = admin.expect("invite", |_| true).await?;
+    let code = invite["invite_code"].as_str().context("invite_code")?;
+    bob.forget();
+    let mut dave = wcc.rebuttal().await?;
+    let dave_id = dave.signup("Dave", "dave@wcc.test", code).await?;
+    let users = bob
+        .expect("updateUsers", |p| {
+            user_in(p, &dave_id).is_some_and(|u| u["status"] == true)
+        })
+        .await?;
+    assert_eq!(user_in(&users, bob_id).context("bob")?["status"], true);
+    let own = dave.expect("updateUsers", |_| true).await?;
+    assert_eq!(
+        user_in(&own, &dave_id).context("dave")?["status"],
+        true,
+        "{own}"
+    );
+
+    dave.send(json!({"type": "golive", "livestate": true, "livelabel": "screen"}))
+        .await?;
+    bob.expect("updateUsers", |p| {
+        user_in(p, &dave_id).is_some_and(|u| u["livestate"] == true)
+    })
+    .await?;
+    dave.close().await?;
+    let gone = bob
+        .expect("disconnect", |p| p["userid"] == dave_id.as_str())
+        .await?;
+    assert_eq!(gone, json!({"type": "disconnect", "userid": dave_id}));
+    let users = bob
+        .expect("updateUsers", |p| {
+            user_in(p, &dave_id).is_some_and(|u| u["status"] == false)
+        })
+        .await?;
+    let dave = user_in(&users, &dave_id).context("dave")?;
+    assert_eq!(
+        (&dave["livestate"], &dave["livelabel"]),
+        (&json!(false), &json!("")),
+        "the stream ended with its connection: {dave}"
+    );
     Ok(())
 }

@@ -289,3 +289,424 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     let _ = Venueless::close(alice).await;
     Ok(())
 }
+
+/// The upstream webapp (venueless/venueless `webapp/`) against wcc: each step below is named
+/// after what the webapp's store or components do with wcc's packets, and sends what the webapp
+/// sends. One lattice serves every step; they run in order and build on each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venueless_webapp_end_to_end() -> anyhow::Result<()> {
+    let wcc = common::run_once(|wcc| Box::pin(webapp(wcc))).await?;
+    wcc.lattice.shutdown().await?;
+    Ok(())
+}
+
+/// Who takes part: Ann on a laptop and a phone, Bob elsewhere.
+struct Webapp {
+    laptop: Venueless,
+    phone: Venueless,
+    bob: Venueless,
+    ann: String,
+    bob_id: String,
+}
+
+async fn webapp(wcc: &Wcc) -> anyhow::Result<()> {
+    wcc.create_room("lobby").await?;
+    let (laptop, state) = sign_in(wcc, "webapp-ann").await?;
+    the_webapp_store_finds_world_config_in_authenticated(&state);
+    let ann = state["user.config"]["id"].as_str().unwrap().to_owned();
+    let (phone, _) = sign_in(wcc, "webapp-ann").await?;
+    let (mut bob, bob_state) = sign_in(wcc, "webapp-bob").await?;
+    let bob_id = bob_state["user.config"]["id"].as_str().unwrap().to_owned();
+    ok(&bob
+        .request("user.update", json!({"profile": {"display_name": "Bob"}}))
+        .await?);
+    ok(&bob
+        .request("chat.join", json!({"channel": "lobby"}))
+        .await?);
+    let mut w = Webapp {
+        laptop,
+        phone,
+        bob,
+        ann,
+        bob_id,
+    };
+    the_greeting_prompt_profile_reaches_the_other_session_as_user_updated(&mut w).await?;
+    opening_a_room_subscribes_fetches_and_joins_with_unread_pointers(&mut w).await?;
+    let (first, second) = a_message_arrives_as_a_whole_chat_event(&mut w).await?;
+    chat_mark_read_is_answered_and_the_other_session_hears_read_pointers(&mut w, first, second)
+        .await?;
+    chat_react_is_answered_and_pushed_as_chat_event_reaction(&mut w, first).await?;
+    an_edit_arrives_as_a_new_event_that_replaces_the_message(&mut w, first, second).await?;
+    a_deletion_arrives_as_a_replacing_event_without_sender(&mut w, second).await?;
+    user_fetch_with_ids_answers_a_map_of_profiles(&mut w).await?;
+    a_new_sign_in_finds_the_read_state_and_hears_unread_pointers(wcc, &mut w, second).await?;
+    leaving_a_room_by_showing_another_resends_the_channel_list(&mut w).await?;
+    for client in [w.laptop, w.phone, w.bob] {
+        let _ = client.close().await;
+    }
+    Ok(())
+}
+
+/// Connects and authenticates as `WebSocketClient._authenticate` does (`["authenticate",
+/// {client_id}]`, no correlation id); returns the client and the `authenticated` payload.
+async fn sign_in(wcc: &Wcc, client_id: &str) -> anyhow::Result<(Venueless, Value)> {
+    let mut client = wcc.venueless().await?;
+    client
+        .send_raw(Message::text(
+            json!(["authenticate", {"client_id": client_id}]).to_string(),
+        ))
+        .await?;
+    let state = client.push("authenticated").await?[1].clone();
+    Ok((client, state))
+}
+
+/// `store/index.js` on `joined`: `user.config`, `world.config.{world,permissions,rooms}`,
+/// `chat.channels`, `chat.read_pointers`, `chat.notification_counts`, `exhibition` and
+/// `announcements`, each read without a check.
+fn the_webapp_store_finds_world_config_in_authenticated(state: &Value) {
+    let user = &state["user.config"];
+    assert!(user["id"].is_string(), "{state}");
+    assert_eq!(user["profile"], json!({}), "{state}");
+    let world = &state["world.config"];
+    assert_eq!(world["world"]["title"], "wcc", "{state}");
+    assert_eq!(world["world"]["social_logins"], json!([]), "{state}");
+    assert_eq!(world["world"]["pretalx"], json!({}), "{state}");
+    assert_eq!(world["permissions"], json!(["world:view"]), "{state}");
+    let lobby = world["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|room| room["id"] == "lobby")
+        .unwrap_or_else(|| panic!("no lobby in {state}"));
+    assert_eq!(lobby["name"], "lobby");
+    assert_eq!(
+        lobby["modules"],
+        json!([{"type": "chat.native", "channel_id": "lobby", "config": {"volatile": false}}])
+    );
+    assert_eq!(
+        lobby["permissions"],
+        json!([
+            "room:view",
+            "room:chat.read",
+            "room:chat.join",
+            "room:chat.send"
+        ])
+    );
+    assert_eq!(state["chat.channels"], json!([]), "{state}");
+    assert_eq!(state["chat.read_pointers"], json!({}), "{state}");
+    assert_eq!(state["chat.notification_counts"], json!({}), "{state}");
+    assert_eq!(
+        state["exhibition"],
+        json!({"exhibitors": [], "contact_requests": []})
+    );
+    assert_eq!(state["announcements"], json!([]));
+}
+
+/// The greeting prompt calls `user.update {profile}`; the store's `api::user.updated` on the
+/// user's other sessions merges what upstream pushes them.
+async fn the_greeting_prompt_profile_reaches_the_other_session_as_user_updated(
+    w: &mut Webapp,
+) -> anyhow::Result<()> {
+    let profile = json!({"display_name": "Ann", "greeted": true});
+    let reply = w
+        .laptop
+        .request("user.update", json!({ "profile": profile }))
+        .await?;
+    assert_eq!(ok(&reply), &json!({}));
+    let updated = w.phone.push("user.updated").await?;
+    assert_eq!(
+        updated,
+        json!(["user.updated", {"id": w.ann, "profile": profile}])
+    );
+    Ok(())
+}
+
+/// `chat/subscribe` reads `next_event_id`, `members` and `unread_pointer`, fetches 25 events
+/// before the cursor, marks read; the join button's `chat/join` keeps `unread_pointer`.
+async fn opening_a_room_subscribes_fetches_and_joins_with_unread_pointers(
+    w: &mut Webapp,
+) -> anyhow::Result<()> {
+    let reply = w
+        .laptop
+        .request("chat.subscribe", json!({"channel": "lobby"}))
+        .await?;
+    let subscribed = ok(&reply);
+    assert_eq!(subscribed["next_event_id"], 1, "{subscribed}");
+    assert_eq!(subscribed["unread_pointer"], 0, "{subscribed}");
+    assert_eq!(
+        subscribed["members"],
+        json!([{"id": w.bob_id, "profile": {"display_name": "Bob"}}])
+    );
+    let reply = w
+        .laptop
+        .request(
+            "chat.fetch",
+            json!({"channel": "lobby", "count": 25, "before_id": 1}),
+        )
+        .await?;
+    assert_eq!(ok(&reply), &json!({"results": [], "users": {}}));
+    let reply = w
+        .laptop
+        .request("chat.join", json!({"channel": "lobby"}))
+        .await?;
+    let joined = ok(&reply);
+    assert_eq!(
+        (&joined["next_event_id"], &joined["unread_pointer"]),
+        (&json!(1), &json!(0)),
+        "{joined}"
+    );
+    Ok(())
+}
+
+/// `api::chat.event` and `ChatMessage.vue` read `event_id`, `sender`, `timestamp` (moment),
+/// `replaces`, `reactions` (`Object.keys`), and take profiles from `users`.
+async fn a_message_arrives_as_a_whole_chat_event(w: &mut Webapp) -> anyhow::Result<(u64, u64)> {
+    let mut ids = Vec::new();
+    for body in ["first", "second"] {
+        let reply = w
+            .bob
+            .request(
+                "chat.send",
+                json!({"channel": "lobby", "event_type": "channel.message",
+                    "content": {"type": "text", "body": body}}),
+            )
+            .await?;
+        ids.push(ok(&reply)["event"]["event_id"].as_u64().unwrap());
+    }
+    let event = w
+        .laptop
+        .chat_event(|e| e["content"]["body"] == "first")
+        .await?;
+    let timestamp = event["timestamp"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        timestamp.len() == 29 && timestamp.ends_with("+00:00") && timestamp.starts_with("20"),
+        "ISO 8601: {event}"
+    );
+    assert_eq!(
+        event,
+        json!({"channel": "lobby", "event_type": "channel.message", "event_id": ids[0],
+            "sender": w.bob_id, "content": {"type": "text", "body": "first"},
+            "timestamp": timestamp, "edited": null, "replaces": null, "reactions": {},
+            "users": {&w.bob_id: {"id": w.bob_id, "profile": {"display_name": "Bob"}}}})
+    );
+    w.laptop
+        .chat_event(|e| e["content"]["body"] == "second")
+        .await?;
+    Ok((ids[0], ids[1]))
+}
+
+/// `chat/markChannelRead` sends `chat.mark_read {channel, id}` after every event; upstream
+/// then pushes the user's other sessions `chat.read_pointers` and `chat.notification_counts`.
+async fn chat_mark_read_is_answered_and_the_other_session_hears_read_pointers(
+    w: &mut Webapp,
+    first: u64,
+    second: u64,
+) -> anyhow::Result<()> {
+    let reply = w
+        .laptop
+        .request("chat.mark_read", json!({"channel": "lobby", "id": first}))
+        .await?;
+    assert_eq!(ok(&reply), &json!({}));
+    assert_eq!(
+        w.phone.push("chat.read_pointers").await?,
+        json!(["chat.read_pointers", {"lobby": first}])
+    );
+    assert_eq!(
+        w.phone.push("chat.notification_counts").await?,
+        json!(["chat.notification_counts", {"lobby": second - first}])
+    );
+    let reply = w
+        .laptop
+        .request("chat.mark_read", json!({"channel": "lobby", "id": second}))
+        .await?;
+    assert_eq!(ok(&reply), &json!({}));
+    assert_eq!(
+        w.phone.push("chat.read_pointers").await?,
+        json!(["chat.read_pointers", {"lobby": second}])
+    );
+    assert_eq!(
+        w.phone.push("chat.notification_counts").await?,
+        json!(["chat.notification_counts", {}])
+    );
+    Ok(())
+}
+
+/// `chat/addReaction` / `removeReaction` send `chat.react {channel, event, reaction, delete?}`;
+/// `api::chat.event.reaction` reads `channel`, `event_id`, `reactions` and `users`.
+async fn chat_react_is_answered_and_pushed_as_chat_event_reaction(
+    w: &mut Webapp,
+    first: u64,
+) -> anyhow::Result<()> {
+    let reply = w
+        .laptop
+        .request(
+            "chat.react",
+            json!({"channel": "lobby", "event": first, "reaction": "👍"}),
+        )
+        .await?;
+    let tally = json!({"👍": [w.ann]});
+    assert_eq!(
+        ok(&reply),
+        &json!({"channel": "lobby", "event_id": first, "reactions": tally})
+    );
+    assert_eq!(
+        w.bob.push("chat.event.reaction").await?,
+        json!(["chat.event.reaction", {"channel": "lobby", "event_id": first,
+            "reactions": tally,
+            "users": {&w.ann: {"id": w.ann, "profile": {"display_name": "Ann", "greeted": true}}}}])
+    );
+    let page = w
+        .bob
+        .request(
+            "chat.fetch",
+            json!({"channel": "lobby", "count": 25, "before_id": first + 1}),
+        )
+        .await?;
+    assert_eq!(ok(&page)["results"][0]["reactions"], tally, "{page}");
+    assert_eq!(ok(&page)["users"][&w.ann]["profile"]["display_name"], "Ann");
+    let reply = w
+        .laptop
+        .request(
+            "chat.react",
+            json!({"channel": "lobby", "event": first, "reaction": "👍", "delete": true}),
+        )
+        .await?;
+    assert_eq!(ok(&reply)["reactions"], json!({}));
+    let withdrawn = w.bob.push("chat.event.reaction").await?;
+    assert_eq!(withdrawn[1]["reactions"], json!({}), "{withdrawn}");
+    Ok(())
+}
+
+/// `chat/editMessage` sends `chat.send {replaces, content}`; `api::chat.event` copies the
+/// content of the event `replaces` names onto it and hides the replacing event, whose
+/// `event_id` it then marks read (so it must not be older than what was read).
+async fn an_edit_arrives_as_a_new_event_that_replaces_the_message(
+    w: &mut Webapp,
+    first: u64,
+    second: u64,
+) -> anyhow::Result<()> {
+    let edited = json!({"type": "text", "body": "first, edited"});
+    let reply = w
+        .bob
+        .request(
+            "chat.send",
+            json!({"channel": "lobby", "event_type": "channel.message", "replaces": first,
+                "content": edited}),
+        )
+        .await?;
+    ok(&reply);
+    let event = w.laptop.chat_event(|e| e["replaces"] == first).await?;
+    assert_eq!(event["event_id"], second, "the room's newest id: {event}");
+    assert_eq!(event["content"], edited);
+    assert_eq!(event["sender"], w.bob_id.as_str());
+    assert!(
+        event["edited"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+00:00")),
+        "{event}"
+    );
+    let page = w
+        .laptop
+        .request(
+            "chat.fetch",
+            json!({"channel": "lobby", "count": 25, "before_id": second + 1}),
+        )
+        .await?;
+    let results = &ok(&page)["results"];
+    assert_eq!(
+        (&results[0]["event_id"], &results[0]["content"]),
+        (&json!(first), &edited),
+        "history shows the message as it now is, under its own id: {page}"
+    );
+    Ok(())
+}
+
+/// `chat/deleteMessage` sends `chat.send {replaces, content: {type: deleted}}`; the timeline
+/// hides deleted content. wcc forgets who wrote a removed message, so its `sender` is `null`.
+async fn a_deletion_arrives_as_a_replacing_event_without_sender(
+    w: &mut Webapp,
+    second: u64,
+) -> anyhow::Result<()> {
+    let reply = w
+        .bob
+        .request(
+            "chat.send",
+            json!({"channel": "lobby", "event_type": "channel.message", "replaces": second,
+                "content": {"type": "deleted"}}),
+        )
+        .await?;
+    ok(&reply);
+    let event = w
+        .laptop
+        .chat_event(|e| e["replaces"] == second && e["content"]["type"] == "deleted")
+        .await?;
+    assert_eq!(
+        (&event["sender"], &event["event_id"]),
+        (&Value::Null, &json!(second)),
+        "{event}"
+    );
+    Ok(())
+}
+
+/// `chat/fetchUsers` asks `user.fetch {ids}` for senders it has no profile of (`null` for a
+/// removed message's) and stores each value of the answer by its `id`.
+async fn user_fetch_with_ids_answers_a_map_of_profiles(w: &mut Webapp) -> anyhow::Result<()> {
+    let reply = w
+        .laptop
+        .request("user.fetch", json!({"ids": [w.bob_id, null]}))
+        .await?;
+    assert_eq!(
+        ok(&reply),
+        &json!({&w.bob_id: {"id": w.bob_id, "profile": {"display_name": "Bob"}}})
+    );
+    Ok(())
+}
+
+/// A reload: the sidebar's unread dot compares each channel's `unread_pointer` with
+/// `chat.read_pointers`; `api::chat.unread_pointers` moves a joined channel's pointer live.
+async fn a_new_sign_in_finds_the_read_state_and_hears_unread_pointers(
+    wcc: &Wcc,
+    w: &mut Webapp,
+    second: u64,
+) -> anyhow::Result<()> {
+    let (mut tablet, state) = sign_in(wcc, "webapp-ann").await?;
+    assert_eq!(state["user.config"]["id"], w.ann.as_str());
+    assert_eq!(
+        state["chat.channels"],
+        json!([{"id": "lobby", "unread_pointer": second}])
+    );
+    assert_eq!(state["chat.read_pointers"], json!({"lobby": second}));
+    assert_eq!(state["chat.notification_counts"], json!({}));
+    let reply = w
+        .bob
+        .request(
+            "chat.send",
+            json!({"channel": "lobby", "event_type": "channel.message",
+                "content": {"type": "text", "body": "third"}}),
+        )
+        .await?;
+    let third = ok(&reply)["event"]["event_id"].clone();
+    assert_eq!(
+        tablet.push("chat.unread_pointers").await?,
+        json!(["chat.unread_pointers", {"lobby": third}])
+    );
+    let _ = tablet.close().await;
+    Ok(())
+}
+
+/// The seed makes `chat.unsubscribe` a leave, and the webapp unsubscribes whenever it shows
+/// another room: `api::chat.channels` then replaces its channel list, so it offers to join again.
+async fn leaving_a_room_by_showing_another_resends_the_channel_list(
+    w: &mut Webapp,
+) -> anyhow::Result<()> {
+    let reply = w
+        .laptop
+        .request("chat.unsubscribe", json!({"channel": "lobby"}))
+        .await?;
+    assert_eq!(ok(&reply), &json!({}));
+    assert_eq!(
+        w.laptop.push("chat.channels").await?,
+        json!(["chat.channels", {"channels": []}])
+    );
+    Ok(())
+}

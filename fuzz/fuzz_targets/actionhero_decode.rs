@@ -3,30 +3,32 @@
 //! - blank lines never decode, and whitespace around a line (telnet's `\r`, stray spaces)
 //!   never changes what it means,
 //! - a word line is the verb or action its first word names: a bare word that is no verb
-//!   runs that action, a verb's room or key is the next word, `say` says the rest (never
-//!   nothing), `paramAdd` always has a key; only a verb missing its argument is refused,
-//! - a JSON line is accepted only as an object: `action` lines run that action with its
-//!   `params` (`{}` when absent), `event` lines are verbs.
+//!   runs that action, a verb's room or key is the next word (empty when there is none, as
+//!   upstream lets it through to the verb), `say` says the rest; only `say` with nothing to
+//!   say and `paramAdd` without a key are refused,
+//! - a line that is a JSON object is an action (`action` names it, `params` are its params,
+//!   `{}` when absent or not an object), a websocket client's event (`event`), or else an
+//!   action with no name; any other line starting with `{` or `[` names an action by its
+//!   first word, as upstream reads it.
 #![no_main]
 
-use channel_actionhero::codec::{self, Request, Verb};
+use channel_actionhero::codec::{self, Request, Unreadable, Verb};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 
-/// Verbs that take a word (or the rest of the line); the others need nothing.
-const NEEDS_ARGUMENT: [&str; 7] = [
+/// Verbs that take the next word (empty when there is none).
+const TAKES_WORD: [&str; 5] = [
     "roomChange",
     "listenToRoom",
     "silenceRoom",
-    "say",
-    "paramAdd",
     "paramView",
     "paramDelete",
 ];
-const BARE_VERBS: [&str; 7] = [
+const BARE_VERBS: [&str; 8] = [
     "roomLeave",
     "roomView",
     "detailsView",
+    "documentation",
     "paramsView",
     "paramsDelete",
     "quit",
@@ -49,13 +51,18 @@ fuzz_target!(|data: &[u8]| {
     );
 
     let trimmed = line.trim();
-    if trimmed.starts_with(['{', '[']) {
-        return json_line(trimmed, decoded);
+    if trimmed.starts_with('{') {
+        if let Ok(Value::Object(object)) = serde_json::from_str::<Value>(trimmed) {
+            return json_object(&object, decoded);
+        }
     }
     let word = trimmed.split_whitespace().next().unwrap();
     let rest = trimmed[word.len()..].trim_start();
-    let first = rest.split_whitespace().next();
-    let is_verb = NEEDS_ARGUMENT.contains(&word) || BARE_VERBS.contains(&word);
+    let first = rest.split_whitespace().next().unwrap_or_default();
+    let is_verb = TAKES_WORD.contains(&word)
+        || BARE_VERBS.contains(&word)
+        || word == "say"
+        || word == "paramAdd";
     let verb = match decoded {
         Ok(Request::Action { name, params }) => {
             assert!(!is_verb, "the verb {word:?} ran as an action");
@@ -64,17 +71,17 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
         Ok(Request::Verb(verb)) => verb,
-        Err(_) => {
-            assert!(NEEDS_ARGUMENT.contains(&word), "{word:?} was refused");
+        Err(refused) => {
+            assert!(matches!(refused, Unreadable::Verb(_)), "{refused:?}");
             match word {
-                "say" => assert!(rest.is_empty()),
+                "say" => assert!(rest.is_empty(), "say refused {rest:?}"),
                 "paramAdd" => {}
-                _ => assert_eq!(first, None, "{word:?} had its argument"),
+                _ => panic!("{word:?} was refused"),
             }
             return;
         }
     };
-    let arg = |a: &str| assert_eq!(Some(a), first, "{word:?} took another argument");
+    let arg = |a: &str| assert_eq!(a, first, "{word:?} took another argument");
     match (&verb, word) {
         (Verb::RoomChange(room), "roomChange")
         | (Verb::ListenToRoom(room), "listenToRoom")
@@ -98,36 +105,56 @@ fuzz_target!(|data: &[u8]| {
         (Verb::RoomLeave, "roomLeave")
         | (Verb::RoomView, "roomView")
         | (Verb::DetailsView, "detailsView")
+        | (Verb::Documentation, "documentation")
         | (Verb::ParamsView, "paramsView")
         | (Verb::ParamsDelete, "paramsDelete")
-        | (Verb::Quit, "quit" | "exit") => {}
+        | (Verb::Quit, "quit")
+        | (Verb::Exit, "exit") => {}
         (verb, word) => panic!("{word:?} decoded as {verb:?}"),
     }
 });
 
-fn json_line(line: &str, decoded: Result<Request, codec::Unreadable>) {
-    let Ok(request) = decoded else { return };
-    let value: Value = serde_json::from_str(line).expect("accepted a JSON line that is no JSON");
-    let object = value
-        .as_object()
-        .expect("accepted a JSON line that is no object");
-    match request {
-        Request::Action { name, params } => {
-            assert!(!name.is_empty());
-            assert_eq!(object["action"], name.as_str());
-            let expected = match object.get("params") {
-                None | Some(Value::Null) => Map::new(),
-                Some(params) => params.as_object().expect("params not an object").clone(),
-            };
-            assert_eq!(params, Some(expected));
+/// A line that is a JSON object.
+fn json_object(object: &Map<String, Value>, decoded: Result<Request, Unreadable>) {
+    let params_of = |params: Option<&Value>| match params {
+        Some(Value::Object(params)) => params.clone(),
+        _ => Map::new(),
+    };
+    if let Some(action) = object.get("action") {
+        let name = match action {
+            Value::String(name) => name.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        };
+        let expected = Request::Action {
+            name,
+            params: Some(params_of(object.get("params"))),
+        };
+        assert_eq!(decoded, Ok(expected));
+        return;
+    }
+    let Some(event) = object.get("event") else {
+        let expected = Request::Action {
+            name: String::new(),
+            params: Some(Map::new()),
+        };
+        assert_eq!(decoded, Ok(expected), "no action and no event");
+        return;
+    };
+    match decoded {
+        Ok(Request::Action { params, .. }) => {
+            assert_eq!(event, "action", "the event {event} ran an action");
+            assert_eq!(params, Some(params_of(object.get("params"))));
         }
-        Request::Verb(verb) => {
-            assert!(!object.contains_key("action"), "an action line ran a verb");
-            let event = object["event"].as_str().expect("a verb without an event");
+        Ok(Request::Verb(verb)) => {
+            let event = event
+                .as_str()
+                .expect("a verb from an event that is no text");
             if let Verb::Say(said) = verb {
                 assert_eq!(event, "say");
-                assert!(!said.is_empty(), "said nothing");
+                assert!(!said.trim().is_empty(), "said nothing");
             }
         }
+        Err(refused) => assert!(matches!(refused, Unreadable::Verb(_)), "{refused:?}"),
     }
 }

@@ -2,16 +2,19 @@
 //! read as plain JSON.
 //!
 //! - an accepted envelope is a JSON object whose `type` is the request's kind, and whose `id`,
-//!   `to` and `payload` are the request's; an empty `authToken` is no token,
+//!   `to` (one address or a list) and `payload` are the request's; an empty `authToken` is no
+//!   token,
 //! - a refused frame echoes exactly the `id` and `type` strings the frame has (or nothing),
-//! - a command's kind matches the request's `type`; a private chat message or typing
+//! - a command's kind matches the request's `type` (login and registration have two); a
+//!   private chat message or typing
 //!   notification goes to the one address in `to`,
 //! - message content survives storage: parse -> stored -> Cadmium content -> parse is the
 //!   same content (what a Cadmium recipient reads is what the sender wrote),
-//! - every error answer is a JSON `{id, type, from, ok: false, payload: {errID, errText}}`.
+//! - every error answer is a JSON
+//!   `{id, type, from, ok: false, payload: {errID, errText, errPayload: {..}}}`.
 #![no_main]
 
-use channel_cadmium::codec::{self, Chat, Command, SignIn};
+use channel_cadmium::codec::{self, Auth, Chat, Command, SignIn};
 use channel_cadmium::content::{self, Content};
 use channel_cadmium::errors;
 use libfuzzer_sys::fuzz_target;
@@ -49,10 +52,11 @@ fuzz_target!(|data: &[u8]| {
     );
     assert_eq!(request.id, echo("id"));
     let to: Vec<&str> = match object.get("to") {
-        None => Vec::new(),
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(to)) => vec![to.as_str()],
         Some(to) => to
             .as_array()
-            .expect("`to` is a list")
+            .expect("`to` is an address or a list")
             .iter()
             .map(|a| a.as_str().expect("addresses are strings"))
             .collect(),
@@ -73,20 +77,17 @@ fuzz_target!(|data: &[u8]| {
     let command = match Command::parse(&request) {
         Ok(command) => command,
         Err(error) => {
-            let known = [
-                codec::LOGIN,
-                codec::REGISTER,
-                codec::MESSAGE,
-                codec::READ,
-                codec::TYPING,
-                codec::BAN,
-                codec::UNBAN,
-            ]
-            .contains(&request.kind.as_str());
-            let expected = if known {
-                errors::INVALID_REQUEST
-            } else {
+            let kind = request.kind.as_str();
+            let expected = if !codec::TYPES.contains(&kind) {
                 errors::UNKNOWN_TYPE
+            } else if [codec::LOGIN, codec::LOGIN_SHORT].contains(&kind)
+                && error.err_id == errors::INVALID_CREDS
+            {
+                // A login by third-party id: wcc keeps none.
+                assert!(field_of(&request.payload, "username").is_null());
+                errors::INVALID_CREDS
+            } else {
+                errors::INVALID_REQUEST
             };
             assert_eq!(error.err_id, expected);
             check_error(&request.id, &request.kind, &error);
@@ -101,13 +102,13 @@ fuzz_target!(|data: &[u8]| {
         _ => &null,
     };
     let object = request.payload.is_object();
-    let kind = match &command {
+    let kinds: &[&str] = match &command {
         Command::SignIn(SignIn::Login { username, password }) => {
             if object {
                 assert_eq!(field("username"), username.as_str());
                 assert_eq!(field("password"), password.as_str());
             }
-            codec::LOGIN
+            &[codec::LOGIN, codec::LOGIN_SHORT]
         }
         Command::SignIn(SignIn::Register {
             username,
@@ -119,7 +120,23 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(field("password"), password.as_str());
                 assert_eq!(field("loginOnSuccess") == true, *login_on_success);
             }
-            codec::REGISTER
+            &[codec::REGISTER, codec::REGISTER_SHORT]
+        }
+        Command::SignIn(SignIn::Auth(auth)) => {
+            if object && field("fields").is_object() {
+                match auth {
+                    Auth::LoginPassword { username, password } => {
+                        assert_eq!(field("type"), codec::AUTH_LOGIN_PASSWORD);
+                        assert_eq!(field("fields")["username"], username.as_str());
+                        assert_eq!(field("fields")["password"], password.as_str());
+                    }
+                    Auth::Token { token } => {
+                        assert_eq!(field("type"), codec::AUTH_TOKEN);
+                        assert_eq!(field("fields")["token"], token.as_str());
+                    }
+                }
+            }
+            &[codec::AUTH]
         }
         Command::Chat(Chat::Message { to, message }) => {
             assert_eq!(request.to, [to.as_str()]);
@@ -136,33 +153,60 @@ fuzz_target!(|data: &[u8]| {
             let again = content::parse(json!({ "type": kind, "content": shown }))
                 .expect("stored content does not read back");
             assert_eq!(again.content, message.content, "content changed in storage");
-            codec::MESSAGE
+            &[codec::MESSAGE]
         }
         Command::Chat(Chat::Read { message_id }) => {
             if object {
                 assert_eq!(field("messageID"), message_id.as_str());
             }
-            codec::READ
+            &[codec::READ]
         }
         Command::Chat(Chat::Typing { to }) => {
             assert_eq!(request.to, [to.as_str()]);
-            codec::TYPING
+            &[codec::TYPING]
         }
         Command::Chat(Chat::Ban { user }) => {
             if object {
                 assert_eq!(field("user"), user.as_str());
             }
-            codec::BAN
+            &[codec::BAN]
         }
         Command::Chat(Chat::Unban { user }) => {
             if object {
                 assert_eq!(field("user"), user.as_str());
             }
-            codec::UNBAN
+            &[codec::UNBAN]
+        }
+        Command::Chat(Chat::Edit {
+            message_id,
+            content,
+        }) => {
+            if object {
+                assert_eq!(field("eventID"), message_id.as_str());
+                assert_eq!(field("updatedContent"), content);
+            }
+            &[codec::EDIT]
+        }
+        Command::Chat(Chat::Delete { message_id }) => {
+            if object {
+                assert_eq!(field("eventID"), message_id.as_str());
+            }
+            &[codec::DELETE]
         }
     };
-    assert_eq!(request.kind, kind, "parsed as another command");
+    assert!(
+        kinds.contains(&request.kind.as_str()),
+        "parsed as another command"
+    );
 });
+
+/// `key` of `payload` where it is an object (null otherwise).
+fn field_of<'a>(payload: &'a Value, key: &str) -> &'a Value {
+    payload
+        .as_object()
+        .and_then(|p| p.get(key))
+        .unwrap_or(&Value::Null)
+}
 
 fn check_error(id: &str, kind: &str, error: &codec::Error) {
     let answer: Value =
@@ -173,4 +217,5 @@ fn check_error(id: &str, kind: &str, error: &codec::Error) {
     assert_eq!(answer["ok"], false);
     assert_eq!(answer["payload"]["errID"], error.err_id);
     assert_eq!(answer["payload"]["errText"], error.text.as_str());
+    assert!(answer["payload"]["errPayload"].is_object());
 }

@@ -101,6 +101,19 @@ pub enum Event {
     MessageUpdated {
         message: StoredMessage,
     },
+    /// Someone added (`added`) or withdrew a reaction on a message: `reactions` are all of the
+    /// message's reactions after the change, so a reader needs no state of its own.
+    ReactionsChanged {
+        room: String,
+        event_id: u64,
+        /// The message's UUID (empty for messages stored before ids existed).
+        message_id: String,
+        /// Who reacted.
+        user: String,
+        reaction: String,
+        added: bool,
+        reactions: crate::Reactions,
+    },
     /// Something in the directory changed: `part` is `users`, `rooms` or `groups`. Published on
     /// the [`crate::ids::EVERYONE`] feed; readers fetch the part again.
     DirectoryChanged {
@@ -156,6 +169,7 @@ impl Event {
             Event::DirectoryChanged { .. } => room_subject(crate::ids::EVERYONE),
             Event::MessageDelivered { room, .. }
             | Event::Signal { room, .. }
+            | Event::ReactionsChanged { room, .. }
             | Event::UserJoined { room, .. }
             | Event::UserLeft { room, .. } => room_subject(room),
         }
@@ -288,6 +302,30 @@ mod tests {
         assert_eq!(connection_gateway("0123456789ab-42"), "0123456789ab");
         assert_eq!(connection_gateway("a-b-7"), "a-b");
         assert_eq!(connection_gateway("plain"), "plain");
+    }
+
+    #[test]
+    fn reaction_changes_go_to_the_room_with_the_whole_tally() {
+        let reactions = crate::Reactions::from([
+            ("👍".to_owned(), vec!["alice".to_owned(), "bob".to_owned()]),
+            ("party".to_owned(), vec!["bob".to_owned()]),
+        ]);
+        let event = Event::ReactionsChanged {
+            room: "lobby".into(),
+            event_id: 7,
+            message_id: "m-7".into(),
+            user: "bob".into(),
+            reaction: "party".into(),
+            added: true,
+            reactions,
+        };
+        assert_eq!(event.subject(), "wcc.events.rooms.lobby");
+        let env = Envelope::new(event, 3);
+        let json: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(json["type"], "ReactionsChanged");
+        assert_eq!(json["data"]["reactions"]["👍"][1], "bob");
+        assert_eq!(json["data"]["added"], true);
+        assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
 //! - [`notes`]: messages for particular live sessions (operator actions) and their subjects,
 //! - [`principal`]: who is asking the core (a user, the operator, the server),
+//! - [`reactions`]: reactions on messages and users' read pointers, and their bounds,
 //! - [`requests`]: what channels hand to the messages actor,
 //! - [`transport`]: the names of the ways a client can be connected.
 //!
@@ -21,6 +22,7 @@ pub mod grant;
 pub mod ids;
 pub mod notes;
 pub mod principal;
+pub mod reactions;
 pub mod requests;
 pub mod transport;
 
@@ -28,4 +30,5 @@ pub use events::{Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
 pub use notes::Note;
 pub use principal::Principal;
+pub use reactions::{Reactions, ReadState};
 pub use requests::{NewMessage, Signal, UserSignal};

@@ -70,6 +70,9 @@ pub enum Note {
     PermissionsChanged,
     /// The user was deleted: its sessions end (the core publishes this after the deletion).
     AccountRemoved,
+    /// The user's read pointer in `room` moved forward to `event_id` (in one of their sessions):
+    /// their other sessions update what they show as unread.
+    ReadPointer { room: String, event_id: u64 },
     /// An operator's live message for this connection alone (a JSON object).
     Message {
         content: serde_json::Value,
@@ -122,5 +125,18 @@ mod tests {
         assert_eq!(note.to_json(), r#"{"type":"joined","room":"lobby"}"#);
         assert_eq!(Note::parse(&note.to_json()), Some(note));
         assert_eq!(Note::parse(r#"{"type":"teleported"}"#), None);
+    }
+
+    #[test]
+    fn read_pointers_are_tagged_json() {
+        let note = Note::ReadPointer {
+            room: "lobby".into(),
+            event_id: 12,
+        };
+        assert_eq!(
+            note.to_json(),
+            r#"{"type":"read_pointer","room":"lobby","event_id":12}"#
+        );
+        assert_eq!(Note::parse(&note.to_json()), Some(note));
     }
 }

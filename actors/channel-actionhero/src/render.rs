@@ -1,16 +1,21 @@
-//! Room events and notes -> the lines a connection sees.
+//! Room events and notes -> the messages a connection sees.
 
 use serde_json::{json, Value};
 use wcc_interface::{ids, Envelope, Event, Note};
 
-use crate::codec;
+use crate::{codec, Framing};
 
 /// What members see when someone enters or leaves (upstream's wording).
 pub const ENTERED: &str = "I have entered the room";
 pub const LEFT: &str = "I have left the room";
 
-/// One room event as every local actionhero subscriber of the room sees it.
-pub fn render(event: &str) -> Option<String> {
+/// One room event as every local actionhero subscriber of this component sees it.
+pub fn render(event: &str, framing: Framing) -> Option<String> {
+    chat_message(event).map(|message| framing.encode(message))
+}
+
+/// The chat message a room event shows, if any.
+pub fn chat_message(event: &str) -> Option<Value> {
     let envelope = Envelope::parse(event.as_bytes())?;
     match envelope.event {
         Event::MessagePublished { message } => Some(codec::chat(
@@ -42,7 +47,7 @@ fn shown(content: &Value) -> Value {
 }
 
 /// An operator's message for this connection.
-pub fn note_message(note: &Note) -> Option<String> {
+pub fn note_message(note: &Note) -> Option<Value> {
     let Note::Message { content, sent_at } = note else {
         return None;
     };

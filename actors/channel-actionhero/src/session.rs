@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use channel_kit::ratelimit::Bucket;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -16,8 +17,9 @@ pub struct State {
     pub room: Option<String>,
     /// Rooms it only listens to.
     pub listening: Vec<String>,
-    /// `paramAdd` values; a bare action word runs with them.
-    pub params: BTreeMap<String, String>,
+    /// `paramAdd` values (and upstream's `limit`/`offset` defaults); a bare action word runs
+    /// with them.
+    pub params: BTreeMap<String, Value>,
     /// Lines received so far: every response carries it.
     pub message_count: u64,
     /// Actions run so far (`detailsView` shows it).
@@ -26,6 +28,9 @@ pub struct State {
     pub authenticated: bool,
     /// Unix milliseconds.
     pub connected_at: u64,
+    /// Whether the connection has started (its default params and room): at open for lines,
+    /// at the first subscription or request for a Bayeux client.
+    pub started: bool,
     /// The rate limiter's state.
     pub bucket: Bucket,
 }

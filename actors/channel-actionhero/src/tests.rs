@@ -6,10 +6,11 @@ use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
 
-use crate::codec::{self, Request, Verb};
-use crate::handler::{self, UNKNOWN_ACTION};
+use crate::codec::{self, Request, Unreadable, Verb, Verbs, VERB_NOT_FOUND};
+use crate::handler::{self, unknown_action};
 use crate::render;
 use crate::session::State;
+use crate::Framing;
 
 fn connection(transport: &str) -> Session {
     Session {
@@ -70,16 +71,28 @@ fn assert_ok(response: &Value) {
     assert_eq!(response["context"], "response");
 }
 
-fn assert_error(response: &Value, text: &str) {
-    assert_eq!(response["status"], "error", "{response}");
+/// A refused verb: upstream puts the refusal in `status`.
+fn assert_refused(response: &Value, text: &str) {
+    assert_eq!(response["status"], text, "{response}");
+    assert_eq!(response["context"], "response");
+    assert!(response.get("error").is_none(), "{response}");
+}
+
+/// A failed action: upstream puts the failure in `error`.
+fn assert_failed(response: &Value, text: &str) {
     assert_eq!(response["error"], text, "{response}");
     assert_eq!(response["context"], "response");
+    assert!(response.get("status").is_none(), "{response}");
 }
 
 #[test]
 fn verbs_words_and_json_lines_decode() {
     let verb = |text: &str| match codec::decode(text) {
         Ok(Request::Verb(verb)) => verb,
+        other => panic!("{text:?} -> {other:?}"),
+    };
+    let action = |text: &str| match codec::decode(text) {
+        Ok(Request::Action { name, params }) => (name, params),
         other => panic!("{text:?} -> {other:?}"),
     };
     assert_eq!(verb("roomChange lobby"), Verb::RoomChange("lobby".into()));
@@ -101,43 +114,78 @@ fn verbs_words_and_json_lines_decode() {
             value: "Ada".into()
         }
     );
+    // A verb without its room or key still runs, and refuses (as upstream's do).
+    assert_eq!(verb("roomChange"), Verb::RoomChange(String::new()));
+    assert_eq!(verb("paramView"), Verb::ParamView(String::new()));
+    assert_eq!(verb("exit"), Verb::Exit);
+    assert_eq!(verb("documentation"), Verb::Documentation);
+    // The websocket client's events: the other fields' values are the words.
     assert_eq!(
         verb(r#"{"event":"roomChange","room":"r"}"#),
         Verb::RoomChange("r".into())
     );
     assert_eq!(
-        verb(r#"{"event":"say","room":"r","message":"hi"}"#),
-        Verb::Say("hi".into())
+        verb(r#"{"event":"say","message":"hi there"}"#),
+        Verb::Say("hi there".into())
+    );
+    assert_eq!(
+        verb(r#"{"event":"paramAdd","key":"k","value":"v"}"#),
+        Verb::ParamAdd {
+            key: "k".into(),
+            value: "v".into()
+        }
+    );
+    assert_eq!(
+        action(r#"{"event":"action","params":{"action":"login","login":"ada"}}"#),
+        (
+            "login".into(),
+            Some(
+                json!({"action": "login", "login": "ada"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            )
+        )
     );
     assert!(codec::is_blank("  \r"));
     assert_eq!(
-        codec::decode(r#"{"action":"login","params":{"login":"ada"}}"#).unwrap(),
-        Request::Action {
-            name: "login".into(),
-            params: Some(json!({"login": "ada"}).as_object().unwrap().clone()),
-        }
+        action(r#"{"action":"login","params":{"login":"ada"}}"#),
+        (
+            "login".into(),
+            Some(json!({"login": "ada"}).as_object().unwrap().clone())
+        )
+    );
+    assert_eq!(action("status"), ("status".into(), None));
+    // Anything else names an action, as upstream reads it: the first word, or no action.
+    assert_eq!(action("{nope at all").0, "{nope");
+    assert_eq!(action("[1]").0, "[1]");
+    assert_eq!(action(r#"{"action": 3}"#).0, "3");
+    assert_eq!(
+        action(r#"{"action":"a","params":[]}"#),
+        ("a".into(), Some(Default::default()))
+    );
+    assert_eq!(action(r#"{"hello":"world"}"#).0, "");
+    for (bad, text) in [
+        ("say", "say needs a message"),
+        ("paramAdd =x", "paramAdd needs key=value"),
+        (r#"{"event":"fly"}"#, VERB_NOT_FOUND),
+        (r#"{"event":7}"#, VERB_NOT_FOUND),
+    ] {
+        assert_eq!(
+            codec::decode(bad),
+            Err(Unreadable::Verb(text.into())),
+            "{bad:?}"
+        );
+    }
+    // Upstream's websocket server has no param verbs.
+    assert_eq!(
+        codec::decode_event(json!({"event": "paramsView"}), Verbs::Websocket),
+        Err(Unreadable::Verb(VERB_NOT_FOUND.into()))
     );
     assert_eq!(
-        codec::decode("status").unwrap(),
-        Request::Action {
-            name: "status".into(),
-            params: None
-        }
+        codec::decode_event(json!("say"), Verbs::Websocket),
+        Err(Unreadable::Verb(VERB_NOT_FOUND.into()))
     );
-    for bad in [
-        "roomChange",
-        "say",
-        "paramView",
-        "paramAdd =x",
-        "{nope",
-        "[1]",
-        r#"{"action": 3}"#,
-        r#"{"action":"a","params":[]}"#,
-        r#"{"event":"fly"}"#,
-        r#"{"hello":"world"}"#,
-    ] {
-        assert!(codec::decode(bad).is_err(), "{bad:?} was accepted");
-    }
 }
 
 #[test]
@@ -152,6 +200,9 @@ fn a_connection_is_greeted_in_the_default_room() {
     assert!(backend.is_member("defaultRoom", &user));
     assert_eq!(subscribed(&backend, &outcome), ["defaultRoom"]);
     assert_eq!(state(&outcome.session).connected_at, 1_000);
+    // Upstream's socket server starts every connection with these params.
+    let (_, response) = line(&backend, outcome.session, "paramsView");
+    assert_eq!(response["data"], json!({"limit": 100, "offset": 0}));
 
     backend.set_setting("default_room", "");
     let outcome = handler::opened(connection("tcp"), &backend);
@@ -166,8 +217,10 @@ fn say_reaches_the_room_and_counts_messages() {
     assert_ok(&response);
     assert_eq!(response["messageCount"], 1);
     let (session, response) = line(&backend, session, "say hello there");
-    assert_ok(&response);
-    assert_eq!(response["messageCount"], 2);
+    assert_eq!(
+        response,
+        json!({"status": "OK", "context": "response", "messageCount": 2})
+    );
     let stored = backend.messages("lobby");
     assert_eq!(stored.len(), 1);
     assert_eq!(
@@ -194,10 +247,15 @@ fn room_change_moves_the_connection_and_its_membership() {
     assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(!backend.is_member("defaultRoom", &user));
     assert!(backend.is_member("lobby", &user));
+    assert_eq!(sent(&outcome)[0]["data"], true);
     let (session, response) = line(&backend, outcome.session, "roomChange lobby");
-    assert_error(&response, "connection already in this room");
+    assert_refused(&response, "connection already in this room");
+    assert_eq!(response["data"], false);
     let (session, response) = line(&backend, session, "roomChange nowhere");
-    assert_error(&response, "room does not exist");
+    assert_refused(&response, "room does not exist");
+    assert_eq!(response["data"], false);
+    let (session, response) = line(&backend, session, "roomChange");
+    assert_refused(&response, "room does not exist");
     assert_eq!(state(&session).room.as_deref(), Some("lobby"));
 
     let (session, response) = line(&backend, session, "roomView");
@@ -211,12 +269,27 @@ fn room_change_moves_the_connection_and_its_membership() {
 
     let outcome = handler::received(session, Frame::Text("roomLeave".into()), &backend);
     assert_ok(&sent(&outcome)[0]);
+    assert_eq!(sent(&outcome)[0]["data"], true);
     assert!(outcome
         .actions
         .contains(&Action::Unsubscribe("lobby".into())));
     assert!(!backend.is_member("lobby", &user));
-    let (_, response) = line(&backend, outcome.session, "say anyone?");
-    assert_error(&response, "connection not in a room");
+    let (session, response) = line(&backend, outcome.session, "say anyone?");
+    assert_eq!(
+        response,
+        json!({"status": "connection not in a room", "context": "response", "messageCount": 7})
+    );
+    // Out of every room: leaving again is no error, viewing is.
+    let (session, response) = line(&backend, session, "roomLeave");
+    assert_eq!(
+        response,
+        json!({"status": "OK", "context": "response", "data": false, "messageCount": 8})
+    );
+    let (_, response) = line(&backend, session, "roomView");
+    assert_eq!(
+        response,
+        json!({"status": "room is required", "context": "response", "data": null, "messageCount": 9})
+    );
 }
 
 #[test]
@@ -228,8 +301,10 @@ fn listening_hears_a_room_without_joining_it() {
     assert_ok(&sent(&outcome)[0]);
     assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(!backend.is_member("lobby", &user));
+    assert_eq!(sent(&outcome)[0]["data"], true);
     let (session, response) = line(&backend, outcome.session, "listenToRoom lobby");
-    assert_error(&response, "connection already listening to this room");
+    assert_refused(&response, "connection already listening to this room");
+    assert_eq!(response["data"], false);
     // Changing into a listened room and out again keeps hearing it.
     let (session, _) = line(&backend, session, "roomChange lobby");
     let outcome = handler::received(session, Frame::Text("roomLeave".into()), &backend);
@@ -244,8 +319,10 @@ fn listening_hears_a_room_without_joining_it() {
     assert!(outcome
         .actions
         .contains(&Action::Unsubscribe("lobby".into())));
+    assert_eq!(sent(&outcome)[0]["data"], true);
     let (_, response) = line(&backend, outcome.session, "silenceRoom lobby");
-    assert_error(&response, "connection not listening to this room");
+    assert_refused(&response, "connection not listening to this room");
+    assert_eq!(response["data"], false);
 }
 
 #[test]
@@ -253,9 +330,9 @@ fn a_join_rule_on_the_connection_type_is_checked_on_joining() {
     let backend = backend();
     backend.set_join_rule("lobby", "type", r#""websocket""#);
     let (_, response) = line(&backend, opened(&backend), "roomChange lobby");
-    assert_error(&response, "not authorized to join room");
+    assert_refused(&response, "not authorized to join room");
     let (_, response) = line(&backend, opened(&backend), "listenToRoom lobby");
-    assert_error(&response, "not authorized to join room");
+    assert_refused(&response, "not authorized to join room");
     let websocket = handler::opened(connection("websocket"), &backend).session;
     let (_, response) = line(&backend, websocket, "roomChange lobby");
     assert_ok(&response);
@@ -268,7 +345,7 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let session = opened(&backend);
     let anonymous = session.user.clone().unwrap();
     let (session, response) = line(&backend, session, "roomChange lobby");
-    assert_error(&response, "not authorized to join room");
+    assert_refused(&response, "not authorized to join room");
 
     let (session, response) = line(
         &backend,
@@ -281,7 +358,7 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let (session, _) = line(&backend, session, "paramAdd login=ada");
     let (session, _) = line(&backend, session, "paramAdd password=wrong");
     let (session, response) = line(&backend, session, "login");
-    assert_eq!(response["error"], "wrong login or password");
+    assert_failed(&response, "wrong login or password");
     let (session, _) = line(&backend, session, &format!("paramAdd password={PW}"));
     let (session, response) = line(&backend, session, "login");
     assert_eq!(response["authenticated"], true, "{response}");
@@ -299,7 +376,6 @@ fn authenticated_rooms_admit_after_login_and_never_check_again() {
     let (session, response) = line(&backend, session, "say still here");
     assert_ok(&response);
     let (_, response) = line(&backend, session, "detailsView");
-    assert_eq!(response["data"]["authenticated"], true);
     assert_eq!(response["data"]["totalActions"], 3);
 }
 
@@ -313,7 +389,7 @@ fn another_users_direct_room_can_be_neither_joined_nor_heard() {
     let user = session.user.clone().unwrap();
     for verb in ["roomChange bob", "listenToRoom bob"] {
         let outcome = handler::received(session.clone(), Frame::Text(verb.into()), &backend);
-        assert_error(&sent(&outcome)[0], "not authorized");
+        assert_refused(&sent(&outcome)[0], "not authorized");
         assert!(
             outcome.actions.iter().all(|a| matches!(a, Action::Send(_))),
             "{verb}: {:?}",
@@ -333,9 +409,13 @@ fn a_deleted_room_leaves_its_connections_unable_to_send() {
     let (session, _) = line(&backend, opened(&backend), "roomChange lobby");
     backend.delete_room(&Principal::Operator, "lobby").unwrap();
     let (session, response) = line(&backend, session, "say hello?");
-    assert_error(&response, "room does not exist");
+    assert_refused(&response, "room does not exist");
+    // Upstream shows a deleted room as an empty one.
     let (session, response) = line(&backend, session, "roomView");
-    assert_error(&response, "room does not exist");
+    assert_eq!(
+        response["data"],
+        json!({"room": "lobby", "membersCount": 0, "members": {}})
+    );
     let (_, response) = line(&backend, session, "detailsView");
     assert_eq!(response["data"]["room"], "lobby");
 }
@@ -348,10 +428,18 @@ fn params_are_kept_per_connection() {
     let (session, response) = line(&backend, session, "paramView colour");
     assert_eq!(response["data"], "blue");
     let (session, response) = line(&backend, session, "paramsView");
-    assert_eq!(response["data"], json!({"colour": "blue", "size": "10"}));
-    let (session, _) = line(&backend, session, "paramDelete colour");
-    let (session, response) = line(&backend, session, "paramView colour");
+    assert_eq!(
+        response["data"],
+        json!({"colour": "blue", "size": "10", "limit": 100, "offset": 0})
+    );
+    let (session, response) = line(&backend, session, "paramDelete colour");
     assert_eq!(response["data"], Value::Null);
+    // A key that is not there has no `data` at all (upstream's is undefined).
+    let (session, response) = line(&backend, session, "paramView colour");
+    assert_eq!(
+        response,
+        json!({"status": "OK", "context": "response", "messageCount": 6})
+    );
     let (session, _) = line(&backend, session, "paramsDelete");
     let (_, response) = line(&backend, session, "paramsView");
     assert_eq!(response["data"], json!({}));
@@ -361,13 +449,19 @@ fn params_are_kept_per_connection() {
 fn details_describe_the_connection() {
     let backend = backend();
     let (_, response) = line(&backend, opened(&backend), "detailsView");
-    let details = &response["data"];
-    assert_eq!(details["id"], "gw-1");
-    assert_eq!(details["type"], "socket");
-    assert_eq!(details["remoteIP"], "127.0.0.2");
-    assert_eq!(details["remotePort"], 40100);
-    assert_eq!(details["room"], "defaultRoom");
-    assert_eq!(details["authenticated"], false);
+    assert_eq!(
+        response["data"],
+        json!({
+            "id": "gw-1",
+            "remoteIP": "127.0.0.2",
+            "remotePort": 40100,
+            "params": {"limit": 100, "offset": 0},
+            "connectedAt": 1_000,
+            "room": "defaultRoom",
+            "totalActions": 0,
+            "pendingActions": 0,
+        })
+    );
 }
 
 #[test]
@@ -380,8 +474,18 @@ fn bad_lines_get_an_error_and_the_connection_stays() {
             Frame::Oversize(2_000_000),
             "a line of 2000000 bytes is over the server's limit",
         ),
-        (Frame::Text("fly away".into()), UNKNOWN_ACTION),
-        (Frame::Text(r#"{"action":"fly"}"#.into()), UNKNOWN_ACTION),
+        (
+            Frame::Text("fly away".into()),
+            "Error: fly is not a known action or that is not a valid apiVersion.",
+        ),
+        (
+            Frame::Text(r#"{"action":"fly"}"#.into()),
+            "Error: fly is not a known action or that is not a valid apiVersion.",
+        ),
+        (
+            Frame::Text(r#"{"params":{}}"#.into()),
+            "Error: {no action} is not a known action or that is not a valid apiVersion.",
+        ),
     ];
     let mut session = session;
     for (n, (frame, text)) in frames.into_iter().enumerate() {
@@ -391,26 +495,30 @@ fn bad_lines_get_an_error_and_the_connection_stays() {
             .iter()
             .any(|a| matches!(a, Action::Close(..))));
         let response = &sent(&outcome)[0];
-        assert_eq!(response["error"], text);
-        assert_eq!(response["messageCount"], n as u64 + 1);
+        assert_eq!(
+            response,
+            &json!({"error": text, "context": "response", "messageCount": n as u64 + 1})
+        );
         session = outcome.session;
     }
-    let (_, response) = line(&backend, session, "{broken");
-    assert!(response["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("malformed JSON"));
+    let (_, response) = line(&backend, session, "{broken json");
+    assert_failed(&response, &unknown_action("{broken"));
 }
 
 #[test]
 fn quit_says_bye_and_closes() {
     let backend = backend();
     let outcome = handler::received(opened(&backend), Frame::Text("quit".into()), &backend);
-    assert_eq!(sent(&outcome)[0]["status"], "Bye!");
+    assert_eq!(
+        sent(&outcome),
+        [json!({"status": "Bye!", "context": "api", "reason": "quit requested"})]
+    );
     assert_eq!(
         outcome.actions.last(),
         Some(&Action::Close(1000, "quit".into()))
     );
+    let outcome = handler::received(opened(&backend), Frame::Text("exit".into()), &backend);
+    assert_eq!(sent(&outcome)[0]["reason"], "exit requested");
 }
 
 #[test]
@@ -421,7 +529,7 @@ fn operator_notes_move_the_connection_and_reach_it() {
         room: "lobby".into(),
     }
     .to_json();
-    let outcome = handler::notified(session, &joined, &backend);
+    let outcome = handler::notified(session, &joined, &backend, Framing::Lines);
     assert_eq!(subscribed(&backend, &outcome), ["lobby"]);
     assert!(outcome
         .actions
@@ -436,7 +544,12 @@ fn operator_notes_move_the_connection_and_reach_it() {
         content: json!({"message": "maintenance at noon"}),
         sent_at: 7,
     };
-    let outcome = handler::notified(outcome.session, &message.to_json(), &backend);
+    let outcome = handler::notified(
+        outcome.session,
+        &message.to_json(),
+        &backend,
+        Framing::Lines,
+    );
     assert_eq!(
         sent(&outcome)[0],
         json!({"message": "maintenance at noon", "room": null, "from": "server", "context": "user", "sentAt": 7})
@@ -446,12 +559,12 @@ fn operator_notes_move_the_connection_and_reach_it() {
         room: "lobby".into(),
     }
     .to_json();
-    let outcome = handler::notified(outcome.session, &left, &backend);
+    let outcome = handler::notified(outcome.session, &left, &backend, Framing::Lines);
     assert!(outcome
         .actions
         .contains(&Action::Unsubscribe("lobby".into())));
     assert_eq!(state(&outcome.session).room, None);
-    let outcome = handler::notified(outcome.session, "not a note", &backend);
+    let outcome = handler::notified(outcome.session, "not a note", &backend, Framing::Lines);
     assert!(outcome.actions.is_empty());
 }
 
@@ -504,7 +617,8 @@ fn room_events_render_as_chat_lines() {
         sent_at: 99,
     };
     let event = Envelope::new(Event::MessagePublished { message }, 100).to_json();
-    let line: Value = serde_json::from_str(&render::render(&event).unwrap()).unwrap();
+    let line: Value =
+        serde_json::from_str(&render::render(&event, Framing::Lines).unwrap()).unwrap();
     assert_eq!(
         line,
         json!({"message": "hi all", "room": "lobby", "from": "u7", "context": "user", "sentAt": 99})
@@ -518,7 +632,8 @@ fn room_events_render_as_chat_lines() {
         5,
     )
     .to_json();
-    let line: Value = serde_json::from_str(&render::render(&joined).unwrap()).unwrap();
+    let line: Value =
+        serde_json::from_str(&render::render(&joined, Framing::Lines).unwrap()).unwrap();
     assert_eq!(line["message"], render::ENTERED);
     assert_eq!(line["from"], "u8");
     let delivered = Envelope::new(
@@ -531,7 +646,7 @@ fn room_events_render_as_chat_lines() {
         5,
     )
     .to_json();
-    assert_eq!(render::render(&delivered), None);
+    assert_eq!(render::render(&delivered, Framing::Lines), None);
 }
 
 /// A connection `gw-<n>` that opens, says something and closes, as a telnet client would.
@@ -612,7 +727,8 @@ fn a_thousand_anonymous_visits_leave_only_what_they_said() {
         1,
     )
     .to_json();
-    let shown: Value = serde_json::from_str(&render::render(&event).unwrap()).unwrap();
+    let shown: Value =
+        serde_json::from_str(&render::render(&event, Framing::Lines).unwrap()).unwrap();
     assert_eq!(
         (shown["from"].as_str(), shown["message"].as_str()),
         (Some("guest-gw-7"), Some("visit 7"))
@@ -671,4 +787,80 @@ fn logging_in_ends_the_guest() {
     // The gateway's logout of the guest that follows changes nothing.
     backend.session_ended(&guest, "actionhero", &session.connection_id);
     assert!(backend.is_member("defaultRoom", &cy));
+}
+
+#[test]
+fn actions_check_their_params_and_documentation_lists_them() {
+    let backend = backend();
+    let session = opened(&backend);
+    // A bare word runs with the connection's params, which name no login yet.
+    let (session, response) = line(&backend, session, "register");
+    assert_eq!(
+        response,
+        json!({
+            "error": "Error: login is a required parameter for this action",
+            "context": "response",
+            "messageCount": 1,
+        })
+    );
+    let (session, response) = line(
+        &backend,
+        session,
+        r#"{"action":"register","params":{"login":"ada","password":""}}"#,
+    );
+    assert_failed(
+        &response,
+        "Error: password is a required parameter for this action",
+    );
+    // A JSON action's params are its own: the connection's stay as they were.
+    let (session, response) = line(&backend, session, "paramsView");
+    assert_eq!(response["data"], json!({"limit": 100, "offset": 0}));
+    // `status` names the server the connection is on: its gateway.
+    let (session, response) = line(&backend, session, "status");
+    assert_eq!(
+        response,
+        json!({"id": "gw", "context": "response", "messageCount": 4})
+    );
+    let (_, response) = line(&backend, session, "documentation");
+    assert_ok(&response);
+    let documented = &response["data"];
+    let names: Vec<&String> = documented.as_object().unwrap().keys().collect();
+    assert_eq!(names, ["login", "register", "status"]);
+    assert_eq!(
+        documented["login"]["1"]["inputs"],
+        json!({"required": ["login", "password"], "optional": []})
+    );
+    assert_eq!(documented["status"]["1"]["name"], "status");
+    assert_eq!(documented["status"]["1"]["version"], 1);
+    assert_eq!(
+        documented["status"]["1"]["description"],
+        "I will return some basic information about the API"
+    );
+    assert_eq!(
+        documented["register"]["1"]["outputExample"]["user"]["login"],
+        "ada"
+    );
+}
+
+#[test]
+fn params_are_bounded() {
+    let backend = backend();
+    backend.set_setting(channel_kit::ratelimit::RATE_LIMIT_KEY, "0");
+    let mut session = opened(&backend);
+    // `limit` and `offset` are two of them.
+    for n in 2..handler::MAX_PARAMS {
+        let (next, response) = line(&backend, session, &format!("paramAdd k{n}=v"));
+        assert_ok(&response);
+        session = next;
+    }
+    let (session, response) = line(&backend, session, "paramAdd one=more");
+    assert_refused(&response, "a connection may keep 64 params");
+    // Changing one that is kept is fine.
+    let (session, response) = line(&backend, session, "paramAdd k2=w");
+    assert_ok(&response);
+    let long = "x".repeat(handler::MAX_PARAM_BYTES);
+    let (session, response) = line(&backend, session, &format!("paramAdd k3={long}"));
+    assert_refused(&response, "a param may hold 4096 bytes");
+    let (_, response) = line(&backend, session, "paramView k3");
+    assert_eq!(response["data"], "v");
 }

@@ -3,27 +3,61 @@
 //! [`decode`] reads a request's envelope, [`Command::parse`] its typed payload; both fail with an
 //! [`Error`] that already names the `errID` to answer with. [`ok`] and [`error`] build replies,
 //! which echo the request's `id` and `type` and come `from` the server.
+//!
+//! The protocol documents (cadmium-docs-legacy `protocol-spec/`) write `to` both as a list of
+//! entity ids and as one id (`"to": "cadmium.org"`); both are read, as a list.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::content::{self, SendMessage};
 use crate::errors;
+
+mod command;
+
+pub use command::{Auth, Chat, Command, SignIn};
 
 pub const LOGIN: &str = "urn:cadmium:profile:login";
 pub const REGISTER: &str = "urn:cadmium:profile:register";
+/// Login and registration as the login and registration documents name them, without `urn:`.
+pub const LOGIN_SHORT: &str = "profile:login";
+pub const REGISTER_SHORT: &str = "profile:register";
+/// The core document's sign-in (`urn:cadmium:auth`), by password or by token.
+pub const AUTH: &str = "urn:cadmium:auth";
+pub const AUTH_LOGIN_PASSWORD: &str = "urn:cadmium:auth:login_password";
+pub const AUTH_TOKEN: &str = "urn:cadmium:auth:token";
 pub const MESSAGE: &str = "urn:cadmium:chats:private:message";
 pub const READ: &str = "urn:cadmium:chats:private:read";
 pub const TYPING: &str = "urn:cadmium:chats:private:typing";
 /// wcc's additions for the seed's bans (the seed names the refusal, not the request).
 pub const BAN: &str = "urn:cadmium:chats:private:ban";
 pub const UNBAN: &str = "urn:cadmium:chats:private:unban";
+/// Editing and deleting a message, as the chats proposal (CPE#4) names them; the same types
+/// tell the recipient.
+pub const EDIT: &str = "urn:cadmium:chat:message:edit";
+pub const DELETE: &str = "urn:cadmium:chat:message:delete";
+
+/// Every request type wcc reads; anything else is `unhandled`.
+pub const TYPES: [&str; 12] = [
+    LOGIN,
+    LOGIN_SHORT,
+    REGISTER,
+    REGISTER_SHORT,
+    AUTH,
+    MESSAGE,
+    READ,
+    TYPING,
+    BAN,
+    UNBAN,
+    EDIT,
+    DELETE,
+];
 
 /// A request's envelope; `payload` is read per type by [`Command::parse`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     pub id: String,
     pub kind: String,
+    /// The recipients, however the frame wrote them (one id or a list).
     pub to: Vec<String>,
     pub auth_token: Option<String>,
     pub payload: Value,
@@ -55,11 +89,19 @@ struct Envelope {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    to: Vec<String>,
+    to: Option<Recipients>,
     #[serde(default)]
     auth_token: Option<String>,
     #[serde(default)]
     payload: Value,
+}
+
+/// `to`: one entity id or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "`to` is an entity id or a list of entity ids")]
+enum Recipients {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// Reads a request envelope. On failure, returns the id and type to echo, as far as they could
@@ -84,126 +126,14 @@ pub fn decode(text: &str) -> Result<Request, (String, String, Error)> {
     Ok(Request {
         id: envelope.id.unwrap_or_default(),
         kind: envelope.kind,
-        to: envelope.to,
+        to: match envelope.to {
+            None => Vec::new(),
+            Some(Recipients::One(to)) => vec![to],
+            Some(Recipients::Many(to)) => to,
+        },
         auth_token: envelope.auth_token.filter(|t| !t.is_empty()),
         payload: envelope.payload,
     })
-}
-
-/// A request's meaning, read from its type, `to` and payload.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// Login and registration: the only requests without an auth token.
-    SignIn(SignIn),
-    /// Everything else: on behalf of the user the token names.
-    Chat(Chat),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum SignIn {
-    Login {
-        username: String,
-        password: String,
-    },
-    Register {
-        username: String,
-        password: String,
-        login_on_success: bool,
-    },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Chat {
-    Message { to: String, message: SendMessage },
-    Read { message_id: String },
-    Typing { to: String },
-    Ban { user: String },
-    Unban { user: String },
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Credentials {
-    username: String,
-    password: String,
-    #[serde(default)]
-    login_on_success: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReadPayload {
-    #[serde(rename = "messageID")]
-    message_id: String,
-}
-
-#[derive(Deserialize)]
-struct UserPayload {
-    user: String,
-}
-
-impl Command {
-    pub fn parse(request: &Request) -> Result<Command, Error> {
-        let payload = request.payload.clone();
-        Ok(match request.kind.as_str() {
-            LOGIN => {
-                let c: Credentials = payload_of(payload)?;
-                Command::SignIn(SignIn::Login {
-                    username: c.username,
-                    password: c.password,
-                })
-            }
-            REGISTER => {
-                let c: Credentials = payload_of(payload)?;
-                Command::SignIn(SignIn::Register {
-                    username: c.username,
-                    password: c.password,
-                    login_on_success: c.login_on_success,
-                })
-            }
-            MESSAGE => Command::Chat(Chat::Message {
-                to: one_recipient(request)?,
-                message: content::parse(payload)?,
-            }),
-            READ => {
-                let read: ReadPayload = payload_of(payload)?;
-                Command::Chat(Chat::Read {
-                    message_id: read.message_id,
-                })
-            }
-            TYPING => Command::Chat(Chat::Typing {
-                to: one_recipient(request)?,
-            }),
-            BAN => Command::Chat(Chat::Ban {
-                user: payload_of::<UserPayload>(payload)?.user,
-            }),
-            UNBAN => Command::Chat(Chat::Unban {
-                user: payload_of::<UserPayload>(payload)?.user,
-            }),
-            other => {
-                return Err(Error::new(
-                    errors::UNKNOWN_TYPE,
-                    format!("unknown message type {other:?}"),
-                ))
-            }
-        })
-    }
-}
-
-fn payload_of<T: serde::de::DeserializeOwned>(payload: Value) -> Result<T, Error> {
-    serde_json::from_value(payload)
-        .map_err(|e| Error::new(errors::INVALID_REQUEST, format!("bad payload: {e}")))
-}
-
-/// Private chats have exactly one other side.
-fn one_recipient(request: &Request) -> Result<String, Error> {
-    match request.to.as_slice() {
-        [to] => Ok(to.clone()),
-        _ => Err(Error::new(
-            errors::INVALID_REQUEST,
-            "a private chat message goes `to` exactly one user",
-        )),
-    }
 }
 
 /// `@local@server`.
@@ -220,17 +150,27 @@ pub fn user_local_part(address: &str) -> Option<&str> {
     (!local.is_empty()).then_some(local)
 }
 
+/// The wcc message id a client's message id names: the bare id the chat documents use, or the
+/// core document's entity id `&<id>@server` (also `&msg:<id>@server`).
+pub fn message_local_part(id: &str) -> &str {
+    let Some(rest) = id.strip_prefix('&') else {
+        return id;
+    };
+    let rest = rest.strip_prefix("msg:").unwrap_or(rest);
+    rest.split_once('@').map_or(rest, |(local, _)| local)
+}
+
 /// A successful reply (or push) `from` the server or a user.
 pub fn ok(id: &str, kind: &str, from: &str, payload: Value) -> String {
     json!({ "id": id, "type": kind, "from": from, "ok": true, "payload": payload }).to_string()
 }
 
-/// An error reply in the seed's shape: `ok: false`, `payload: {errID, errText[, errPayload]}`.
+/// An error reply in the documents' shape: `ok: false`,
+/// `payload: {errID, errText, errPayload}` (`errPayload` is `{}` when the error has nothing
+/// more to say, as in the protocol errors document).
 pub fn error(id: &str, kind: &str, from: &str, error: &Error) -> String {
-    let mut payload = json!({ "errID": error.err_id, "errText": error.text });
-    if let Some(extra) = &error.payload {
-        payload["errPayload"] = extra.clone();
-    }
+    let extra = error.payload.clone().unwrap_or_else(|| json!({}));
+    let payload = json!({ "errID": error.err_id, "errText": error.text, "errPayload": extra });
     json!({ "id": id, "type": kind, "from": from, "ok": false, "payload": payload }).to_string()
 }
 
@@ -252,5 +192,73 @@ mod tests {
             assert_eq!((id.as_str(), kind.as_str()), ("", ""));
             assert_eq!(error.err_id, errors::MALFORMED_MESSAGE);
         }
+    }
+
+    /// The login and registration documents address the server with a plain string.
+    #[test]
+    fn to_is_one_entity_id_or_a_list() {
+        let one = decode(r#"{"id":"a","type":"profile:login","to":"cadmium.org"}"#).unwrap();
+        assert_eq!(one.to, ["cadmium.org"]);
+        let many = decode(r#"{"id":"a","type":"x","to":["@a@s","@b@s"]}"#).unwrap();
+        assert_eq!(many.to, ["@a@s", "@b@s"]);
+        for absent in [r#"{"type":"x"}"#, r#"{"type":"x","to":null}"#] {
+            assert!(decode(absent).unwrap().to.is_empty(), "{absent}");
+        }
+        for bad in [
+            r#"{"id":"a","type":"x","to":5}"#,
+            r#"{"id":"a","type":"x","to":[5]}"#,
+            r#"{"id":"a","type":"x","to":{"id":"@a@s"}}"#,
+        ] {
+            let Err((id, _, error)) = decode(bad) else {
+                panic!("{bad} was read");
+            };
+            assert_eq!(
+                (id.as_str(), error.err_id),
+                ("a", errors::MALFORMED_MESSAGE)
+            );
+            assert!(
+                error.text.contains("`to` is an entity id"),
+                "{}",
+                error.text
+            );
+        }
+    }
+
+    /// The protocol errors document's request carries `from`; it is not the client's to say.
+    #[test]
+    fn a_from_in_a_request_is_ignored() {
+        let request = decode(
+            r#"{"id":"abcd","type":"incorrectMessageType","from":"@juliet@cadmium.im","to":"cadmium.im","payload":{"test":"test"}}"#,
+        )
+        .unwrap();
+        assert_eq!(request.kind, "incorrectMessageType");
+        assert_eq!(request.to, ["cadmium.im"]);
+    }
+
+    #[test]
+    fn message_ids_are_bare_or_entity_ids() {
+        let id = "3b5135a5-aff5-4396-a629-a254f383e82f";
+        for form in [
+            id.to_owned(),
+            format!("&{id}@cadmium.org"),
+            format!("&msg:{id}@cadmium.org"),
+            format!("&{id}"),
+        ] {
+            assert_eq!(message_local_part(&form), id, "{form}");
+        }
+    }
+
+    #[test]
+    fn every_error_has_an_err_payload() {
+        let plain: Value =
+            serde_json::from_str(&error("a", "t", "s", &Error::new("x", "why"))).unwrap();
+        assert_eq!(
+            plain["payload"],
+            json!({"errID": "x", "errText": "why", "errPayload": {}})
+        );
+        let mut retry = Error::new(errors::RATELIMIT_EXCEED, "slow down");
+        retry.payload = Some(json!({"retryAfter": 1000}));
+        let retry: Value = serde_json::from_str(&error("a", "t", "s", &retry)).unwrap();
+        assert_eq!(retry["payload"]["errPayload"], json!({"retryAfter": 1000}));
     }
 }

@@ -1,11 +1,13 @@
 //! The `errID`s a Cadmium client can receive, in one place, and how the core's failures map to
-//! them. Those of the seed and its upstream (`invalid_creds`, `id_exists`, `reg_disabled`,
-//! `banned`, `ratelimit_exceed`) are used verbatim; the rest are wcc's, in the same style.
+//! them. Those of the seed and its protocol documents (`unhandled`, `invalid_creds`,
+//! `id_exists`, `reg_disabled`, `banned`, `ratelimit_exceed`) are used verbatim; the rest are
+//! wcc's, in the same style.
 
 use wcc_interface::{Failure, FailureCode};
 
 pub const MALFORMED_MESSAGE: &str = "malformed_message";
-pub const UNKNOWN_TYPE: &str = "unknown_type";
+/// A request `type` the server does not implement (the protocol errors document's example).
+pub const UNKNOWN_TYPE: &str = "unhandled";
 pub const INVALID_REQUEST: &str = "invalid_request";
 pub const UNAUTHORIZED: &str = "unauthorized";
 pub const ALREADY_AUTHENTICATED: &str = "already_authenticated";

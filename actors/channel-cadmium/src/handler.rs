@@ -3,22 +3,26 @@
 //!
 //! Every request gets exactly one reply, `ok: true` with its payload or `ok: false` with an
 //! `errID`; no input closes the connection. Signing in (login, registration with
-//! `loginOnSuccess`, or the first request carrying a valid `authToken`) subscribes the
-//! connection to the user's direct room, where private messages, read receipts and typing
-//! notifications for them arrive from every protocol.
+//! `loginOnSuccess`, `urn:cadmium:auth`, or the first request carrying a valid `authToken`)
+//! subscribes the connection to the user's direct room, where private messages, edits, read
+//! receipts and typing notifications for them arrive from every protocol.
+//!
+//! This file reads the frame, limits the rate and decides who a request acts as; the command
+//! families are carried out in [`sign_in`], [`chat`] and [`edit`].
 
-use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal};
+use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session, Signal};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Failure};
 
 use crate::codec::{self, Chat, Command, Error, Request, SignIn};
-use crate::content::{self, SendMessage};
 use crate::errors;
 use crate::session::SessionData;
 use crate::{Settings, CHANNEL};
 
-/// The neutral event type of chat messages, shared with every protocol.
-const MESSAGE_EVENT_TYPE: &str = "channel.message";
+mod chat;
+mod edit;
+mod sign_in;
+
 /// Signal kinds (protocol-neutral).
 pub const TYPING_SIGNAL: &str = "typing";
 pub const READ_SIGNAL: &str = "read";
@@ -104,7 +108,7 @@ struct Conn<'a, B> {
     user: Option<String>,
     data: SessionData,
     actions: Vec<Action>,
-    /// What login answers as `deviceID`: this connection.
+    /// What sign-in answers as `deviceID`: this connection.
     device: String,
     /// The client's address, for the core's sign-in throttling.
     remote: String,
@@ -114,33 +118,34 @@ struct Conn<'a, B> {
 impl<B: Backend> Conn<'_, B> {
     fn dispatch(&mut self, request: &Request) -> Result<Value, Error> {
         self.take_token()?;
-        let command = Command::parse(request)?;
-        let chat = match command {
-            Command::SignIn(SignIn::Login { username, password }) => {
-                return self.login(&username, &password)
-            }
-            Command::SignIn(SignIn::Register {
-                username,
-                password,
-                login_on_success,
-            }) => return self.register(&username, &password, login_on_success),
+        let chat = match Command::parse(request)? {
+            Command::SignIn(sign_in) => return self.sign_in_command(sign_in),
             Command::Chat(chat) => chat,
         };
         let user = self.authorize(request.auth_token.as_deref())?;
         match chat {
-            Chat::Message { to, message } => self.message(&user, &to, &message),
+            Chat::Message { to, message } => self.message(&user, &to, message),
             Chat::Read { message_id } => self.read(&user, &message_id, &request.id),
             Chat::Typing { to } => self.typing(&user, &to, &request.id),
-            Chat::Ban { user: target } => {
-                let target = self.recipient(&target)?;
-                self.backend.ban(&user, &target).map_err(core)?;
-                Ok(json!({}))
-            }
-            Chat::Unban { user: target } => {
-                let target = self.recipient(&target)?;
-                self.backend.unban(&user, &target).map_err(core)?;
-                Ok(json!({}))
-            }
+            Chat::Ban { user: target } => self.ban(&user, &target, true),
+            Chat::Unban { user: target } => self.ban(&user, &target, false),
+            Chat::Edit {
+                message_id,
+                content,
+            } => self.edit(&user, &message_id, content),
+            Chat::Delete { message_id } => self.delete(&user, &message_id),
+        }
+    }
+
+    fn sign_in_command(&mut self, command: SignIn) -> Result<Value, Error> {
+        match command {
+            SignIn::Login { username, password } => self.login(&username, &password),
+            SignIn::Register {
+                username,
+                password,
+                login_on_success,
+            } => self.register(&username, &password, login_on_success),
+            SignIn::Auth(auth) => self.auth(auth),
         }
     }
 
@@ -158,13 +163,18 @@ impl<B: Backend> Conn<'_, B> {
             })
     }
 
-    /// The user a request acts as: the one its `authToken` stands for.
+    /// The user a request acts as: the one its `authToken` stands for, or, for a request
+    /// without one, the user this connection signed in as (the core document authorizes the
+    /// session, and its requests carry no token).
     fn authorize(&mut self, token: Option<&str>) -> Result<String, Error> {
         let Some(token) = token else {
-            return Err(Error::new(
-                errors::UNAUTHORIZED,
-                "Authorization required: log in and send authToken",
-            ));
+            return match (&self.user, &self.data.token) {
+                (Some(user), Some(_)) => Ok(user.clone()),
+                _ => Err(Error::new(
+                    errors::UNAUTHORIZED,
+                    "Authorization required: log in, or send authToken",
+                )),
+            };
         };
         if let (Some(user), Some(known)) = (&self.user, &self.data.token) {
             if known == token {
@@ -203,44 +213,6 @@ impl<B: Backend> Conn<'_, B> {
         Ok(())
     }
 
-    fn login(&mut self, username: &str, password: &str) -> Result<Value, Error> {
-        let user = self
-            .backend
-            .authenticate(CHANNEL, username, password, &self.remote)
-            .map_err(core)?;
-        self.session_for(&user.id)
-    }
-
-    /// Issues a token for `user` and signs this connection in with it.
-    fn session_for(&mut self, user: &str) -> Result<Value, Error> {
-        let token = self.backend.issue_token(user).map_err(core)?;
-        self.sign_in(user, &token)?;
-        Ok(json!({ "authToken": token, "deviceID": self.device }))
-    }
-
-    fn register(
-        &mut self,
-        username: &str,
-        password: &str,
-        login_on_success: bool,
-    ) -> Result<Value, Error> {
-        if !self.settings.registration {
-            return Err(Error::new(errors::REG_DISABLED, "registration is disabled"));
-        }
-        // A Cadmium username is the user's wcc id, so `@name@server` names them everywhere.
-        let user = self
-            .backend
-            .register(CHANNEL, username, password, Some(username), &self.remote)
-            .map_err(core)?;
-        let mut reply = json!({ "userID": codec::address(&user.id, &self.settings.server_name) });
-        if login_on_success {
-            let session = self.session_for(&user.id)?;
-            reply["authToken"] = session["authToken"].clone();
-            reply["deviceID"] = session["deviceID"].clone();
-        }
-        Ok(reply)
-    }
-
     /// The user id an address names: a Cadmium username, or any wcc user's id (so users of
     /// other protocols can be written to as `@<their id>@server`).
     fn recipient(&self, address: &str) -> Result<String, Error> {
@@ -260,60 +232,6 @@ impl<B: Backend> Conn<'_, B> {
             errors::USER_NOT_FOUND,
             format!("no user {address}"),
         ))
-    }
-
-    fn message(&mut self, user: &str, to: &str, message: &SendMessage) -> Result<Value, Error> {
-        let recipient = self.recipient(to)?;
-        if let Some(reply) = &message.reply {
-            // A reply names a message of this conversation: one in either side's direct room.
-            let found = self
-                .backend
-                .get_message(&Principal::user(user), reply)
-                .map_err(core)?;
-            if !found.is_some_and(|m| m.room == recipient || m.room == user) {
-                return Err(Error::new(
-                    errors::MESSAGE_NOT_FOUND,
-                    format!("no message {reply} in this chat to reply to"),
-                ));
-            }
-        }
-        let stored = self
-            .backend
-            .process_message(NewMessage {
-                room: recipient,
-                sender: user.to_owned(),
-                channel: CHANNEL.to_owned(),
-                event_type: MESSAGE_EVENT_TYPE.to_owned(),
-                content: content::to_stored(message).to_string(),
-            })
-            .map_err(core)?;
-        Ok(json!({
-            "messageID": stored.id,
-            "originServerTimestamp": stored.sent_at / 1000,
-        }))
-    }
-
-    /// Tells the original sender that `user` read their message (one they received).
-    fn read(&mut self, user: &str, message_id: &str, request_id: &str) -> Result<Value, Error> {
-        let found = self
-            .backend
-            .get_message(&Principal::user(user), message_id)
-            .map_err(core)?;
-        let Some(message) = found.filter(|m| m.room == user) else {
-            return Err(Error::new(
-                errors::MESSAGE_NOT_FOUND,
-                format!("no message {message_id} sent to you"),
-            ));
-        };
-        let content = json!({ "id": request_id, "message_id": message.id });
-        self.signal(user, &message.sender, READ_SIGNAL, content)?;
-        Ok(json!({}))
-    }
-
-    fn typing(&mut self, user: &str, to: &str, request_id: &str) -> Result<Value, Error> {
-        let recipient = self.recipient(to)?;
-        self.signal(user, &recipient, TYPING_SIGNAL, json!({ "id": request_id }))?;
-        Ok(json!({}))
     }
 
     fn signal(&self, user: &str, room: &str, kind: &str, content: Value) -> Result<(), Error> {

@@ -1,12 +1,15 @@
 //! The Cadmium front door of wcc: private chats (direct messages) with read receipts, typing
-//! notifications and typed content, per the seed `cadmium-private-chats.md`.
+//! notifications and typed content, per the seed `cadmium-private-chats.md`, in the forms the
+//! Cadmium protocol documents (cadmium-docs-legacy `protocol-spec/`) write them.
 //!
 //! Cadmium clients send JSON objects `{id, type, to, authToken, payload}` over a websocket and get
 //! `{id, type, from, ok, payload}` back. A private chat with a user is that user's direct room
 //! (named by their wcc user id), so a message sent here reaches every session of the recipient
 //! on every protocol, and their replies from anywhere reach every Cadmium session of ours.
+//! Edits and deletions follow the chats proposal (CPE#4); the documents have no reactions.
 //!
-//! - [`codec`]: frame text -> [`codec::Request`]; replies and errors -> frame text; addresses,
+//! - [`codec`]: frame text -> [`codec::Request`] -> [`codec::Command`]; replies and errors ->
+//!   frame text; addresses and message ids,
 //! - [`content`]: Cadmium message payloads <-> wcc's protocol-neutral message content,
 //! - [`handler`]: the state machine (session, request, backend) -> outcome,
 //! - [`render`]: room events -> the pushes the recipient's sessions get,
@@ -20,6 +23,10 @@ pub mod handler;
 pub mod render;
 pub mod session;
 
+#[cfg(test)]
+mod documented_tests;
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod ratelimit_tests;
 #[cfg(test)]
@@ -54,6 +61,9 @@ impl Channel for Cadmium {
 
     /// Tokens outlive connections and typing is never stored: nothing to tidy up.
     fn closed(_session: Session, _backend: &impl Backend) {}
+
+    // `notified` stays the default: the documents have no packet for any note (a user's own
+    // read pointer moving in another session included).
 
     fn render(event: &str, backend: &impl Backend) -> Option<String> {
         render::render(event, &server_name(backend))

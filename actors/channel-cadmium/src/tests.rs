@@ -7,9 +7,9 @@ use wcc_interface::{Envelope, Event, StoredMessage};
 
 use crate::{codec, errors, handler, render};
 
-const SERVER: &str = "wcc.local";
+pub(crate) const SERVER: &str = "wcc.local";
 
-fn fresh(connection: &str) -> Session {
+pub(crate) fn fresh(connection: &str) -> Session {
     Session {
         connection_id: connection.into(),
         ..Session::default()
@@ -17,11 +17,15 @@ fn fresh(connection: &str) -> Session {
 }
 
 /// Sends `request`, returns the new session, the reply, and the other actions.
-fn send(backend: &CoreBackend, session: &Session, request: Value) -> (Session, Value, Vec<Action>) {
+pub(crate) fn send(
+    backend: &CoreBackend,
+    session: &Session,
+    request: Value,
+) -> (Session, Value, Vec<Action>) {
     send_text(backend, session, &request.to_string())
 }
 
-fn send_text(
+pub(crate) fn send_text(
     backend: &CoreBackend,
     session: &Session,
     text: &str,
@@ -39,20 +43,24 @@ fn send_text(
 }
 
 /// A password the core accepts (8 characters or more).
-const PW: &str = "pw-secret";
+pub(crate) const PW: &str = "pw-secret";
 
 /// What the `Subscribe` actions grant to the session's user, as the gateway checks them.
-fn subscribed(backend: &CoreBackend, session: &Session, actions: &[Action]) -> Vec<String> {
+pub(crate) fn subscribed(
+    backend: &CoreBackend,
+    session: &Session,
+    actions: &[Action],
+) -> Vec<String> {
     backend.subscribed(actions, session.user.as_deref())
 }
 
-fn err_id(reply: &Value) -> &str {
+pub(crate) fn err_id(reply: &Value) -> &str {
     assert_eq!(reply["ok"], false, "{reply}");
     reply["payload"]["errID"].as_str().unwrap()
 }
 
 /// Registers and logs in `name` (password [`PW`]); returns the signed-in session and its token.
-fn signed_in(backend: &CoreBackend, name: &str) -> (Session, String) {
+pub(crate) fn signed_in(backend: &CoreBackend, name: &str) -> (Session, String) {
     let (session, reply, _) = send(
         backend,
         &fresh(&format!("gw/{name}")),
@@ -64,11 +72,11 @@ fn signed_in(backend: &CoreBackend, name: &str) -> (Session, String) {
     (session, token)
 }
 
-fn message(to: &str, token: &str, payload: Value) -> Value {
+pub(crate) fn message(to: &str, token: &str, payload: Value) -> Value {
     json!({"id": "m1", "type": codec::MESSAGE, "to": [to], "authToken": token, "payload": payload})
 }
 
-fn hello(to: &str, token: &str) -> Value {
+pub(crate) fn hello(to: &str, token: &str) -> Value {
     message(
         to,
         token,
@@ -302,7 +310,7 @@ fn a_banned_sender_is_told_so() {
     let (_, reply, _) = send(&backend, &alice, hello("@bob", &a_token));
     assert_eq!(
         reply["payload"],
-        json!({"errID": "banned", "errText": "The user banned you"})
+        json!({"errID": "banned", "errText": "The user banned you", "errPayload": {}})
     );
     let typing = json!({"id": "t", "type": codec::TYPING, "to": ["@bob"], "authToken": a_token, "payload": {}});
     let (_, reply, _) = send(&backend, &alice, typing);
@@ -410,7 +418,7 @@ fn the_rate_limiter_answers_with_retry_after_when_on() {
     assert_eq!(backend.messages("bob").len(), 3);
 }
 
-fn envelope(event: Event) -> String {
+pub(crate) fn envelope(event: Event) -> String {
     Envelope::new(event, 1).to_json()
 }
 

@@ -8,7 +8,7 @@
 pub use wcc_interface::access::{Group, GroupChange};
 pub use wcc_interface::Principal;
 use wcc_interface::{Failure, StoredMessage};
-pub use wcc_interface::{NewMessage, Signal, UserSignal};
+pub use wcc_interface::{NewMessage, Reactions, ReadState, Signal, UserSignal};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -78,6 +78,35 @@ pub trait Backend {
     fn remove_messages_by(&self, actor: &Principal, sender: &str) -> Result<u32, Failure>;
     /// A live-only note to every session of `signal.user`, wherever connected.
     fn signal_user(&self, signal: UserSignal) -> Result<(), Failure>;
+    /// Adds (`add`) or withdraws `actor`'s `reaction` on message `event_id` of `room`; the
+    /// message's reactions after the change. Publishes `Event::ReactionsChanged` when something
+    /// changed. `denied` unless the actor is a user who may read and write the room
+    /// (`wcc_policy::may_react`); `invalid` for no such message (or a removed one: the code
+    /// edit-message uses, as there is no `not_found`), an empty reaction, one over 64 bytes or
+    /// with control characters, or a 21st distinct reaction on one message.
+    fn react(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+        reaction: &str,
+        add: bool,
+    ) -> Result<Reactions, Failure>;
+    /// The reactions of those of `event_ids` that have any (for history pages), in the order
+    /// asked; `denied` unless the actor may read the room.
+    fn reactions(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_ids: &[u64],
+    ) -> Result<Vec<(u64, Reactions)>, Failure>;
+    /// Moves the user's read pointer in `room` forward to `event_id` (never back; `false` if it
+    /// did not move). `denied` unless the user may read the room. Tells the user's sessions with
+    /// a `Note::ReadPointer`.
+    fn mark_read(&self, actor: &Principal, room: &str, event_id: u64) -> Result<bool, Failure>;
+    /// For each of `rooms` the user may read: its read pointer (0: never read) and how many
+    /// event ids came after it (`unread`). Rooms the user may not read are left out.
+    fn read_state(&self, actor: &Principal, rooms: &[String]) -> Result<Vec<ReadState>, Failure>;
 
     // rooms
     /// Creates a room; `false` if it already existed.

@@ -7,8 +7,8 @@
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
-    UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
+    Room, Signal, User, UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
@@ -73,6 +73,10 @@ fn principal(actor: &Principal) -> types::Principal {
         Principal::Operator => types::Principal::Operator,
         Principal::Server => types::Principal::Server,
     }
+}
+
+fn reactions(list: Vec<messages::Reaction>) -> Reactions {
+    list.into_iter().map(|r| (r.reaction, r.users)).collect()
 }
 
 fn room(r: types::Room) -> Room {
@@ -158,6 +162,48 @@ impl Backend for Imports {
 
     fn signal_user(&self, s: UserSignal) -> Result<(), Failure> {
         messages::signal_user(&s.sender, &s.user, &s.channel, &s.kind, &s.content).map_err(failure)
+    }
+
+    fn react(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+        reaction: &str,
+        add: bool,
+    ) -> Result<Reactions, Failure> {
+        messages::react(&principal(actor), room, event_id, reaction, add)
+            .map(reactions)
+            .map_err(failure)
+    }
+
+    fn reactions(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_ids: &[u64],
+    ) -> Result<Vec<(u64, Reactions)>, Failure> {
+        let found = messages::reactions(&principal(actor), room, event_ids).map_err(failure)?;
+        Ok(found
+            .into_iter()
+            .map(|m| (m.event_id, reactions(m.reactions)))
+            .collect())
+    }
+
+    fn mark_read(&self, actor: &Principal, room: &str, event_id: u64) -> Result<bool, Failure> {
+        messages::mark_read(&principal(actor), room, event_id).map_err(failure)
+    }
+
+    fn read_state(&self, actor: &Principal, rooms: &[String]) -> Result<Vec<ReadState>, Failure> {
+        let states = messages::read_states(&principal(actor), rooms).map_err(failure)?;
+        Ok(states
+            .into_iter()
+            .map(|s| ReadState {
+                room: s.room,
+                pointer: s.pointer,
+                unread: s.unread,
+            })
+            .collect())
     }
 
     fn create_room(
@@ -470,8 +516,11 @@ pub fn closed<C: Channel>(session: wit::Session) {
     C::closed(session_in(session), &Imports)
 }
 
-pub fn render<C: Channel>(event: String) -> Option<wit::Frame> {
-    C::render(&event, &Imports).map(wit::Frame::Text)
+pub fn render<C: Channel>(event: String) -> Vec<wit::Frame> {
+    C::render_all(&event, &Imports)
+        .into_iter()
+        .map(wit::Frame::Text)
+        .collect()
 }
 
 /// Exports `$channel` (a type implementing [`Channel`]) as this component's `wcc:chat/channel`.
@@ -507,7 +556,7 @@ macro_rules! export_channel {
 
             fn render(
                 event: String,
-            ) -> Option<$crate::component::bindings::exports::wcc::chat::channel::Frame> {
+            ) -> Vec<$crate::component::bindings::exports::wcc::chat::channel::Frame> {
                 $crate::component::render::<$channel>(event)
             }
         }

@@ -24,8 +24,8 @@ pub mod core;
 pub mod component;
 
 pub use backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
-    UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
+    Room, Signal, User, UserSignal,
 };
 pub use session::{Action, Frame, Outcome, Session};
 
@@ -47,4 +47,10 @@ pub trait Channel {
     /// One room event envelope (JSON) as this protocol shows it to every local subscriber;
     /// `None` if it shows nothing.
     fn render(event: &str, backend: &impl Backend) -> Option<String>;
+    /// Every frame this protocol sends each local subscriber for one event, in order. Most
+    /// protocols answer an event with one frame ([`Channel::render`]); one that follows it with
+    /// more (Rebuttal sends a room's newest segment before the new message) overrides this.
+    fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
+        Self::render(event, backend).into_iter().collect()
+    }
 }

@@ -8,8 +8,12 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-/// The close code for a malformed packet.
+/// The close code for a malformed packet, and for a refused login.
 pub const MALFORMED_CLOSE: u16 = 3001;
+
+/// The one protocol version this server speaks, as the greeting offers it and upstream's client
+/// asks for it in `login`.
+pub const PROTOCOL: &str = "v1";
 
 /// A client packet, named and shaped as upstream's.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -29,7 +33,8 @@ pub enum Packet {
         email: String,
     },
     Invite {
-        #[serde(rename = "groupName")]
+        /// Upstream's packet definition says `groupName`; its web client sends `group_name`.
+        #[serde(rename = "groupName", alias = "group_name")]
         group: String,
     },
     GetMessages {
@@ -50,14 +55,18 @@ pub enum Packet {
         #[serde(rename = "roomid")]
         room: String,
     },
+    /// Upstream's client hangs up without naming the room: the connection's own voice room.
     LeaveRoom {
-        #[serde(rename = "roomid")]
-        room: String,
+        #[serde(rename = "roomid", default)]
+        room: Option<String>,
     },
     Video {
         #[serde(rename = "touserid")]
         to: String,
-        payload: String,
+        /// WebRTC signalling, relayed as it came: an offer or answer (`{type, sdp}`), an ICE
+        /// candidate, or the client's own `{type: "callme"}`. Nothing (`null`) is not sent on.
+        #[serde(default)]
+        payload: Value,
     },
     GoLive {
         #[serde(rename = "livestate")]
@@ -68,7 +77,8 @@ pub enum Packet {
     LetMeSee {
         #[serde(rename = "touserid")]
         to: String,
-        message: String,
+        /// Whether the sender now watches the target's stream.
+        message: bool,
     },
     CreateRoom {
         #[serde(rename = "roomType")]
@@ -269,7 +279,7 @@ pub fn connect(welcome: &str) -> String {
             "icon": "",
             "url": "",
             "contextmenus": {},
-            "protocols": ["rebuttal"],
+            "protocols": [PROTOCOL],
         }),
     )
 }

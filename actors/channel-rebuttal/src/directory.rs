@@ -12,7 +12,7 @@ use channel_kit::{Backend, Principal, Room, User};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Failure};
 
-use crate::codec;
+use crate::{codec, connections};
 
 /// The room kinds Rebuttal shows; direct rooms of other protocols stay out of its lists.
 pub const KINDS: [&str; 2] = ["text", "voice"];
@@ -25,6 +25,8 @@ pub struct Rooms {
     pub rooms: Vec<Room>,
     /// Voice room id -> its members.
     pub occupants: BTreeMap<String, Vec<String>>,
+    /// The users in any voice room, by id: a room's `userlist` shows them whole.
+    occupant_users: BTreeMap<String, User>,
 }
 
 impl Rooms {
@@ -41,7 +43,23 @@ impl Rooms {
             members.retain(|member| !ids::is_guest(member));
             occupants.insert(room.id.clone(), members);
         }
-        Ok(Self { rooms, occupants })
+        let mut everyone_in_voice: Vec<String> = occupants.values().flatten().cloned().collect();
+        everyone_in_voice.sort();
+        everyone_in_voice.dedup();
+        let occupant_users = if everyone_in_voice.is_empty() {
+            BTreeMap::new()
+        } else {
+            backend
+                .get_users(&everyone_in_voice)?
+                .into_iter()
+                .map(|user| (user.id.clone(), user))
+                .collect()
+        };
+        Ok(Self {
+            rooms,
+            occupants,
+            occupant_users,
+        })
     }
 
     /// The voice room `user` is in, if any.
@@ -52,12 +70,22 @@ impl Rooms {
             .map(|(room, _)| room.as_str())
     }
 
+    /// `updateRooms`. A voice room's `userlist` holds user objects, as in the user list: the
+    /// client draws each one's video tile from them (`id`, `name`, `avatar`, `livelabel`).
     pub fn packet(&self) -> String {
         let list: Vec<Value> = self
             .rooms
             .iter()
             .map(|room| {
-                let userlist = self.occupants.get(&room.id).cloned().unwrap_or_default();
+                let userlist: Vec<Value> = self
+                    .occupants
+                    .get(&room.id)
+                    .into_iter()
+                    .flatten()
+                    // A member whose record is gone (deleted meanwhile) is shown by no one.
+                    .filter_map(|id| self.occupant_users.get(id))
+                    .map(|user| user_object(user, self))
+                    .collect();
                 json!({ "id": room.id, "type": room.kind, "name": room.name, "userlist": userlist })
             })
             .collect();
@@ -105,7 +133,8 @@ pub fn user_object(user: &User, rooms: &Rooms) -> Value {
         "livelabel": voice.get("livelabel").and_then(Value::as_str).unwrap_or(""),
         "talking": false,
         "suppress": voice.get("suppress").and_then(Value::as_bool).unwrap_or(false),
-        "status": "",
+        // Upstream's `status`: connected right now.
+        "status": connections::is_connected(&voice),
         "avatar": avatar,
         "hidden": false,
     })

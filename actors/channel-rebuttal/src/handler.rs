@@ -1,30 +1,40 @@
-//! One Rebuttal packet: (session, frame, backend) -> outcome.
+//! One Rebuttal packet: (session, frame, backend) -> outcome. This file reads the frame,
+//! takes the rate limiter's token and dispatches; each family of packets has its own file.
 //!
-//! Before login only `login` and `signup` are read. After it, every packet that upstream
-//! guards with a permission asks the core for the user's permissions first and is refused with
-//! `error` without it. Changes other clients must see are not sent from here: the core publishes
-//! them (room events, the `everyone` feed, notes) and [`crate::render`] shows them to everyone,
-//! this connection included.
+//! Before login only `login` and `signup` are read ([`account`]). After it, every packet that
+//! upstream guards with a permission asks the core for the user's permissions first and is
+//! refused with `error` without it. Changes other clients must see are not sent from here: the
+//! core publishes them (room events, the `everyone` feed, notes) and [`crate::render`] shows
+//! them to everyone, this connection included.
 //!
 //! Every packet read, before login too, takes a token from the connection's rate limiter
 //! first (`ping`/`pong` keep-alives do not); over the limit it is answered with an `error`
 //! packet and not carried out, and the connection stays open.
+//!
+//! - [`account`]: `login`, `signup`, `createuser`, and what a connection gets once logged in,
+//! - [`text`]: `getmessages`, `message`, `updatemessage`, `removemessage`,
+//! - [`voice`]: `joinroom`, `leaveroom`, `chatdev`, `golive`, `talking`, `servermute`, and the
+//!   WebRTC signalling `video` and `letmesee`,
+//! - [`admin`]: rooms, other users, groups and invites.
+
+mod account;
+mod admin;
+mod text;
+mod voice;
 
 use channel_kit::ratelimit::Limit;
-use channel_kit::{
-    Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal, UserSignal,
-};
+use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session, Signal, UserSignal};
 use serde_json::{json, Value};
-use wcc_interface::{access, ids, Failure, FailureCode};
+use wcc_interface::{ids, Failure, FailureCode};
 
 use crate::codec::{self, Decoded, Malformed, Packet};
-use crate::directory::{self, Rooms};
-use crate::render::{self, kinds};
+use crate::directory;
+use crate::render::kinds;
 use crate::session::State;
-use crate::{hooks, image, CHANNEL};
+use crate::{connections, hooks, CHANNEL};
 
-/// Longest message text, in characters.
-pub const MAX_TEXT_CHARS: usize = 4000;
+pub use text::MAX_TEXT_CHARS;
+
 /// Longest user, room or group name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
 /// Shortest password accepted at sign-up.
@@ -76,21 +86,27 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
         return turn.finish(Err(slow_down(wait)));
     }
     let result = match turn.session.user.clone() {
-        None => before_login(&mut turn, packet, backend),
+        None => account::before_login(&mut turn, packet, backend),
         Some(user) => after_login(&mut turn, &user, packet, backend),
     };
     turn.finish(result)
 }
 
+/// A logged-in connection's end, as upstream shows it to everyone: `disconnect`, its user out
+/// of the voice room it was in (`leaveRoom`, the room list), and the user list with its
+/// `status` and any stream it started ended. Best effort throughout: the connection is gone and
+/// there is no one to tell of a failure.
 pub fn closed(session: Session, backend: &impl Backend) {
     let state = State::parse(&session.data);
-    if let (Some(user), Some(room)) = (session.user, state.voice_room) {
-        // Best effort: the connection is gone, there is no one to tell of a failure.
+    let Some(user) = session.user else { return };
+    let _ = everyone(backend, &user, kinds::DISCONNECTED, json!({}));
+    if let Some(room) = state.voice_room {
         let left = backend.leave(&Principal::user(&user), &room, &user, CHANNEL);
         if left.unwrap_or(false) {
             let _ = everyone(backend, &user, kinds::VOICE_LEFT, json!({ "roomid": room }));
         }
     }
+    let _ = connections::closed(backend, &user, &session.connection_id, state.live);
 }
 
 /// A packet being answered: the session and what to do, built up as the handler goes.
@@ -151,15 +167,20 @@ fn answer(session: Session, result: Result<(), Refusal>) -> Outcome {
 
 /// Upstream closes the socket on a packet it cannot read.
 fn malformed(session: Session, reason: &str) -> Outcome {
-    let mut reason = format!("malformed packet: {reason}");
-    // A close reason must fit in a control frame (123 bytes).
-    while reason.len() > 120 {
-        reason.pop();
-    }
+    let reason = close_reason(&format!("malformed packet: {reason}"));
     Outcome {
         session,
         actions: vec![Action::Close(codec::MALFORMED_CLOSE, reason)],
     }
+}
+
+/// `reason`, cut to fit a close frame (a control frame's 125 bytes, less the code).
+fn close_reason(reason: &str) -> String {
+    let mut reason = reason.to_owned();
+    while reason.len() > 120 {
+        reason.pop();
+    }
+    reason
 }
 
 /// A core failure in the client's words.
@@ -189,129 +210,6 @@ fn denied_as(permission: &'static str) -> impl Fn(Failure) -> Refusal {
     }
 }
 
-fn before_login(turn: &mut Turn, packet: Packet, backend: &impl Backend) -> Result<(), Refusal> {
-    match packet {
-        Packet::Login { email, password } => {
-            let email = normalize_email(&email)?;
-            let user = backend
-                .authenticate(CHANNEL, &email, &password, &turn.session.remote)
-                .map_err(say)?;
-            if is_admin_email(backend, &email) {
-                // The server's own configuration appoints it (`admin_email`).
-                backend
-                    .make_admin(&Principal::Server, &user.id)
-                    .map_err(say)?;
-            }
-            logged_in(turn, &user.id, backend)
-        }
-        Packet::Signup {
-            user_name,
-            password,
-            code,
-            email,
-        } => signup(turn, &user_name, &password, &code, &email, backend),
-        _ => Err("Log in first".into()),
-    }
-}
-
-/// What a new account is given.
-enum Grant {
-    Admin,
-    Founder,
-    Group(String),
-    Nothing,
-}
-
-fn signup(
-    turn: &mut Turn,
-    name: &str,
-    password: &str,
-    code: &str,
-    email: &str,
-    backend: &impl Backend,
-) -> Result<(), Refusal> {
-    let email = normalize_email(email)?;
-    let name = check_name("user name", name)?;
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "The password must be at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    if backend.find_login(CHANNEL, &email).map_err(say)?.is_some() {
-        return Err("That email is already registered".into());
-    }
-    let grant = if is_admin_email(backend, &email) {
-        Grant::Admin
-    } else if code == NO_INVITE {
-        let has_admin = backend
-            .list_groups()
-            .map_err(say)?
-            .iter()
-            .any(|g| g.name == access::ADMIN_GROUP);
-        if !has_admin {
-            Grant::Founder
-        } else if setting_is_true(backend, crate::OPEN_SIGNUP_KEY) {
-            Grant::Nothing
-        } else {
-            return Err("Signing up needs an invite code".into());
-        }
-    } else {
-        match backend.redeem_invite(code).map_err(say)? {
-            Some(group) => Grant::Group(group),
-            None => return Err("That invite code is unknown or already used".into()),
-        }
-    };
-    let user = backend
-        .register(
-            CHANNEL,
-            &email,
-            password,
-            Some(&new_user_id()),
-            &turn.session.remote,
-        )
-        .map_err(|f| match f.code {
-            FailureCode::Exists => "That email is already registered".into(),
-            _ => say(f),
-        })?;
-    let actor = Principal::user(&user.id);
-    directory::set_name(backend, &actor, &user, name).map_err(say)?;
-    // What the account is given comes from the server: its configuration (admin email), the
-    // core's founder count, or an invite the core just redeemed.
-    let server = Principal::Server;
-    match grant {
-        Grant::Admin => backend.make_admin(&server, &user.id).map_err(say)?,
-        // Two first sign-ups at once: only one becomes the founder, the other is a plain user.
-        Grant::Founder => backend
-            .claim_founder(&server, &user.id)
-            .map(drop)
-            .map_err(say)?,
-        Grant::Group(group) => backend
-            .set_user_group(&server, &user.id, &group)
-            .map_err(say)?,
-        Grant::Nothing => {}
-    }
-    logged_in(turn, &user.id, backend)
-}
-
-/// The session is `user` from now on: confirm, send the lists, follow the feeds.
-fn logged_in(turn: &mut Turn, user: &str, backend: &impl Backend) -> Result<(), Refusal> {
-    let perms = backend.permissions(user).map_err(say)?;
-    let groups = directory::groups_packet(backend).map_err(say)?;
-    let rooms = Rooms::load(backend).map_err(say)?;
-    let users = directory::users_packet_with(backend, &rooms).map_err(say)?;
-    turn.session.user = Some(user.to_owned());
-    turn.send(codec::login(user));
-    turn.send(codec::perms(&perms));
-    turn.send(groups);
-    turn.send(rooms.packet());
-    turn.send(users);
-    turn.subscribe(backend, user, ids::EVERYONE)?;
-    for room in rooms.rooms.iter().filter(|r| r.kind == "text") {
-        turn.follow(backend, user, &room.id)?;
-    }
-    Ok(())
-}
-
 fn after_login(
     turn: &mut Turn,
     me: &str,
@@ -320,212 +218,40 @@ fn after_login(
 ) -> Result<(), Refusal> {
     match packet {
         Packet::Login { .. } | Packet::Signup { .. } => Err("Already logged in".into()),
-        Packet::Invite { group } => {
-            let group = check_group(&group)?;
-            let code = backend
-                .create_invite(&Principal::user(me), group)
-                .map_err(denied_as("inviteUserAny"))?;
-            turn.send(codec::packet("invite", json!({ "invite_code": code })));
-            Ok(())
-        }
         Packet::GetMessages { room, segment } => {
-            text_room(backend, &room)?;
-            let actor = Principal::user(me);
-            let segment = match segment {
-                Some(segment) => segment,
-                None => render::latest_segment(backend, &actor, &room).map_err(say)?,
-            };
-            let packet = render::segment_packet(backend, &actor, &room, segment).map_err(say)?;
-            turn.send(packet);
-            turn.follow(backend, me, &room)
+            text::get_messages(turn, me, &room, segment, backend)
         }
         Packet::Message {
             room,
             message,
             filename,
             rawfile,
-        } => send_message(turn, me, &room, &message.text, filename, rawfile, backend),
-        Packet::JoinRoom { room } => join_voice(turn, me, &room, backend),
-        Packet::LeaveRoom { room } => {
-            let left = backend.leave(&Principal::user(me), &room, me, CHANNEL);
-            if left.map_err(say)? {
-                everyone(backend, me, kinds::VOICE_LEFT, json!({ "roomid": room }))?;
-            }
-            if turn.state.voice_room.as_deref() == Some(room.as_str()) {
-                turn.state.voice_room = None;
-                turn.actions.push(Action::Unsubscribe(room));
-            }
-            Ok(())
-        }
-        Packet::Video { to, payload } => to_user(
-            backend,
-            me,
-            &to,
-            kinds::VIDEO,
-            json!({ "payload": payload }),
-        ),
-        Packet::LetMeSee { to, message } => to_user(
-            backend,
-            me,
-            &to,
-            kinds::LET_ME_SEE,
-            json!({ "message": message }),
-        ),
-        Packet::GoLive { live, label } => {
-            directory::set_voice_state(backend, &Principal::user(me), me, |voice| {
-                voice.insert("livestate".into(), json!(live));
-                voice.insert("livelabel".into(), json!(label));
-            })
-            .map_err(say)?;
-            let content = json!({
-                "livestate": live,
-                "livelabel": label,
-                "roomid": turn.state.voice_room,
-            });
-            everyone(backend, me, kinds::LIVE, content)
-        }
-        Packet::CreateRoom { kind, name } => {
-            if !directory::KINDS.contains(&kind.as_str()) {
-                return Err("A room is text or voice".into());
-            }
-            let name = check_name("room name", &name)?;
-            let id = uuid::Uuid::new_v4().to_string();
-            backend
-                .create_room(&Principal::user(me), &id, name, &kind)
-                .map_err(denied_as("createRoom"))?;
-            if kind == "text" {
-                turn.follow(backend, me, &id)?;
-            }
-            Ok(())
-        }
-        Packet::UpdateRoom { room, name } => {
-            listed_room(backend, &room)?;
-            let name = check_name("room name", &name)?;
-            backend
-                .rename_room(&Principal::user(me), &room, name)
-                .map(drop)
-                .map_err(denied_as("renameRoom"))
-        }
-        Packet::RemoveRoom { room } => {
-            listed_room(backend, &room)?;
-            backend
-                .delete_room(&Principal::user(me), &room)
-                .map_err(denied_as("removeRoom"))
-        }
-        Packet::CreateUser { name, group, email } => {
-            require(backend, me, "createUser")?;
-            create_user(turn, me, &name, &group, &email, backend)
-        }
-        Packet::UpdateUser { user, name } => {
-            let name = check_name("user name", &name)?;
-            let found = backend.get_user(&user).map_err(say)?;
-            let found = found.ok_or("No such user")?;
-            directory::set_name(backend, &Principal::user(me), &found, name)
-                .map_err(denied_as("renameUser"))
-        }
-        Packet::RemoveUser { user, vengeance } => {
-            if backend.get_user(&user).map_err(say)?.is_none() {
-                return Err("No such user".into());
-            }
-            let actor = Principal::user(me);
-            if vengeance {
-                backend
-                    .remove_messages_by(&actor, &user)
-                    .map_err(denied_as("removeUser"))?;
-            }
-            // The core tells the user's sessions (`Note::AccountRemoved`); they close.
-            backend
-                .delete_user(&actor, &user)
-                .map(drop)
-                .map_err(denied_as("removeUser"))
-        }
-        // Whose message may be changed (its sender, or a holder of `changeMessage` who can read
-        // the room) is the core's decision.
+        } => text::send(turn, me, &room, &message.text, filename, rawfile, backend),
         Packet::UpdateMessage { room, idx, message } => {
-            let text = check_text(&message.text)?;
-            let actor = Principal::user(me);
-            let original = backend
-                .history(&actor, &room, Some(idx + 1), 1)
-                .map_err(say_change)?;
-            let Some(original) = original.into_iter().find(|m| m.event_id == idx) else {
-                return Err("No such message".into());
-            };
-            let mut content = match original.content {
-                Value::Object(fields) => fields,
-                _ => Default::default(),
-            };
-            content.insert("type".into(), json!("text"));
-            content.insert("body".into(), json!(text));
-            let content = Value::Object(content).to_string();
-            backend
-                .edit_message(&actor, &room, idx, &content)
-                .map(drop)
-                .map_err(say_change)
+            text::update(me, &room, idx, &message.text, backend)
         }
-        Packet::RemoveMessage { room, idx } => backend
-            .remove_message(&Principal::user(me), &room, idx)
-            .map(drop)
-            .map_err(say_change),
-        Packet::CreateGroup { group } => backend
-            .create_group(&Principal::user(me), check_group(&group)?)
-            .map(drop)
-            .map_err(denied_as("setGroupPerm")),
-        Packet::UpdateGroup { group, changes } => {
-            let group = check_group(&group)?;
-            let changes: Vec<channel_kit::GroupChange> = changes
-                .into_iter()
-                .map(|c| channel_kit::GroupChange {
-                    add: c.add,
-                    remove: c.remove,
-                })
-                .collect();
-            backend
-                .update_group(&Principal::user(me), group, &changes)
-                .map(drop)
-                .map_err(denied_as("setGroupPerm"))
+        Packet::RemoveMessage { room, idx } => text::remove(me, &room, idx, backend),
+        Packet::JoinRoom { room } => voice::join(turn, me, &room, backend),
+        Packet::LeaveRoom { room } => voice::leave(turn, me, room, backend),
+        Packet::Video { to, payload } => voice::video(me, &to, payload, backend),
+        Packet::LetMeSee { to, message } => voice::let_me_see(me, &to, message, backend),
+        Packet::GoLive { live, label } => voice::go_live(turn, me, live, &label, backend),
+        Packet::ChatDev { video, audio } => voice::devices(turn, me, video, audio, backend),
+        Packet::ServerMute { user, suppress } => voice::server_mute(me, &user, suppress, backend),
+        Packet::Talking { talking } => voice::talking(me, talking, backend),
+        Packet::Invite { group } => admin::invite(turn, me, &group, backend),
+        Packet::CreateRoom { kind, name } => admin::create_room(turn, me, &kind, &name, backend),
+        Packet::UpdateRoom { room, name } => admin::rename_room(me, &room, &name, backend),
+        Packet::RemoveRoom { room } => admin::remove_room(me, &room, backend),
+        Packet::CreateUser { name, group, email } => {
+            account::create_user(turn, me, &name, &group, &email, backend)
         }
-        Packet::RemoveGroup { group } => backend
-            .remove_group(&Principal::user(me), check_group(&group)?)
-            .map(drop)
-            .map_err(denied_as("setGroupPerm")),
-        Packet::SetUserGroup { user, group } => {
-            let group = check_group(&group)?;
-            if backend.get_user(&user).map_err(say)?.is_none() {
-                return Err("No such user".into());
-            }
-            backend
-                .set_user_group(&Principal::user(me), &user, group)
-                .map_err(denied_as("setUserGroup"))
-        }
-        Packet::ChatDev { video, audio } => {
-            let Some(room) = turn.state.voice_room.clone() else {
-                return Err("Join a voice room first".into());
-            };
-            let content = json!({ "video": video, "audio": audio }).to_string();
-            backend
-                .signal(Signal {
-                    room,
-                    sender: me.into(),
-                    channel: CHANNEL.into(),
-                    kind: kinds::DEVICES.into(),
-                    content,
-                })
-                .map_err(say)
-        }
-        Packet::ServerMute { user, suppress } => {
-            // Rebuttal's own, narrower rule: the core lets `renameUser` holders change others'
-            // profiles too, but only `suppressUser` mutes.
-            require(backend, me, "suppressUser")?;
-            directory::set_voice_state(backend, &Principal::user(me), &user, |voice| {
-                voice.insert("suppress".into(), json!(suppress));
-            })
-            .map_err(denied_as("suppressUser"))?;
-            let content = json!({ "userid": user, "suppress": suppress });
-            everyone(backend, me, kinds::SERVER_MUTE, content)
-        }
-        Packet::Talking { talking } => {
-            everyone(backend, me, kinds::TALKING, json!({ "talking": talking }))
-        }
+        Packet::UpdateUser { user, name } => admin::rename_user(me, &user, &name, backend),
+        Packet::RemoveUser { user, vengeance } => admin::remove_user(me, &user, vengeance, backend),
+        Packet::CreateGroup { group } => admin::create_group(me, &group, backend),
+        Packet::UpdateGroup { group, changes } => admin::update_group(me, &group, changes, backend),
+        Packet::RemoveGroup { group } => admin::remove_group(me, &group, backend),
+        Packet::SetUserGroup { user, group } => admin::set_user_group(me, &user, &group, backend),
         Packet::ContextOption {
             context,
             option,
@@ -547,147 +273,6 @@ fn after_login(
             Ok(())
         }
     }
-}
-
-fn send_message(
-    turn: &mut Turn,
-    me: &str,
-    room: &str,
-    text: &str,
-    filename: Option<String>,
-    rawfile: Option<String>,
-    backend: &impl Backend,
-) -> Result<(), Refusal> {
-    require(backend, me, "sendMessage")?;
-    text_room(backend, room)?;
-    let mut content = json!({ "type": "text", "body": text });
-    match rawfile.filter(|raw| !raw.is_empty()) {
-        Some(raw) => {
-            let max = backend
-                .setting(crate::MAX_IMAGE_BYTES_KEY)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(crate::DEFAULT_MAX_IMAGE_BYTES);
-            let image = image::check(&raw, max).map_err(|refused| refused.0)?;
-            content["media"] = json!([{
-                "url": image.url,
-                "mimeType": image.mime,
-                "width": image.width,
-                "height": image.height,
-                "name": filename,
-            }]);
-            if text.chars().count() > MAX_TEXT_CHARS {
-                return Err(too_long());
-            }
-        }
-        None => {
-            check_text(text)?;
-        }
-    }
-    // Rebuttal's text rooms are open to everyone: joining is implied by writing.
-    let message = NewMessage {
-        room: room.into(),
-        sender: me.into(),
-        channel: CHANNEL.into(),
-        event_type: "channel.message".into(),
-        content: content.to_string(),
-    };
-    let stored = match backend.process_message(message.clone()) {
-        Err(f) if f.code == FailureCode::NotMember => {
-            backend
-                .join(&Principal::user(me), room, me, CHANNEL)
-                .map_err(say)?;
-            backend.process_message(message)
-        }
-        other => other,
-    }
-    .map_err(say)?;
-    // A room this connection did not follow yet: its own message would be published before the
-    // subscription exists, so it is shown here.
-    if !turn.state.following.iter().any(|r| r == room) {
-        if let Some(shown) = render::sent(&stored, backend) {
-            turn.send(shown);
-        }
-        turn.follow(backend, me, room)?;
-    }
-    Ok(())
-}
-
-fn join_voice(
-    turn: &mut Turn,
-    me: &str,
-    room: &str,
-    backend: &impl Backend,
-) -> Result<(), Refusal> {
-    require(backend, me, "joinVoiceRoom")?;
-    let found = backend.get_room(room).map_err(say)?;
-    match found {
-        Some(found) if found.kind == "voice" => {}
-        Some(_) => return Err("Only voice rooms can be joined".into()),
-        None => return Err("No such room".into()),
-    }
-    // One voice room at a time, across all of the user's connections.
-    for other in backend.query_rooms(me).map_err(say)? {
-        if other.kind == "voice" && other.id != room {
-            backend
-                .leave(&Principal::user(me), &other.id, me, CHANNEL)
-                .map_err(say)?;
-            everyone(
-                backend,
-                me,
-                kinds::VOICE_LEFT,
-                json!({ "roomid": other.id }),
-            )?;
-            turn.actions.push(Action::Unsubscribe(other.id));
-        }
-    }
-    backend
-        .join(&Principal::user(me), room, me, CHANNEL)
-        .map_err(say)?;
-    turn.state.voice_room = Some(room.to_owned());
-    turn.subscribe(backend, me, room)?;
-    everyone(backend, me, kinds::VOICE_JOINED, json!({ "roomid": room }))
-}
-
-fn create_user(
-    turn: &mut Turn,
-    me: &str,
-    name: &str,
-    group: &str,
-    email: &str,
-    backend: &impl Backend,
-) -> Result<(), Refusal> {
-    let name = check_name("user name", name)?;
-    let group = check_group(group)?;
-    let email = normalize_email(email)?;
-    // 122 random bits; the user is asked to keep it safe, the server never shows it again.
-    let password = uuid::Uuid::new_v4().simple().to_string();
-    let user = backend
-        .register(
-            CHANNEL,
-            &email,
-            &password,
-            Some(&new_user_id()),
-            &turn.session.remote,
-        )
-        .map_err(|f| match f.code {
-            FailureCode::Exists => "That email is already registered".into(),
-            _ => say(f),
-        })?;
-    // The new account names itself; the creator places it (the core allows `createUser` to
-    // place a user who has no group yet).
-    directory::set_name(backend, &Principal::user(&user.id), &user, name).map_err(say)?;
-    backend
-        .set_user_group(&Principal::user(me), &user.id, group)
-        .map_err(denied_as("setUserGroup"))?;
-    turn.send(codec::admin_message(&format!(
-        "Created {name} <{email}> in group {group}; password: {password}"
-    )));
-    Ok(())
-}
-
-/// Rebuttal names users by UUID, in its usual hyphenated form.
-fn new_user_id() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// A signal to every connection of `user`, wherever it is.
@@ -744,66 +329,4 @@ fn text_room(backend: &impl Backend, room: &str) -> Result<(), Refusal> {
         "text" => Ok(()),
         _ => Err("Voice rooms have no messages".into()),
     }
-}
-
-fn too_long() -> Refusal {
-    format!("A message is at most {MAX_TEXT_CHARS} characters")
-}
-
-fn check_text(text: &str) -> Result<&str, Refusal> {
-    if text.trim().is_empty() {
-        return Err("The message is empty".into());
-    }
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(too_long());
-    }
-    Ok(text)
-}
-
-fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, Refusal> {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(format!(
-            "A {what} is 1 to {MAX_NAME_CHARS} printable characters"
-        ));
-    }
-    Ok(name)
-}
-
-fn check_group(group: &str) -> Result<&str, Refusal> {
-    if access::is_valid_group_name(group) {
-        Ok(group)
-    } else {
-        Err(format!(
-            "A group name is 1 to {} printable characters",
-            access::MAX_GROUP_NAME_CHARS
-        ))
-    }
-}
-
-/// Emails are logins: compared without case or surrounding space.
-fn normalize_email(email: &str) -> Result<String, Refusal> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email)
-    } else {
-        Err("That is not an email address".into())
-    }
-}
-
-fn is_admin_email(backend: &impl Backend, email: &str) -> bool {
-    backend
-        .setting(crate::ADMIN_EMAIL_KEY)
-        .map(|admin| admin.trim().to_lowercase())
-        .is_some_and(|admin| !admin.is_empty() && admin == email)
-}
-
-fn setting_is_true(backend: &impl Backend, key: &str) -> bool {
-    backend.setting(key).is_some_and(|v| v.trim() == "true")
 }

@@ -10,12 +10,14 @@
 //! - [`codec`]: frame text -> [`codec::Packet`] (or why it is malformed); server packets,
 //! - [`handler`]: one packet: (session, packet, backend) -> outcome, with permission checks,
 //! - [`directory`]: the room, user and group lists every client keeps, built from the core,
+//! - [`connections`]: which connections each user has open (the lists' `status`),
 //! - [`image`]: the check an uploaded image must pass, judged from its bytes,
 //! - [`render`]: room events, the `everyone` feed and notes -> server packets,
 //! - [`hooks`]: where `contextoption` and `windowinput` go,
 //! - [`session`]: what a connection remembers between packets.
 
 pub mod codec;
+pub mod connections;
 pub mod directory;
 pub mod handler;
 pub mod hooks;
@@ -27,6 +29,8 @@ pub mod session;
 mod ratelimit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_client_tests;
 
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};
 
@@ -67,6 +71,11 @@ impl Channel for Rebuttal {
 
     fn render(event: &str, backend: &impl Backend) -> Option<String> {
         render::render(event, backend)
+    }
+
+    /// A new message is two packets: the segment to draw, then the notification.
+    fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
+        render::render_all(event, backend)
     }
 }
 

@@ -2,7 +2,9 @@
 //! gateway for all its local subscribers), the `everyone` feed, and notes for one user.
 //!
 //! A message is shown as upstream's message object. Its text is the shared content's `body`
-//! (what venueless and Cadmium write too), its image the first image in `media`.
+//! (what venueless and Cadmium write too), its image the first image in `media`. A new message
+//! reaches a room's followers as two packets, the segment holding it and then the message
+//! ([`published`]): upstream's client draws only segments.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,8 @@ pub mod kinds {
     pub const LIVE: &str = "live";
     pub const SERVER_MUTE: &str = "server.mute";
     pub const DEVICES: &str = "media.devices";
+    /// A logged-in connection closed (upstream's `disconnect`).
+    pub const DISCONNECTED: &str = "session.closed";
     /// Signals to one user.
     pub const VIDEO: &str = "webrtc.video";
     pub const LET_ME_SEE: &str = "webrtc.letmesee";
@@ -53,25 +57,45 @@ pub fn segment_packet(
     room: &str,
     segment: u64,
 ) -> Result<String, Failure> {
+    let page = segment_page(backend, actor, room, segment)?;
+    let names = names(backend, &page)?;
+    Ok(update_text(room, segment, &page, &names))
+}
+
+/// The messages of segment `segment` of `room` as `actor` may read them, oldest first.
+fn segment_page(
+    backend: &impl Backend,
+    actor: &Principal,
+    room: &str,
+    segment: u64,
+) -> Result<Vec<StoredMessage>, Failure> {
     let first = segment * SEGMENT + 1;
     let mut page = backend.history(actor, room, Some(first + SEGMENT), SEGMENT as u32)?;
     page.retain(|m| m.event_id >= first);
     page.reverse();
-    let names = names(backend, &page)?;
-    let messages: Vec<Value> = page.iter().map(|m| message_object(m, &names)).collect();
-    Ok(codec::packet(
+    Ok(page)
+}
+
+fn update_text(
+    room: &str,
+    segment: u64,
+    page: &[StoredMessage],
+    names: &BTreeMap<String, String>,
+) -> String {
+    let messages: Vec<Value> = page.iter().map(|m| message_object(m, names)).collect();
+    codec::packet(
         "updateText",
         json!({ "roomid": room, "segment": segment, "messages": messages }),
-    ))
+    )
 }
 
 /// Sender id -> name, for the senders of `messages`.
-fn names(
+fn names<'a>(
     backend: &impl Backend,
-    messages: &[StoredMessage],
+    messages: impl IntoIterator<Item = &'a StoredMessage>,
 ) -> Result<BTreeMap<String, String>, Failure> {
     let mut ids: Vec<String> = messages
-        .iter()
+        .into_iter()
         .map(|m| m.sender.clone())
         .filter(|s| !s.is_empty())
         .collect();
@@ -130,17 +154,58 @@ pub fn message_object(message: &StoredMessage, names: &BTreeMap<String, String>)
 
 /// `sendMessage` for a message just stored.
 pub fn sent(message: &StoredMessage, backend: &impl Backend) -> Option<String> {
-    let names = names(backend, std::slice::from_ref(message)).ok()?;
-    Some(codec::packet(
-        "sendMessage",
-        json!({ "roomid": message.room, "message": message_object(message, &names) }),
-    ))
+    let names = names(backend, [message]).ok()?;
+    Some(send_message(message, &names))
 }
 
-/// One event as every local Rebuttal subscriber of its room (or of `everyone`) sees it.
+fn send_message(message: &StoredMessage, names: &BTreeMap<String, String>) -> String {
+    codec::packet(
+        "sendMessage",
+        json!({ "roomid": message.room, "message": message_object(message, names) }),
+    )
+}
+
+/// What every follower of a room gets for a new message, in this order, as upstream sends it:
+/// `updateText` with the segment holding it (the room's newest when it was written), which is
+/// what the client draws, then `sendMessage`, which only notifies (a sound, a desktop
+/// notification). Read as the server: the gateway delivers it only to connections the core
+/// granted the room. A segment that cannot be read leaves the notification alone.
+pub fn published(message: &StoredMessage, backend: &impl Backend) -> Vec<String> {
+    let room = &message.room;
+    let segment = segment_of(message.event_id);
+    let Ok(page) = segment_page(backend, &Principal::Server, room, segment) else {
+        return sent(message, backend).into_iter().collect();
+    };
+    // One lookup names the segment's senders and the new message's (normally among them).
+    let Ok(names) = names(backend, page.iter().chain([message])) else {
+        return Vec::new();
+    };
+    vec![
+        update_text(room, segment, &page, &names),
+        send_message(message, &names),
+    ]
+}
+
+/// Every packet a local Rebuttal subscriber of the event's room (or of `everyone`) gets for
+/// it, in order.
+pub fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
+    let Some(envelope) = Envelope::parse(event.as_bytes()) else {
+        return Vec::new();
+    };
+    match envelope.event {
+        Event::MessagePublished { message } => published(&message, backend),
+        event => shown(event, backend).into_iter().collect(),
+    }
+}
+
+/// The one packet an event shows as (for a new message, the last of them: `sendMessage`).
 pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
-    let envelope = Envelope::parse(event.as_bytes())?;
-    let shown = match envelope.event {
+    render_all(event, backend).pop()
+}
+
+/// Events shown as one packet.
+fn shown(event: Event, backend: &impl Backend) -> Option<String> {
+    let shown = match event {
         Event::MessagePublished { message } => sent(&message, backend)?,
         // The gateway renders only for connections the core granted the room.
         Event::MessageUpdated { message } => segment_packet(
@@ -163,7 +228,8 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         | Event::GatewayAlive { .. }
         | Event::MessageDelivered { .. }
         | Event::UserJoined { .. }
-        | Event::UserLeft { .. } => return None,
+        | Event::UserLeft { .. }
+        | Event::ReactionsChanged { .. } => return None,
     };
     Some(shown)
 }
@@ -219,6 +285,7 @@ fn signal(room: &str, sender: &str, kind: &str, content: &Value) -> Option<Strin
             "servermute",
             json!({ "userid": field("userid"), "message": field("suppress") }),
         ),
+        kinds::DISCONNECTED => codec::packet("disconnect", json!({ "userid": sender })),
         kinds::DEVICES => codec::packet(
             "chatdev",
             json!({
@@ -284,6 +351,7 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
             Err(e) => actions.push(Action::Send(codec::error(&e.message))),
         },
         Note::Left { room } => actions.push(Action::Unsubscribe(room)),
+        Note::ReadPointer { .. } => {}
     }
     Outcome { session, actions }
 }

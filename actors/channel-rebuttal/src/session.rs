@@ -11,6 +11,8 @@ pub struct State {
     pub voice_room: Option<String>,
     /// Text rooms whose messages this connection is subscribed to.
     pub following: Vec<String>,
+    /// This connection went live (`golive`): its stream ends when it closes.
+    pub live: bool,
     /// The rate limiter's state.
     pub bucket: Bucket,
 }

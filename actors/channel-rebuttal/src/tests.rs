@@ -12,15 +12,15 @@ use crate::codec::{self, Decoded, Packet};
 use crate::{handler, render, Rebuttal, CHANNEL};
 use channel_kit::Channel;
 
-const ADMIN: &str = "boss@example.org";
+pub(crate) const ADMIN: &str = "boss@example.org";
 
-fn backend() -> CoreBackend {
+pub(crate) fn backend() -> CoreBackend {
     let backend = CoreBackend::new();
     backend.set_setting(crate::ADMIN_EMAIL_KEY, ADMIN);
     backend
 }
 
-fn session(id: &str) -> Session {
+pub(crate) fn session(id: &str) -> Session {
     Session {
         connection_id: id.into(),
         transport: "websocket".into(),
@@ -29,7 +29,7 @@ fn session(id: &str) -> Session {
 }
 
 /// The JSON packets an outcome sends.
-fn sent(outcome: &Outcome) -> Vec<Value> {
+pub(crate) fn sent(outcome: &Outcome) -> Vec<Value> {
     outcome
         .actions
         .iter()
@@ -41,37 +41,37 @@ fn sent(outcome: &Outcome) -> Vec<Value> {
 }
 
 /// The rooms the outcome's `Subscribe` actions grant its connection, as the gateway checks them.
-fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
+pub(crate) fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
     backend.subscribed(&outcome.actions, outcome.session.user.as_deref())
 }
 
-fn types(outcome: &Outcome) -> Vec<String> {
+pub(crate) fn types(outcome: &Outcome) -> Vec<String> {
     sent(outcome)
         .iter()
         .map(|p| p["type"].as_str().unwrap().to_owned())
         .collect()
 }
 
-fn send(session: Session, packet: Value, backend: &CoreBackend) -> Outcome {
+pub(crate) fn send(session: Session, packet: Value, backend: &CoreBackend) -> Outcome {
     handler::received(session, Frame::Text(packet.to_string()), backend)
 }
 
 /// The one error an outcome sends.
-fn error(outcome: &Outcome) -> String {
+pub(crate) fn error(outcome: &Outcome) -> String {
     let packets = sent(outcome);
     assert_eq!(packets.len(), 1, "{packets:?}");
     assert_eq!(packets[0]["type"], "error", "{packets:?}");
     packets[0]["message"].as_str().unwrap().to_owned()
 }
 
-fn signup(backend: &CoreBackend, email: &str, code: &str) -> Outcome {
+pub(crate) fn signup(backend: &CoreBackend, email: &str, code: &str) -> Outcome {
     let packet = json!({"type": "signup", "userName": "Ann", "password": "correct horse",
         "signUp": code, "email": email});
     send(session(email), packet, backend)
 }
 
 /// A logged-in session of a new user in `group` (none: no group).
-fn member(backend: &CoreBackend, email: &str, group: Option<&str>) -> Session {
+pub(crate) fn member(backend: &CoreBackend, email: &str, group: Option<&str>) -> Session {
     let code = backend
         .create_invite(&Principal::Operator, group.unwrap_or("nobody"))
         .unwrap();
@@ -81,15 +81,15 @@ fn member(backend: &CoreBackend, email: &str, group: Option<&str>) -> Session {
 }
 
 /// The user id an email logs in to.
-fn id(backend: &CoreBackend, email: &str) -> String {
+pub(crate) fn id(backend: &CoreBackend, email: &str) -> String {
     backend.find_login(CHANNEL, email).unwrap().unwrap().id
 }
 
-fn admin(backend: &CoreBackend) -> Session {
+pub(crate) fn admin(backend: &CoreBackend) -> Session {
     signup(backend, ADMIN, "signup").session
 }
 
-fn png(width: u32, height: u32) -> String {
+pub(crate) fn png(width: u32, height: u32) -> String {
     let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
     bytes.extend_from_slice(b"IHDR");
     bytes.extend_from_slice(&width.to_be_bytes());
@@ -237,18 +237,25 @@ fn the_first_sign_up_is_the_founder_when_no_admin_is_configured() {
     );
 }
 
+/// A refused login ends the connection, as upstream's does: the error says why, then 3001.
 #[test]
-fn login_checks_the_password() {
+fn login_checks_the_password_and_a_refusal_closes() {
     let backend = backend();
     admin(&backend);
     let login = |password: &str| {
         send(
             session("c"),
-            json!({"type": "login", "email": ADMIN, "password": password, "protocol": "1"}),
+            json!({"type": "login", "email": ADMIN, "password": password, "protocol": "v1"}),
             &backend,
         )
     };
-    assert_eq!(error(&login("wrong password")), handler::BAD_LOGIN);
+    let refused = login("wrong password");
+    assert_eq!(error(&refused), handler::BAD_LOGIN);
+    assert_eq!(
+        refused.actions.last(),
+        Some(&Action::Close(3001, handler::BAD_LOGIN.into()))
+    );
+    assert_eq!(refused.session.user, None);
     assert_eq!(types(&login("correct horse"))[0], "login");
 }
 
@@ -573,17 +580,21 @@ fn one_voice_room_at_a_time_and_closing_leaves_it() {
     assert_eq!(backend.signals().last().unwrap().kind, "voice.left");
 }
 
+/// Upstream's client reports its devices whenever anyone joins a voice room, also when it is in
+/// none: there is no one to tell, nothing is sent and nothing refused.
 #[test]
-fn chatdev_needs_a_voice_room_and_text_rooms_cannot_be_joined() {
+fn chatdev_outside_a_voice_room_is_ignored_and_text_rooms_cannot_be_joined() {
     let backend = backend();
     backend.add_room("general", "text");
     let boss = admin(&backend);
+    let before = backend.signals().len();
     let outcome = send(
         boss.clone(),
         json!({"type": "chatdev", "video": true, "audio": true}),
         &backend,
     );
-    assert_eq!(error(&outcome), "Join a voice room first");
+    assert!(outcome.actions.is_empty(), "{:?}", outcome.actions);
+    assert_eq!(backend.signals().len(), before);
     let outcome = send(
         boss,
         json!({"type": "joinroom", "roomid": "general"}),
@@ -600,12 +611,12 @@ fn webrtc_signalling_goes_to_the_target_user() {
     let boss_id = id(&backend, ADMIN);
     send(
         boss.clone(),
-        json!({"type": "video", "touserid": pat_id, "payload": "sdp"}),
+        json!({"type": "video", "touserid": pat_id, "payload": {"type": "offer", "sdp": "v=0"}}),
         &backend,
     );
     send(
         boss.clone(),
-        json!({"type": "letmesee", "touserid": pat_id, "message": "offer"}),
+        json!({"type": "letmesee", "touserid": pat_id, "message": true}),
         &backend,
     );
     let signals = backend.user_signals();
@@ -632,7 +643,7 @@ fn webrtc_signalling_goes_to_the_target_user() {
     }
     let outcome = send(
         boss,
-        json!({"type": "video", "touserid": "nobody", "payload": "x"}),
+        json!({"type": "video", "touserid": "nobody", "payload": {"type": "answer"}}),
         &backend,
     );
     assert_eq!(error(&outcome), "No such user");
@@ -765,7 +776,7 @@ fn the_everyone_feed_renders_as_upstream_packets() {
     )
     .to_json();
     let rooms: Value = serde_json::from_str(&render::render(&changed, &backend).unwrap()).unwrap();
-    assert_eq!(rooms["roomList"][0]["userlist"], json!(["u1"]));
+    assert_eq!(rooms["roomList"][0]["userlist"], json!([ann]));
 }
 
 #[test]
@@ -799,8 +810,10 @@ fn rendered(backend: &CoreBackend, part: &str) -> Value {
     serde_json::from_str(&render::render(&changed(part), backend).unwrap()).unwrap()
 }
 
+/// Other protocols' sign-ins of known users and guests change nothing a Rebuttal list shows;
+/// a Rebuttal sign-in does (who is connected, as upstream's list says).
 #[test]
-fn sign_ins_of_known_users_and_guests_send_other_clients_no_list() {
+fn sign_ins_of_known_users_elsewhere_and_guests_send_other_clients_no_list() {
     let backend = backend();
     backend.add_room("call", "voice");
     admin(&backend);
@@ -808,9 +821,7 @@ fn sign_ins_of_known_users_and_guests_send_other_clients_no_list() {
     backend.login("venueless", "vera-browser").unwrap();
     let before = directory_changes(&backend);
 
-    // Ann on a second device, Vera's browser again: known users, nothing in any list changes.
-    let again = json!({"type": "login", "email": "ann@example.org", "password": "correct horse"});
-    assert_eq!(types(&send(session("ann-2"), again, &backend))[0], "login");
+    // Vera's browser again: a known user, nothing in any list changes.
     backend.login("venueless", "vera-browser").unwrap();
     // An actionhero socket that never signs in: its guest comes, even into the voice room, and
     // goes, as a thousand such sockets would.
@@ -834,6 +845,11 @@ fn sign_ins_of_known_users_and_guests_send_other_clients_no_list() {
         before,
         "no list was sent again"
     );
+
+    // Ann on a second device: her connections are the list's to show.
+    let again = json!({"type": "login", "email": "ann@example.org", "password": "correct horse"});
+    assert_eq!(types(&send(session("ann-2"), again, &backend))[0], "login");
+    assert_eq!(directory_changes(&backend), before + 1);
 
     // A new account is a change of the list: upstream's clients only understand it whole.
     member(&backend, "bo@example.org", None);

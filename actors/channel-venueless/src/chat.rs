@@ -7,15 +7,31 @@
 //! Who may join, watch, read, send, edit and delete is the core's decision; this file only maps
 //! venueless requests onto those calls and the core's refusals onto venueless error codes.
 
-use serde_json::{json, Map, Value};
-use wcc_interface::ids;
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use wcc_interface::{ids, Reactions};
 
 use crate::backend::{Backend, NewMessage, Principal, Room};
-use crate::codes;
 use crate::handler::{chat, refuse, user_failure, Conn, Handled, Refusal};
-use crate::render::{edit_event, has_profile, message_event, room_view, user_view};
 use crate::session::Action;
-use crate::CHANNEL;
+use crate::views::{
+    has_profile, message_event, reactors, replacement_event, room_view, user_view, users_map,
+};
+use crate::{codec, codes, world, CHANNEL};
+
+/// The setting that makes `chat.unsubscribe` keep the membership (`false`), as upstream venueless
+/// and its webapp do: the webapp unsubscribes from a room whenever it shows another one. By
+/// default an unsubscribe is also a leave, the seed's rule.
+pub const UNSUBSCRIBE_LEAVES_KEY: &str = "unsubscribe_leaves";
+
+fn unsubscribe_leaves(backend: &impl Backend) -> bool {
+    let setting = backend.setting(UNSUBSCRIBE_LEAVES_KEY);
+    !matches!(
+        setting.as_deref().map(str::trim),
+        Some("false" | "0" | "no")
+    )
+}
 
 impl<B: Backend> Conn<'_, B> {
     pub(crate) fn join(&mut self, user: &str, channel: &str) -> Handled {
@@ -65,8 +81,17 @@ impl<B: Backend> Conn<'_, B> {
     }
 
     pub(crate) fn unsubscribe(&mut self, user: &str, channel: &str) -> Handled {
-        // An unsubscribe is implicitly a leave.
-        if self.data.is_joined(channel) {
+        let joined = self.data.is_joined(channel);
+        if !unsubscribe_leaves(self.backend) {
+            // Upstream's rule: the user stays in the room, and so does this connection, which
+            // keeps hearing it for its unread marker (see `render_all`).
+            if !joined && self.data.remove_subscribed(channel) {
+                self.actions.push(Action::Unsubscribe(channel.to_owned()));
+            }
+            return Ok(Some(json!({})));
+        }
+        // The seed's rule: an unsubscribe is implicitly a leave.
+        if joined {
             self.backend
                 .leave(&Principal::user(user), channel, user, CHANNEL)
                 .map_err(chat)?;
@@ -74,6 +99,15 @@ impl<B: Backend> Conn<'_, B> {
         }
         if self.data.remove_subscribed(channel) {
             self.actions.push(Action::Unsubscribe(channel.to_owned()));
+        }
+        if joined {
+            // The webapp unsubscribes whenever it shows another room and does not expect to
+            // have left: its channel list is sent again, so it offers "join" instead of a
+            // composer that would be refused. Should the list fail, the leave still stands.
+            if let Ok(channels) = world::current_channel_list(self.backend, user) {
+                let list = codec::push("chat.channels", json!({ "channels": channels }));
+                self.actions.push(Action::Send(list));
+            }
         }
         Ok(Some(json!({})))
     }
@@ -121,12 +155,13 @@ impl<B: Backend> Conn<'_, B> {
             }
             refusal
         })?;
-        Ok(Some(json!({ "event": message_event(&stored) })))
+        let event = message_event(&stored, &Reactions::new());
+        Ok(Some(json!({ "event": event })))
     }
 
     /// `chat.send` with `replaces`: edits the sender's own message (text content) or deletes
-    /// it (content type `deleted`). Everyone in the room then gets the changed event, carrying
-    /// `replaces`.
+    /// it (content type `deleted`). The message keeps its event id; everyone in the room then
+    /// gets upstream's replacement event for it (see [`replacement_event`]), as this reply does.
     pub(crate) fn replace(
         &mut self,
         user: &str,
@@ -168,7 +203,12 @@ impl<B: Backend> Conn<'_, B> {
             }
         }
         .map_err(chat)?;
-        Ok(Some(json!({ "event": edit_event(&changed) })))
+        let position = self
+            .backend
+            .next_event_id(&actor, channel)
+            .map_or(changed.event_id, |next| next.saturating_sub(1));
+        let event = replacement_event(&changed, position, self.backend.now_ms());
+        Ok(Some(json!({ "event": event })))
     }
 
     pub(crate) fn fetch(
@@ -179,25 +219,31 @@ impl<B: Backend> Conn<'_, B> {
         before_id: Option<u64>,
     ) -> Handled {
         let room = self.known_room(channel)?;
+        let actor = Principal::user(user);
         let mut page = self
             .backend
-            .history(&Principal::user(user), &room.id, before_id, count)
+            .history(&actor, &room.id, before_id, count)
             .map_err(chat)?;
         page.reverse(); // the core returns newest first; clients want reading order
-        let mut senders: Vec<String> = page.iter().map(|m| m.sender.clone()).collect();
-        senders.sort();
-        senders.dedup();
-        let users = self.backend.get_users(&senders).map_err(chat)?;
-        let mut users: Map<String, Value> =
-            users.iter().map(|u| (u.id.clone(), user_view(u))).collect();
-        // A sender who is gone (a deleted account, the guest of a closed actionhero socket) is
-        // still named, by id and without a profile, as a member event of an unknown user is.
-        for sender in senders.iter().filter(|s| !s.is_empty()) {
-            users
-                .entry(sender.clone())
-                .or_insert_with(|| json!({ "id": sender, "profile": {} }));
-        }
-        let results: Vec<Value> = page.iter().map(message_event).collect();
+        let ids: Vec<u64> = page.iter().map(|m| m.event_id).collect();
+        let reactions: BTreeMap<u64, Reactions> = if ids.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.backend
+                .reactions(&actor, &room.id, &ids)
+                .map_err(chat)?
+                .into_iter()
+                .collect()
+        };
+        let none = Reactions::new();
+        // Senders first, so a long list of reactors never crowds them out of the bound.
+        let mut people: Vec<String> = page.iter().map(|m| m.sender.clone()).collect();
+        people.extend(reactions.values().flat_map(reactors).cloned());
+        let users = users_map(self.backend, &people).map_err(chat)?;
+        let results: Vec<Value> = page
+            .iter()
+            .map(|m| message_event(m, reactions.get(&m.event_id).unwrap_or(&none)))
+            .collect();
         Ok(Some(json!({ "results": results, "users": users })))
     }
 
@@ -210,7 +256,8 @@ impl<B: Backend> Conn<'_, B> {
         }
     }
 
-    /// The reply to join and subscribe: `{state, members, next_event_id}`.
+    /// The reply to join and subscribe: `{state, members, next_event_id, unread_pointer}`;
+    /// `unread_pointer` is the newest event id, which the webapp compares with the read pointer.
     pub(crate) fn channel_state(&mut self, user: &str, room: &Room) -> Result<Value, Refusal> {
         let actor = Principal::user(user);
         let members = self.backend.query_members(&actor, &room.id).map_err(chat)?;
@@ -224,12 +271,13 @@ impl<B: Backend> Conn<'_, B> {
             "state": room_view(room),
             "members": users.iter().map(user_view).collect::<Vec<_>>(),
             "next_event_id": next_event_id,
+            "unread_pointer": next_event_id.saturating_sub(1),
         }))
     }
 }
 
 /// A channel id that cannot name a room is an unknown channel; the core is not asked.
-fn known_id(channel: &str) -> Result<(), Refusal> {
+pub(crate) fn known_id(channel: &str) -> Result<(), Refusal> {
     if ids::is_valid_id(channel) {
         Ok(())
     } else {

@@ -13,10 +13,13 @@
 use serde_json::{json, Map, Value};
 
 use crate::codes;
+use crate::payloads;
 
 /// Default and largest page size of `chat.fetch`; upstream clients ask for 25-50.
 pub const DEFAULT_FETCH_COUNT: u32 = 50;
 pub const MAX_FETCH_COUNT: u32 = 100;
+/// Most profiles one `user.fetch {ids}` answers; upstream cuts the list at 100 as well.
+pub const MAX_FETCH_USERS: usize = 100;
 
 /// One decoded client request.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,7 +40,7 @@ pub enum Request {
     },
     UserFetch {
         id: Value,
-        user: String,
+        wanted: Wanted,
     },
     Join {
         id: Value,
@@ -71,6 +74,32 @@ pub enum Request {
         count: u32,
         before_id: Option<u64>,
     },
+    /// `chat.react`: add (or with `delete: true` withdraw) a reaction on message `event`.
+    React {
+        id: Value,
+        channel: String,
+        event_id: u64,
+        reaction: String,
+        delete: bool,
+    },
+    /// `chat.mark_read`: the user has read `channel` up to event `id` (the payload's `id`;
+    /// `None` when it is missing, not a positive integer, which upstream refuses as
+    /// `chat.invalid_body`).
+    MarkRead {
+        id: Value,
+        channel: String,
+        event_id: Option<u64>,
+    },
+}
+
+/// Whom `user.fetch` asks for: upstream's `{id}` (one profile, or `user.not_found`) or the
+/// webapp's `{ids: [...]}` (a map of the profiles found).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Wanted {
+    One(String),
+    /// At most [`MAX_FETCH_USERS`] ids; entries that are no strings (the webapp asks for the
+    /// sender `null` of a removed message) are dropped, as upstream finds no user for them.
+    Many(Vec<String>),
 }
 
 impl Request {
@@ -86,7 +115,9 @@ impl Request {
             | Request::Subscribe { id, .. }
             | Request::Unsubscribe { id, .. }
             | Request::Send { id, .. }
-            | Request::Fetch { id, .. } => Some(id),
+            | Request::Fetch { id, .. }
+            | Request::React { id, .. }
+            | Request::MarkRead { id, .. } => Some(id),
         }
     }
 }
@@ -114,7 +145,7 @@ impl ProtocolError {
     }
 }
 
-const ACTIONS: [&str; 10] = [
+const ACTIONS: [&str; 12] = [
     "authenticate",
     "ping",
     "user.update",
@@ -125,6 +156,8 @@ const ACTIONS: [&str; 10] = [
     "chat.unsubscribe",
     "chat.send",
     "chat.fetch",
+    "chat.react",
+    "chat.mark_read",
 ];
 
 /// Decodes one text frame.
@@ -155,7 +188,7 @@ pub fn decode(text: &str) -> Result<Request, ProtocolError> {
             ts: items[1].clone(),
         }),
         ("ping", _) => Err(malformed(id, "ping is [\"ping\", timestamp]")),
-        ("authenticate", 2) => authenticate(None, &items[1]),
+        ("authenticate", 2) => payloads::authenticate(None, &items[1]),
         (_, 3) => {
             let Some(id) = id else {
                 return Err(malformed(
@@ -166,7 +199,7 @@ pub fn decode(text: &str) -> Result<Request, ProtocolError> {
             let Value::Object(payload) = &items[2] else {
                 return Err(malformed(Some(id), "the payload must be a JSON object"));
             };
-            request(action, id, payload)
+            payloads::request(action, id, payload)
         }
         _ => Err(malformed(
             None,
@@ -175,104 +208,7 @@ pub fn decode(text: &str) -> Result<Request, ProtocolError> {
     }
 }
 
-fn authenticate(id: Option<Value>, payload: &Value) -> Result<Request, ProtocolError> {
-    let Value::Object(payload) = payload else {
-        return Err(malformed(id, "the payload must be a JSON object"));
-    };
-    let text = |key: &str| payload.get(key).and_then(Value::as_str).map(str::to_owned);
-    Ok(Request::Authenticate {
-        id,
-        client_id: text("client_id"),
-        token: text("token"),
-    })
-}
-
-fn request(
-    action: &str,
-    id: Value,
-    payload: &Map<String, Value>,
-) -> Result<Request, ProtocolError> {
-    if action == "authenticate" {
-        return authenticate(Some(id), &Value::Object(payload.clone()));
-    }
-    if action == "user.update" {
-        return match payload.get("profile") {
-            Some(Value::Object(profile)) => Ok(Request::UserUpdate {
-                id,
-                profile: profile.clone(),
-            }),
-            _ => Err(malformed(Some(id), "payload.profile must be a JSON object")),
-        };
-    }
-    if action == "user.fetch" {
-        return match payload.get("id").and_then(Value::as_str) {
-            Some(user) => Ok(Request::UserFetch {
-                id,
-                user: user.to_owned(),
-            }),
-            None => Err(malformed(Some(id), "payload.id must be a string")),
-        };
-    }
-    let Some(channel) = payload
-        .get("channel")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-    else {
-        return Err(malformed(Some(id), "payload.channel must be a string"));
-    };
-    match action {
-        "chat.join" => Ok(Request::Join { id, channel }),
-        "chat.leave" => Ok(Request::Leave { id, channel }),
-        "chat.subscribe" => Ok(Request::Subscribe { id, channel }),
-        "chat.unsubscribe" => Ok(Request::Unsubscribe { id, channel }),
-        "chat.send" => Ok(Request::Send {
-            event_type: payload
-                .get("event_type")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            content: payload.get("content").cloned().unwrap_or(Value::Null),
-            replaces: payload.get("replaces").filter(|v| !v.is_null()).cloned(),
-            id,
-            channel,
-        }),
-        _ => fetch(id, channel, payload),
-    }
-}
-
-fn fetch(
-    id: Value,
-    channel: String,
-    payload: &Map<String, Value>,
-) -> Result<Request, ProtocolError> {
-    let count = match payload.get("count") {
-        None | Some(Value::Null) => DEFAULT_FETCH_COUNT,
-        Some(v) => match v.as_u64() {
-            // Clamped rather than refused: a client asking for "lots" gets a page.
-            Some(n) => n.clamp(1, u64::from(MAX_FETCH_COUNT)) as u32,
-            None => {
-                return Err(malformed(
-                    Some(id),
-                    "payload.count must be a positive integer",
-                ))
-            }
-        },
-    };
-    let before_id = match payload.get("before_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(n) => Some(n),
-            None => return Err(malformed(Some(id), "payload.before_id must be an event id")),
-        },
-    };
-    Ok(Request::Fetch {
-        id,
-        channel,
-        count,
-        before_id,
-    })
-}
-
-fn malformed(id: Option<Value>, message: impl Into<String>) -> ProtocolError {
+pub(crate) fn malformed(id: Option<Value>, message: impl Into<String>) -> ProtocolError {
     ProtocolError::new(id, codes::PROTOCOL_MALFORMED, message)
 }
 

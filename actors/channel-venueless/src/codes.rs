@@ -32,6 +32,8 @@ pub const CHANNEL_JOIN_MISSING_PROFILE: &str = "channel.join.missing_profile";
 pub const CHAT_DENIED: &str = "chat.denied";
 pub const CHAT_EMPTY: &str = "chat.empty";
 pub const CHAT_INVALID: &str = "chat.invalid";
+/// `chat.mark_read` without the event id it marks (upstream's code).
+pub const CHAT_INVALID_BODY: &str = "chat.invalid_body";
 pub const CHAT_UNSUPPORTED_EVENT_TYPE: &str = "chat.unsupported_event_type";
 pub const CHAT_UNSUPPORTED_CONTENT_TYPE: &str = "chat.unsupported_content_type";
 

@@ -10,15 +10,13 @@
 //! limit it is answered `protocol.denial_of_service` and not carried out.
 
 use channel_kit::ratelimit::Limit;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use wcc_interface::Failure;
 
-use crate::backend::{Backend, Principal};
+use crate::backend::Backend;
 use crate::codec::{self, ProtocolError, Request};
 use crate::codes::{self, Context};
-use crate::render::{has_profile, room_view, user_view};
 use crate::session::{Action, Frame, Outcome, Session, SessionData, Stored};
-use crate::CHANNEL;
 
 /// A connection opened. venueless servers wait for `authenticate`; there is no greeting.
 pub fn opened(session: Session) -> Outcome {
@@ -56,6 +54,7 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
 pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
     let Stored { data, mut bucket } = Stored::parse(&session.data);
     let mut conn = Conn {
+        connection: session.connection_id.clone(),
         user: session.user.clone(),
         data,
         actions: Vec::new(),
@@ -132,7 +131,7 @@ pub(crate) fn user_failure(failure: Failure) -> Refusal {
     }
 }
 
-fn auth(failure: Failure) -> Refusal {
+pub(crate) fn auth(failure: Failure) -> Refusal {
     Refusal {
         code: codes::for_failure(&failure, Context::Auth),
         message: failure.message,
@@ -141,6 +140,8 @@ fn auth(failure: Failure) -> Refusal {
 
 /// One request being carried out: the connection's state as it changes, and the actions so far.
 pub(crate) struct Conn<'a, B> {
+    /// This connection's id: notes for all of a user's sessions name the one they came from.
+    pub(crate) connection: String,
     pub(crate) user: Option<String>,
     pub(crate) data: SessionData,
     pub(crate) actions: Vec<Action>,
@@ -179,12 +180,7 @@ impl<B: Backend> Conn<'_, B> {
         };
         match request {
             Request::UserUpdate { profile, .. } => self.update_profile(&user, profile),
-            Request::UserFetch { user: wanted, .. } => {
-                match self.backend.get_user(&wanted).map_err(user_failure)? {
-                    Some(found) => Ok(Some(user_view(&found))),
-                    None => refuse(codes::USER_NOT_FOUND, format!("no user {wanted}")),
-                }
-            }
+            Request::UserFetch { wanted, .. } => self.fetch_users(wanted),
             Request::Join { channel, .. } => self.join(&user, &channel),
             Request::Leave { channel, .. } => self.leave(&user, &channel),
             Request::Subscribe { channel, .. } => {
@@ -213,63 +209,17 @@ impl<B: Backend> Conn<'_, B> {
                 before_id,
                 ..
             } => self.fetch(&user, &channel, count, before_id),
+            Request::React {
+                channel,
+                event_id,
+                reaction,
+                delete,
+                ..
+            } => self.react(&user, &channel, event_id, &reaction, !delete),
+            Request::MarkRead {
+                channel, event_id, ..
+            } => self.mark_read(&user, &channel, event_id),
             Request::Ping { .. } | Request::Authenticate { .. } => Ok(None),
         }
-    }
-
-    fn authenticate(
-        &mut self,
-        has_id: bool,
-        client_id: Option<&str>,
-        token: Option<&str>,
-    ) -> Handled {
-        if token.is_some_and(|t| !t.is_empty()) {
-            return refuse(
-                codes::AUTH_INVALID_TOKEN,
-                "token (JWT) authentication is not supported yet; use client_id",
-            );
-        }
-        let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
-            return refuse(codes::AUTH_MISSING_ID_OR_TOKEN, "client_id is required");
-        };
-        let user = self.backend.login(CHANNEL, client_id).map_err(auth)?;
-        // Membership outlives connections: a returning user is still in its rooms and may send
-        // to them without joining again.
-        let rooms = self.backend.query_rooms(&user.id).map_err(auth)?;
-        self.data = SessionData {
-            profile: has_profile(&user),
-            joined: rooms.iter().map(|r| r.id.clone()).collect(),
-            subscribed: Vec::new(),
-        };
-        // Direct messages to this user arrive in its direct room (named by its id), from any
-        // protocol: every session of the user receives them without asking.
-        let inbox = self
-            .backend
-            .grant_subscription(&Principal::user(&user.id), &user.id)
-            .map_err(auth)?;
-        self.data.add_subscribed(&user.id);
-        self.actions.push(Action::Subscribe(inbox));
-        self.user = Some(user.id.clone());
-        let payload = json!({
-            "user": user_view(&user),
-            "chat.channels": rooms.iter().map(room_view).collect::<Vec<_>>(),
-            "chat.read_pointers": {},
-        });
-        self.actions
-            .push(Action::Send(codec::push("authenticated", payload)));
-        Ok(has_id.then(|| json!({})))
-    }
-
-    fn update_profile(&mut self, user: &str, profile: Map<String, Value>) -> Handled {
-        let updated = self
-            .backend
-            .set_profile(
-                &Principal::user(user),
-                user,
-                &Value::Object(profile).to_string(),
-            )
-            .map_err(user_failure)?;
-        self.data.profile = has_profile(&updated);
-        Ok(Some(json!({})))
     }
 }

@@ -6,11 +6,17 @@
 //! between those frames and wcc's core actors (messages, rooms, users).
 //!
 //! The core is written without bindings so it is unit-tested natively:
-//! - [`codec`]: frame text -> [`codec::Request`] or a protocol error; replies -> frame text,
+//! - [`codec`]: frame text -> [`codec::Request`] or a protocol error (each action's payload in
+//!   `payloads`); replies -> frame text,
 //! - [`session`]: what this protocol remembers about one connection, carried by the gateway,
-//! - [`handler`]: the state machine (session, request, backend) -> outcome; its `chat.*`
-//!   actions live in `chat`,
-//! - [`render`]: room events -> `chat.event` pushes, once for every subscriber,
+//! - [`handler`]: the state machine (session, request, backend) -> outcome, dispatching to
+//!   `auth` (`authenticate`, `user.*`), `chat` (joining, sending, history) and `reactions`
+//!   (`chat.react`, `chat.mark_read`),
+//! - [`world`]: what `authenticated` tells the webapp (the world, channels, read state),
+//! - [`render`]: room events -> `chat.event` / `chat.event.reaction` / `chat.unread_pointers`
+//!   pushes, once for every subscriber, in the shapes of [`views`] (timestamps from [`time`]),
+//! - [`notified`]: notes to the user's sessions (read pointers, profile changes, operator
+//!   joins) as pushes,
 //! - [`codes`]: the venueless error codes and how core failures map to them.
 //!
 //! The core actors are reached through `channel_kit`'s `Backend`; `channel_kit` also holds the
@@ -18,12 +24,19 @@
 
 pub use channel_kit::backend;
 
+mod auth;
 mod chat;
 pub mod codec;
 pub mod codes;
 pub mod handler;
+pub mod notified;
+mod payloads;
+mod reactions;
 pub mod render;
 pub mod session;
+pub mod time;
+pub mod views;
+pub mod world;
 
 #[cfg(test)]
 mod ratelimit_tests;
@@ -51,10 +64,22 @@ impl channel_kit::Channel for Venueless {
 
     /// Membership outlives the connection in venueless and the gateway publishes the logout, so
     /// there is nothing to tidy up.
+    fn notified(
+        session: session::Session,
+        note: &str,
+        backend: &impl backend::Backend,
+    ) -> session::Outcome {
+        notified::notified(session, note, backend)
+    }
+
     fn closed(_session: session::Session, _backend: &impl backend::Backend) {}
 
     fn render(event: &str, backend: &impl backend::Backend) -> Option<String> {
         render::render(event, backend)
+    }
+
+    fn render_all(event: &str, backend: &impl backend::Backend) -> Vec<String> {
+        render::render_all(event, backend)
     }
 }
 

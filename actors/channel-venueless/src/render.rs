@@ -1,24 +1,72 @@
-//! Room events -> `chat.event` pushes, and the JSON views of users, rooms and messages that
-//! replies share with them.
+//! Room events -> venueless pushes: `chat.event` for messages, their edits and membership,
+//! `chat.event.reaction` for reactions, and after a new message `chat.unread_pointers`.
 //!
 //! The gateway renders each room event once for all local venueless subscribers of the room, so
-//! nothing here may depend on who receives it.
+//! nothing here may depend on who receives it. A lookup that fails never loses the event: what it
+//! would have added (a profile, the room's position) is left out or falls back.
 
-use serde_json::{json, Map, Value};
-use wcc_interface::events::REMOVED_MESSAGE_TYPE;
-use wcc_interface::{Envelope, Event, StoredMessage};
+use serde_json::{json, Value};
+use wcc_interface::{Envelope, Event, Principal, Reactions};
 
-use crate::backend::{Backend, Room, User};
+use crate::backend::Backend;
 use crate::codec;
+use crate::views::{
+    gone_user_view, member_event, message_event, reactors, replacement_event, user_view, users_map,
+};
+
+/// Every frame one room event makes: [`render`]'s, and after a new message upstream's
+/// `chat.unread_pointers` with the room's newest id. A connection hears the rooms its user joined
+/// (see `auth`) while it shows one of them; the webapp ignores `chat.event`s of the others and
+/// takes from this push that they have something unread, which its sidebar marks.
+pub fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
+    let newest = match Envelope::parse(event.as_bytes()).map(|e| e.event) {
+        Some(Event::MessagePublished { message }) => Some((message.room, message.event_id)),
+        _ => None,
+    };
+    let mut frames: Vec<String> = render(event, backend).into_iter().collect();
+    if let Some((room, event_id)) = newest {
+        frames.push(codec::push(
+            "chat.unread_pointers",
+            json!({ room: event_id }),
+        ));
+    }
+    frames
+}
 
 /// Renders one room event envelope (JSON text); `None` for events venueless does not show.
 pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
     let envelope = Envelope::parse(event.as_bytes())?;
-    let payload = match envelope.event {
-        Event::MessagePublished { message } => message_event(&message),
-        Event::MessageUpdated { message } => edit_event(&message),
-        Event::UserJoined { room, user, .. } => member_event(&room, &user, "join", backend),
-        Event::UserLeft { room, user, .. } => member_event(&room, &user, "leave", backend),
+    let at = envelope.at;
+    let (name, payload) = match envelope.event {
+        Event::MessagePublished { message } => {
+            let event = message_event(&message, &Reactions::new());
+            ("chat.event", with_users(event, &[message.sender], backend))
+        }
+        Event::MessageUpdated { message } => {
+            let position = room_position(backend, &message.room).unwrap_or(message.event_id);
+            let event = replacement_event(&message, position, at);
+            ("chat.event", with_users(event, &[message.sender], backend))
+        }
+        Event::UserJoined { room, user, .. } => (
+            "chat.event",
+            member_event(&room, member(&user, backend), "join", at),
+        ),
+        Event::UserLeft { room, user, .. } => (
+            "chat.event",
+            member_event(&room, member(&user, backend), "leave", at),
+        ),
+        Event::ReactionsChanged {
+            room,
+            event_id,
+            reactions,
+            ..
+        } => {
+            // The webapp reads `channel`, `event_id`, `reactions` and `users` of this push; the
+            // profiles let it name who reacted.
+            let reacted: Vec<String> = reactors(&reactions).cloned().collect();
+            let event = json!({ "channel": room, "event_id": event_id, "reactions": reactions });
+            ("chat.event.reaction", with_users(event, &reacted, backend))
+        }
         Event::UserLoggedIn { .. }
         | Event::UserLoggedOut { .. }
         | Event::GatewayAlive { .. }
@@ -26,99 +74,47 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
         | Event::DirectoryChanged { .. }
         | Event::Signal { .. } => return None,
     };
-    Some(codec::push("chat.event", payload))
+    Some(codec::push(name, payload))
 }
 
-/// The payload of `chat.event` for a message, as pushes, `chat.send` and `chat.fetch` show it.
-/// A removed message (through any protocol) shows as venueless shows a deletion.
-pub fn message_event(message: &StoredMessage) -> Value {
-    if message.event_type == REMOVED_MESSAGE_TYPE {
-        return json!({
-            "channel": message.room,
-            "event_type": "channel.message",
-            "content": { "type": "deleted" },
-            "sender": message.sender,
-            "event_id": message.event_id,
-        });
-    }
-    json!({
-        "channel": message.room,
-        "event_type": message.event_type,
-        "content": content(&message.content),
-        "sender": message.sender,
-        "event_id": message.event_id,
-    })
+/// The room's newest event id (what an edit's push carries, see [`replacement_event`]).
+pub(crate) fn room_position(backend: &impl Backend, room: &str) -> Option<u64> {
+    let next = backend.next_event_id(&Principal::Server, room).ok()?;
+    Some(next.saturating_sub(1))
 }
 
-/// An edit or deletion of message `event_id` as upstream pushes it: the message as it now is,
-/// with `replaces` naming it. (wcc keeps the message's own event id; it takes no new one.)
-pub fn edit_event(message: &StoredMessage) -> Value {
-    let mut event = message_event(message);
-    event["replaces"] = json!(message.event_id);
+/// `event` with upstream's `users`: the profiles of `ids`, so the webapp need not ask for them.
+fn with_users(mut event: Value, ids: &[String], backend: &impl Backend) -> Value {
+    event["users"] = json!(users_map(backend, ids).unwrap_or_default());
     event
 }
 
-/// A `channel.member` event. Membership events are not numbered in wcc (only messages are), so
-/// unlike upstream they carry no `event_id`.
-fn member_event(room: &str, user: &str, membership: &str, backend: &impl Backend) -> Value {
-    // A lookup failure must not lose the event: the user is shown without a profile instead.
-    let view = match backend.get_user(user) {
+/// The user of a membership event, by id without a profile if the lookup fails.
+fn member(user: &str, backend: &impl Backend) -> Value {
+    match backend.get_user(user) {
         Ok(Some(found)) => user_view(&found),
-        _ => json!({ "id": user, "profile": {} }),
-    };
-    json!({
-        "channel": room,
-        "event_type": "channel.member",
-        "content": { "membership": membership, "user": view },
-        "sender": user,
-    })
-}
-
-/// Content as a venueless client can show it. Messages sent through other protocols carry their
-/// own content shapes; a bare text under a key those protocols use becomes `{type: text, body}`.
-fn content(content: &Value) -> Value {
-    match content {
-        Value::Object(map) if map.contains_key("type") => content.clone(),
-        Value::Object(map) => ["body", "text", "message"]
-            .iter()
-            .find_map(|key| map.get(*key).and_then(Value::as_str))
-            .map(|body| json!({ "type": "text", "body": body }))
-            .unwrap_or_else(|| content.clone()),
-        Value::String(body) => json!({ "type": "text", "body": body }),
-        other => other.clone(),
+        Ok(None) => gone_user_view(user),
+        Err(_) => json!({ "id": user, "profile": {} }),
     }
-}
-
-/// `{id, profile}`; a user without a profile shows `{}` because clients read fields of it.
-pub fn user_view(user: &User) -> Value {
-    json!({ "id": user.id, "profile": profile_object(user).unwrap_or_default() })
-}
-
-/// Whether the user has set a non-empty profile object (what joining requires).
-pub fn has_profile(user: &User) -> bool {
-    profile_object(user).is_some_and(|p| !p.is_empty())
-}
-
-fn profile_object(user: &User) -> Option<Map<String, Value>> {
-    match serde_json::from_str(user.profile.as_deref()?) {
-        Ok(Value::Object(map)) => Some(map),
-        _ => None,
-    }
-}
-
-/// The `state` of a channel in join/subscribe replies and the channel list of `authenticated`.
-pub fn room_view(room: &Room) -> Value {
-    json!({ "id": room.id, "name": room.name, "kind": room.kind })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use channel_kit::core::CoreBackend;
+    use channel_kit::core::{CoreBackend, START_MS};
     use serde_json::from_str;
+    use wcc_interface::events::REMOVED_MESSAGE_TYPE;
+    use wcc_interface::StoredMessage;
+
+    /// When the events below were published: 2023-11-14T22:13:20.000Z plus a minute.
+    const AT: u64 = START_MS + 60_000;
 
     fn env(event: Event) -> String {
-        Envelope::new(event, 1).to_json()
+        Envelope::new(event, AT).to_json()
+    }
+
+    fn rendered(event: Event, backend: &CoreBackend) -> Value {
+        from_str(&render(&env(event), backend).expect("a frame")).unwrap()
     }
 
     fn stored(content: Value) -> StoredMessage {
@@ -130,40 +126,84 @@ mod tests {
             channel: "venueless".into(),
             event_type: "channel.message".into(),
             content,
-            sent_at: 9,
+            sent_at: START_MS,
         }
     }
 
     #[test]
-    fn message_published_becomes_chat_event() {
+    fn a_published_message_is_a_whole_chat_event_with_its_senders_profile() {
         let backend = CoreBackend::new();
+        backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
         let text = json!({"type": "text", "body": "Hello world"});
-        let out = render(
-            &env(Event::MessagePublished {
+        let frame = rendered(
+            Event::MessagePublished {
                 message: stored(text.clone()),
-            }),
+            },
             &backend,
         );
-        let frame: Value = from_str(&out.unwrap()).unwrap();
         assert_eq!(
             frame,
             json!(["chat.event", {"channel": "room_0", "event_type": "channel.message",
-                "content": text, "sender": "u1", "event_id": 4}])
+                "content": text, "sender": "u1", "event_id": 4,
+                "timestamp": "2023-11-14T22:13:20.000+00:00", "edited": null, "replaces": null,
+                "reactions": {},
+                "users": {"u1": {"id": "u1", "profile": {"display_name": "Ann"}}}}])
         );
     }
 
+    /// An edit is pushed as upstream pushes one, a new event naming the message in `replaces`,
+    /// numbered with the room's newest id so the webapp's read pointer never goes back.
     #[test]
-    fn foreign_content_is_shown_as_text() {
+    fn an_edit_is_a_replacing_event_at_the_rooms_newest_id() {
+        let (backend, _) = crate::tests::joined();
+        for n in 1..=6 {
+            crate::tests::post(&backend, "room_0", "alice", &format!("m{n}"));
+        }
+        let mut edited = stored(json!({"type": "text", "body": "fixed typo"}));
+        edited.sender = "alice".into();
+        let frame = rendered(Event::MessageUpdated { message: edited }, &backend);
+        assert_eq!(frame[0], "chat.event");
+        let event = &frame[1];
         assert_eq!(
-            content(&json!({"text": "hi"})),
-            json!({"type": "text", "body": "hi"})
+            (&event["event_id"], &event["replaces"]),
+            (&json!(6), &json!(4)),
+            "{event}"
         );
-        assert_eq!(content(&json!("hi")), json!({"type": "text", "body": "hi"}));
-        assert_eq!(content(&json!({"x": 1})), json!({"x": 1}));
+        assert_eq!(
+            event["content"],
+            json!({"type": "text", "body": "fixed typo"})
+        );
+        assert_eq!(event["edited"], "2023-11-14T22:14:20.000+00:00");
+        assert_eq!(event["timestamp"], event["edited"]);
+        assert_eq!(event["reactions"], json!({}));
+        assert_eq!(event["sender"], "alice");
     }
 
     #[test]
-    fn joins_and_leaves_become_member_events_with_profile() {
+    fn a_removal_from_any_protocol_is_a_deletion_without_sender() {
+        let backend = CoreBackend::new();
+        let mut removed = stored(json!({}));
+        removed.event_type = REMOVED_MESSAGE_TYPE.into();
+        removed.sender.clear();
+        let event = rendered(Event::MessageUpdated { message: removed }, &backend)[1].clone();
+        assert_eq!(
+            (&event["event_type"], &event["content"], &event["sender"]),
+            (
+                &json!("channel.message"),
+                &json!({"type": "deleted"}),
+                &Value::Null
+            )
+        );
+        // The room is gone, so its position is unknown: the message's own id stands in.
+        assert_eq!(
+            (&event["event_id"], &event["replaces"]),
+            (&json!(4), &json!(4))
+        );
+        assert_eq!(event["users"], json!({}));
+    }
+
+    #[test]
+    fn joins_and_leaves_become_member_events_with_profile_and_time() {
         let backend = CoreBackend::new();
         backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
         for (event, membership) in [
@@ -184,10 +224,11 @@ mod tests {
                 "leave",
             ),
         ] {
-            let frame: Value = from_str(&render(&env(event), &backend).unwrap()).unwrap();
             assert_eq!(
-                frame,
+                rendered(event, &backend),
                 json!(["chat.event", {"channel": "r", "event_type": "channel.member", "sender": "u1",
+                    "timestamp": "2023-11-14T22:14:20.000+00:00", "edited": null,
+                    "replaces": null, "reactions": {},
                     "content": {"membership": membership,
                         "user": {"id": "u1", "profile": {"display_name": "Ann"}}}}])
             );
@@ -195,21 +236,76 @@ mod tests {
     }
 
     #[test]
-    fn member_event_survives_unknown_user() {
+    fn a_member_who_is_gone_is_named_by_id() {
         let backend = CoreBackend::new();
-        let out = render(
-            &env(Event::UserJoined {
-                room: "r".into(),
-                user: "ghost".into(),
-                channel: "x".into(),
-            }),
-            &backend,
-        );
-        let frame: Value = from_str(&out.unwrap()).unwrap();
+        let joined = Event::UserJoined {
+            room: "r".into(),
+            user: "ghost".into(),
+            channel: "x".into(),
+        };
         assert_eq!(
-            frame[1]["content"]["user"],
+            rendered(joined.clone(), &backend)[1]["content"]["user"],
+            json!({"id": "ghost", "profile": {}, "deleted": true})
+        );
+        // A lookup that fails does not call anyone deleted, and does not lose the event.
+        backend.fail("get_user", wcc_interface::FailureCode::Unavailable);
+        assert_eq!(
+            rendered(joined, &backend)[1]["content"]["user"],
             json!({"id": "ghost", "profile": {}})
         );
+    }
+
+    #[test]
+    fn a_reaction_change_is_pushed_with_the_tally_and_who_reacted() {
+        let backend = CoreBackend::new();
+        backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
+        backend.add_user("u2", None);
+        let reactions: Reactions = [
+            ("👍".to_owned(), vec!["u1".to_owned(), "u2".to_owned()]),
+            ("🎉".to_owned(), vec!["u1".to_owned()]),
+        ]
+        .into_iter()
+        .collect();
+        let frame = rendered(
+            Event::ReactionsChanged {
+                room: "room_0".into(),
+                event_id: 4,
+                message_id: "m1".into(),
+                user: "u2".into(),
+                reaction: "👍".into(),
+                added: true,
+                reactions: reactions.clone(),
+            },
+            &backend,
+        );
+        assert_eq!(
+            frame,
+            json!(["chat.event.reaction", {"channel": "room_0", "event_id": 4,
+                "reactions": {"👍": ["u1", "u2"], "🎉": ["u1"]},
+                "users": {"u1": {"id": "u1", "profile": {"display_name": "Ann"}},
+                          "u2": {"id": "u2", "profile": {}}}}])
+        );
+    }
+
+    #[test]
+    fn a_new_message_also_moves_the_rooms_unread_pointer() {
+        let backend = CoreBackend::new();
+        let event = env(Event::MessagePublished {
+            message: stored(json!({"type": "text", "body": "hi"})),
+        });
+        let frames: Vec<Value> = render_all(&event, &backend)
+            .iter()
+            .map(|frame| from_str(frame).unwrap())
+            .collect();
+        assert_eq!(frames.len(), 2, "{frames:?}");
+        assert_eq!(frames[0][0], "chat.event");
+        assert_eq!(frames[1], json!(["chat.unread_pointers", {"room_0": 4}]));
+        // An edit takes no new id, so no pointer moves; other events make one frame at most.
+        let edit = env(Event::MessageUpdated {
+            message: stored(json!({"type": "text", "body": "hi!"})),
+        });
+        assert_eq!(render_all(&edit, &backend).len(), 1);
+        assert!(render_all("not json", &backend).is_empty());
     }
 
     #[test]
@@ -230,38 +326,5 @@ mod tests {
         assert_eq!(render(&env(login), &backend), None);
         assert_eq!(render(&env(delivered), &backend), None);
         assert_eq!(render("not json", &backend), None);
-    }
-
-    #[test]
-    fn profiles_must_be_non_empty_objects() {
-        let user = |p: Option<&str>| User {
-            id: "u".into(),
-            profile: p.map(str::to_owned),
-        };
-        assert!(has_profile(&user(Some(r#"{"display_name":"A"}"#))));
-        assert!(!has_profile(&user(Some("{}"))));
-        assert!(!has_profile(&user(Some("[1]"))));
-        assert!(!has_profile(&user(None)));
-        assert_eq!(user_view(&user(None)), json!({"id": "u", "profile": {}}));
-    }
-
-    #[test]
-    fn edits_and_removals_from_any_protocol_carry_replaces() {
-        let backend = CoreBackend::new();
-        let edited = stored(json!({"type": "text", "body": "fixed typo"}));
-        let out = render(&env(Event::MessageUpdated { message: edited }), &backend).unwrap();
-        let out: Value = from_str(&out).unwrap();
-        assert_eq!(out[1]["replaces"], 4, "{out}");
-        assert_eq!(out[1]["content"]["body"], "fixed typo");
-
-        let mut removed = stored(json!({}));
-        removed.event_type = REMOVED_MESSAGE_TYPE.into();
-        removed.sender.clear();
-        let out = render(&env(Event::MessageUpdated { message: removed }), &backend).unwrap();
-        let out: Value = from_str(&out).unwrap();
-        assert_eq!(
-            (out[1]["event_type"].clone(), out[1]["content"].clone()),
-            (json!("channel.message"), json!({"type": "deleted"}))
-        );
     }
 }

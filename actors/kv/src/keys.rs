@@ -34,6 +34,19 @@ pub fn message(room: &str, event_id: u64) -> String {
     format!("room/{room}/msg/{event_id}")
 }
 
+/// [`crate::LogSet`] of the reactions on one message: key `<user>/<reaction>` (user ids hold
+/// no `/`), value `{"user", "reaction", "at"}`. Cleared when the message is removed.
+pub fn message_reactions(room: &str, event_id: u64) -> String {
+    format!("room/{room}/reactions/{event_id}")
+}
+
+/// [`crate::LogSet`] of `user`'s read pointers: key `<room>/<event id>`, value the event id.
+/// A room may briefly hold several (concurrent marks); its pointer is the greatest, and each
+/// mark removes the smaller ones it saw.
+pub fn read_pointers(user: &str) -> String {
+    format!("user/{user}/read")
+}
+
 /// User record (JSON).
 pub fn user(user: &str) -> String {
     format!("user/{user}")
@@ -144,3 +157,9 @@ pub fn invite_uses(code: &str) -> String {
 
 /// Counter of founder claims: the one that makes it 1 is the founder.
 pub const FOUNDER_CLAIMS: &str = "access/founder";
+
+/// How often directory `part` (`users`, `rooms`, `groups`) has changed: an `increment` counter
+/// (`rooms.directory-version`).
+pub fn directory_version(part: &str) -> String {
+    format!("directory/{part}/version")
+}

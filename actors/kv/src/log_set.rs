@@ -79,6 +79,10 @@ const MAX_RETIRE: u64 = 16 * COMPACT_EVERY;
 /// Tries of a read whose snapshot is replaced while it reads.
 const READ_ATTEMPTS: usize = 3;
 
+/// At most this many slots are deleted by [`LogSet::clear`]: the newest, which in a set that
+/// compacts are all that remain.
+const MAX_CLEARED: u64 = 2 * MAX_RETIRE;
+
 /// A set of `T` keyed by a string, stored under `prefix`.
 pub struct LogSet<'a, S: Store> {
     store: &'a S,
@@ -204,6 +208,39 @@ impl<'a, S: Store> LogSet<'a, S> {
             .into_iter()
             .filter_map(|(key, value)| Some((key, serde_json::from_value(value).ok()?)))
             .collect())
+    }
+
+    /// Whether each set under `prefixes` was ever written (and not cleared since), in one read:
+    /// a cheap test before folding many sets of which most are empty.
+    pub fn exist_many(store: &S, prefixes: &[String]) -> Result<Vec<bool>, Failure> {
+        let keys: Vec<String> = prefixes.iter().map(|p| format!("{p}/seq")).collect();
+        let found = store.get_many(&keys)?;
+        if found.len() != keys.len() {
+            return Err(Failure::unavailable(
+                "key-value store answered the wrong number of keys",
+            ));
+        }
+        Ok(found.iter().map(Option::is_some).collect())
+    }
+
+    /// Deletes the set: the slots still stored (the newest [`MAX_CLEARED`] of them, which is
+    /// all of them unless compaction has been failing), the snapshot, and the counter last, so
+    /// a retry after a failure still knows how far the slots went. For a set whose owner is
+    /// gone: a change landing concurrently takes slot 1 again and is kept, and a reader in the
+    /// middle of its read may see the set as it was.
+    pub fn clear(&self) -> Result<(), Failure> {
+        let head = self.read_head()?;
+        if head.raw.is_none() && head.seq == 0 {
+            return Ok(());
+        }
+        let oldest = (head.base.retire.after + 1).max(head.seq.saturating_sub(MAX_CLEARED) + 1);
+        let mut slots: BTreeSet<u64> = (oldest..=head.seq).collect();
+        slots.extend(head.base.retire.slots.iter().copied());
+        slots.extend(head.base.gaps.keys().copied());
+        let mut doomed: Vec<String> = slots.into_iter().map(|n| self.slot_key(n)).collect();
+        doomed.push(self.base_key());
+        self.store.delete_many(&doomed)?;
+        self.store.delete(&self.seq_key())
     }
 
     /// The members as stored. The snapshot is read again beside the slots: if a compaction

@@ -16,6 +16,7 @@ wit_bindgen::generate!({
 });
 
 use exports::wcc::chat::messages::Guest;
+use exports::wcc::chat::messages::{MessageReactions, Reaction, ReadState};
 use wasmcloud::messaging::{consumer, types::BrokerMessage};
 use wcc::chat::types::{Failure, Message, NewMessage, Principal, Signal};
 
@@ -155,6 +156,67 @@ impl Guest for Component {
         let store = open_store()?;
         crate::next_event_id(&store, &principal(actor), &room).map_err(to_wit_failure)
     }
+
+    fn react(
+        actor: Principal,
+        room: String,
+        event_id: u64,
+        reaction: String,
+        add: bool,
+    ) -> Result<Vec<Reaction>, Failure> {
+        let store = open_store()?;
+        let actor = principal(actor);
+        crate::react(
+            &store,
+            &NatsPublisher,
+            &actor,
+            &room,
+            event_id,
+            &reaction,
+            add,
+            now_ms(),
+        )
+        .map(to_wit_reactions)
+        .map_err(to_wit_failure)
+    }
+
+    fn reactions(
+        actor: Principal,
+        room: String,
+        event_ids: Vec<u64>,
+    ) -> Result<Vec<MessageReactions>, Failure> {
+        let store = open_store()?;
+        let found = crate::reactions(&store, &principal(actor), &room, &event_ids)
+            .map_err(to_wit_failure)?;
+        Ok(found
+            .into_iter()
+            .map(|(event_id, reactions)| MessageReactions {
+                event_id,
+                reactions: to_wit_reactions(reactions),
+            })
+            .collect())
+    }
+
+    fn mark_read(actor: Principal, room: String, event_id: u64) -> Result<bool, Failure> {
+        let store = open_store()?;
+        let actor = principal(actor);
+        crate::mark_read(&store, &NatsPublisher, &actor, &room, event_id, now_ms())
+            .map_err(to_wit_failure)
+    }
+
+    fn read_states(actor: Principal, rooms: Vec<String>) -> Result<Vec<ReadState>, Failure> {
+        let store = open_store()?;
+        let states =
+            crate::read_state(&store, &principal(actor), &rooms).map_err(to_wit_failure)?;
+        Ok(states
+            .into_iter()
+            .map(|s| ReadState {
+                room: s.room,
+                pointer: s.pointer,
+                unread: s.unread,
+            })
+            .collect())
+    }
 }
 
 /// Publishes through the host's link to the NATS messaging provider.
@@ -211,6 +273,13 @@ fn to_wit_message(m: StoredMessage) -> Message {
         content: serde_json::to_string(&m.content).unwrap_or_default(),
         sent_at: m.sent_at,
     }
+}
+
+fn to_wit_reactions(reactions: wcc_interface::Reactions) -> Vec<Reaction> {
+    reactions
+        .into_iter()
+        .map(|(reaction, users)| Reaction { reaction, users })
+        .collect()
 }
 
 fn to_wit_failure(f: DomainFailure) -> Failure {

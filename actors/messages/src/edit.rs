@@ -1,6 +1,7 @@
 //! Changing stored messages: an edit replaces the content, a removal masks the message in place
-//! (its event id stays taken, so history and segments keep their numbering). Both publish
-//! `MessageUpdated` after persisting, as a new message publishes `MessagePublished`.
+//! (its event id stays taken, so history and segments keep their numbering) and forgets its
+//! reactions. Both publish `MessageUpdated` after persisting, as a new message publishes
+//! `MessagePublished`.
 
 use wcc_interface::events::REMOVED_MESSAGE_TYPE;
 use wcc_interface::{Envelope, Event, Failure, Principal, StoredMessage};
@@ -56,7 +57,9 @@ pub fn remove_message<S: Store, P: Publisher>(
         return Ok(message);
     }
     may_change(store, actor, &message)?;
-    save_and_publish(store, publisher, masked(message), now_ms)
+    let removed = save_and_publish(store, publisher, masked(message), now_ms)?;
+    crate::reactions::clear(store, room, event_id)?;
+    Ok(removed)
 }
 
 /// Masks every message `sender` wrote in the rooms they belong to; returns how many.
@@ -89,7 +92,8 @@ pub fn remove_messages_by<S: Store, P: Publisher>(
                     continue;
                 };
                 if message.sender == sender {
-                    save_and_publish(store, publisher, masked(message), now_ms)?;
+                    let removed = save_and_publish(store, publisher, masked(message), now_ms)?;
+                    crate::reactions::clear(store, &removed.room, removed.event_id)?;
                     count += 1;
                 }
             }

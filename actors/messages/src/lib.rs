@@ -1,13 +1,15 @@
 //! The messages actor: the only writer of room history.
 //!
-//! The logic lives in plain Rust ([`process`], [`history`], [`edit`]) generic over [`wcc_kv::Store`] and
-//! [`Publisher`], so it is unit-tested natively on `MemoryStore` and a recording publisher. The
-//! component shell (`component.rs`, wasm only) merely converts WIT values and supplies the real
+//! The logic lives in plain Rust ([`process`], [`history`], [`edit`], [`reactions`], [`read`])
+//! generic over [`wcc_kv::Store`] and [`Publisher`], so it is unit-tested natively on
+//! `MemoryStore` and a recording publisher. The component shell (`component.rs`, wasm only) merely converts WIT values and supplies the real
 //! store, NATS publisher, configuration and clock.
 
 pub mod edit;
 pub mod history;
 pub mod process;
+pub mod reactions;
+pub mod read;
 #[cfg(test)]
 mod test_support;
 
@@ -20,6 +22,8 @@ pub use process::{
     announce, get_message, process_message, signal, signal_user, Announcement, NewMessage, Signal,
     UserSignal,
 };
+pub use reactions::{react, reactions};
+pub use read::{mark_read, read_state, MAX_READ_STATE_ROOMS};
 
 use wcc_interface::{ids, Failure};
 use wcc_kv::{keys, Store};

@@ -5,14 +5,19 @@
 //! protocol onto those calls and hold no policy of their own: a channel that forgets a check
 //! cannot leak, because the core refuses.
 //!
-//! | room kind | read (live, history, one message) | join | write |
-//! |---|---|---|---|
-//! | `text`, `voice` | any user | any user, as themselves | members |
-//! | `private` | members | only the operator adds members | members |
-//! | `direct` (named by its owner's id) | the owner only | the owner only | the owner, and anyone the owner has not banned (a DM) |
-//! | the `everyone` feed | any user | no one (it is no room) | signals only, any user |
+//! | room kind | read (live, history, one message, reactions, read pointer) | join | write | react |
+//! |---|---|---|---|---|
+//! | `text`, `voice` | any user | any user, as themselves | members | members |
+//! | `private` | members | only the operator adds members | members | members |
+//! | `direct` (named by its owner's id) | the owner only | the owner only | the owner, and anyone the owner has not banned (a DM) | the owner only |
+//! | the `everyone` feed | any user | no one (it is no room) | signals only, any user | no one |
 //!
 //! The operator and the server read every room and join anyone to any room but a direct one.
+//! Reacting needs reading and writing ([`may_react`]): a reaction is shown to the room's readers
+//! under a user's name, so it takes a user who may both see the message and speak there. In a
+//! direct room that is its owner alone: a DM's sender writes there but cannot read the room, so
+//! cannot react (they react to replies in their own direct room). A read pointer is kept for a
+//! user in any room they may read ([`may_mark_read`]); the operator and the server have none.
 //!
 //! Administration follows the permissions of a user's group (`wcc_interface::access`): rooms are
 //! created, renamed and removed with `createRoom`, `renameRoom`, `removeRoom`; groups changed with
@@ -103,15 +108,99 @@ pub fn may_read<S: Store>(store: &S, principal: &Principal, room: &str) -> Resul
     let Principal::User(user) = principal else {
         return Ok(());
     };
-    let allowed = match kind {
-        Kind::Public => true,
-        Kind::Direct => room == user,
-        Kind::Private => is_member(store, room, user)?,
-    };
-    if allowed {
+    if user_reads(kind, room, user, || is_member(store, room, user))? {
         Ok(())
     } else {
         Err(denied(principal, "read", room))
+    }
+}
+
+/// Whether `principal` may add or withdraw a reaction in `room`: a user who may read the room
+/// and write to it. The write part is reported as `denied` too: not being a member is, for a
+/// reaction, plainly not being allowed.
+pub fn may_react<S: Store>(store: &S, principal: &Principal, room: &str) -> Result<(), Failure> {
+    let Principal::User(user) = principal else {
+        return Err(Failure::denied(format!(
+            "{principal} is no user and cannot react"
+        )));
+    };
+    may_read(store, principal, room)?;
+    may_write(store, user, room).map_err(|refused| match refused.code {
+        FailureCode::NotMember | FailureCode::Banned => denied(principal, "react in", room),
+        _ => refused,
+    })
+}
+
+/// Whether `principal` may keep a read pointer in `room`: a user who may read it.
+pub fn may_mark_read<S: Store>(
+    store: &S,
+    principal: &Principal,
+    room: &str,
+) -> Result<(), Failure> {
+    if principal.as_user().is_none() {
+        return Err(Failure::denied(format!(
+            "{principal} is no user and has no read pointers"
+        )));
+    }
+    may_read(store, principal, room)
+}
+
+/// Which of `rooms` `principal` may read ([`may_read`]), in order, in one read of the store
+/// for all of them: for listing many rooms at once (unread counts). An invalid id, an unknown
+/// room, a refused one and the `everyone` feed (no room: it has no history) are `false`.
+pub fn readable_rooms<S: Store>(
+    store: &S,
+    principal: &Principal,
+    rooms: &[String],
+) -> Result<Vec<bool>, Failure> {
+    let valid: Vec<&String> = rooms
+        .iter()
+        .filter(|room| ids::is_valid_id(room) && room.as_str() != ids::EVERYONE)
+        .collect();
+    let user = principal.as_user();
+    let mut keys: Vec<String> = valid.iter().map(|room| keys::room(room)).collect();
+    if let Some(user) = user {
+        keys.extend(valid.iter().map(|room| keys::member_flag(room, user)));
+    }
+    let mut values = store.get_many(&keys)?;
+    if values.len() != keys.len() {
+        return Err(Failure::unavailable(
+            "key-value store answered the wrong number of keys",
+        ));
+    }
+    let members = values.split_off(valid.len());
+    let mut readable = std::collections::BTreeMap::new();
+    for (i, (room, record)) in valid.iter().zip(values).enumerate() {
+        let allowed = match kind_of(room, record) {
+            Err(e) if e.code == FailureCode::UnknownRoom => false,
+            Err(e) => return Err(e),
+            Ok(kind) => match user {
+                None => true,
+                Some(user) => user_reads(kind, room, user, || {
+                    Ok(members.get(i).is_some_and(Option::is_some))
+                })?,
+            },
+        };
+        readable.insert(room.as_str(), allowed);
+    }
+    Ok(rooms
+        .iter()
+        .map(|room| readable.get(room.as_str()).copied().unwrap_or(false))
+        .collect())
+}
+
+/// The read rule for a user: public rooms, their own direct room, private rooms they belong to
+/// (`member` is asked only then).
+fn user_reads(
+    kind: Kind,
+    room: &str,
+    user: &str,
+    member: impl FnOnce() -> Result<bool, Failure>,
+) -> Result<bool, Failure> {
+    match kind {
+        Kind::Public => Ok(true),
+        Kind::Direct => Ok(room == user),
+        Kind::Private => member(),
     }
 }
 

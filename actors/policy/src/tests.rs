@@ -285,3 +285,93 @@ fn administration_follows_the_groups_permissions() {
     assert_eq!(code(may_appoint(&user("bob"))), denied);
     assert_eq!(code(may_appoint(&Principal::Server)), None);
 }
+
+#[test]
+fn reacting_needs_reading_and_writing_so_a_direct_room_is_its_owners() {
+    let store = world();
+    let denied = Some(FailureCode::Denied);
+    // Members of public and private rooms react; a reader who is no member does not.
+    assert_eq!(code(may_react(&store, &user("alice"), "lobby")), None);
+    assert_eq!(code(may_react(&store, &user("alice"), "staff")), None);
+    assert_eq!(code(may_react(&store, &user("mallory"), "lobby")), denied);
+    assert_eq!(code(may_react(&store, &user("mallory"), "staff")), denied);
+    // A direct room: its owner; a DM's sender writes there but cannot read it, so cannot react.
+    assert_eq!(code(may_react(&store, &user("alice"), "alice")), None);
+    assert_eq!(code(may_write(&store, "mallory", "alice")), None);
+    assert_eq!(code(may_react(&store, &user("mallory"), "alice")), denied);
+    // A reaction is a user's: the operator and the server have none to give.
+    for who in [Principal::Operator, Principal::Server] {
+        assert_eq!(code(may_react(&store, &who, "lobby")), denied);
+    }
+    // The everyone feed is no room: nothing there to react to.
+    assert!(may_react(&store, &user("alice"), ids::EVERYONE).is_err());
+    assert_eq!(
+        code(may_react(&store, &user("alice"), "nowhere")),
+        Some(FailureCode::UnknownRoom)
+    );
+}
+
+#[test]
+fn read_pointers_are_for_users_who_may_read_the_room() {
+    let store = world();
+    let denied = Some(FailureCode::Denied);
+    // Reading is enough: a public room's reader keeps a pointer without joining.
+    assert_eq!(code(may_mark_read(&store, &user("mallory"), "lobby")), None);
+    assert_eq!(code(may_mark_read(&store, &user("alice"), "alice")), None);
+    assert_eq!(
+        code(may_mark_read(&store, &user("mallory"), "alice")),
+        denied
+    );
+    assert_eq!(
+        code(may_mark_read(&store, &user("mallory"), "staff")),
+        denied
+    );
+    assert_eq!(
+        code(may_mark_read(&store, &Principal::Operator, "lobby")),
+        denied
+    );
+}
+
+#[test]
+fn readable_rooms_answers_as_may_read_does_for_each_room() {
+    let store = world();
+    let rooms: Vec<String> = [
+        "alice",
+        "bob",
+        "staff",
+        "lobby",
+        "voice",
+        "nowhere",
+        "a.b",
+        ids::EVERYONE,
+        "lobby",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        readable_rooms(&store, &user("alice"), &rooms).unwrap(),
+        [true, false, true, true, true, false, false, false, true]
+    );
+    assert_eq!(
+        readable_rooms(&store, &user("mallory"), &rooms).unwrap(),
+        [false, false, false, true, true, false, false, false, true]
+    );
+    // Every real room agrees with the one-room rule.
+    for who in [
+        user("alice"),
+        user("mallory"),
+        user("bob"),
+        Principal::Operator,
+    ] {
+        let batch = readable_rooms(&store, &who, &rooms).unwrap();
+        for (room, readable) in rooms.iter().zip(batch) {
+            if room != ids::EVERYONE && room != "nowhere" && room != "a.b" {
+                assert_eq!(
+                    may_read(&store, &who, room).is_ok(),
+                    readable,
+                    "{who} {room}"
+                );
+            }
+        }
+    }
+}

@@ -42,19 +42,12 @@ pub use operator::Operator;
 pub use rooms::Rooms;
 pub use users::Users;
 
-/// Where the count of changes of directory `part` is kept (`rooms.directory-version`).
-// TODO(kv): belongs in `wcc_kv::keys` with the rest of the layout; kept here while that crate
-// is being reworked.
-pub fn directory_version_key(part: &str) -> String {
-    format!("directory/{part}/version")
-}
-
 /// How often directory `part` (`users`, `rooms`, `groups`) has changed so far.
 pub fn directory_version<S: Store>(store: &S, part: &str) -> Result<u64, Failure> {
     if ![directory::USERS, directory::ROOMS, directory::GROUPS].contains(&part) {
         return Err(Failure::invalid(format!("no directory part {part:?}")));
     }
-    let key = directory_version_key(part);
+    let key = wcc_kv::keys::directory_version(part);
     match store.get(&key)? {
         None => Ok(0),
         Some(bytes) => std::str::from_utf8(&bytes)
@@ -70,7 +63,7 @@ pub fn directory_version<S: Store>(store: &S, part: &str) -> Result<u64, Failure
 /// Neither step is returned as a failure: the change is stored, and the next one corrects the
 /// lists.
 pub(crate) fn directory_changed<S: Store, P: Publisher>(store: &S, publisher: &P, part: &str) {
-    if let Err(e) = store.increment(&directory_version_key(part), 1) {
+    if let Err(e) = store.increment(&wcc_kv::keys::directory_version(part), 1) {
         eprintln!("rooms: {part} changed but not counted: {e}");
     }
     publisher.directory_changed(part);

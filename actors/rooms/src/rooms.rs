@@ -139,7 +139,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             LogSet::new(self.store, keys::user_rooms(user)).remove(id, now_ms)?;
         }
         // The member list goes whole: a room of the same id later starts a list of its own.
-        erase_log(self.store, &members)?;
+        LogSet::new(self.store, members).clear()?;
         self.store.delete(&keys::join_rule(id))?;
         LogSet::new(self.store, keys::ROOM_INDEX).remove(id, now_ms)?;
         self.store.delete(&keys::room(id))?;
@@ -331,37 +331,6 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             ))
         }
     }
-}
-
-/// How many of a log's newest slots [`erase_log`] deletes at most: more than a compacted log
-/// keeps, and a bound on the deletes one call makes.
-pub const MAX_ERASED_SLOTS: u64 = 2048;
-
-/// Deletes the [`LogSet`] under `prefix` whole (its slots, counter and snapshot), for a set whose
-/// owner is gone: a deleted user's own lists, a deleted room's members. Deleting what is already
-/// gone is harmless, so a retry after a failure finishes the job.
-///
-/// `wcc_kv` has no such operation (yet), so this follows the layout `wcc_kv::keys` documents:
-/// `seq`, `log/{n}` and `base`. Slots older than the newest [`MAX_ERASED_SLOTS`] are left to
-/// compaction. The channel tests that count the keys left after many guests notice if the layout
-/// moves on.
-// TODO(kv): replace with `LogSet::clear` once the crate has one.
-pub(crate) fn erase_log<S: Store>(store: &S, prefix: &str) -> Result<(), Failure> {
-    let seq_key = format!("{prefix}/seq");
-    let seq = match store.get(&seq_key)? {
-        None => 0,
-        Some(bytes) => std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|text| text.parse::<u64>().ok())
-            .unwrap_or(0),
-    };
-    let mut doomed: Vec<String> = ((seq.saturating_sub(MAX_ERASED_SLOTS) + 1)..=seq)
-        .map(|n| format!("{prefix}/log/{n}"))
-        .collect();
-    doomed.push(format!("{prefix}/base"));
-    store.delete_many(&doomed)?;
-    // The counter last: until it goes, a retry knows how far the slots went.
-    store.delete(&seq_key)
 }
 
 #[cfg(test)]

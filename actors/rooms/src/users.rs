@@ -9,7 +9,6 @@ use wcc_kv::{keys, LogSet, Store};
 use crate::accounts::revoke_all_tokens;
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::operator::ADMIN_CHANNEL;
-use crate::rooms::erase_log;
 use crate::{Publisher, Rooms};
 
 /// The kind of a user's own room, named by its id.
@@ -278,7 +277,9 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
                 other => drop(other?),
             }
         }
-        erase_log(store, &keys::user_rooms(id))?;
+        LogSet::new(store, keys::user_rooms(id)).clear()?;
+        // Its read pointers (kept by the messages actor) go with it, guests' too.
+        LogSet::new(store, keys::read_pointers(id)).clear()?;
         if !user.guest {
             self.forget_account(id, now_ms)?;
         }
@@ -306,7 +307,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         {
             store.delete(login_key)?;
         }
-        erase_log(store, &logins)?;
+        LogSet::new(store, logins).clear()?;
         revoke_all_tokens(store, id)?;
         // Tokens issued before they were hashed are listed; erase them too.
         let tokens = keys::user_tokens(id);
@@ -316,7 +317,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         {
             store.delete(&keys::token(token))?;
         }
-        erase_log(store, &tokens)?;
+        LogSet::new(store, tokens).clear()?;
         store.delete(&keys::password(id))?;
         LogSet::new(store, keys::USER_INDEX).remove(id, now_ms)
     }

@@ -308,7 +308,7 @@ impl Cast {
         conn.request(&format!("say {text}")).await.context("say")?;
         conn.request("roomLeave").await.context("leave")?;
         if plan.graceful {
-            conn.request("quit").await.context("quit")?;
+            conn.quit().await.context("quit")?;
         }
         Ok(())
     }
@@ -442,11 +442,10 @@ async fn actionhero_account(lines: SocketAddr, i: usize) -> Result<()> {
     conn.send(&register.to_string()).await?;
     let reply = conn.response().await?;
     let taken = reply["error"].as_str().is_some_and(|e| e.contains("taken"));
-    if !taken && (reply["status"] == "error" || reply.get("error").is_some()) {
+    if !taken && reply.get("error").is_some() {
         bail!("not registered: {reply}");
     }
-    conn.request("quit").await?;
-    Ok(())
+    conn.quit().await
 }
 
 /// The Rebuttal admin signs up (or in), makes the soak's group with the two permissions a
@@ -632,14 +631,27 @@ impl Actionhero {
         }
     }
 
-    /// Sends `line`; its response, which must not be an error.
+    /// Sends `line`; its response, which must not be an error (a refused verb has its reason
+    /// in `status`, a failed action an `error`).
     async fn request(&mut self, line: &str) -> Result<Value> {
         self.send(line).await?;
         let reply = self.response().await?;
-        if reply["status"] == "error" || reply.get("error").is_some() {
+        let refused = reply.get("status").is_some_and(|status| status != "OK");
+        if refused || reply.get("error").is_some() {
             bail!("refused: {reply}");
         }
         Ok(reply)
+    }
+
+    /// `quit`: upstream's goodbye (`{"status": "Bye!", "context": "api", ...}`, no response),
+    /// then the server closes.
+    async fn quit(&mut self) -> Result<()> {
+        self.send("quit").await?;
+        loop {
+            if self.next().await?["status"] == "Bye!" {
+                return Ok(());
+            }
+        }
     }
 }
 

@@ -240,8 +240,9 @@ impl Channels {
         .await
     }
 
-    /// One rendering of a room event for every local subscriber of this protocol.
-    pub async fn render(&self, component: &str, event: &str) -> Result<Option<Frame>> {
+    /// One rendering of a room event for every local subscriber of this protocol: the frames
+    /// each gets, in order (none if the protocol shows nothing for it).
+    pub async fn render(&self, component: &str, event: &str) -> Result<Vec<Frame>> {
         let mut attempt = 1;
         loop {
             let owned = event.to_owned();
@@ -252,7 +253,9 @@ impl Channels {
                     |client| async move {
                         Ok(wit::render(&client, None, &owned)
                             .await?
-                            .map(from_wit_frame))
+                            .into_iter()
+                            .map(from_wit_frame)
+                            .collect())
                     },
                 )
                 .await;

@@ -2,14 +2,16 @@
 //!
 //! For every room with at least one local subscriber the gateway holds one NATS subscription to
 //! `wcc.events.rooms.<room>`. Each event is rendered once per protocol present in the room (one
-//! wRPC call to that protocol's channel actor) and the same bytes are queued to every local
-//! subscriber of that protocol. There is no per-recipient wasm call.
+//! wRPC call to that protocol's channel actor, answering with the frames for that event, usually
+//! one) and the same bytes are queued to every local subscriber of that protocol. There is no
+//! per-recipient wasm call.
 //!
 //! Renders run concurrently (up to [`RENDER_AHEAD`] events) but are delivered in NATS order, so
 //! every subscriber sees a room's events in the order they were published.
 //!
-//! Slow consumers: each connection has a bounded send queue. An event that finds it full is not
-//! queued; the connection is closed (it can reconnect and page history) and counted as shed.
+//! Slow consumers: each connection has a bounded send queue. An event whose frames do not all fit
+//! is not queued at all (never half of it); the connection is closed (it can reconnect and page
+//! history) and counted as shed.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -160,10 +162,16 @@ impl Fanout {
         &self,
         room: &str,
         payload: bytes::Bytes,
-    ) -> Option<(Envelope, BTreeMap<String, Outbound>)> {
-        let envelope = Envelope::parse(&payload)?;
+    ) -> Option<(Option<Envelope>, BTreeMap<String, Vec<Outbound>>)> {
+        // An event this build does not know (a newer core's) still goes to the channels, which
+        // may know it; only what this gateway does itself needs it parsed.
+        let envelope = Envelope::parse(&payload);
         // Our own delivery receipts share the subject; nobody renders them.
-        if matches!(envelope.event, Event::MessageDelivered { .. }) {
+        if let Some(Envelope {
+            event: Event::MessageDelivered { .. },
+            ..
+        }) = envelope
+        {
             return None;
         }
         let text = std::str::from_utf8(&payload).ok()?;
@@ -182,17 +190,22 @@ impl Fanout {
         let mut frames = BTreeMap::new();
         for component in components {
             match self.inner.channels.render(&component, text).await {
-                Ok(Some(frame)) => {
-                    frames.insert(component, Outbound::from(frame));
+                Ok(rendered) if rendered.is_empty() => {}
+                Ok(rendered) => {
+                    frames.insert(component, rendered.into_iter().map(Outbound::from).collect());
                 }
-                Ok(None) => {}
                 Err(e) => warn!(%room, %component, "render failed: {e:#}"),
             }
         }
         Some((envelope, frames))
     }
 
-    async fn deliver(&self, room: &str, envelope: Envelope, frames: BTreeMap<String, Outbound>) {
+    async fn deliver(
+        &self,
+        room: &str,
+        envelope: Option<Envelope>,
+        frames: BTreeMap<String, Vec<Outbound>>,
+    ) {
         let stats = &self.inner.stats;
         stats.events.fetch_add(1, Ordering::Relaxed);
         let recipients: Vec<(String, u32)> = {
@@ -201,16 +214,23 @@ impl Fanout {
             // Counted under borrowed names: nothing is allocated per recipient.
             let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
             for subscriber in entry.subscribers.values() {
-                let Some(frame) = frames.get(&subscriber.component) else {
+                let Some(event_frames) = frames.get(&subscriber.component) else {
                     continue;
                 };
-                match subscriber.queue.try_send(frame.clone()) {
-                    Ok(()) => *counts.entry(&subscriber.protocol).or_default() += 1,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                // Room for all of the event's frames is taken at once, so a subscriber gets an
+                // event whole or is shed.
+                match subscriber.queue.try_reserve_many(event_frames.len()) {
+                    Ok(permits) => {
+                        for (permit, frame) in permits.zip(event_frames) {
+                            permit.send(frame.clone());
+                        }
+                        *counts.entry(&subscriber.protocol).or_default() += 1;
+                    }
+                    Err(mpsc::error::TrySendError::Full(())) => {
                         stats.shed.fetch_add(1, Ordering::Relaxed);
                         subscriber.evict.notify_one();
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(mpsc::error::TrySendError::Closed(())) => {}
                 }
             }
             counts
@@ -220,7 +240,11 @@ impl Fanout {
         };
         let delivered: u64 = recipients.iter().map(|(_, n)| u64::from(*n)).sum();
         stats.deliveries.fetch_add(delivered, Ordering::Relaxed);
-        if let Event::MessagePublished { message } = envelope.event {
+        if let Some(Envelope {
+            event: Event::MessagePublished { message },
+            ..
+        }) = envelope
+        {
             for (channel, count) in recipients {
                 let receipt = Event::MessageDelivered {
                     room: room.to_string(),

@@ -6,8 +6,8 @@ use wcc_interface::{Failure, StoredMessage};
 
 use super::{CoreBackend, GRANT_KEY};
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Room, Signal, User,
-    UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
+    Room, Signal, User, UserSignal,
 };
 
 fn room(room: rooms::Room) -> Room {
@@ -109,6 +109,49 @@ impl Backend for CoreBackend {
     fn signal_user(&self, signal: UserSignal) -> Result<(), Failure> {
         self.check("signal_user")?;
         messages::signal_user(&self.store, &self.recorder, self.limits(), signal)
+    }
+
+    fn react(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+        reaction: &str,
+        add: bool,
+    ) -> Result<Reactions, Failure> {
+        self.check("react")?;
+        let (store, now) = (&self.store, self.now());
+        messages::react(
+            store,
+            &self.recorder,
+            actor,
+            room,
+            event_id,
+            reaction,
+            add,
+            now,
+        )
+    }
+
+    fn reactions(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_ids: &[u64],
+    ) -> Result<Vec<(u64, Reactions)>, Failure> {
+        self.check("reactions")?;
+        messages::reactions(&self.store, actor, room, event_ids)
+    }
+
+    fn mark_read(&self, actor: &Principal, room: &str, event_id: u64) -> Result<bool, Failure> {
+        self.check("mark_read")?;
+        let now = self.now();
+        messages::mark_read(&self.store, &self.recorder, actor, room, event_id, now)
+    }
+
+    fn read_state(&self, actor: &Principal, rooms: &[String]) -> Result<Vec<ReadState>, Failure> {
+        self.check("read_state")?;
+        messages::read_state(&self.store, actor, rooms)
     }
 
     fn create_room(

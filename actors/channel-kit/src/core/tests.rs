@@ -4,7 +4,7 @@
 use wcc_interface::{FailureCode, StoredMessage};
 
 use super::*;
-use crate::backend::{Backend, NewMessage};
+use crate::backend::{Backend, NewMessage, Reactions, ReadState};
 
 fn text(room: &str, sender: &str, body: &str) -> NewMessage {
     NewMessage {
@@ -84,4 +84,54 @@ fn what_the_core_published_is_recorded() {
     })
     .unwrap();
     assert_eq!(core.signals()[0].kind, "typing");
+}
+
+#[test]
+fn reactions_and_read_pointers_are_the_cores_and_recorded() {
+    let core = CoreBackend::new();
+    core.add_room("lobby", "text");
+    for user in ["alice", "bob"] {
+        core.add_user(user, None);
+        core.add_member("lobby", user);
+    }
+    let first = core.process_message(text("lobby", "alice", "hi")).unwrap();
+    core.process_message(text("lobby", "alice", "there"))
+        .unwrap();
+    let bob = Principal::user("bob");
+
+    let tally = core.react(&bob, "lobby", 1, "👍", true).unwrap();
+    assert_eq!(tally, Reactions::from([("👍".into(), vec!["bob".into()])]));
+    assert_eq!(
+        core.reactions(&bob, "lobby", &[2, 1]).unwrap(),
+        [(1, tally)]
+    );
+    let changed = core
+        .events()
+        .into_iter()
+        .find_map(|(_, event)| match event {
+            Event::ReactionsChanged { message_id, .. } => Some(message_id),
+            _ => None,
+        });
+    assert_eq!(changed, Some(first.id));
+
+    assert!(core.mark_read(&bob, "lobby", 1).unwrap());
+    let state = core.read_state(&bob, &["lobby".into()]).unwrap();
+    assert_eq!(
+        state,
+        [ReadState {
+            room: "lobby".into(),
+            pointer: 1,
+            unread: 1
+        }]
+    );
+    let pointer = Note::ReadPointer {
+        room: "lobby".into(),
+        event_id: 1,
+    };
+    assert_eq!(core.notes(), [(Recipient::User("bob".into()), pointer)]);
+
+    core.fail("react", FailureCode::Unavailable);
+    let refused = core.react(&bob, "lobby", 2, "👍", true).unwrap_err();
+    assert_eq!(refused.code, FailureCode::Unavailable);
+    assert!(core.reactions(&bob, "lobby", &[2]).unwrap().is_empty());
 }

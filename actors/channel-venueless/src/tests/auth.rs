@@ -33,22 +33,51 @@ fn authenticate_logs_in_and_lists_channels() {
     );
     assert_eq!(session.user.as_deref(), Some("alice"));
     // Direct messages reach every session of the user without a subscribe: the core granted
-    // this connection alice's direct room.
-    assert_eq!(subscribed(&backend, &session, &actions), ["alice"]);
+    // this connection alice's direct room. It hears her rooms too, for the unread marker.
+    assert_eq!(
+        subscribed(&backend, &session, &actions),
+        ["alice", "room_0"]
+    );
     let frame = only(&actions);
     assert_eq!(frame[0], "authenticated");
-    assert_eq!(
-        frame[1]["user"],
-        json!({"id": "alice", "profile": {"display_name": "Alice"}})
-    );
+    let alice = json!({"id": "alice", "profile": {"display_name": "Alice"}});
+    assert_eq!(frame[1]["user.config"], alice);
+    assert_eq!(frame[1]["user"], alice, "what wcc's own clients read");
+    // The direct room is an inbox, not a channel the webapp could show.
     assert_eq!(
         frame[1]["chat.channels"],
-        json!([{"id": "alice", "name": "alice", "kind": "direct"}, {"id": "room_0", "name": "Room room_0", "kind": "text"}])
+        json!([{"id": "room_0", "unread_pointer": 0}])
     );
     assert_eq!(frame[1]["chat.read_pointers"], json!({}));
+    assert_eq!(frame[1]["chat.notification_counts"], json!({}));
     let data = data(&session);
     assert!(data.profile);
     assert_eq!(data.joined, vec!["alice", "room_0"]);
+    assert_eq!(data.subscribed, vec!["alice", "room_0"]);
+}
+
+#[test]
+fn a_connection_hears_at_most_so_many_joined_rooms_from_sign_in() {
+    let backend = CoreBackend::new();
+    with_profile(&backend, "alice", r#"{"display_name":"Alice"}"#);
+    let rooms = crate::auth::MAX_FOLLOWED_ROOMS + 5;
+    for n in 0..rooms {
+        let room = format!("room_{n:03}");
+        backend.add_room(&room, "text");
+        backend.add_member(&room, "alice");
+    }
+    let (session, actions) = send(
+        &backend,
+        &fresh(),
+        json!(["authenticate", {"client_id": "alice"}]),
+    );
+    let heard = subscribed(&backend, &session, &actions);
+    assert_eq!(heard.len(), 1 + crate::auth::MAX_FOLLOWED_ROOMS);
+    assert!(heard.iter().all(|room| !room.starts_with('<')), "{heard:?}");
+    // Every joined room is still listed, and may be sent to.
+    let frame = frames(&actions).remove(0);
+    assert_eq!(frame[1]["chat.channels"].as_array().unwrap().len(), rooms);
+    assert_eq!(data(&session).joined.len(), 1 + rooms);
 }
 
 #[test]
@@ -59,9 +88,11 @@ fn new_user_gets_its_direct_room() {
         &fresh(),
         json!(["authenticate", {"client_id": "bob"}]),
     );
+    assert_eq!(subscribed(&backend, &session, &actions), ["bob"]);
     let frame = only(&actions);
-    assert_eq!(frame[1]["user"], json!({"id": "bob", "profile": {}}));
-    assert_eq!(frame[1]["chat.channels"][0]["kind"], "direct");
+    assert_eq!(frame[1]["user.config"], json!({"id": "bob", "profile": {}}));
+    assert_eq!(frame[1]["chat.channels"], json!([]));
+    assert_eq!(data(&session).joined, ["bob"]);
     assert!(!data(&session).profile);
 }
 

@@ -25,6 +25,7 @@ fn join_subscribes_and_answers_state() {
             "state": {"id": "room_0", "name": "Room room_0", "kind": "text"},
             "members": [{"id": "alice", "profile": {"display_name": "Alice"}}, {"id": "bob", "profile": {}}],
             "next_event_id": 1,
+            "unread_pointer": 0,
         }])
     );
     assert!(backend.is_member("room_0", "alice"));
@@ -198,7 +199,14 @@ fn unsubscribe_implies_leave() {
         json!(["chat.unsubscribe", 8, {"channel": "room_0"}]),
     );
     assert_eq!(actions[0], Action::Unsubscribe("room_0".into()));
-    assert_eq!(only(&actions), json!(["success", 8, {}]));
+    // The webapp unsubscribes when it shows another room: it hears that it left.
+    assert_eq!(
+        frames(&actions),
+        [
+            json!(["chat.channels", {"channels": []}]),
+            json!(["success", 8, {}])
+        ]
+    );
     assert!(!backend.is_member("room_0", "alice"));
     // What stays is alice's own direct room: joined, and subscribed since authenticate.
     assert_eq!(
@@ -210,6 +218,34 @@ fn unsubscribe_implies_leave() {
         }
         .with_joined(&["alice"])
     );
+}
+
+/// With `unsubscribe_leaves: false` the webapp's room switching keeps the user in the room, and
+/// the connection keeps hearing it (its unread marker); a room only watched is let go.
+#[test]
+fn unsubscribe_keeps_the_membership_where_the_setting_says_so() {
+    let (backend, session) = joined();
+    backend.set_setting(crate::chat::UNSUBSCRIBE_LEAVES_KEY, "false");
+    let (after, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.unsubscribe", 8, {"channel": "room_0"}]),
+    );
+    assert_eq!(actions, [Action::Send(r#"["success",8,{}]"#.into())]);
+    assert!(backend.is_member("room_0", "alice"));
+    assert_eq!(data(&after), data(&session));
+    let (session, _) = send(
+        &backend,
+        &after,
+        json!(["chat.subscribe", 9, {"channel": "room_1"}]),
+    );
+    let (after, actions) = send(
+        &backend,
+        &session,
+        json!(["chat.unsubscribe", 10, {"channel": "room_1"}]),
+    );
+    assert_eq!(actions[0], Action::Unsubscribe("room_1".into()));
+    assert!(!data(&after).is_subscribed("room_1"));
 }
 
 #[test]

@@ -72,6 +72,68 @@ fn decodes_requests() {
 }
 
 #[test]
+fn decodes_what_the_webapp_sends_beyond_the_seed() {
+    assert_eq!(
+        decode(r#"["chat.react", 4, {"channel": "r", "event": 7, "reaction": "👍"}]"#),
+        Ok(Request::React {
+            id: json!(4),
+            channel: "r".into(),
+            event_id: 7,
+            reaction: "👍".into(),
+            delete: false
+        })
+    );
+    let withdraw = decode(
+        r#"["chat.react", 5, {"channel": "r", "event": 7, "reaction": "👍", "delete": true}]"#,
+    );
+    assert!(matches!(withdraw, Ok(Request::React { delete: true, .. })));
+    assert_eq!(
+        decode(r#"["chat.mark_read", 6, {"channel": "r", "id": 12}]"#),
+        Ok(Request::MarkRead {
+            id: json!(6),
+            channel: "r".into(),
+            event_id: Some(12)
+        })
+    );
+    // Without a usable id the handler answers upstream's `chat.invalid_body`.
+    for payload in [
+        r#"{"channel": "r"}"#,
+        r#"{"channel": "r", "id": 0}"#,
+        r#"{"channel": "r", "id": "7"}"#,
+    ] {
+        let frame = format!(r#"["chat.mark_read", 6, {payload}]"#);
+        assert!(
+            matches!(decode(&frame), Ok(Request::MarkRead { event_id: None, .. })),
+            "{payload}"
+        );
+    }
+    assert_eq!(
+        decode(r#"["user.fetch", 7, {"ids": ["a", null, 3, "b"]}]"#),
+        Ok(Request::UserFetch {
+            id: json!(7),
+            wanted: Wanted::Many(vec!["a".into(), "b".into()])
+        })
+    );
+    assert_eq!(
+        decode(r#"["user.fetch", 8, {"id": "a"}]"#),
+        Ok(Request::UserFetch {
+            id: json!(8),
+            wanted: Wanted::One("a".into())
+        })
+    );
+    let many: Vec<String> = (0..150).map(|n| format!("u{n}")).collect();
+    let frame = json!(["user.fetch", 9, {"ids": many}]).to_string();
+    let Ok(Request::UserFetch {
+        wanted: Wanted::Many(ids),
+        ..
+    }) = decode(&frame)
+    else {
+        panic!("user.fetch with ids")
+    };
+    assert_eq!(ids.len(), MAX_FETCH_USERS);
+}
+
+#[test]
 fn not_json_is_invalid_json_without_id() {
     let e = err("[\"chat.join\", 1, ");
     assert_eq!((e.code, e.id), (codes::PROTOCOL_INVALID_JSON, None));
@@ -93,6 +155,16 @@ fn wrong_shapes_are_malformed() {
         (r#"["chat.join", 1, {"channel": 5}]"#, Some(json!(1))),
         (r#"["user.update", 1, {"profile": "x"}]"#, Some(json!(1))),
         (r#"["user.fetch", 1, {}]"#, Some(json!(1))),
+        (r#"["user.fetch", 1, {"ids": "a"}]"#, Some(json!(1))),
+        (
+            r#"["chat.react", 1, {"channel": "r", "reaction": "x"}]"#,
+            Some(json!(1)),
+        ),
+        (
+            r#"["chat.react", 1, {"channel": "r", "event": 1}]"#,
+            Some(json!(1)),
+        ),
+        (r#"["chat.mark_read", 1, {"id": 1}]"#, Some(json!(1))),
         (
             r#"["chat.fetch", 1, {"channel": "r", "count": -1}]"#,
             Some(json!(1)),
@@ -112,7 +184,7 @@ fn wrong_shapes_are_malformed() {
 
 #[test]
 fn unknown_actions_keep_their_id() {
-    let e = err(r#"["chat.react", "x", {}]"#);
+    let e = err(r#"["chat.explode", "x", {}]"#);
     assert_eq!(
         (e.code, e.id),
         (codes::PROTOCOL_UNKNOWN_ACTION, Some(json!("x")))

@@ -5,7 +5,9 @@ mod auth;
 mod chat;
 mod codec;
 mod input;
+mod reading;
 mod send;
+mod signin;
 
 pub(crate) use serde_json::{json, Value};
 
@@ -151,4 +153,28 @@ impl SessionData {
         self.joined = rooms.iter().map(|r| r.to_string()).collect();
         self
     }
+}
+
+/// `sender` (a member) says `body` in `room`, as a client of any protocol would.
+pub(crate) fn post(backend: &CoreBackend, room: &str, sender: &str, body: &str) -> u64 {
+    backend
+        .process_message(crate::backend::NewMessage {
+            room: room.into(),
+            sender: sender.into(),
+            channel: "test".into(),
+            event_type: "channel.message".into(),
+            content: json!({"type": "text", "body": body}).to_string(),
+        })
+        .unwrap()
+        .event_id
+}
+
+/// The frames a note makes `session` send, and the session after.
+pub(crate) fn note(
+    backend: &CoreBackend,
+    session: &Session,
+    note: &wcc_interface::Note,
+) -> (Session, Vec<Value>) {
+    let outcome = crate::notified::notified(session.clone(), &note.to_json(), backend);
+    (outcome.session.clone(), frames(&outcome.actions))
 }

@@ -11,7 +11,9 @@ fn send_stores_and_answers_the_event() {
     let (backend, session) = joined();
     let (_, actions) = send(&backend, &session, hello("room_0"));
     let event = json!({"channel": "room_0", "event_type": "channel.message",
-        "content": {"type": "text", "body": "Hello world"}, "sender": "alice", "event_id": 1});
+        "content": {"type": "text", "body": "Hello world"}, "sender": "alice", "event_id": 1,
+        "timestamp": "2023-11-14T22:13:20.000+00:00", "edited": null, "replaces": null,
+        "reactions": {}});
     assert_eq!(only(&actions), json!(["success", 9, {"event": event}]));
     assert_eq!(backend.messages("room_0")[0].channel, "venueless");
 }
@@ -200,7 +202,7 @@ fn fetch_names_senders_who_are_gone_by_id() {
     assert_eq!(frame[2]["results"][1]["sender"], json!(guest));
     assert_eq!(
         frame[2]["users"][&guest],
-        json!({"id": "guest-gw-3", "profile": {}})
+        json!({"id": "guest-gw-3", "profile": {}, "deleted": true})
     );
     assert_eq!(
         frame[2]["users"]["alice"]["profile"]["display_name"],
@@ -230,24 +232,35 @@ fn edit(event_id: Value, content: Value) -> Value {
         "content": content, "replaces": event_id}])
 }
 
+/// The reply (and the push, see `render`) is upstream's replacing event: it names the message
+/// in `replaces` and takes the room's newest id, so the webapp, which marks the room read up to
+/// the last event it got, never moves its read pointer back; the message keeps its own id.
 #[test]
-fn an_edit_replaces_your_own_message_and_answers_the_changed_event() {
+fn an_edit_replaces_your_own_message_and_answers_the_replacing_event() {
     let (backend, session) = joined();
-    send(&backend, &session, hello("room_0"));
+    for _ in 0..3 {
+        send(&backend, &session, hello("room_0"));
+    }
+    backend.set_now(channel_kit::core::START_MS + 90_000);
     let (_, actions) = send(
         &backend,
         &session,
         edit(json!(1), json!({"type": "text", "body": "Hello, world"})),
     );
-    let reply = only(&actions);
-    assert_eq!(reply[0], "success", "{reply}");
-    assert_eq!(reply[2]["event"]["replaces"], 1);
-    assert_eq!(reply[2]["event"]["content"]["body"], "Hello, world");
     assert_eq!(
-        backend.messages("room_0")[0].content["body"],
-        "Hello, world"
+        only(&actions),
+        json!(["success", 7, {"event": {"channel": "room_0", "event_type": "channel.message",
+            "content": {"type": "text", "body": "Hello, world"}, "sender": "alice",
+            "event_id": 3, "replaces": 1, "reactions": {},
+            "timestamp": "2023-11-14T22:14:50.000+00:00",
+            "edited": "2023-11-14T22:14:50.000+00:00"}}])
     );
-    assert_eq!(backend.messages("room_0").len(), 1, "no new message");
+    let stored = backend.messages("room_0");
+    assert_eq!(stored.len(), 3, "no new message");
+    assert_eq!(
+        (stored[0].event_id, &stored[0].content["body"]),
+        (1, &json!("Hello, world"))
+    );
 }
 
 #[test]
@@ -270,9 +283,11 @@ fn a_deletion_masks_the_message_and_shows_as_deleted() {
         &session,
         json!(["chat.fetch", 8, {"channel": "room_0", "count": 10}]),
     );
+    let shown = &only(&fetched.1)[2]["results"][0];
     assert_eq!(
-        only(&fetched.1)[2]["results"][0]["content"]["type"],
-        "deleted"
+        (&shown["content"], &shown["sender"], &shown["event_id"]),
+        (&json!({"type": "deleted"}), &Value::Null, &json!(1)),
+        "who wrote a removed message is forgotten"
     );
 }
 

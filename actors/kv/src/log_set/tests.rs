@@ -489,3 +489,31 @@ fn a_reader_whose_snapshot_moves_reads_again() {
     assert_eq!(reader.entries::<u64>().unwrap(), model);
     assert_eq!(*hooked.calls.borrow(), 4, "one more round of two calls");
 }
+
+#[test]
+fn clear_deletes_every_key_of_a_compacted_set_and_it_can_start_again() {
+    let store = MemoryStore::new();
+    let set = LogSet::new(&store, "s");
+    // Several compactions, a slot in flight (a gap) and slots after the snapshot.
+    for i in 0..(3 * K + 5) {
+        set.add(&format!("k{}", i % 7), &i, 1).unwrap();
+        if i == 2 * K + 3 {
+            take_slot(&set);
+        }
+    }
+    set.remove("k0", 1).unwrap();
+    assert!(base(&store, "s").upto > 0, "the set was compacted");
+    assert_eq!(
+        LogSet::exist_many(&store, &["s".into(), "t".into()]).unwrap(),
+        [true, false]
+    );
+
+    set.clear().unwrap();
+    assert_eq!(keys_under(&store, "s"), 0, "{:?}", store.keys());
+    assert!(members(&set).is_empty());
+    assert_eq!(LogSet::exist_many(&store, &["s".into()]).unwrap(), [false]);
+    set.clear().unwrap();
+
+    set.add("again", &1u64, 1).unwrap();
+    assert_eq!(members(&set), BTreeMap::from([("again".to_owned(), 1)]));
+}

@@ -399,6 +399,10 @@ fn a_deleted_guest_leaves_no_key_behind_and_tells_only_its_rooms() {
     rooms.join("lobby", &guest.id, "actionhero", 5).unwrap();
     rooms.join("call", &guest.id, "actionhero", 5).unwrap();
     store.set(&keys::user_group(&guest.id), b"mods").unwrap();
+    // A read pointer, as the messages actor keeps one when the guest reads the lobby.
+    wcc_kv::LogSet::new(&store, keys::read_pointers(&guest.id))
+        .add("lobby/3", &3u64, 5)
+        .unwrap();
     publisher.sent.borrow_mut().clear();
 
     assert!(users.delete_user(&guest.id, 6).unwrap());

@@ -488,6 +488,176 @@ async fn handshakes(wcc: &Wcc) -> Result<()> {
     Ok(())
 }
 
+/// `actionheroClient.connect()` in a browser on the server's own page: Faye 1.0.4 sends its
+/// handshake over HTTP (a JSON `POST` to `/faye`, its `long-polling` transport), takes the
+/// client id from the answer and the websocket it advises, and carries on there with that id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_era_browser_client_handshakes_over_http_post() -> Result<()> {
+    common::run_once(|wcc| Box::pin(handshakes_over_http(wcc)))
+        .await
+        .map(drop)
+}
+
+async fn handshakes_over_http(wcc: &Wcc) -> Result<()> {
+    faye::wait_ready(&wcc.gateway).await?;
+    // Faye opens its websocket probe while the handshake is under way.
+    let mut client = Faye::open(&wcc.gateway).await?;
+    let body = faye::http_handshake("long-polling");
+    let origin = format!("http://{}", wcc.gateway);
+    let request = format!(
+        "POST /faye HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\n\
+         Pragma: no-cache\r\nX-Requested-With: XMLHttpRequest\r\nContent-Length: {}\r\n\r\n{body}",
+        wcc.gateway,
+        body.len()
+    );
+    let answer = faye::http(&wcc.gateway, &request).await?;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    assert_eq!(answer.header("access-control-allow-origin"), Some(&*origin));
+    let replies = answer.json()?;
+    let client_id = replies[0]["clientId"]
+        .as_str()
+        .expect("a client id")
+        .to_owned();
+    assert_eq!(
+        replies,
+        json!([{
+            "id": "1",
+            "channel": "/meta/handshake",
+            "successful": true,
+            "version": "1.0",
+            "supportedConnectionTypes": ["websocket"],
+            "clientId": client_id,
+            "advice": {"reconnect": "retry", "interval": 30_000, "timeout": 45_000},
+        }])
+    );
+
+    // The rest goes over the websocket with that id, message ids going on from the handshake's.
+    client.client_id = client_id.clone();
+    let greeting = client.join().await?;
+    assert_eq!(greeting["context"], "api");
+    assert_eq!(greeting["room"], "defaultRoom");
+    let details = client.request(json!({"event": "detailsView"})).await?;
+    assert_eq!(details["status"], "OK", "{details}");
+    assert_eq!(details["data"]["room"], "defaultRoom");
+    assert_ok(
+        &client
+            .request(json!({"event": "say", "message": "hello over the websocket"}))
+            .await?,
+    );
+
+    // Only the path that answers HTTP does; the others still want a websocket, or nothing.
+    let plain = |path: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let refused = faye::http(&wcc.gateway, &plain("/actionhero")).await?;
+    assert_eq!(refused.status, 426, "{refused:?}");
+    assert_eq!(refused.header("upgrade"), Some("websocket"));
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    let unknown = faye::http(&wcc.gateway, &plain("/nowhere")).await?;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    Ok(())
+}
+
+/// The same client on a page of another origin: Faye 1.0.4's handshake goes out as a script
+/// (`callback-polling`: JSONP, the only cross-origin transport its handshake may use), and a
+/// cross-origin `POST` (its `cross-origin-long-polling`, a form after a CORS preflight) is
+/// answered too, readable by that origin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_era_browser_client_handshakes_across_origins_with_jsonp_and_cors() -> Result<()> {
+    common::run_once(|wcc| Box::pin(handshakes_across_origins(wcc)))
+        .await
+        .map(drop)
+}
+
+async fn handshakes_across_origins(wcc: &Wcc) -> Result<()> {
+    faye::wait_ready(&wcc.gateway).await?;
+    let gateway = &wcc.gateway;
+    let page = "https://chat.example.test";
+    let expected = |client_id: &str| {
+        json!([{
+            "id": "1",
+            "channel": "/meta/handshake",
+            "successful": true,
+            "version": "1.0",
+            "supportedConnectionTypes": ["websocket"],
+            "clientId": client_id,
+            "advice": {"reconnect": "retry", "interval": 30_000, "timeout": 45_000},
+        }])
+    };
+
+    // A <script src> the page adds: the handshake in `message`, its callback in `jsonp`.
+    let message = faye::uri_encoded(&faye::http_handshake("callback-polling"));
+    let script = format!(
+        "GET /faye?message={message}&jsonp=__jsonp1__ HTTP/1.1\r\nHost: {gateway}\r\n\
+         Accept: */*\r\nReferer: {page}/chat\r\n\r\n"
+    );
+    let answer = faye::http(gateway, &script).await?;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    let json = answer
+        .body
+        .strip_prefix("/**/__jsonp1__(")
+        .and_then(|rest| rest.strip_suffix(");"))
+        .unwrap_or_else(|| panic!("not a call of the callback: {}", answer.body));
+    let replies: Value = serde_json::from_str(json)?;
+    let client_id = replies[0]["clientId"].as_str().expect("a client id");
+    assert_eq!(replies, expected(client_id));
+    // A callback that is no JavaScript name is refused, never written into the script.
+    let injected = format!("GET /faye?message={message}&jsonp=alert(1)// HTTP/1.1\r\n\r\n");
+    let refused = faye::http(gateway, &injected).await?;
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(!refused.body.contains("alert"), "{refused:?}");
+
+    // The preflight of a cross-origin POST carrying Faye's `Pragma`.
+    let preflight = format!(
+        "OPTIONS /faye HTTP/1.1\r\nHost: {gateway}\r\nOrigin: {page}\r\n\
+         Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: pragma\r\n\r\n"
+    );
+    let allowed = faye::http(gateway, &preflight).await?;
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(page));
+    let methods = allowed
+        .header("access-control-allow-methods")
+        .unwrap_or_default();
+    assert!(methods.contains("POST"), "{allowed:?}");
+    let headers = allowed
+        .header("access-control-allow-headers")
+        .unwrap_or_default();
+    assert!(
+        headers.to_ascii_lowercase().contains("pragma"),
+        "{allowed:?}"
+    );
+    assert_eq!(allowed.header("access-control-allow-credentials"), None);
+
+    // The POST itself: a form, `message=<JSON>`, with the browser's default type.
+    let form = format!(
+        "message={}",
+        faye::uri_encoded(&faye::http_handshake("cross-origin-long-polling"))
+    );
+    let post = format!(
+        "POST /faye HTTP/1.1\r\nHost: {gateway}\r\nOrigin: {page}\r\nPragma: no-cache\r\n\
+         Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    let answer = faye::http(gateway, &post).await?;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.header("access-control-allow-origin"), Some(page));
+    let replies = answer.json()?;
+    let client_id = replies[0]["clientId"].as_str().expect("a client id");
+    assert_eq!(replies, expected(client_id));
+    Ok(())
+}
+
 /// The browser client in a room with a telnet client: `roomChange`, `say` both ways, actions
 /// (`register`, `login`), listening to another room, `roomLeave`; then the same client on a new
 /// socket after its old one dropped, with no handshake there, as Faye carries on.

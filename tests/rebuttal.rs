@@ -47,6 +47,10 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     bad_packets(wcc, &mut cast).await?;
     closing_leaves_the_voice_room(wcc, &mut cast).await?;
     signing_in_and_closing_show_in_everyones_user_list(wcc, &mut cast).await?;
+    a_user_signed_in_on_another_protocol_shows_as_connected_until_that_socket_closes(
+        wcc, &mut cast,
+    )
+    .await?;
     Ok(())
 }
 
@@ -1523,16 +1527,57 @@ async fn signing_in_and_closing_show_in_everyones_user_list(
         .expect("disconnect", |p| p["userid"] == dave_id.as_str())
         .await?;
     assert_eq!(gone, json!({"type": "disconnect", "userid": dave_id}));
+    // Two changes, each announced: presence hears the logout, the close hook ends the stream.
+    // They happen side by side; the list announced last shows both.
     let users = bob
         .expect("updateUsers", |p| {
-            user_in(p, &dave_id).is_some_and(|u| u["status"] == false)
+            user_in(p, &dave_id).is_some_and(|u| u["status"] == false && u["livestate"] == false)
         })
-        .await?;
+        .await
+        .context("dave disconnected and the stream ended with its connection")?;
     let dave = user_in(&users, &dave_id).context("dave")?;
+    assert_eq!(dave["livelabel"], "", "{dave}");
+    Ok(())
+}
+
+/// Who is connected is presence's, whatever the protocol: a user signed in on venueless is
+/// connected in every Rebuttal client's list (announced when their first session starts, and in
+/// the lists a Rebuttal sign-in gets), and disconnected once that socket closes. Vera is known
+/// from `cross_protocol`, so no new account announces the list here: presence does.
+async fn a_user_signed_in_on_another_protocol_shows_as_connected_until_that_socket_closes(
+    wcc: &Wcc,
+    cast: &mut Cast,
+) -> Result<()> {
+    let Cast { bob, .. } = cast;
+    bob.forget();
+    let mut venueless: Venueless = wcc.venueless().await?;
+    let vera = venueless.login("ven-device", Some("Vera")).await?;
+    bob.expect("updateUsers", |p| {
+        user_in(p, &vera).is_some_and(|u| u["status"] == true)
+    })
+    .await
+    .context("a venueless sign-in reaches a Rebuttal client's user list")?;
+
+    let mut phone = wcc.rebuttal().await?;
+    phone.login(ADMIN_EMAIL, PASSWORD).await?;
+    let own = phone.expect("updateUsers", |_| true).await?;
     assert_eq!(
-        (&dave["livestate"], &dave["livelabel"]),
-        (&json!(false), &json!("")),
-        "the stream ended with its connection: {dave}"
+        user_in(&own, &vera).context("vera")?["status"],
+        true,
+        "{own}"
     );
+    phone.close().await?;
+
+    // Lists rendered before her sign-in may have arrived before the one that showed it; any
+    // list from now on was built after it.
+    bob.forget();
+    venueless.close().await?;
+    let users = bob
+        .expect("updateUsers", |p| {
+            user_in(p, &vera).is_some_and(|u| u["status"] == false)
+        })
+        .await
+        .context("closing the venueless socket reaches a Rebuttal client's user list")?;
+    assert_eq!(user_in(&users, &vera).context("vera")?["name"], "Vera");
     Ok(())
 }

@@ -87,7 +87,8 @@ struct AppArgs {
     artifacts: PathBuf,
     #[arg(long, default_value = "default")]
     lattice: String,
-    /// Extra manifest values, `NAME=value` (see wadm.yaml for the names and defaults).
+    /// Extra manifest values, `NAME=value` (see wadm.yaml for the names and defaults). `WCC_*`
+    /// environment variables fill them too (`WCC_VENUELESS_RATE_LIMIT=0 make run`); `--var` wins.
     #[arg(long = "var", value_parser = key_value)]
     vars: Vec<(String, String)>,
 }
@@ -100,7 +101,10 @@ impl AppArgs {
                 self.artifacts.display()
             )
         })?;
-        let mut vars: HashMap<_, _> = self.vars.iter().cloned().collect();
+        let mut vars: HashMap<_, _> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("WCC_"))
+            .collect();
+        vars.extend(self.vars.iter().cloned());
         vars.insert(
             "WCC_ARTIFACTS".into(),
             artifacts.to_string_lossy().into_owned(),

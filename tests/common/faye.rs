@@ -4,13 +4,17 @@
 //! that is no reply (`channel` and `data`) to the channel's subscribers; the actionhero client
 //! subscribes to its setup channel, then to its connection channel, and publishes requests
 //! there.
+//!
+//! Before any of that, Faye sends its handshake over plain HTTP ([`HttpAnswer`], [`http`]): a
+//! JSON `POST` from the page's own origin, a JSONP `GET` from another.
 
 use anyhow::{bail, ensure, Context, Result};
 use futures::SinkExt;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{next_json, Socket};
+use crate::common::{next_json, Socket, REPLY_TIMEOUT};
 
 /// The setup channel a client announces itself on (`randomString()` picks the tail).
 pub const SETUP: &str =
@@ -168,6 +172,12 @@ impl Faye {
     /// Returns the greeting delivered there.
     pub async fn connect_client(&mut self) -> Result<Value> {
         self.handshake().await?;
+        self.join().await
+    }
+
+    /// What the client does once it has its client id (however it got it): the setup channel,
+    /// the connect, the switch to the connection channel. Returns the greeting delivered there.
+    pub async fn join(&mut self) -> Result<Value> {
         let subscribed = self.subscribe(SETUP).await?;
         ensure!(subscribed["successful"] == true, "{subscribed}");
         let setup = self.delivery(SETUP, |_| true).await?;
@@ -244,4 +254,96 @@ pub async fn wait_ready(gateway: &str) -> Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     Ok(())
+}
+
+/// Faye 1.0.4's handshake as its HTTP transports send it: its first message, offering the one
+/// transport it sends it with, in Faye's own field order.
+pub fn http_handshake(connection_type: &str) -> String {
+    format!(
+        r#"[{{"channel":"/meta/handshake","version":"1.0","supportedConnectionTypes":["{connection_type}"],"id":"1"}}]"#
+    )
+}
+
+/// `text` as `encodeURIComponent` leaves it (what Faye puts in a query or a form).
+pub fn uri_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'~'
+            | b'*'
+            | b'\''
+            | b'('
+            | b')' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An HTTP response as the client reads it.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// Names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut found = self.headers.iter().filter(|(n, _)| n == name);
+        found.next().map(|(_, value)| value.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_str(&self.body).with_context(|| format!("not JSON: {}", self.body))
+    }
+}
+
+/// Sends `request` (head and body, as a browser writes it) to the gateway and reads the
+/// response to the end: the gateway closes after each.
+pub async fn http(gateway: &str, request: &str) -> Result<HttpAnswer> {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(gateway).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).await?;
+        Ok::<_, anyhow::Error>(bytes)
+    };
+    let bytes = tokio::time::timeout(REPLY_TIMEOUT, exchange)
+        .await
+        .context("no HTTP answer in time")??;
+    let text = String::from_utf8(bytes).context("an answer that is not UTF-8")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("no complete head: {text:?}"))?;
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("bad status line {status_line:?}"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let answer = HttpAnswer {
+        status,
+        headers,
+        body: body.to_owned(),
+    };
+    let length = answer.header("content-length").and_then(|n| n.parse().ok());
+    ensure!(
+        length == Some(answer.body.len()),
+        "Content-Length {length:?} for a body of {}",
+        answer.body.len()
+    );
+    Ok(answer)
 }

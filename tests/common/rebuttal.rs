@@ -108,7 +108,7 @@ impl Rebuttal {
     pub async fn login(&mut self, email: &str, password: &str) -> Result<String> {
         self.send(
             json!({"type": "login", "email": email, "password": password,
-            "protocol": "e2e"}),
+            "protocol": "v1"}),
         )
         .await?;
         self.logged_in().await

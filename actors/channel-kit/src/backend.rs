@@ -33,6 +33,23 @@ pub struct Member {
     pub joined_at: u64,
 }
 
+/// A user with at least one live session, on any protocol (presence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnlineUser {
+    pub user: String,
+    /// The protocols of the user's live sessions, sorted, distinct.
+    pub channels: Vec<String>,
+}
+
+/// One live session of a user (presence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSession {
+    /// The connection id the gateway gave it.
+    pub connection: String,
+    /// The protocol it speaks.
+    pub channel: String,
+}
+
 /// A condition on connection details for joining a room (actionhero's authentication pattern).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinRule {
@@ -231,6 +248,14 @@ pub trait Backend {
     /// `true` for the first caller ever, who becomes an administrator.
     fn claim_founder(&self, actor: &Principal, user: &str) -> Result<bool, Failure>;
     fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure>;
+
+    // presence: who is connected, from the gateways' logins and logouts. A connection's own
+    // login is published by the gateway once the call that signed it in has answered, and its
+    // logout as it closes, so during those calls presence may not know of it yet or any more.
+    /// Every user with a live session, on any protocol, sorted by user.
+    fn online_users(&self) -> Result<Vec<OnlineUser>, Failure>;
+    /// The live sessions of `user`, on any protocol, by connection id.
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure>;
 
     // the channel's own surroundings
     /// A setting of this channel from wadm.yaml (`None` if unset).

@@ -7,8 +7,8 @@
 use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
-    Room, Signal, User, UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, OnlineUser, Principal, Reactions,
+    ReadState, Room, Signal, User, UserSession, UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
 use crate::Channel;
@@ -25,7 +25,7 @@ pub mod bindings {
 
 use bindings::exports::wcc::chat::channel as wit;
 use bindings::wasi::config::store as config;
-use bindings::wcc::chat::{access, messages, rooms, types, users};
+use bindings::wcc::chat::{access, messages, presence, rooms, types, users};
 
 /// The core actors and settings as the imports reach them.
 pub struct Imports;
@@ -444,6 +444,28 @@ impl Backend for Imports {
 
     fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure> {
         access::make_admin(&principal(actor), user).map_err(failure)
+    }
+
+    fn online_users(&self) -> Result<Vec<OnlineUser>, Failure> {
+        let found = presence::online_users().map_err(failure)?;
+        Ok(found
+            .into_iter()
+            .map(|u| OnlineUser {
+                user: u.user,
+                channels: u.channels,
+            })
+            .collect())
+    }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure> {
+        let found = presence::user_sessions(user).map_err(failure)?;
+        Ok(found
+            .into_iter()
+            .map(|s| UserSession {
+                connection: s.connection,
+                channel: s.channel,
+            })
+            .collect())
     }
 
     fn setting(&self, key: &str) -> Option<String> {

@@ -1,8 +1,11 @@
 //! The real core, natively, behind [`crate::Backend`]: what channels' unit tests run on
 //! (feature `core`).
 //!
-//! [`CoreBackend`] calls the messages and rooms actors' own logic (the crates `messages` and
-//! `rooms`) over one in-memory store, as their components do over JetStream KV. Every decision
+//! [`CoreBackend`] calls the messages, rooms and presence actors' own logic (the crates
+//! `messages`, `rooms` and `presence`) over one in-memory store, as their components do over
+//! JetStream KV. What the gateways publish on `wcc.events` (logins, logouts, heartbeats) has no
+//! gateway here to publish it: a test tells the core with [`CoreBackend::session_started`],
+//! [`CoreBackend::session_ended`] or [`CoreBackend::hear`], where the gateway would. Every decision
 //! (who may read, join, write, edit or remove; size limits; accounts, passwords, tokens,
 //! throttling; what is stored and published) is the core's, so a channel test proves something
 //! about the product. The adapter supplies only what a component's host would: the store, a
@@ -62,10 +65,16 @@ impl rooms::Publisher for Recorder {
     }
 }
 
+impl presence::Publisher for Recorder {
+    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
+        self.record(subject, body)
+    }
+}
+
 /// Something another client does while a call is under way ([`CoreBackend::meanwhile`]).
 type Meanwhile = Box<dyn FnOnce(&CoreBackend)>;
 
-/// The messages and rooms actors over one [`MemoryStore`].
+/// The messages, rooms and presence actors over one [`MemoryStore`].
 pub struct CoreBackend {
     store: MemoryStore,
     recorder: Recorder,
@@ -214,19 +223,39 @@ impl CoreBackend {
         self.meanwhile.borrow_mut().insert(op, Box::new(then));
     }
 
-    /// The gateway's UserLoggedOut for `user`'s session on `connection`, as the rooms actor hears
-    /// it on `wcc.events` (a close, a sign-in as someone else, or presence ending the sessions of
-    /// a gateway that died).
-    pub fn session_ended(&self, user: &str, channel: &str, connection: &str) {
-        let event = Event::UserLoggedOut {
+    /// The gateway's UserLoggedIn for `user`'s session on `connection` (a call's answer signed
+    /// the connection in), from a gateway without heartbeats, so the session lasts until
+    /// [`Self::session_ended`].
+    pub fn session_started(&self, user: &str, channel: &str, connection: &str) {
+        self.hear(Event::UserLoggedIn {
             user: user.into(),
             channel: channel.into(),
             connection: connection.into(),
-        };
+            gateway: String::new(),
+        });
+    }
+
+    /// The gateway's UserLoggedOut for `user`'s session on `connection` (a close, a sign-in as
+    /// someone else, or presence ending the sessions of a gateway that died).
+    pub fn session_ended(&self, user: &str, channel: &str, connection: &str) {
+        self.hear(Event::UserLoggedOut {
+            user: user.into(),
+            channel: channel.into(),
+            connection: connection.into(),
+        });
+    }
+
+    /// An event on `wcc.events` (a login, a logout, a gateway's heartbeat) as presence and the
+    /// rooms actor hear it, now. What presence publishes in turn (a dead gateway's logouts, a
+    /// change of who is online) is recorded like everything the core publishes, and not heard
+    /// again.
+    pub fn hear(&self, event: Event) {
         let body = Envelope::new(event, self.now()).to_json();
+        presence::handle_event(&self.store, &self.recorder, body.as_bytes(), &|| self.now())
+            .expect("presence handles the event");
         self.users()
             .on_event(body.as_bytes(), self.now())
-            .expect("session_ended");
+            .expect("the rooms actor handles the event");
     }
 
     pub fn set_setting(&self, key: &str, value: &str) {

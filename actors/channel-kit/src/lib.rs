@@ -4,8 +4,8 @@
 //! - [`backend`]: the core-actor operations a channel may use, as a trait ([`Backend`]),
 //! - [`ratelimit`]: the per-connection token bucket every channel uses, and its settings (on by
 //!   default),
-//! - `core` (feature `core`): [`Backend`] over the real messages and rooms actors' logic on an
-//!   in-memory store, for channels' unit tests,
+//! - `core` (feature `core`): [`Backend`] over the real messages, rooms and presence actors'
+//!   logic on an in-memory store, for channels' unit tests,
 //! - `component` (wasm32 only): the `wcc:chat` bindings, [`Backend`] over the imported core
 //!   actors, and [`export_channel!`], which turns a [`Channel`] into the exported interface.
 //!
@@ -24,8 +24,8 @@ pub mod core;
 pub mod component;
 
 pub use backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
-    Room, Signal, User, UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, OnlineUser, Principal, Reactions,
+    ReadState, Room, Signal, User, UserSession, UserSignal,
 };
 pub use session::{Action, Frame, Outcome, Session};
 

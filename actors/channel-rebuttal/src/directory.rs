@@ -5,14 +5,17 @@
 //!
 //! Live voice state that others must see on arrival (live streaming, server mute) is kept in the
 //! user's profile under `rebuttal`; the voice room a user is in is its membership of a voice room.
+//! Who is connected (`status`) is presence's, asked each time a list is built: presence tracks
+//! every protocol's sessions, and ends those of a gateway that died, and it announces a user's
+//! first session and last one as a change of the user list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use channel_kit::{Backend, Principal, Room, User};
 use serde_json::{json, Value};
 use wcc_interface::{ids, Failure};
 
-use crate::{codec, connections};
+use crate::codec;
 
 /// The room kinds Rebuttal shows; direct rooms of other protocols stay out of its lists.
 pub const KINDS: [&str; 2] = ["text", "voice"];
@@ -70,9 +73,14 @@ impl Rooms {
             .map(|(room, _)| room.as_str())
     }
 
+    /// Whether anyone is in a voice room (whose user objects say whether they are connected).
+    pub fn has_occupants(&self) -> bool {
+        self.occupants.values().any(|members| !members.is_empty())
+    }
+
     /// `updateRooms`. A voice room's `userlist` holds user objects, as in the user list: the
     /// client draws each one's video tile from them (`id`, `name`, `avatar`, `livelabel`).
-    pub fn packet(&self) -> String {
+    pub fn packet(&self, connected: &Connected) -> String {
         let list: Vec<Value> = self
             .rooms
             .iter()
@@ -84,12 +92,38 @@ impl Rooms {
                     .flatten()
                     // A member whose record is gone (deleted meanwhile) is shown by no one.
                     .filter_map(|id| self.occupant_users.get(id))
-                    .map(|user| user_object(user, self))
+                    .map(|user| user_object(user, self, connected))
                     .collect();
                 json!({ "id": room.id, "type": room.kind, "name": room.name, "userlist": userlist })
             })
             .collect();
         codec::packet("updateRooms", json!({ "roomList": list }))
+    }
+}
+
+/// Who is connected right now, on any protocol, as upstream's `status` shows it.
+pub struct Connected(BTreeSet<String>);
+
+impl Connected {
+    /// Asks presence. `signing_in`: the user a connection is signing in as in this very call,
+    /// connected although presence hears of it only once the call has answered.
+    pub fn load(backend: &impl Backend, signing_in: Option<&str>) -> Result<Self, Failure> {
+        let mut users: BTreeSet<String> = backend
+            .online_users()?
+            .into_iter()
+            .map(|online| online.user)
+            .collect();
+        users.extend(signing_in.map(str::to_owned));
+        Ok(Self(users))
+    }
+
+    /// Nobody: for lists that show no user object.
+    pub fn nobody() -> Self {
+        Self(BTreeSet::new())
+    }
+
+    pub fn contains(&self, user: &str) -> bool {
+        self.0.contains(user)
     }
 }
 
@@ -117,7 +151,7 @@ pub fn profile_of(user: &User) -> serde_json::Map<String, Value> {
 }
 
 /// The user object of Rebuttal's lists.
-pub fn user_object(user: &User, rooms: &Rooms) -> Value {
+pub fn user_object(user: &User, rooms: &Rooms, connected: &Connected) -> Value {
     let profile = profile_of(user);
     let voice = profile.get(PROFILE_KEY).cloned().unwrap_or(Value::Null);
     let avatar = match profile.get("avatar") {
@@ -134,28 +168,40 @@ pub fn user_object(user: &User, rooms: &Rooms) -> Value {
         "talking": false,
         "suppress": voice.get("suppress").and_then(Value::as_bool).unwrap_or(false),
         // Upstream's `status`: connected right now.
-        "status": connections::is_connected(&voice),
+        "status": connected.contains(&user.id),
         "avatar": avatar,
         "hidden": false,
     })
 }
 
 pub fn users_packet(backend: &impl Backend) -> Result<String, Failure> {
-    users_packet_with(backend, &Rooms::load(backend)?)
+    let connected = Connected::load(backend, None)?;
+    users_packet_with(backend, &Rooms::load(backend)?, &connected)
 }
 
-/// `updateUsers`, with the voice rooms already loaded.
-pub fn users_packet_with(backend: &impl Backend, rooms: &Rooms) -> Result<String, Failure> {
+/// `updateUsers`, with the voice rooms and who is connected already loaded.
+pub fn users_packet_with(
+    backend: &impl Backend,
+    rooms: &Rooms,
+    connected: &Connected,
+) -> Result<String, Failure> {
     let users: Vec<Value> = backend
         .list_users()?
         .iter()
-        .map(|u| user_object(u, rooms))
+        .map(|u| user_object(u, rooms, connected))
         .collect();
     Ok(codec::packet("updateUsers", json!({ "userList": users })))
 }
 
+/// `updateRooms`. Presence is asked only if someone is in a voice room to show.
 pub fn rooms_packet(backend: &impl Backend) -> Result<String, Failure> {
-    Ok(Rooms::load(backend)?.packet())
+    let rooms = Rooms::load(backend)?;
+    let connected = if rooms.has_occupants() {
+        Connected::load(backend, None)?
+    } else {
+        Connected::nobody()
+    };
+    Ok(rooms.packet(&connected))
 }
 
 /// `{group name: [permissions]}`.

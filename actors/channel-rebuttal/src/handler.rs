@@ -31,7 +31,7 @@ use crate::codec::{self, Decoded, Malformed, Packet};
 use crate::directory;
 use crate::render::kinds;
 use crate::session::State;
-use crate::{connections, hooks, CHANNEL};
+use crate::{hooks, CHANNEL};
 
 pub use text::MAX_TEXT_CHARS;
 
@@ -93,9 +93,10 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
 }
 
 /// A logged-in connection's end, as upstream shows it to everyone: `disconnect`, its user out
-/// of the voice room it was in (`leaveRoom`, the room list), and the user list with its
-/// `status` and any stream it started ended. Best effort throughout: the connection is gone and
-/// there is no one to tell of a failure.
+/// of the voice room it was in (`leaveRoom`, the room list), and a stream ended if this
+/// connection started it or was the user's last. Whether the user is still connected
+/// (`status`) is presence's: the gateway's logout of this connection tells it. Best effort
+/// throughout: the connection is gone and there is no one to tell of a failure.
 pub fn closed(session: Session, backend: &impl Backend) {
     let state = State::parse(&session.data);
     let Some(user) = session.user else { return };
@@ -106,7 +107,21 @@ pub fn closed(session: Session, backend: &impl Backend) {
             let _ = everyone(backend, &user, kinds::VOICE_LEFT, json!({ "roomid": room }));
         }
     }
-    let _ = connections::closed(backend, &user, &session.connection_id, state.live);
+    if state.live || last_connection(backend, &user, &session.connection_id) {
+        let _ = voice::end_stream(backend, &user);
+    }
+}
+
+/// Whether presence knows no other Rebuttal connection of `user` than `closing` (only a
+/// Rebuttal client streams). The gateway publishes the logout of `closing` as it calls this
+/// hook, so presence may or may not have heard it: it is left out either way. If presence
+/// cannot say, the stream is left to the connection that started it.
+fn last_connection(backend: &impl Backend, user: &str, closing: &str) -> bool {
+    backend.user_sessions(user).is_ok_and(|sessions| {
+        !sessions
+            .iter()
+            .any(|s| s.channel == CHANNEL && s.connection != closing)
+    })
 }
 
 /// A packet being answered: the session and what to do, built up as the handler goes.

@@ -9,15 +9,14 @@
 //!
 //! - [`codec`]: frame text -> [`codec::Packet`] (or why it is malformed); server packets,
 //! - [`handler`]: one packet: (session, packet, backend) -> outcome, with permission checks,
-//! - [`directory`]: the room, user and group lists every client keeps, built from the core,
-//! - [`connections`]: which connections each user has open (the lists' `status`),
+//! - [`directory`]: the room, user and group lists every client keeps, built from the core (who
+//!   is connected, their `status`, from presence),
 //! - [`image`]: the check an uploaded image must pass, judged from its bytes,
 //! - [`render`]: room events, the `everyone` feed and notes -> server packets,
 //! - [`hooks`]: where `contextoption` and `windowinput` go,
 //! - [`session`]: what a connection remembers between packets.
 
 pub mod codec;
-pub mod connections;
 pub mod directory;
 pub mod handler;
 pub mod hooks;

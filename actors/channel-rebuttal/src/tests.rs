@@ -52,8 +52,39 @@ pub(crate) fn types(outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
+/// One packet from the client, carried as the gateway carries it: if the answer signs the
+/// connection in (or out), the gateway publishes that, and presence and the rooms actor hear it.
 pub(crate) fn send(session: Session, packet: Value, backend: &CoreBackend) -> Outcome {
-    handler::received(session, Frame::Text(packet.to_string()), backend)
+    let before = session.user.clone();
+    let outcome = handler::received(session, Frame::Text(packet.to_string()), backend);
+    let after = &outcome.session;
+    if before != after.user {
+        if let Some(user) = before {
+            backend.session_ended(&user, CHANNEL, &after.connection_id);
+        }
+        if let Some(user) = &after.user {
+            backend.session_started(user, CHANNEL, &after.connection_id);
+        }
+    }
+    outcome
+}
+
+/// The client goes, as the gateway sees it: it publishes the logout and calls the close hook.
+/// Presence handles the logout on its own time: with `logout_heard` it has before the hook runs,
+/// without it the hook still finds the connection counted.
+pub(crate) fn hang_up(session: Session, backend: &CoreBackend, logout_heard: bool) {
+    let logout = |s: &Session| {
+        if let Some(user) = &s.user {
+            backend.session_ended(user, CHANNEL, &s.connection_id);
+        }
+    };
+    if logout_heard {
+        logout(&session);
+    }
+    Rebuttal::closed(session.clone(), backend);
+    if !logout_heard {
+        logout(&session);
+    }
 }
 
 /// The one error an outcome sends.
@@ -575,7 +606,7 @@ fn one_voice_room_at_a_time_and_closing_leaves_it() {
     assert!(outcome.actions.is_empty());
     assert_eq!(backend.signals().last().unwrap().room, "v2");
 
-    Rebuttal::closed(outcome.session, &backend);
+    hang_up(outcome.session, &backend, true);
     assert!(!backend.is_member("v2", &boss_id));
     assert_eq!(backend.signals().last().unwrap().kind, "voice.left");
 }
@@ -810,23 +841,27 @@ fn rendered(backend: &CoreBackend, part: &str) -> Value {
     serde_json::from_str(&render::render(&changed(part), backend).unwrap()).unwrap()
 }
 
-/// Other protocols' sign-ins of known users and guests change nothing a Rebuttal list shows;
-/// a Rebuttal sign-in does (who is connected, as upstream's list says).
+/// A user list changes when an account is made, and when a user's first connection opens or
+/// last one closes, on any protocol (its `status`). A second connection, a known user's login
+/// on another protocol that opens no session there, and guests send other clients no list.
 #[test]
-fn sign_ins_of_known_users_elsewhere_and_guests_send_other_clients_no_list() {
+fn only_new_accounts_and_first_and_last_connections_send_other_clients_a_list() {
     let backend = backend();
     backend.add_room("call", "voice");
     admin(&backend);
-    member(&backend, "ann@example.org", None);
-    backend.login("venueless", "vera-browser").unwrap();
+    let ann = member(&backend, "ann@example.org", None);
+    let ann_id = ann.user.clone().unwrap();
+    let vera = backend.login("venueless", "vera-browser").unwrap().id;
     let before = directory_changes(&backend);
 
     // Vera's browser again: a known user, nothing in any list changes.
     backend.login("venueless", "vera-browser").unwrap();
     // An actionhero socket that never signs in: its guest comes, even into the voice room, and
-    // goes, as a thousand such sockets would.
+    // goes with its session, as a thousand such sockets would.
     for n in 0..3 {
-        let guest = backend.guest(&format!("gw-{n}")).unwrap().id;
+        let connection = format!("gw-{n}");
+        let guest = backend.guest(&connection).unwrap().id;
+        backend.session_started(&guest, "actionhero", &connection);
         let me = Principal::user(&guest);
         backend.join(&me, "call", &guest, "actionhero").unwrap();
         assert!(rendered(&backend, "users")["userList"]
@@ -838,22 +873,41 @@ fn sign_ins_of_known_users_elsewhere_and_guests_send_other_clients_no_list() {
             rendered(&backend, "rooms")["roomList"][0]["userlist"],
             json!([])
         );
-        backend.delete_user(&me, &guest).unwrap();
+        backend.session_ended(&guest, "actionhero", &connection);
+        assert_eq!(backend.get_user(&guest).unwrap(), None);
     }
+    // Ann on a second device: she is connected already.
+    let again = json!({"type": "login", "email": "ann@example.org", "password": "correct horse"});
+    let second = send(session("ann-2"), again, &backend);
+    assert_eq!(types(&second)[0], "login");
     assert_eq!(
         directory_changes(&backend),
         before,
         "no list was sent again"
     );
 
-    // Ann on a second device: her connections are the list's to show.
-    let again = json!({"type": "login", "email": "ann@example.org", "password": "correct horse"});
-    assert_eq!(types(&send(session("ann-2"), again, &backend))[0], "login");
+    // Vera's browser connects: her first session, on another protocol.
+    let status = |user: &str| {
+        let list = rendered(&backend, "users");
+        let users = list["userList"].as_array().unwrap().clone();
+        users.into_iter().find(|u| u["id"] == user).unwrap()["status"].clone()
+    };
+    assert_eq!(status(&vera), false);
+    backend.session_started(&vera, "venueless", "vera-1");
     assert_eq!(directory_changes(&backend), before + 1);
+    assert_eq!(status(&vera), true);
+
+    // Ann's devices close: only the last one changes the list.
+    hang_up(second.session, &backend, true);
+    assert_eq!(directory_changes(&backend), before + 1);
+    assert_eq!(status(&ann_id), true);
+    hang_up(ann, &backend, true);
+    assert_eq!(directory_changes(&backend), before + 2);
+    assert_eq!(status(&ann_id), false);
 
     // A new account is a change of the list: upstream's clients only understand it whole.
     member(&backend, "bo@example.org", None);
-    assert!(directory_changes(&backend) > before);
+    assert!(directory_changes(&backend) > before + 2);
 }
 
 #[test]
@@ -870,6 +924,21 @@ fn a_list_overtaken_by_a_later_change_is_dropped_and_the_last_one_is_sent() {
     // Its own render finds nothing newer and sends the list with both.
     let list = rendered(&backend, "users");
     assert_eq!(list["userList"].as_array().unwrap().len(), 2, "{list}");
+    // A first connection moves the same count: presence announces it as a change of the users,
+    // so a list built while it happened is dropped too, and the next one shows it.
+    let late = backend
+        .find_login("venueless", "late-browser")
+        .unwrap()
+        .unwrap()
+        .id;
+    let connects = late.clone();
+    backend.meanwhile("list_users", move |b| {
+        b.session_started(&connects, "venueless", "late-1");
+    });
+    assert_eq!(render::render(&users, &backend), None);
+    let list = rendered(&backend, "users");
+    assert_eq!(list["userList"][1]["id"], late.as_str(), "{list}");
+    assert_eq!(list["userList"][1]["status"], true, "{list}");
     // A change of another part does not hold this one back.
     backend.meanwhile("list_users", |b| b.add_room("later", "text"));
     assert!(render::render(&users, &backend).is_some());

@@ -1,14 +1,14 @@
 //! What upstream's web client (trigg/Rebuttal-Webapp) sends and needs, on the real core: the
 //! packets exactly as its `sender.ts` writes them, and the fields its `protocol.ts` reads.
 
-use channel_kit::core::CoreBackend;
+use channel_kit::core::{CoreBackend, START_MS};
 use channel_kit::{Action, Backend, Channel, NewMessage};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note};
 
 use crate::codec::{self, Decoded, Packet};
-use crate::tests::{admin, backend, id, member, send, sent, session, signup, ADMIN};
-use crate::{connections, directory, handler, render, Rebuttal, CHANNEL};
+use crate::tests::{admin, backend, hang_up, id, member, send, sent, session, signup, ADMIN};
+use crate::{directory, handler, render, Rebuttal, CHANNEL};
 
 /// A Rebuttal event as the gateway hands it to the render.
 fn envelope(event: Event) -> String {
@@ -310,10 +310,11 @@ fn a_voice_rooms_userlist_holds_user_objects() {
     assert_eq!(call["userlist"][0]["status"], true);
 }
 
-/// `status` is whether the user is connected, a boolean; signing in and closing change it, and
-/// the core announces the user list to every client each time, as upstream sends `updateUsers`
-/// to everyone after a login and a close. A close also tells everyone `disconnect{userid}`
-/// (the client drops that user's call) and ends a stream the connection started.
+/// `status` is whether the user is connected, a boolean, on any protocol, as presence knows.
+/// A user's first sign-in and last close change it, and presence announces the user list to
+/// every client each time, as upstream sends `updateUsers` to everyone after a login and a close.
+/// A close also tells everyone `disconnect{userid}` (the client drops that user's call) and ends
+/// a stream the connection started.
 #[test]
 fn signing_in_and_closing_show_in_everyones_user_list() {
     let backend = backend();
@@ -332,6 +333,8 @@ fn signing_in_and_closing_show_in_everyones_user_list() {
     let pat = signup(&backend, "pat@x.org", &code);
     let pat_id = pat.session.user.clone().unwrap();
     assert!(list_changes(&backend) > before, "everyone gets the list");
+    // The list sent with the login was built before the gateway published the sign-in, and
+    // shows it all the same.
     let own_list = &sent(&pat)[4];
     assert_eq!(own_list["type"], "updateUsers");
     let me = own_list["userList"]
@@ -346,7 +349,9 @@ fn signing_in_and_closing_show_in_everyones_user_list() {
     // A second device, a stream from it, then it closes: still connected, the stream over.
     let login = json!({"type": "login", "email": "pat@x.org", "password": "correct horse",
         "protocol": "v1"});
+    let before = list_changes(&backend);
     let phone = send(session("pat-phone"), login, &backend).session;
+    assert_eq!(list_changes(&backend), before, "connected already");
     let phone = send(
         phone,
         json!({"type": "golive", "livestate": true, "livelabel": "screen"}),
@@ -356,62 +361,121 @@ fn signing_in_and_closing_show_in_everyones_user_list() {
     assert_eq!(listed(&backend, &pat_id)["livestate"], true);
     let from = backend.signals().len();
     let before = list_changes(&backend);
-    Rebuttal::closed(phone, &backend);
+    hang_up(phone, &backend, false);
     let user = listed(&backend, &pat_id);
     assert_eq!(
         (&user["status"], &user["livestate"], &user["livelabel"]),
         (&json!(true), &json!(false), &json!(""))
     );
-    assert_eq!(list_changes(&backend), before + 1);
+    assert_eq!(list_changes(&backend), before + 1, "the stream's end");
     assert_eq!(
         everyone_sees(&backend, from),
         [json!({"type": "disconnect", "userid": pat_id})]
     );
 
     // The last connection closes: not connected any more.
-    Rebuttal::closed(pat.session, &backend);
+    hang_up(pat.session, &backend, true);
     assert_eq!(listed(&backend, &pat_id)["status"], false);
     assert_eq!(list_changes(&backend), before + 2);
 }
 
-/// A stream does not outlive the user's last connection, even one whose own close was never
-/// seen.
+/// A stream does not outlive the user's last Rebuttal connection, even one whose own close was
+/// never seen, whether presence has heard the closing connection's logout yet or not. A
+/// connection of another protocol cannot stream and does not keep it.
 #[test]
 fn a_stream_ends_when_the_users_last_connection_closes() {
-    let backend = backend();
-    let boss = admin(&backend);
-    let boss_id = boss.user.clone().unwrap();
-    // The stream was started by a connection this one knows nothing of (its close never seen).
-    directory::set_voice_state(
-        &backend,
-        &channel_kit::Principal::user(&boss_id),
-        &boss_id,
-        |voice| {
-            voice.insert("livestate".into(), json!(true));
-            voice.insert("livelabel".into(), json!("screen"));
-        },
-    )
-    .unwrap();
-    Rebuttal::closed(boss, &backend);
-    assert_eq!(listed(&backend, &boss_id)["livestate"], false);
+    for logout_heard in [true, false] {
+        let backend = backend();
+        let boss = admin(&backend);
+        let boss_id = boss.user.clone().unwrap();
+        let login = json!({"type": "login", "email": ADMIN, "password": "correct horse"});
+        let tablet = send(session("boss-tablet"), login, &backend).session;
+        backend.session_started(&boss_id, "venueless", "boss-browser");
+        // The stream was started by a connection these know nothing of (its close never seen).
+        directory::set_voice_state(
+            &backend,
+            &channel_kit::Principal::user(&boss_id),
+            &boss_id,
+            |voice| {
+                voice.insert("livestate".into(), json!(true));
+                voice.insert("livelabel".into(), json!("screen"));
+            },
+        )
+        .unwrap();
+        hang_up(tablet, &backend, logout_heard);
+        let user = listed(&backend, &boss_id);
+        assert_eq!(
+            user["livestate"], true,
+            "another connection is open: {user}"
+        );
+        hang_up(boss, &backend, logout_heard);
+        let user = listed(&backend, &boss_id);
+        assert_eq!(
+            (&user["livestate"], &user["livelabel"], &user["status"]),
+            (&json!(false), &json!(""), &json!(true)),
+            "the venueless tab is still connected (heard first: {logout_heard})"
+        );
+    }
 }
 
-/// A dead gateway's connections are never closed; the list of a user's connections keeps the
-/// newest few, so they cannot pile up.
+/// A user signed in on another protocol is connected in a Rebuttal client's list; a gateway
+/// killed outright runs no close hook and publishes no logout, so presence ends its sessions
+/// once it has been silent for three heartbeats, and every client gets the list again.
 #[test]
-fn a_users_connection_list_is_bounded() {
+fn users_of_a_killed_gateway_show_disconnected_when_presence_ends_their_sessions() {
     let backend = backend();
-    let boss = admin(&backend);
-    let boss_id = boss.user.unwrap();
-    for n in 0..(connections::MAX_CONNECTIONS + 5) {
-        connections::opened(&backend, &boss_id, &format!("gw-{n}")).unwrap();
+    admin(&backend);
+    let vera = backend.login("venueless", "vera-browser").unwrap().id;
+    let users_changes = |backend: &CoreBackend| {
+        backend
+            .events()
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::DirectoryChanged { part } if part == "users"))
+            .count()
+    };
+    let beat = |gateway: &str| {
+        backend.hear(Event::GatewayAlive {
+            gateway: gateway.into(),
+            interval_ms: 5_000,
+        })
+    };
+    beat("g1");
+    beat("g2");
+    let before = users_changes(&backend);
+    backend.hear(Event::UserLoggedIn {
+        user: vera.clone(),
+        channel: "venueless".into(),
+        connection: "g1-1".into(),
+        gateway: "g1".into(),
+    });
+    assert_eq!(users_changes(&backend), before + 1);
+    assert_eq!(listed(&backend, &vera)["status"], true);
+
+    // g1 is killed; g2 beats on.
+    for seconds in [5, 10, 15] {
+        backend.set_now(START_MS + seconds * 1_000);
+        beat("g2");
     }
-    let user = backend.get_user(&boss_id).unwrap().unwrap();
-    let open = &directory::profile_of(&user)[directory::PROFILE_KEY][connections::FIELD];
-    let open = open.as_array().unwrap();
-    assert_eq!(open.len(), connections::MAX_CONNECTIONS);
-    assert_eq!(open.last().unwrap(), "gw-20");
-    assert_eq!(open.first().unwrap(), "gw-5");
+    assert_eq!(listed(&backend, &vera)["status"], true, "silent for 15 s");
+    backend.set_now(START_MS + 15_001);
+    assert_eq!(listed(&backend, &vera)["status"], false, "overdue");
+    backend.set_now(START_MS + 20_000);
+    beat("g2");
+    assert_eq!(
+        users_changes(&backend),
+        before + 2,
+        "the sweep told everyone"
+    );
+    assert_eq!(listed(&backend, &vera)["status"], false);
+    let logouts: Vec<String> = backend
+        .events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::UserLoggedOut { connection, .. } => Some(connection),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(logouts, ["g1-1"]);
 }
 
 /// `client.send.invite(group_name)` spells the group `group_name`, where upstream's packet

@@ -16,7 +16,7 @@ wit_bindgen::generate!({
 });
 
 use exports::wasmcloud::messaging::handler::Guest as HandlerGuest;
-use exports::wcc::chat::presence::Guest as PresenceGuest;
+use exports::wcc::chat::presence::{Guest as PresenceGuest, UserSession};
 use wasmcloud::messaging::{consumer, types::BrokerMessage};
 use wcc::chat::types::{Failure, OnlineUser};
 
@@ -46,6 +46,18 @@ impl PresenceGuest for Component {
     fn is_online(user: String) -> Result<bool, Failure> {
         let store = open_store()?;
         crate::is_online(&store, &user, now_ms()).map_err(to_wit_failure)
+    }
+
+    fn user_sessions(user: String) -> Result<Vec<UserSession>, Failure> {
+        let store = open_store()?;
+        let sessions = crate::user_sessions(&store, &user, now_ms()).map_err(to_wit_failure)?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| UserSession {
+                connection: s.connection,
+                channel: s.channel,
+            })
+            .collect())
     }
 }
 

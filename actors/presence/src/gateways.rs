@@ -27,6 +27,9 @@
 //! it again (the only way a logout goes out twice), unless presence's own copy of the published
 //! logout, which it hears like any other, has removed the session first.
 //!
+//! A sweep that leaves a user with no live session tells the directory once
+//! ([`crate::directory`]): the lists showing that user connected are then built again.
+//!
 //! A gateway that stops cleanly has published every logout already; it falls silent, is found
 //! dead with no sessions left and is forgotten. One that is cut off from NATS for longer than
 //! the expiry loses its sessions for good: they are not announced again when it is back.
@@ -34,11 +37,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use wcc_interface::{events::GATEWAY_ALIVE_INTERVAL_MS, Envelope, Event, Failure};
+use wcc_interface::{events::GATEWAY_ALIVE_INTERVAL_MS, ids, Envelope, Event, Failure};
 use wcc_kv::{LogSet, Store};
 
 use crate::{
-    sessions::{sessions, Session},
+    directory,
+    sessions::{self, sessions, Session},
     Publisher,
 };
 
@@ -174,7 +178,8 @@ pub fn overdue<S: Store>(
 }
 
 /// Expires each of `gateways` that is dead (or half forgotten: in the set without a heartbeat
-/// record). Carries on past a failure and returns the first.
+/// record). Carries on past a failure and returns the first. If that left a user of theirs with
+/// no live session, the directory is told once, however many sessions and gateways ended.
 fn sweep<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
@@ -188,24 +193,33 @@ fn sweep<S: Store, P: Publisher>(
     let records = store.get_many(&keys)?;
     let now = clock();
     let mut failed = None;
+    let mut ended_users = BTreeSet::new();
     for (gateway, record) in gateways.iter().zip(records) {
         if alive_of(record).is_some_and(|alive| !alive.overdue(now)) {
             continue;
         }
-        if let Err(e) = expire(store, publisher, gateway, clock) {
+        if let Err(e) = expire(store, publisher, gateway, clock, &mut ended_users) {
             failed.get_or_insert(e);
         }
+    }
+    ended_users.retain(|user| !ids::is_guest(user));
+    // If presence cannot be read, a list too many is better than lists that stay wrong.
+    if !ended_users.is_empty()
+        && sessions::any_offline(store, &ended_users, clock()).unwrap_or(true)
+    {
+        directory::users_changed(store, publisher, clock());
     }
     failed.map_or(Ok(()), Err)
 }
 
 /// Ends the sessions of `gateway`, found dead, and forgets it, if this caller wins the claim of
-/// the current slot.
+/// the current slot. The users of the sessions it ended go into `ended_users`.
 fn expire<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
     gateway: &str,
     clock: &impl Fn() -> u64,
+    ended_users: &mut BTreeSet<String>,
 ) -> Result<(), Failure> {
     let now = clock();
     let slot = now / SLOT_MS;
@@ -225,7 +239,7 @@ fn expire<S: Store, P: Publisher>(
             // Left by a claimant that crashed in the previous slot, if any.
             store.delete(&claim_key(gateway, slot - 1))?;
         }
-        if end_sessions(store, publisher, gateway, clock, deadline)? {
+        if end_sessions(store, publisher, gateway, clock, deadline, ended_users)? {
             forget(store, gateway, clock())?;
         }
         Ok(())
@@ -238,13 +252,15 @@ fn expire<S: Store, P: Publisher>(
 }
 
 /// Publishes and removes the sessions of `gateway` until none is left (`true`) or `deadline`
-/// comes (`false`). Also `false` if the gateway turns out alive after all.
+/// comes (`false`). Also `false` if the gateway turns out alive after all. The user of each
+/// session removed goes into `ended_users`.
 fn end_sessions<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
     gateway: &str,
     clock: &impl Fn() -> u64,
     deadline: u64,
+    ended_users: &mut BTreeSet<String>,
 ) -> Result<bool, Failure> {
     // Read again now that the claim is ours: a heartbeat may have come in since the check (a
     // gateway that was cut off for a while); it keeps its sessions.
@@ -262,13 +278,14 @@ fn end_sessions<S: Store, P: Publisher>(
             return Ok(false);
         }
         let logout = Event::UserLoggedOut {
-            user: session.user,
+            user: session.user.clone(),
             channel: session.channel,
             connection: connection.clone(),
         };
         let body = Envelope::new(logout.clone(), now).to_json();
         publisher.publish(&logout.subject(), body.as_bytes())?;
         sessions(store).remove(&connection, now)?;
+        ended_users.insert(session.user);
     }
     Ok(true)
 }
@@ -369,6 +386,7 @@ mod tests {
 
         beat(&store, &publisher, "g2", T0 + 20_000);
         assert_eq!(publisher.logouts(), ["g1-1", "g1-2"]);
+        assert_eq!(publisher.users_changes(), 1, "one list for both");
         let (subject, first) = &publisher.published()[0];
         assert_eq!(subject, GLOBAL_SUBJECT);
         assert_eq!(
@@ -389,6 +407,7 @@ mod tests {
             beat(&store, &publisher, "g2", at);
         }
         assert_eq!(publisher.logouts().len(), 2);
+        assert_eq!(publisher.users_changes(), 1);
         assert_eq!(keys_of(&store, "g2"), ["presence/gateway/g2/alive"]);
     }
 
@@ -546,10 +565,12 @@ mod tests {
             connection: "g1-1".into(),
         };
         deliver(&store, &publisher, logout, T0 + 100);
+        assert_eq!(publisher.users_changes(), 1, "alice went offline");
         for n in 1..=4 {
             beat(&store, &publisher, "g2", T0 + n * 5_000);
         }
-        assert!(publisher.published().is_empty());
+        assert!(publisher.logouts().is_empty());
+        assert_eq!(publisher.users_changes(), 1);
         assert!(keys_of(&store, "g1").is_empty(), "{:?}", store.keys());
         assert_eq!(known_gateways(&store), ["g2"]);
     }
@@ -591,15 +612,35 @@ mod tests {
         // A login as gateways published it before they had heartbeats: no `gateway`.
         let old = r#"{"v":1,"at":1,"type":"UserLoggedIn","data":{"user":"olga","channel":"venueless","connection":"0123456789ab-1"}}"#;
         handle_event(&store, &publisher, old.as_bytes(), &|| T0).unwrap();
+        assert_eq!(publisher.users_changes(), 1, "olga came online");
         beat(&store, &publisher, "g2", T0);
         beat(&store, &publisher, "g2", T0 + 60_000);
         beat(&store, &publisher, "g2", T0 + 120_000);
-        assert!(publisher.published().is_empty());
+        assert!(publisher.logouts().is_empty());
+        assert_eq!(publisher.users_changes(), 1);
         assert_eq!(users(&store, T0 + 120_000), ["olga"]);
         // And a session record stored before sessions named their gateway still reads.
         let stored: Session =
             serde_json::from_str(r#"{"user":"olga","channel":"venueless","since":1}"#).unwrap();
         assert_eq!(stored.gateway, "");
+    }
+
+    #[test]
+    fn a_sweep_is_announced_only_if_it_left_someone_offline() {
+        let store = MemoryStore::new();
+        let publisher = Recorder::default();
+        beat(&store, &publisher, "g1", T0);
+        beat(&store, &publisher, "g2", T0);
+        // Alice is on both gateways; the guest only on the one that dies.
+        login(&store, "alice", "g1", 1, T0);
+        login(&store, "alice", "g2", 1, T0);
+        login(&store, "guest-g1-2", "g1", 2, T0);
+        for n in 1..=4 {
+            beat(&store, &publisher, "g2", T0 + n * 5_000);
+        }
+        assert_eq!(publisher.logouts(), ["g1-1", "g1-2"]);
+        assert_eq!(publisher.users_changes(), 0, "alice is still online");
+        assert_eq!(users(&store, T0 + 20_000), ["alice"]);
     }
 
     #[test]

@@ -11,10 +11,15 @@
 //! forgotten ([`gateways`]). Queries leave such sessions out as soon as their gateway is overdue,
 //! before that sweep has run.
 //!
+//! Who is online is part of what Rebuttal's user list shows, so a user's first session starting
+//! and last one ending (sweeps included) are announced as a change of the directory's users
+//! ([`directory`]); other sessions are not.
+//!
 //! The logic in [`sessions`] and [`gateways`] is plain Rust over [`wcc_kv::Store`] and
 //! [`Publisher`], unit-tested natively; the wasm shell (`component.rs`) only converts WIT values
 //! and supplies the real store, NATS and clock.
 
+pub mod directory;
 pub mod gateways;
 pub mod sessions;
 
@@ -24,7 +29,7 @@ mod component;
 #[cfg(test)]
 mod test_support;
 
-pub use sessions::{is_online, online_users, OnlineUser, Session};
+pub use sessions::{is_online, online_users, user_sessions, OnlineUser, Session, UserSession};
 
 use wcc_interface::{ids, Envelope, Event, Failure};
 use wcc_kv::Store;
@@ -63,10 +68,19 @@ pub fn handle_event<S: Store, P: Publisher>(
                 since: clock(),
                 gateway: valid_gateway(gateway),
             };
-            sessions::login(store, &connection, &session)
+            if sessions::login(store, &connection, &session)? {
+                directory::users_changed(store, publisher, session.since);
+            }
+            Ok(())
         }
         // Keyed by connection alone: the connection id is unique across the lattice.
-        Event::UserLoggedOut { connection, .. } => sessions::logout(store, &connection, clock()),
+        Event::UserLoggedOut { connection, .. } => {
+            let now = clock();
+            if sessions::logout(store, &connection, now)? {
+                directory::users_changed(store, publisher, now);
+            }
+            Ok(())
+        }
         Event::GatewayAlive {
             gateway,
             interval_ms,

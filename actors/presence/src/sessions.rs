@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use wcc_interface::Failure;
+use wcc_interface::{ids, Failure};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::gateways;
@@ -52,18 +52,43 @@ pub const ENDED_KEPT_MS: u64 = 60_000;
 /// Records the session of `connection` (again, if the login is delivered twice). A login from a
 /// gateway this actor does not know (yet, or any more) makes it known, so that its silence ends
 /// this session too.
-pub fn login<S: Store>(store: &S, connection: &str, session: &Session) -> Result<(), Failure> {
-    sessions(store).add(connection, session, session.since)?;
-    if session.gateway.is_empty() {
-        return Ok(());
+///
+/// Returns whether this made the user online, the change the directory shows (guests are on no
+/// list and change none). Presence is read before the session is stored, so two first logins of
+/// one user at the same instant both say so (one list too many, never one too few); and, when the
+/// user was online already, read again after, for a logout of the user's other session handled
+/// meanwhile, which found this one not yet stored and announced the user offline.
+pub fn login<S: Store>(store: &S, connection: &str, session: &Session) -> Result<bool, Failure> {
+    let now = session.since;
+    let before = Snapshot::read(store, now, Some(&session.gateway))?;
+    sessions(store).add(connection, session, now)?;
+    if !session.gateway.is_empty() {
+        gateways::vouch(store, &session.gateway, now)?;
     }
-    gateways::vouch(store, &session.gateway, session.since)
+    if ids::is_guest(&session.user) || !before.counts(connection, session) {
+        return Ok(false);
+    }
+    if !before.is_online_besides(&session.user, connection) {
+        return Ok(true);
+    }
+    let after = Snapshot::read(store, now, None)?;
+    Ok(!after.is_online_besides(&session.user, connection))
 }
 
 /// Ends the session of `connection`, if there is one, and remembers that it ended.
-pub fn logout<S: Store>(store: &S, connection: &str, now_ms: u64) -> Result<(), Failure> {
+///
+/// Returns whether this made its user offline. The logout is remembered before presence is
+/// read, so of two logouts of a user's last sessions at the same instant the later reader sees
+/// both ended and says so. A logout of a session never recorded (delivered twice, or the
+/// sweeper's own, heard back after it removed the session) changes nothing.
+pub fn logout<S: Store>(store: &S, connection: &str, now_ms: u64) -> Result<bool, Failure> {
     ended(store).add(connection, &now_ms, now_ms)?;
-    sessions(store).remove(connection, now_ms)
+    let after = Snapshot::read(store, now_ms, None)?;
+    let Some(session) = after.recorded.get(connection) else {
+        return Ok(false);
+    };
+    sessions(store).remove(connection, now_ms)?;
+    Ok(!ids::is_guest(&session.user) && !after.is_online_besides(&session.user, connection))
 }
 
 /// Forgets logouts older than [`ENDED_KEPT_MS`], removing again any session a stale login
@@ -89,23 +114,81 @@ pub fn forget_old_logouts<S: Store>(store: &S, now_ms: u64) -> Result<(), Failur
     Ok(())
 }
 
-/// Every session that counts as live at `now_ms`: all recorded ones except those of a gateway
-/// overdue for its heartbeat, whose sweep may not have run yet (or cannot: no gateway is left to
-/// drive it).
-fn live_sessions<S: Store>(store: &S, now_ms: u64) -> Result<BTreeMap<String, Session>, Failure> {
-    let mut live: BTreeMap<String, Session> = sessions(store).entries()?;
-    let ended: BTreeMap<String, u64> = ended(store).entries()?;
-    live.retain(|connection, _| !ended.contains_key(connection));
-    let holders: BTreeSet<&str> = live
-        .values()
-        .map(|session| session.gateway.as_str())
-        .filter(|gateway| !gateway.is_empty())
-        .collect();
-    let overdue = gateways::overdue(store, holders, now_ms)?;
-    if !overdue.is_empty() {
-        live.retain(|_, session| !overdue.contains(&session.gateway));
+/// What presence holds at one moment, and which of it counts as live.
+pub(crate) struct Snapshot {
+    /// Every recorded session, by connection.
+    recorded: BTreeMap<String, Session>,
+    /// Connections whose logout was recorded lately.
+    ended: BTreeMap<String, u64>,
+    /// Gateways overdue for their heartbeat.
+    overdue: BTreeSet<String>,
+}
+
+impl Snapshot {
+    /// Reads the sessions, the recent logouts and the heartbeats of the gateways holding
+    /// sessions (and of `also`, a gateway about to hold one).
+    pub(crate) fn read<S: Store>(
+        store: &S,
+        now_ms: u64,
+        also: Option<&str>,
+    ) -> Result<Self, Failure> {
+        let recorded: BTreeMap<String, Session> = sessions(store).entries()?;
+        let ended: BTreeMap<String, u64> = ended(store).entries()?;
+        let holders: BTreeSet<&str> = recorded
+            .values()
+            .map(|session| session.gateway.as_str())
+            .chain(also)
+            .filter(|gateway| !gateway.is_empty())
+            .collect();
+        let overdue = gateways::overdue(store, holders, now_ms)?;
+        Ok(Self {
+            recorded,
+            ended,
+            overdue,
+        })
     }
-    Ok(live)
+
+    /// Whether `session` of `connection` counts as live: its logout was not seen, and its
+    /// gateway is not overdue (its sweep may not have run yet, or cannot: no gateway is left to
+    /// drive it).
+    pub(crate) fn counts(&self, connection: &str, session: &Session) -> bool {
+        !self.ended.contains_key(connection) && !self.overdue.contains(&session.gateway)
+    }
+
+    /// Whether `user` has a live session other than the one of `connection`.
+    pub(crate) fn is_online_besides(&self, user: &str, connection: &str) -> bool {
+        self.recorded.iter().any(|(other, session)| {
+            other != connection && session.user == user && self.counts(other, session)
+        })
+    }
+
+    /// The live sessions, by connection.
+    fn live(mut self) -> BTreeMap<String, Session> {
+        let recorded = std::mem::take(&mut self.recorded);
+        recorded
+            .into_iter()
+            .filter(|(connection, session)| self.counts(connection, session))
+            .collect()
+    }
+}
+
+/// Every session that counts as live at `now_ms`.
+fn live_sessions<S: Store>(store: &S, now_ms: u64) -> Result<BTreeMap<String, Session>, Failure> {
+    Ok(Snapshot::read(store, now_ms, None)?.live())
+}
+
+/// Whether any of `users` has no live session at `now_ms` (a sweep's check).
+pub(crate) fn any_offline<S: Store>(
+    store: &S,
+    users: &BTreeSet<String>,
+    now_ms: u64,
+) -> Result<bool, Failure> {
+    if users.is_empty() {
+        return Ok(false);
+    }
+    let live = live_sessions(store, now_ms)?;
+    let online: BTreeSet<&str> = live.values().map(|s| s.user.as_str()).collect();
+    Ok(users.iter().any(|user| !online.contains(user.as_str())))
 }
 
 /// Every online user with the channels they are connected on, sorted by user.
@@ -130,6 +213,30 @@ pub fn online_users<S: Store>(store: &S, now_ms: u64) -> Result<Vec<OnlineUser>,
 pub fn is_online<S: Store>(store: &S, user: &str, now_ms: u64) -> Result<bool, Failure> {
     let live = live_sessions(store, now_ms)?;
     Ok(live.values().any(|session| session.user == user))
+}
+
+/// One live session of a user (the WIT `user-session`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSession {
+    pub connection: String,
+    /// The protocol it speaks.
+    pub channel: String,
+}
+
+/// The live sessions of `user` at `now_ms`, on any protocol, by connection id.
+pub fn user_sessions<S: Store>(
+    store: &S,
+    user: &str,
+    now_ms: u64,
+) -> Result<Vec<UserSession>, Failure> {
+    Ok(live_sessions(store, now_ms)?
+        .into_iter()
+        .filter(|(_, session)| session.user == user)
+        .map(|(connection, session)| UserSession {
+            connection,
+            channel: session.channel,
+        })
+        .collect())
 }
 
 #[cfg(test)]

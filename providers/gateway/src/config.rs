@@ -1,6 +1,6 @@
 //! The gateway's settings: the provider's own config (wadm.yaml `config:` on the provider) and,
-//! per linked channel actor, the path it serves and optionally a TCP line address (the link's
-//! source config).
+//! per linked channel actor, the path it serves, optionally a TCP line address, and whether it
+//! answers plain HTTP requests (the link's source config).
 
 use std::{collections::HashMap, fmt, net::SocketAddr, time::Duration};
 
@@ -22,6 +22,10 @@ pub struct GatewayConfig {
     pub send_queue_frames: usize,
     /// How long one call into a channel actor may take (`call_timeout_ms`, default 10000).
     pub call_timeout: Duration,
+    /// How long a client may take to send its HTTP request: a websocket upgrade's head, or an
+    /// HTTP exchange's head and body (`request_timeout_ms`, default 10000). Also how long a
+    /// response may take to be written. A client that is slower is dropped.
+    pub request_timeout: Duration,
     /// The key subscription grants are signed with (`subscription_key`, required): the same
     /// as the rooms actor's. The gateway subscribes a connection to a room only on a grant that
     /// verifies under it (see `session.rs`).
@@ -43,6 +47,7 @@ impl GatewayConfig {
             max_frame_bytes: 1024 * 1024,
             send_queue_frames: 1024,
             call_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(10),
             subscription_key,
             max_connections: 10_000,
             max_connections_per_address: 64,
@@ -79,6 +84,10 @@ impl GatewayConfig {
                 .parse()
                 .with_context(|| format!("bad call_timeout_ms `{ms}`"))?;
             config.call_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = values.get("request_timeout_ms") {
+            let ms = at_least_one("request_timeout_ms", ms)?;
+            config.request_timeout = Duration::from_millis(ms as u64);
         }
         if let Some(n) = values.get("max_connections") {
             config.max_connections = at_least_one("max_connections", n)?;
@@ -125,8 +134,8 @@ impl fmt::Debug for SubscriptionKey {
     }
 }
 
-/// A channel actor linked to the gateway, the websocket path it answers and, optionally, the
-/// address of its own TCP line listener.
+/// A channel actor linked to the gateway, the websocket path it answers, optionally the address
+/// of its own TCP line listener, and whether plain HTTP requests at its path reach it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Route {
     /// `path` in the link's source config, e.g. `/venueless`.
@@ -138,6 +147,11 @@ pub struct Route {
     /// `line_addr` in the link's source config, e.g. `127.0.0.1:5000`: the gateway also serves
     /// this actor to plain TCP clients there, one frame per line.
     pub line_addr: Option<SocketAddr>,
+    /// `http` in the link's source config (`true` or `false`, default `false`): a plain HTTP
+    /// request at this path (no websocket upgrade) is one exchange with the actor, and CORS
+    /// preflights are answered (see `exchange.rs`). Off, such a request gets 426 Upgrade
+    /// Required. Faye's clients send their handshake over HTTP; no other client needs this.
+    pub http: bool,
 }
 
 impl Route {
@@ -164,11 +178,17 @@ impl Route {
                     .with_context(|| format!("bad line_addr `{addr}` (want ip:port)"))
             })
             .transpose()?;
+        let http = match values.get("http").map(|value| value.trim()) {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(other) => bail!("bad http `{other}` (want true or false)"),
+        };
         Ok(Self {
             path,
             protocol,
             component: component.to_string(),
             line_addr,
+            http,
         })
     }
 }
@@ -205,6 +225,7 @@ mod tests {
             ("max_frame_bytes", "10"),
             ("send_queue_frames", "5"),
             ("call_timeout_ms", "250"),
+            ("request_timeout_ms", "1500"),
             ("max_connections", "100"),
             ("max_connections_per_address", "3"),
         ]))
@@ -212,6 +233,8 @@ mod tests {
         assert_eq!(c.listen_addr.port(), 9000);
         assert_eq!((c.max_frame_bytes, c.send_queue_frames), (10, 5));
         assert_eq!(c.call_timeout, Duration::from_millis(250));
+        assert_eq!(defaults.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!((c.max_connections, c.max_connections_per_address), (100, 3));
     }
 
@@ -223,6 +246,7 @@ mod tests {
             ("max_connections", "0"),
             ("max_connections", "many"),
             ("max_connections_per_address", "0"),
+            ("request_timeout_ms", "0"),
         ] {
             let c = GatewayConfig::from_map(&map(&[("subscription_key", KEY), (name, value)]));
             assert!(c.is_err(), "{name} = {value}");
@@ -252,7 +276,20 @@ mod tests {
             ("/venueless", "venueless")
         );
         assert_eq!(r.line_addr, None);
+        assert!(!r.http, "plain HTTP is off unless a link asks for it");
         assert!(Route::from_link("c1", &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn a_route_may_answer_plain_http() {
+        let route =
+            |value: &str| Route::from_link("c3", &map(&[("path", "/faye"), ("http", value)]));
+        assert!(route("true").unwrap().http);
+        assert!(!route("false").unwrap().http);
+        assert!(!route("").unwrap().http);
+        for bad in ["yes", "1", "TRUE"] {
+            assert!(route(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

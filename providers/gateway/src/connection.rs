@@ -3,8 +3,9 @@
 //! Each connection runs two tasks: this read loop, which hands the client's frames and the
 //! connection's notes to its channel actor one at a time (so a protocol sees them in order),
 //! and the transport's writer, which drains the connection's bounded send queue into the
-//! socket. The transports (`websocket.rs`, `lines.rs`) accept the socket, turn its bytes into
-//! [`Frame`]s and start the writer; everything after that is here.
+//! socket. The transports (`websocket.rs`, `lines.rs`, and `exchange.rs` for a single plain
+//! HTTP request) accept the socket, turn its bytes into [`Frame`]s and start the writer;
+//! everything after that is here.
 
 use std::{
     collections::HashMap,
@@ -70,9 +71,25 @@ pub struct Server {
 
 /// The socket under a connection, as the session shows it.
 pub struct Peer {
-    /// `wcc_interface::transport::WEBSOCKET` or `TCP`.
+    /// `wcc_interface::transport::WEBSOCKET` or `TCP`, or [`crate::exchange::HTTP`].
     pub transport: &'static str,
     pub remote: SocketAddr,
+}
+
+/// Why a connection ended. A socket's transport has said it all by then (a close frame); an
+/// HTTP exchange picks its status from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The client's frames ended (it closed, or its one request was answered).
+    ClientDone,
+    /// The channel actor closed the connection.
+    ClosedByChannel,
+    /// A call into the channel actor failed (closed with 1011).
+    CallFailed,
+    /// Shed as a slow consumer (closed with 1008).
+    SlowConsumer,
+    /// The gateway is stopping (closed with 1001).
+    ShuttingDown,
 }
 
 /// Runs one accepted connection until it ends: `inbound` yields the client's frames and ends
@@ -85,7 +102,7 @@ pub async fn run(
     inbound: impl Stream<Item = Frame>,
     outbox: Outbox,
     writer: JoinHandle<()>,
-) {
+) -> Ended {
     let stats = server.fanout.stats();
     stats.connections.fetch_add(1, Ordering::Relaxed);
     let key = server.next_connection.fetch_add(1, Ordering::Relaxed);
@@ -115,31 +132,34 @@ pub async fn run(
             .opened(&route.component, &connection.session),
     )
     .await;
-    let mut open = Box::pin(ctx.answer(&mut connection, opened)).await;
+    let mut ended = Box::pin(ctx.answer(&mut connection, opened)).await;
     let mut inbound = pin!(inbound);
     let mut shutdown = server.shutdown.clone();
-    while open {
+    let ended = loop {
+        if let Some(ended) = ended {
+            break ended;
+        }
         tokio::select! {
             frame = inbound.next() => {
-                let Some(frame) = frame else { break };
+                let Some(frame) = frame else { break Ended::ClientDone };
                 let answer = Box::pin(server.channels.received(&route.component, &connection.session, frame)).await;
-                open = Box::pin(ctx.answer(&mut connection, answer)).await;
+                ended = Box::pin(ctx.answer(&mut connection, answer)).await;
             }
             // The registry holds the sender until this connection closes it below.
             Some(note) = notes.recv() => {
                 let answer = Box::pin(server.channels.notified(&route.component, &connection.session, &note)).await;
-                open = Box::pin(ctx.answer(&mut connection, answer)).await;
+                ended = Box::pin(ctx.answer(&mut connection, answer)).await;
             }
             () = evict.notified() => {
                 outbox.close(CLOSE_POLICY, "slow consumer: send queue full");
-                break;
+                break Ended::SlowConsumer;
             }
             _ = shutdown.changed() => {
                 outbox.close(CLOSE_GOING_AWAY, "server shutting down");
-                break;
+                break Ended::ShuttingDown;
             }
         }
-    }
+    };
     server.notes.close(&id);
     // The close hook sees the session as it was: `closed()` takes the user out of it, and a
     // channel tidying up (leaving a voice room) needs to know whose connection this was.
@@ -153,6 +173,7 @@ pub async fn run(
     drop(outbox);
     let _ = writer.await;
     stats.connections.fetch_sub(1, Ordering::Relaxed);
+    ended
 }
 
 struct ConnectionContext<'a> {
@@ -166,8 +187,12 @@ struct ConnectionContext<'a> {
 }
 
 impl ConnectionContext<'_> {
-    /// Takes the channel actor's answer to one call; returns whether the connection stays open.
-    async fn answer(&self, connection: &mut Connection, answer: anyhow::Result<Outcome>) -> bool {
+    /// Takes the channel actor's answer to one call; `Some` if that ended the connection.
+    async fn answer(
+        &self,
+        connection: &mut Connection,
+        answer: anyhow::Result<Outcome>,
+    ) -> Option<Ended> {
         match answer {
             Ok(outcome) => {
                 // Grants are checked here, against the session this outcome leaves.
@@ -180,12 +205,12 @@ impl ConnectionContext<'_> {
                     .set_user(&session.connection_id, session.user.as_deref());
                 self.perform(effects).await
             }
-            Err(e) => self.fail(&e),
+            Err(e) => Some(self.fail(&e)),
         }
     }
 
-    /// Performs effects in order; returns whether the connection stays open.
-    async fn perform(&self, effects: Vec<Effect>) -> bool {
+    /// Performs effects in order; `Some` if one closed the connection.
+    async fn perform(&self, effects: Vec<Effect>) -> Option<Ended> {
         for effect in effects {
             match effect {
                 Effect::Send(frame) => {
@@ -222,7 +247,7 @@ impl ConnectionContext<'_> {
                 Effect::Unsubscribe(room) => self.server.fanout.unsubscribe(&room, self.key),
                 Effect::Close(code, reason) => {
                     self.outbox.close(code, &reason);
-                    return false;
+                    return Some(Ended::ClosedByChannel);
                 }
                 Effect::Publish(event) => {
                     let body = Envelope::new(event, now_ms()).to_json();
@@ -237,15 +262,15 @@ impl ConnectionContext<'_> {
                 }
             }
         }
-        true
+        None
     }
 
     /// The channel actor could not be reached: the client cannot be answered in its protocol,
     /// so the socket is closed with "internal error" rather than left waiting.
-    fn fail(&self, error: &anyhow::Error) -> bool {
+    fn fail(&self, error: &anyhow::Error) -> Ended {
         warn!(component = %self.route.component, "channel actor call failed: {error:#}");
         self.outbox
             .close(CLOSE_INTERNAL_ERROR, "chat service unavailable");
-        false
+        Ended::CallFailed
     }
 }

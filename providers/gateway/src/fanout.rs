@@ -192,7 +192,10 @@ impl Fanout {
             match self.inner.channels.render(&component, text).await {
                 Ok(rendered) if rendered.is_empty() => {}
                 Ok(rendered) => {
-                    frames.insert(component, rendered.into_iter().map(Outbound::from).collect());
+                    frames.insert(
+                        component,
+                        rendered.into_iter().map(Outbound::from).collect(),
+                    );
                 }
                 Err(e) => warn!(%room, %component, "render failed: {e:#}"),
             }

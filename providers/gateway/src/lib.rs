@@ -4,7 +4,12 @@
 //! - [`session`]: what a channel actor's answer means for one connection (pure, tested),
 //! - [`connection`]: one connection's life whatever its transport: the read loop that calls
 //!   its channel actor for each frame and note in order, and what the answers mean,
-//! - [`websocket`]: the websocket listener (routed by path), its frames and writer,
+//! - [`listener`]: the HTTP port every client connects to, routed by path: a websocket, one
+//!   plain HTTP exchange, or a refusal,
+//! - [`http`]: the request heads and plain responses of that port (pure, tested),
+//! - [`websocket`]: the websocket upgrade, its frames and writer,
+//! - [`exchange`]: one plain HTTP request as a whole connection (Faye's handshake), with its
+//!   JSON or JSONP answer and CORS,
 //! - [`limits`]: the connection caps, in all and per remote address, and their RAII slots,
 //! - [`lines`]: TCP line listeners for channels with a `line_addr`, one frame per line,
 //! - [`outbound`]: the transport-neutral outbound frame and each connection's send queue,
@@ -20,11 +25,14 @@
 pub mod channels;
 pub mod config;
 pub mod connection;
+pub mod exchange;
 pub mod fanout;
 pub mod heartbeat;
+pub mod http;
 pub mod limits;
 pub mod lines;
 pub mod listen;
+pub mod listener;
 pub mod missed_links;
 pub mod notes;
 pub mod outbound;

@@ -524,6 +524,7 @@ last",
             protocol: protocol.into(),
             component: "c1".into(),
             line_addr,
+            http: false,
         }
     }
 

@@ -18,7 +18,7 @@ use crate::{
     fanout::Fanout,
     heartbeat,
     limits::ConnectionLimits,
-    lines, listen, missed_links, notes, stats, websocket,
+    lines, listen, listener, missed_links, notes, stats,
 };
 
 #[derive(Clone)]
@@ -83,7 +83,7 @@ impl Provider for Gateway {
         let nats = async_nats::connect(&config.nats_url)
             .await
             .with_context(|| format!("cannot reach NATS at {}", config.nats_url))?;
-        let listener = listen::shared(config.listen_addr)
+        let port = listen::shared(config.listen_addr)
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         info!(
             addr = %config.listen_addr,
@@ -133,7 +133,7 @@ impl Provider for Gateway {
         });
         let notes_server = Arc::clone(&server);
         tokio::spawn(async move { notes::serve(note_subscription, &notes_server.notes).await });
-        tokio::spawn(websocket::serve(listener, server));
+        tokio::spawn(listener::serve(port, server));
         Ok(())
     }
 

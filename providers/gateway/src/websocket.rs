@@ -1,6 +1,5 @@
-//! The websocket transport: one listener for every channel actor, routed by the handshake's
-//! path (`/venueless`, `/cadmium`, ...; an unknown path is refused with 404). One websocket
-//! message is one frame. A connection over the caps (`limits.rs`) is answered with HTTP 503.
+//! The websocket transport: an upgrade request at a channel's path (`listener.rs` routes it)
+//! becomes a websocket, and one websocket message is one frame.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -8,98 +7,80 @@ use futures::{
     stream::{SplitSink, SplitStream},
     SinkExt, Stream, StreamExt,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tokio_tungstenite::{
     tungstenite::{
-        handshake::server::{ErrorResponse, Request, Response},
-        http::{header, HeaderValue, StatusCode},
-        protocol::{frame::coding::CloseCode, CloseFrame, WebSocketConfig},
+        handshake::server::{create_response, write_response},
+        http::{Request, StatusCode},
+        protocol::{frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig},
         Message,
     },
     WebSocketStream,
 };
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::{
+    config::Route,
     connection::{self, Peer, Server, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES},
-    limits::REFUSAL,
+    http::{self, Head, Response},
     outbound::{self, Outbound, Outgoing},
     session::Frame,
 };
 
 /// Frames beyond this never reach memory whole: the socket is closed with 1009 instead.
-const TRANSPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
+pub const TRANSPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 type Socket = WebSocketStream<TcpStream>;
 
-/// How long a refused client may take to send its upgrade request before it is dropped
-/// unanswered: refused sockets hold no slot, so they must not linger.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Accepts connections until shutdown.
-pub async fn serve(listener: TcpListener, server: Arc<Server>) {
-    let mut shutdown = server.shutdown.clone();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, remote)) => {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(handle(Arc::clone(&server), stream, remote));
-                }
-                Err(e) => warn!("accept failed: {e}"),
-            },
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// The handshake picks the route by path; then the connection runs like any other.
-async fn handle(server: Arc<Server>, stream: TcpStream, remote: SocketAddr) {
-    let transport = wcc_interface::transport::WEBSOCKET;
-    // Held until the connection is over, whichever way it ends.
-    let Some(_slot) = server
-        .limits
-        .admit(remote, transport, server.fanout.stats())
-    else {
-        return refuse(stream, remote).await;
+/// Accepts the upgrade `head` asks for (a bad one gets 400), then runs the connection.
+pub async fn upgrade(
+    server: Arc<Server>,
+    route: Route,
+    stream: TcpStream,
+    remote: SocketAddr,
+    head: Head,
+) {
+    let Some(ws) = open(stream, head, server.config.request_timeout).await else {
+        return debug!(%remote, "websocket upgrade failed");
     };
-    let routes = server.routes.read().await.clone();
-    let mut route = None;
-    let pick_route = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        match routes.get(request.uri().path()) {
-            Some(found) => {
-                route = Some(found.clone());
-                Ok(response)
-            }
-            None => {
-                let mut refusal = ErrorResponse::new(Some(format!(
-                    "no chat protocol at {}\n",
-                    request.uri().path()
-                )));
-                *refusal.status_mut() = StatusCode::NOT_FOUND;
-                Err(refusal)
-            }
-        }
-    };
-    let ws_config = config();
-    // Boxed, like the connection's own calls: a future is sized for its largest await, and the
-    // handshake's state would otherwise stay allocated for the life of every idle connection.
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, pick_route, Some(ws_config));
-    let ws = match Box::pin(handshake).await {
-        Ok(ws) => ws,
-        Err(e) => {
-            debug!(%remote, "handshake failed: {e}");
-            return;
-        }
-    };
-    let Some(route) = route else { return };
     let (outbox, outgoing) = outbound::queue(server.config.send_queue_frames);
     let (sink, stream) = ws.split();
     let writer = tokio::spawn(write(outgoing, sink));
     let inbound = frames(stream, server.config.max_frame_bytes, remote);
+    let transport = wcc_interface::transport::WEBSOCKET;
     let peer = Peer { transport, remote };
     connection::run(server, route, peer, inbound, outbox, writer).await;
+}
+
+/// Pure: the answer accepting the upgrade `request` asks for, or the 400 refusing it.
+pub fn accept(request: &Request<()>) -> Result<Vec<u8>, Response> {
+    let mut accepted = Vec::new();
+    create_response(request)
+        .and_then(|response| write_response(&mut accepted, &response))
+        .map_err(|e| {
+            let text = format!("not a websocket upgrade: {e}");
+            Response::text(StatusCode::BAD_REQUEST, &text)
+        })?;
+    Ok(accepted)
+}
+
+/// Answers the upgrade (within `timeout`); the websocket, unless it was refused or the client
+/// left.
+async fn open(mut stream: TcpStream, head: Head, timeout: Duration) -> Option<Socket> {
+    let accepted = match accept(&head.request) {
+        Ok(accepted) => accepted,
+        Err(refusal) => {
+            http::respond(stream, &refusal, timeout).await;
+            return None;
+        }
+    };
+    match tokio::time::timeout(timeout, stream.write_all(&accepted)).await {
+        Ok(Ok(())) => {}
+        _ => return None,
+    }
+    // Whatever came after the head is the start of the client's first frames.
+    let ws = WebSocketStream::from_partially_read(stream, head.rest, Role::Server, Some(config()));
+    Some(ws.await)
 }
 
 /// The websocket settings of an accepted connection.
@@ -111,34 +92,6 @@ pub fn config() -> WebSocketConfig {
         // connection); they grow for the rare large frame.
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-}
-
-/// Answers the upgrade request of a client over the connection caps with 503 and a short text.
-async fn refuse(stream: TcpStream, remote: SocketAddr) {
-    let unavailable = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
-        let body = format!("{REFUSAL}\n");
-        let length = HeaderValue::from(body.len());
-        let mut refusal = ErrorResponse::new(Some(body));
-        *refusal.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-        let headers = refusal.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        headers.insert(header::CONTENT_LENGTH, length);
-        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-        Err(refusal)
-    };
-    // Small buffers: under a flood there may be many of these at once, each reading one request.
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(READ_BUFFER_BYTES);
-    let handshake =
-        tokio_tungstenite::accept_hdr_async_with_config(stream, unavailable, Some(ws_config));
-    match tokio::time::timeout(REFUSAL_TIMEOUT, handshake).await {
-        // The answer is the error the handshake ends with.
-        Ok(Err(_)) => {}
-        Ok(Ok(_)) => warn!(%remote, "a refused websocket was upgraded; dropping it"),
-        Err(_) => debug!(%remote, "refused client sent no upgrade request in time"),
-    }
 }
 
 /// The client's messages as frames; ends at the client's close or a read error. Pings are
@@ -229,27 +182,41 @@ fn to_message(frame: Outbound) -> Message {
 
 #[cfg(test)]
 mod tests {
+    use tokio::net::TcpListener;
+
     use super::*;
 
+    /// A client's upgrade at a server that reads the head as the listener does and opens the
+    /// websocket as [`upgrade`] does.
     #[tokio::test]
-    async fn a_connection_over_the_caps_is_answered_with_503() {
-        use tokio_tungstenite::tungstenite::Error;
+    async fn an_upgrade_opens_a_websocket_that_carries_frames() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("ws://{}/venueless", listener.local_addr().unwrap());
+        let url = format!("ws://{}/x", listener.local_addr().unwrap());
         let server = async {
-            let (stream, remote) = listener.accept().await.unwrap();
-            refuse(stream, remote).await;
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let head = http::read_head(&mut stream).await.unwrap();
+            open(stream, head, Duration::from_secs(5)).await.unwrap()
         };
-        let (client, ()) = tokio::join!(tokio_tungstenite::connect_async(url), server);
-        match client {
-            Err(Error::Http(response)) => {
-                assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-                assert_eq!(response.headers()[header::RETRY_AFTER], "5");
-                let body = response.body().clone().unwrap_or_default();
-                assert_eq!(String::from_utf8_lossy(&body), format!("{REFUSAL}\n"));
-            }
-            other => panic!("expected a 503, got {other:?}"),
-        }
+        let (client, mut server) = tokio::join!(tokio_tungstenite::connect_async(url), server);
+        let (mut client, _) = client.unwrap();
+        client.send(Message::text("hello")).await.unwrap();
+        let received = server.next().await.unwrap().unwrap();
+        assert_eq!(
+            inbound(received, 100),
+            Inbound::Frame(Frame::Text("hello".into()))
+        );
+        server.send(Message::text("hi")).await.unwrap();
+        assert_eq!(client.next().await.unwrap().unwrap(), Message::text("hi"));
+    }
+
+    #[test]
+    fn a_broken_upgrade_is_refused_with_400() {
+        let head = "GET /x HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        let head = http::parse_head(head.as_bytes()).unwrap().unwrap();
+        let refused = accept(&head.request).unwrap_err();
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        let text = String::from_utf8(refused.body).unwrap();
+        assert!(text.starts_with("not a websocket upgrade"), "{text}");
     }
 
     #[tokio::test]

@@ -6,8 +6,8 @@ use wcc_interface::{Failure, StoredMessage};
 
 use super::{CoreBackend, GRANT_KEY};
 use crate::backend::{
-    Backend, Group, GroupChange, JoinRule, Member, NewMessage, Principal, Reactions, ReadState,
-    Room, Signal, User, UserSignal,
+    Backend, Group, GroupChange, JoinRule, Member, NewMessage, OnlineUser, Principal, Reactions,
+    ReadState, Room, Signal, User, UserSession, UserSignal,
 };
 
 fn room(room: rooms::Room) -> Room {
@@ -450,6 +450,30 @@ impl Backend for CoreBackend {
     fn make_admin(&self, actor: &Principal, user: &str) -> Result<(), Failure> {
         self.check("make_admin")?;
         self.administration(actor).make_admin(user, self.now())
+    }
+
+    fn online_users(&self) -> Result<Vec<OnlineUser>, Failure> {
+        self.check("online_users")?;
+        let found = presence::online_users(&self.store, self.now())?;
+        Ok(found
+            .into_iter()
+            .map(|u| OnlineUser {
+                user: u.user,
+                channels: u.channels,
+            })
+            .collect())
+    }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure> {
+        self.check("user_sessions")?;
+        let found = presence::user_sessions(&self.store, user, self.now())?;
+        Ok(found
+            .into_iter()
+            .map(|s| UserSession {
+                connection: s.connection,
+                channel: s.channel,
+            })
+            .collect())
     }
 
     fn setting(&self, key: &str) -> Option<String> {

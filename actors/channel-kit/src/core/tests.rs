@@ -135,3 +135,50 @@ fn reactions_and_read_pointers_are_the_cores_and_recorded() {
     assert_eq!(refused.code, FailureCode::Unavailable);
     assert!(core.reactions(&bob, "lobby", &[2]).unwrap().is_empty());
 }
+
+#[test]
+fn sessions_the_gateway_would_publish_reach_presence() {
+    let core = CoreBackend::new();
+    core.add_user("alice", None);
+    let users_changed = |core: &CoreBackend| {
+        core.events()
+            .into_iter()
+            .filter(|(_, e)| matches!(e, Event::DirectoryChanged { part } if part == "users"))
+            .count()
+    };
+    let before = users_changed(&core);
+    core.session_started("alice", "venueless", "gw-1");
+    core.session_started("alice", "rebuttal", "gw-2");
+    let online = core.online_users().unwrap();
+    assert_eq!(
+        online,
+        [crate::OnlineUser {
+            user: "alice".into(),
+            channels: vec!["rebuttal".into(), "venueless".into()],
+        }]
+    );
+    let session = |connection: &str, channel: &str| crate::UserSession {
+        connection: connection.into(),
+        channel: channel.into(),
+    };
+    assert_eq!(
+        core.user_sessions("alice").unwrap(),
+        [session("gw-1", "venueless"), session("gw-2", "rebuttal")]
+    );
+    core.session_ended("alice", "venueless", "gw-1");
+    assert_eq!(
+        core.user_sessions("alice").unwrap(),
+        [session("gw-2", "rebuttal")]
+    );
+    // Presence announced her first session only, as a change of the users.
+    assert_eq!(users_changed(&core), before + 1);
+    core.session_ended("alice", "rebuttal", "gw-2");
+    assert!(core.online_users().unwrap().is_empty());
+    assert_eq!(users_changed(&core), before + 2);
+
+    core.fail("online_users", FailureCode::Unavailable);
+    assert_eq!(
+        core.online_users().unwrap_err().code,
+        FailureCode::Unavailable
+    );
+}

@@ -7,9 +7,9 @@ use wcc_interface::{access, ids, FailureCode};
 use super::admin::{check_group, check_name};
 use super::{close_reason, denied_as, require, say, Refusal, Turn};
 use crate::codec::{self, Packet};
-use crate::directory::{self, Rooms};
+use crate::directory::{self, Connected, Rooms};
 use crate::handler::{MIN_PASSWORD_CHARS, NO_INVITE};
-use crate::{connections, CHANNEL};
+use crate::CHANNEL;
 
 /// Before login only `login` and `signup` are read.
 pub(super) fn before_login(
@@ -126,20 +126,21 @@ fn signup(
 }
 
 /// The session is `user` from now on: confirm, send the lists, follow the feeds.
+///
+/// The gateway publishes the sign-in once this answer is in, and presence then announces it to
+/// everyone if it is the user's first session; the lists sent here already show the user
+/// connected.
 fn logged_in(turn: &mut Turn, user: &str, backend: &impl Backend) -> Result<(), Refusal> {
-    // First, so that the lists sent below show the user connected; everyone else gets the user
-    // list from the core's announcement of the change. Best effort: a sign-in does not fail
-    // over what only the lists show.
-    let _ = connections::opened(backend, user, &turn.session.connection_id);
     let perms = backend.permissions(user).map_err(say)?;
     let groups = directory::groups_packet(backend).map_err(say)?;
     let rooms = Rooms::load(backend).map_err(say)?;
-    let users = directory::users_packet_with(backend, &rooms).map_err(say)?;
+    let connected = Connected::load(backend, Some(user)).map_err(say)?;
+    let users = directory::users_packet_with(backend, &rooms, &connected).map_err(say)?;
     turn.session.user = Some(user.to_owned());
     turn.send(codec::login(user));
     turn.send(codec::perms(&perms));
     turn.send(groups);
-    turn.send(rooms.packet());
+    turn.send(rooms.packet(&connected));
     turn.send(users);
     turn.subscribe(backend, user, ids::EVERYONE)?;
     for room in rooms.rooms.iter().filter(|r| r.kind == "text") {

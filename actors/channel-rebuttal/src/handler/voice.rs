@@ -3,6 +3,7 @@
 
 use channel_kit::{Action, Backend, Principal, Signal};
 use serde_json::{json, Value};
+use wcc_interface::Failure;
 
 use super::{everyone, require, say, to_user, Refusal, Turn};
 use crate::directory;
@@ -114,6 +115,28 @@ pub(super) fn go_live(
         "roomid": turn.state.voice_room,
     });
     everyone(backend, me, kinds::LIVE, content)
+}
+
+/// Ends `user`'s stream, if their profile shows one: its connection closed, or their last one
+/// did. Writes nothing when there is none, so a close costs no profile write.
+pub(super) fn end_stream(backend: &impl Backend, user: &str) -> Result<(), Failure> {
+    let Some(found) = backend.get_user(user)? else {
+        return Ok(());
+    };
+    let profile = directory::profile_of(&found);
+    let voice = profile.get(directory::PROFILE_KEY);
+    let field = |name: &str| voice.and_then(|v| v.get(name));
+    let live = field("livestate").and_then(Value::as_bool).unwrap_or(false);
+    let labelled = field("livelabel")
+        .and_then(Value::as_str)
+        .is_some_and(|l| !l.is_empty());
+    if !live && !labelled {
+        return Ok(());
+    }
+    directory::set_voice_state(backend, &Principal::user(user), user, |voice| {
+        voice.insert("livestate".into(), json!(false));
+        voice.insert("livelabel".into(), json!(""));
+    })
 }
 
 /// `chatdev`, to the others in this connection's voice room. Upstream's client reports its

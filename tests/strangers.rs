@@ -102,6 +102,13 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
                 json!({"channel": room, "event_type": "channel.message",
                        "content": {"type": "deleted"}, "replaces": 1}),
             ),
+            // Reactions and read pointers are the core's: a stranger neither reacts to a
+            // private message (which would tell it the message exists) nor keeps a pointer.
+            (
+                "chat.react",
+                json!({"channel": room, "event": 1, "reaction": "👍"}),
+            ),
+            ("chat.mark_read", json!({"channel": room, "id": 1})),
         ] {
             let reply = v_stranger.request(action, payload.clone()).await?;
             ensure!(

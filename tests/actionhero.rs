@@ -500,6 +500,7 @@ async fn the_era_browser_client_handshakes_over_http_post() -> Result<()> {
 
 async fn handshakes_over_http(wcc: &Wcc) -> Result<()> {
     faye::wait_ready(&wcc.gateway).await?;
+    let mut observer = common::Observer::start(&wcc.nats().await?).await?;
     // Faye opens its websocket probe while the handshake is under way.
     let mut client = Faye::open(&wcc.gateway).await?;
     let body = faye::http_handshake("long-polling");
@@ -535,8 +536,14 @@ async fn handshakes_over_http(wcc: &Wcc) -> Result<()> {
         }])
     );
 
-    // The rest goes over the websocket with that id, message ids going on from the handshake's.
-    client.client_id = client_id.clone();
+    // The rest goes over the websocket with that id, as Faye 1.0.4 under node goes on: its
+    // connect first, then actionheroClient's setup subscription and the rest of `connect()`.
+    client.handshaken_over_http(&client_id);
+    assert_eq!(
+        client.connect().await?,
+        json!({"id": "2", "channel": "/meta/connect", "clientId": client_id, "successful": true,
+               "advice": {"reconnect": "retry", "interval": 30_000, "timeout": 45_000}})
+    );
     let greeting = client.join().await?;
     assert_eq!(greeting["context"], "api");
     assert_eq!(greeting["room"], "defaultRoom");
@@ -548,6 +555,19 @@ async fn handshakes_over_http(wcc: &Wcc) -> Result<()> {
             .request(json!({"event": "say", "message": "hello over the websocket"}))
             .await?,
     );
+    // The websocket's connection acts as its guest, signed in like any session; the handshake's
+    // exchange signed nobody in (the gateway publishes in order, so its login would come first).
+    let socket = details["data"]["id"].as_str().expect("a connection id");
+    assert_ne!(socket, client_id);
+    observer
+        .wait_for("UserLoggedIn", |e| e["data"]["connection"] == socket)
+        .await?;
+    let of_the_exchange: Vec<&Value> = observer
+        .seen
+        .iter()
+        .filter(|e| e["data"]["connection"] == client_id.as_str())
+        .collect();
+    assert!(of_the_exchange.is_empty(), "{of_the_exchange:?}");
 
     // Only the path that answers HTTP does; the others still want a websocket, or nothing.
     let plain = |path: &str| {

@@ -5,10 +5,13 @@
 //!   frame's own (a number or a string, at index 1 of a 3-element frame),
 //! - a refused frame never carries an invented id: an error's id is the frame's own, and
 //!   its answer (`to_frame`) is a JSON `["error", (id,) {code, message}]`,
-//! - `chat.fetch` pages stay within 1..=MAX_FETCH_COUNT.
+//! - `chat.fetch` pages stay within 1..=MAX_FETCH_COUNT; `user.fetch` asks for the frame's
+//!   `ids` (the strings among them, at most MAX_FETCH_USERS) or else its `id`,
+//! - `chat.react` names the frame's `event` and `reaction`; `chat.mark_read` the frame's `id`
+//!   when it is a positive integer.
 #![no_main]
 
-use channel_venueless::codec::{self, Request, MAX_FETCH_COUNT};
+use channel_venueless::codec::{self, Request, Wanted, MAX_FETCH_COUNT, MAX_FETCH_USERS};
 use channel_venueless::codes;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -69,6 +72,8 @@ fn accepted(request: &Request, items: &[Value]) {
         Request::Unsubscribe { .. } => "chat.unsubscribe",
         Request::Send { .. } => "chat.send",
         Request::Fetch { .. } => "chat.fetch",
+        Request::React { .. } => "chat.react",
+        Request::MarkRead { .. } => "chat.mark_read",
     };
     assert_eq!(items[0], action, "decoded as the wrong action");
     match request.id() {
@@ -92,7 +97,40 @@ fn accepted(request: &Request, items: &[Value]) {
         Request::UserUpdate { profile, .. } => {
             assert_eq!(Some(profile), payload["profile"].as_object())
         }
-        Request::UserFetch { user, .. } => assert_eq!(payload["id"], user.as_str()),
+        Request::UserFetch { wanted, .. } => match wanted {
+            Wanted::One(user) => {
+                assert!(payload.get("ids").is_none(), "ids ignored");
+                assert_eq!(payload["id"], user.as_str());
+            }
+            Wanted::Many(users) => {
+                let asked: Vec<&str> = payload["ids"]
+                    .as_array()
+                    .expect("ids taken from no list")
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .take(MAX_FETCH_USERS)
+                    .collect();
+                assert_eq!(asked, *users);
+            }
+        },
+        Request::React {
+            event_id,
+            reaction,
+            delete,
+            channel,
+            ..
+        } => {
+            assert_eq!(payload["channel"], channel.as_str());
+            assert_eq!(payload["event"].as_u64(), Some(*event_id));
+            assert_eq!(payload["reaction"], reaction.as_str());
+            assert_eq!(payload["delete"] == true, *delete);
+        }
+        Request::MarkRead {
+            event_id, channel, ..
+        } => {
+            assert_eq!(payload["channel"], channel.as_str());
+            assert_eq!(payload["id"].as_u64().filter(|&n| n > 0), *event_id);
+        }
         Request::Join { channel, .. }
         | Request::Leave { channel, .. }
         | Request::Subscribe { channel, .. }

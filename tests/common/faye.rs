@@ -175,6 +175,12 @@ impl Faye {
         self.join().await
     }
 
+    /// Takes the client id of a handshake sent over HTTP, which was Faye's first message.
+    pub fn handshaken_over_http(&mut self, client_id: &str) {
+        self.client_id = client_id.to_owned();
+        self.message_id = 1;
+    }
+
     /// What the client does once it has its client id (however it got it): the setup channel,
     /// the connect, the switch to the connection channel. Returns the greeting delivered there.
     pub async fn join(&mut self) -> Result<Value> {

@@ -159,7 +159,8 @@ pub fn invite_uses(code: &str) -> String {
 pub const FOUNDER_CLAIMS: &str = "access/founder";
 
 /// How often directory `part` (`users`, `rooms`, `groups`) has changed: an `increment` counter
-/// (`rooms.directory-version`).
+/// (`rooms.directory-version`). The rooms actor moves it, and presence moves `users` when a
+/// user goes online or offline; renders drop a list built while it moved.
 pub fn directory_version(part: &str) -> String {
     format!("directory/{part}/version")
 }

@@ -88,13 +88,15 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<Head>, HeadError> {
 /// Reads one request head from `stream` (the caller bounds the time).
 pub async fn read_head(stream: &mut (impl AsyncRead + Unpin)) -> Result<Head, HeadError> {
     let mut bytes = Vec::with_capacity(1024);
-    let mut chunk = [0; 2048];
     loop {
-        let n = stream.read(&mut chunk).await.map_err(|_| HeadError::Gone)?;
+        bytes.reserve(1024);
+        let n = stream
+            .read_buf(&mut bytes)
+            .await
+            .map_err(|_| HeadError::Gone)?;
         if n == 0 {
             return Err(HeadError::Gone);
         }
-        bytes.extend_from_slice(&chunk[..n]);
         if let Some(head) = parse_head(&bytes)? {
             return Ok(head);
         }

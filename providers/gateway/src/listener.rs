@@ -92,7 +92,10 @@ async fn handle(server: Arc<Server>, mut stream: TcpStream, remote: SocketAddr) 
             Some(_) => timeout,
             None => timeout.min(REFUSAL_TIMEOUT),
         };
-    let head = match tokio::time::timeout_at(deadline, http::read_head(&mut stream)).await {
+    // Boxed, as every step before the connection runs: a future is as large as its largest
+    // await, and an idle websocket would otherwise hold the state of its head's reading.
+    let reading = Box::pin(http::read_head(&mut stream));
+    let head = match tokio::time::timeout_at(deadline, reading).await {
         Ok(Ok(head)) => head,
         Ok(Err(HeadError::Gone)) => return,
         Ok(Err(HeadError::TooLarge)) => {
@@ -100,12 +103,12 @@ async fn handle(server: Arc<Server>, mut stream: TcpStream, remote: SocketAddr) 
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "request head too large",
             );
-            return http::respond(stream, &response, timeout).await;
+            return Box::pin(http::respond(stream, &response, timeout)).await;
         }
         Ok(Err(HeadError::Malformed(why))) => {
             debug!(%remote, "not an HTTP request: {why}");
             let response = Response::text(StatusCode::BAD_REQUEST, "not an HTTP/1.1 request");
-            return http::respond(stream, &response, timeout).await;
+            return Box::pin(http::respond(stream, &response, timeout)).await;
         }
         Err(_) => return debug!(%remote, "no request in time; dropped"),
     };
@@ -116,9 +119,12 @@ async fn handle(server: Arc<Server>, mut stream: TcpStream, remote: SocketAddr) 
     match door(&head.request, slot.is_some(), route.as_ref()) {
         Door::Websocket(route) => websocket::upgrade(server, route, stream, remote, head).await,
         Door::Exchange(route) => {
-            exchange::serve(server, route, stream, remote, head, deadline).await
+            Box::pin(exchange::serve(
+                server, route, stream, remote, head, deadline,
+            ))
+            .await
         }
-        Door::Refused(response) => http::respond(stream, &response, timeout).await,
+        Door::Refused(response) => Box::pin(http::respond(stream, &response, timeout)).await,
     }
     drop(slot);
 }

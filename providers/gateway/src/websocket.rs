@@ -40,7 +40,9 @@ pub async fn upgrade(
     remote: SocketAddr,
     head: Head,
 ) {
-    let Some(ws) = open(stream, head, server.config.request_timeout).await else {
+    // Boxed: the handshake's state would otherwise stay allocated for the life of every idle
+    // connection (a future is as large as its largest await).
+    let Some(ws) = Box::pin(open(stream, head, server.config.request_timeout)).await else {
         return debug!(%remote, "websocket upgrade failed");
     };
     let (outbox, outgoing) = outbound::queue(server.config.send_queue_frames);

@@ -6,7 +6,8 @@
 pub struct Session {
     /// Unique across the lattice: `<gateway instance>-<n>`.
     pub connection_id: String,
-    /// `wcc_interface::transport::WEBSOCKET`, or `TCP` for a line socket (one frame per line).
+    /// `wcc_interface::transport::WEBSOCKET`, `TCP` for a line socket (one frame per line), or
+    /// `HTTP` for one plain request (a route with `http: true`).
     pub transport: String,
     /// The client's address as the gateway saw it (`ip:port`).
     pub remote: String,

@@ -71,7 +71,7 @@ pub struct Server {
 
 /// The socket under a connection, as the session shows it.
 pub struct Peer {
-    /// `wcc_interface::transport::WEBSOCKET` or `TCP`, or [`crate::exchange::HTTP`].
+    /// `wcc_interface::transport::WEBSOCKET`, `TCP` or `HTTP`.
     pub transport: &'static str,
     pub remote: SocketAddr,
 }

@@ -37,8 +37,7 @@ use crate::{
     session::Frame,
 };
 
-/// The session's `transport` for a connection that is one HTTP request.
-pub const HTTP: &str = "http";
+pub use wcc_interface::transport::HTTP;
 
 /// The most an exchange's response may hold, as the largest websocket message.
 pub const MAX_RESPONSE_BYTES: usize = crate::websocket::TRANSPORT_MAX_BYTES;

@@ -44,6 +44,10 @@ pub const DEFAULT_WELCOME: &str = "Welcome to wcc";
 pub const ADMIN_EMAIL_KEY: &str = "admin_email";
 /// Setting: `true` lets anyone sign up without an invite (`signUp: "signup"`).
 pub const OPEN_SIGNUP_KEY: &str = "open_signup";
+/// Setting: the web client's page (`https://chat.example.org/`). An invite then also carries
+/// `url`, that page with `?invite=<code>`, which the web client shows, copies and draws as a QR
+/// code; empty: only the code, as upstream's server sends.
+pub const INVITE_PAGE_KEY: &str = "invite_page";
 /// Setting: the largest image upload, in bytes once decoded.
 pub const MAX_IMAGE_BYTES_KEY: &str = "max_image_bytes";
 pub const DEFAULT_MAX_IMAGE_BYTES: usize = 256 * 1024;

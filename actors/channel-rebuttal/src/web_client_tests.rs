@@ -512,3 +512,30 @@ fn an_invite_is_made_for_the_group_the_client_names() {
         Some("crew")
     );
 }
+
+/// The popup shows `url` (and copies it, and draws it as a QR code); the page it names reads
+/// the code from `?invite=` when opened.
+#[test]
+fn an_invite_carries_the_web_clients_link_when_its_page_is_configured() {
+    let backend = backend();
+    let boss = admin(&backend);
+    let outcome = send(
+        boss.clone(),
+        json!({"type": "invite", "group_name": "crew"}),
+        &backend,
+    );
+    assert!(sent(&outcome)[0].get("url").is_none(), "no page, no link");
+
+    backend.set_setting(crate::INVITE_PAGE_KEY, "https://chat.example.org/");
+    let outcome = send(
+        boss,
+        json!({"type": "invite", "group_name": "crew"}),
+        &backend,
+    );
+    let reply = &sent(&outcome)[0];
+    let code = reply["invite_code"].as_str().unwrap();
+    assert_eq!(
+        reply["url"],
+        format!("https://chat.example.org/?invite={code}")
+    );
+}

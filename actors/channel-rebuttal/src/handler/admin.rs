@@ -21,8 +21,24 @@ pub(super) fn invite(
     let code = backend
         .create_invite(&Principal::user(me), group)
         .map_err(denied_as("inviteUserAny"))?;
-    turn.send(codec::packet("invite", json!({ "invite_code": code })));
+    let mut reply = json!({ "invite_code": code });
+    if let Some(url) = invite_url(backend, &code) {
+        reply["url"] = url.into();
+    }
+    turn.send(codec::packet("invite", reply));
     Ok(())
+}
+
+/// The link the web client's invite popup shows: its page with the code as `invite`, which
+/// the client reads when it opens. `None` without a page configured, or with one that has a
+/// query already (a code appended to it would not be read).
+fn invite_url(backend: &impl Backend, code: &str) -> Option<String> {
+    let page = backend.setting(crate::INVITE_PAGE_KEY)?;
+    let page = page.trim();
+    if page.is_empty() || page.contains(['?', '#']) {
+        return None;
+    }
+    Some(format!("{page}?invite={code}"))
 }
 
 /// `createroom`; its creator follows a new text room at once.

@@ -181,6 +181,10 @@ pub struct Envelope {
     pub v: u32,
     /// Unix milliseconds when the event was published.
     pub at: u64,
+    /// The connection whose request caused the event, when its channel named it
+    /// ([`crate::NewMessage::origin`]); gateways skip it on routes that do not echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     #[serde(flatten)]
     pub event: Event,
 }
@@ -190,7 +194,16 @@ impl Envelope {
         Self {
             v: VERSION,
             at,
+            origin: None,
             event,
+        }
+    }
+
+    /// The envelope of an event `origin` (a connection id) caused.
+    pub fn from_connection(event: Event, at: u64, origin: Option<String>) -> Self {
+        Self {
+            origin,
+            ..Self::new(event, at)
         }
     }
 
@@ -225,6 +238,21 @@ mod tests {
         assert_eq!(json["at"], 42);
         assert_eq!(json["type"], "UserJoined");
         assert_eq!(json["data"]["room"], "lobby");
+        assert!(json.get("origin").is_none(), "no origin, no field");
+        assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
+    }
+
+    #[test]
+    fn an_envelope_names_the_connection_that_caused_it() {
+        let event = Event::UserJoined {
+            room: "lobby".into(),
+            user: "u1".into(),
+            channel: "actionhero".into(),
+        };
+        let env = Envelope::from_connection(event, 42, Some("gw1-7".into()));
+        let json: serde_json::Value = serde_json::from_str(&env.to_json()).unwrap();
+        assert_eq!(json["origin"], "gw1-7");
+        assert_eq!(json["type"], "UserJoined");
         assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
     }
 

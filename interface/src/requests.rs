@@ -12,6 +12,10 @@ pub struct NewMessage {
     pub event_type: String,
     /// The content JSON object as text.
     pub content: String,
+    /// The connection it came from (`<gateway>-<n>`), for protocols whose clients show their
+    /// own line themselves: the `MessagePublished` envelope names it, and a gateway route with
+    /// `echo_to_sender: false` does not send the event back to it. Not stored.
+    pub origin: Option<String>,
 }
 
 /// A live-only note (typing, read receipt, call signalling): published, never stored.

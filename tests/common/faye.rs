@@ -224,6 +224,13 @@ impl Faye {
         .await
     }
 
+    /// Whether any delivery kept so far (not asked for yet) contains `text`.
+    pub fn saw(&self, text: &str) -> bool {
+        self.deliveries
+            .iter()
+            .any(|delivery| delivery.to_string().contains(text))
+    }
+
     /// Whether the server closes the socket (after any frames still in flight).
     pub async fn closed_by_server(&mut self) -> bool {
         loop {

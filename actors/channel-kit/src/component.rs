@@ -90,6 +90,7 @@ fn room(r: types::Room) -> Room {
 impl Backend for Imports {
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure> {
         let msg = types::NewMessage {
+            origin: msg.origin,
             room: msg.room,
             sender: msg.sender,
             channel: msg.channel,

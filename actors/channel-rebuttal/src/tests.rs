@@ -541,6 +541,7 @@ fn another_users_direct_room_is_out_of_reach() {
     backend.add_user("carl", None);
     backend
         .process_message(NewMessage {
+            origin: None,
             room: "dora".into(),
             sender: "carl".into(),
             channel: "test".into(),
@@ -957,6 +958,7 @@ fn what_a_guest_said_keeps_its_name_after_the_guest_is_gone() {
     backend.join(&me, "general", &guest, "actionhero").unwrap();
     backend
         .process_message(NewMessage {
+            origin: None,
             room: "general".into(),
             sender: guest.clone(),
             channel: "actionhero".into(),

@@ -136,6 +136,7 @@ fn a_new_message_comes_with_the_segment_it_starts() {
     for n in 1..=51 {
         backend
             .process_message(NewMessage {
+                origin: None,
                 room: "general".into(),
                 sender: "vera".into(),
                 channel: "venueless".into(),

@@ -141,6 +141,7 @@ impl<B: Backend> Conn<'_, B> {
         known_id(channel)?;
         // The core refuses a sender who is not a member (a direct message needs none).
         let msg = NewMessage {
+            origin: None,
             room: channel.to_owned(),
             sender: user.to_owned(),
             channel: CHANNEL.to_owned(),

@@ -29,6 +29,7 @@ impl Guest for Component {
     fn process_message(msg: NewMessage) -> Result<Message, Failure> {
         let store = open_store()?;
         let msg = crate::NewMessage {
+            origin: msg.origin,
             room: msg.room,
             sender: msg.sender,
             channel: msg.channel,

@@ -147,6 +147,7 @@ mod tests {
 
     fn post(store: &impl Store, room: &str, sender: &str, body: &str) -> StoredMessage {
         let msg = NewMessage {
+            origin: None,
             room: room.into(),
             sender: sender.into(),
             channel: "test".into(),

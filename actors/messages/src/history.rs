@@ -72,6 +72,7 @@ mod tests {
         let publisher = RecordingPublisher::default();
         for i in 1..=n {
             let msg = NewMessage {
+                origin: None,
                 room: "lobby".into(),
                 sender: "alice".into(),
                 channel: "venueless".into(),

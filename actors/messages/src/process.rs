@@ -70,6 +70,7 @@ pub fn announce<S: Store, P: Publisher>(
     new_id: impl FnOnce() -> String,
 ) -> Result<StoredMessage, Failure> {
     let msg = NewMessage {
+        origin: None,
         room: announcement.room,
         sender: ids::SERVER_USER.to_owned(),
         channel: announcement.channel,
@@ -98,6 +99,7 @@ fn persist_and_publish<S: Store, P: Publisher>(
 ) -> Result<StoredMessage, Failure> {
     // `increment` is atomic in the provider, so concurrent instances never share an id.
     let event_id = store.increment(&keys::room_seq(&msg.room), 1)?;
+    let origin = msg.origin;
     let stored = StoredMessage {
         id: new_id(),
         room: msg.room,
@@ -123,7 +125,7 @@ fn persist_and_publish<S: Store, P: Publisher>(
         message: stored.clone(),
     };
     let subject = event.subject();
-    let body = Envelope::new(event, now_ms).to_json();
+    let body = Envelope::from_connection(event, now_ms, origin).to_json();
     if let Err(e) = publisher.publish(&subject, body.as_bytes()) {
         eprintln!(
             "messages: {}#{} persisted but not published on {subject}: {e}",
@@ -390,6 +392,7 @@ mod tests {
 
     fn text(room: &str, sender: &str, body: &str) -> NewMessage {
         NewMessage {
+            origin: None,
             room: room.into(),
             sender: sender.into(),
             channel: "venueless".into(),
@@ -435,6 +438,7 @@ mod tests {
             assert_eq!(subject, "wcc.events.rooms.lobby");
             let envelope = Envelope::parse(body).unwrap();
             assert_eq!(envelope.at, expected.sent_at);
+            assert_eq!(envelope.origin, None, "no connection named, none published");
             assert_eq!(
                 envelope.event,
                 Event::MessagePublished {
@@ -442,6 +446,33 @@ mod tests {
                 }
             );
         }
+    }
+
+    /// A gateway route that does not echo (actionhero) needs the sending connection on the
+    /// event; history has no use for it.
+    #[test]
+    fn the_sending_connection_is_on_the_published_envelope_and_not_stored() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let said = process_message(
+            &store,
+            &publisher,
+            Limits::default(),
+            NewMessage {
+                origin: Some("gw1-7".into()),
+                ..text("lobby", "alice", "hi")
+            },
+            10,
+        )
+        .unwrap();
+        let sent = publisher.sent.borrow();
+        let envelope = Envelope::parse(&sent[0].1).unwrap();
+        assert_eq!(envelope.origin.as_deref(), Some("gw1-7"));
+        let stored = store
+            .get(&keys::message("lobby", said.event_id))
+            .unwrap()
+            .unwrap();
+        assert!(!String::from_utf8(stored).unwrap().contains("gw1-7"));
     }
 
     #[test]
@@ -483,30 +514,37 @@ mod tests {
         let base = text("lobby", "alice", "x");
         let cases = [
             NewMessage {
+                origin: None,
                 content: "[1,2]".into(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 content: "\"text\"".into(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 content: "{not json".into(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 room: "lob/by".into(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 sender: String::new(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 event_type: String::new(),
                 ..base.clone()
             },
             NewMessage {
+                origin: None,
                 event_type: "t".repeat(MAX_EVENT_TYPE_BYTES + 1),
                 ..base.clone()
             },

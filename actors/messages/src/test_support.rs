@@ -51,6 +51,7 @@ pub fn post(
     body: &str,
 ) -> wcc_interface::StoredMessage {
     let msg = crate::NewMessage {
+        origin: None,
         room: room.into(),
         sender: sender.into(),
         channel: "test".into(),

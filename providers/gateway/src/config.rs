@@ -152,6 +152,10 @@ pub struct Route {
     /// preflights are answered (see `exchange.rs`). Off, such a request gets 426 Upgrade
     /// Required. Faye's clients send their handshake over HTTP; no other client needs this.
     pub http: bool,
+    /// `echo_to_sender` in the link's source config (default `true`): `false` for protocols
+    /// whose clients show their own messages themselves (actionhero's chat page): an event a
+    /// connection caused (its envelope's `origin`) is not sent back to that connection.
+    pub echo_to_sender: bool,
 }
 
 impl Route {
@@ -183,12 +187,18 @@ impl Route {
             Some("true") => true,
             Some(other) => bail!("bad http `{other}` (want true or false)"),
         };
+        let echo_to_sender = match values.get("echo_to_sender").map(|value| value.trim()) {
+            None | Some("" | "true") => true,
+            Some("false") => false,
+            Some(other) => bail!("bad echo_to_sender `{other}` (want true or false)"),
+        };
         Ok(Self {
             path,
             protocol,
             component: component.to_string(),
             line_addr,
             http,
+            echo_to_sender,
         })
     }
 }
@@ -277,7 +287,25 @@ mod tests {
         );
         assert_eq!(r.line_addr, None);
         assert!(!r.http, "plain HTTP is off unless a link asks for it");
+        assert!(
+            r.echo_to_sender,
+            "a sender hears its own messages unless a link says not"
+        );
         assert!(Route::from_link("c1", &HashMap::new()).is_err());
+    }
+
+    #[test]
+    fn a_route_may_keep_a_senders_own_messages_from_it() {
+        let route = |value: &str| {
+            Route::from_link(
+                "c4",
+                &map(&[("path", "/actionhero"), ("echo_to_sender", value)]),
+            )
+        };
+        assert!(!route("false").unwrap().echo_to_sender);
+        assert!(route("true").unwrap().echo_to_sender);
+        assert!(route("").unwrap().echo_to_sender);
+        assert!(route("no").is_err());
     }
 
     #[test]

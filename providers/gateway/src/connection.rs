@@ -179,7 +179,8 @@ pub async fn run(
 struct ConnectionContext<'a> {
     server: &'a Server,
     route: &'a Route,
-    /// The connection id, for logs.
+    /// The connection id: for logs, and to skip the events it caused on routes that do not
+    /// echo.
     id: &'a str,
     key: u64,
     outbox: &'a Outbox,
@@ -220,6 +221,7 @@ impl ConnectionContext<'_> {
                 }
                 Effect::Subscribe(room) => {
                     let subscriber = Subscriber {
+                        skip_origin: (!self.route.echo_to_sender).then(|| self.id.to_owned()),
                         protocol: self.route.protocol.clone(),
                         component: self.route.component.clone(),
                         queue: self.outbox.frames.clone(),

@@ -38,6 +38,9 @@ pub struct Subscriber {
     pub queue: mpsc::Sender<Outbound>,
     /// Notified when the connection must be closed as a slow consumer.
     pub evict: Arc<Notify>,
+    /// This connection's id when its route does not echo: events it caused (an envelope's
+    /// `origin`) are not delivered to it.
+    pub skip_origin: Option<String>,
 }
 
 struct Room {
@@ -216,10 +219,14 @@ impl Fanout {
             let Some(entry) = rooms.get(room) else { return };
             // Counted under borrowed names: nothing is allocated per recipient.
             let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+            let origin = envelope.as_ref().and_then(|e| e.origin.as_deref());
             for subscriber in entry.subscribers.values() {
                 let Some(event_frames) = frames.get(&subscriber.component) else {
                     continue;
                 };
+                if origin.is_some() && subscriber.skip_origin.as_deref() == origin {
+                    continue;
+                }
                 // Room for all of the event's frames is taken at once, so a subscriber gets an
                 // event whole or is shed.
                 match subscriber.queue.try_reserve_many(event_frames.len()) {

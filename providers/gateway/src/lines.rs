@@ -525,6 +525,7 @@ last",
             component: "c1".into(),
             line_addr,
             http: false,
+            echo_to_sender: true,
         }
     }
 

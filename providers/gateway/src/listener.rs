@@ -144,6 +144,7 @@ mod tests {
             component: "c".into(),
             line_addr: None,
             http,
+            echo_to_sender: true,
         }
     }
 

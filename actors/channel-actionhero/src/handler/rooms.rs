@@ -74,6 +74,9 @@ impl<B: Backend> Conn<'_, B> {
         let content = json!({"type": "text", "body": message}).to_string();
         self.backend
             .process_message(NewMessage {
+                // Upstream's chat page prints the sender's own line itself: its route does
+                // not echo the message back to this connection.
+                origin: Some(self.session.connection_id.clone()),
                 room,
                 sender: user,
                 channel: CHANNEL.into(),

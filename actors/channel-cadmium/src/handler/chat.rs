@@ -42,6 +42,7 @@ impl<B: Backend> Conn<'_, B> {
         let stored = self
             .backend
             .process_message(NewMessage {
+                origin: None,
                 room: recipient,
                 sender: user.to_owned(),
                 channel: CHANNEL.to_owned(),

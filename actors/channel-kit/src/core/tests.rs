@@ -8,6 +8,7 @@ use crate::backend::{Backend, NewMessage, Reactions, ReadState};
 
 fn text(room: &str, sender: &str, body: &str) -> NewMessage {
     NewMessage {
+        origin: None,
         room: room.into(),
         sender: sender.into(),
         channel: "test".into(),

@@ -69,6 +69,7 @@ pub(super) fn send(
     }
     // Rebuttal's text rooms are open to everyone: joining is implied by writing.
     let message = NewMessage {
+        origin: None,
         room: room.into(),
         sender: me.into(),
         channel: CHANNEL.into(),

@@ -101,6 +101,7 @@ fn others_direct_rooms_are_private() {
     backend.login(crate::CHANNEL, "carol").unwrap();
     let dm = hello("bob");
     let dm = crate::backend::NewMessage {
+        origin: None,
         room: "bob".into(),
         sender: "carol".into(),
         channel: "test".into(),

@@ -159,6 +159,7 @@ impl SessionData {
 pub(crate) fn post(backend: &CoreBackend, room: &str, sender: &str, body: &str) -> u64 {
     backend
         .process_message(crate::backend::NewMessage {
+            origin: None,
             room: room.into(),
             sender: sender.into(),
             channel: "test".into(),

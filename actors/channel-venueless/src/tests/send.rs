@@ -185,6 +185,7 @@ fn fetch_names_senders_who_are_gone_by_id() {
     backend.join(&me, "room_0", &guest, "actionhero").unwrap();
     backend
         .process_message(channel_kit::NewMessage {
+            origin: None,
             room: "room_0".into(),
             sender: guest.clone(),
             channel: "actionhero".into(),
@@ -300,6 +301,7 @@ fn only_your_own_existing_messages_can_be_changed() {
     backend.add_member("room_0", "bob");
     backend
         .process_message(crate::backend::NewMessage {
+            origin: None,
             room: "room_0".into(),
             sender: "bob".into(),
             channel: "test".into(),

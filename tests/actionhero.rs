@@ -175,6 +175,25 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         !tel.saw("hello from telnet"),
         "the telnet sender got its own say back"
     );
+    // Nor its own entrance: `web` goes upstairs, listens to the lobby (so the lobby's events
+    // reach it however the race with its subscription goes) and comes back. telnet sees it
+    // leave and enter; `web` hears telnet's next line, so its own lines would be here by then.
+    wcc.create_room("upstairs").await?;
+    assert_ok(&web.request("roomChange upstairs").await?);
+    assert_ok(&web.request("listenToRoom lobby").await?);
+    assert_ok(&web.request("roomChange lobby").await?);
+    for line in ["I have left the room", "I have entered the room"] {
+        tel.push(|v| v["message"] == line && v["from"] == web_user.as_str())
+            .await?;
+    }
+    assert_ok(&tel.request("say welcome back downstairs").await?);
+    web.chat("welcome back downstairs").await?;
+    let own = format!("\"from\":\"{web_user}\"");
+    ensure!(
+        !web.saw(&own),
+        "the websocket client heard its own entrance"
+    );
+    assert_ok(&web.request("silenceRoom lobby").await?);
 
     // Listening hears a room without joining it; silencing stops it.
     wcc.create_room("news").await?;

@@ -147,21 +147,25 @@ pub trait Backend {
     fn members(&self, actor: &Principal, room: &str) -> Result<Vec<Member>, Failure>;
     /// The condition a connection must meet to join `room`, if any.
     fn get_join_rule(&self, room: &str) -> Result<Option<JoinRule>, Failure>;
-    /// `false` if already a member.
+    /// `false` if already a member. `origin`: the connection asking, for protocols whose clients
+    /// show their own entrance themselves (the event's envelope names it; see
+    /// `NewMessage::origin`).
     fn join(
         &self,
         actor: &Principal,
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure>;
-    /// `false` if not a member.
+    /// `false` if not a member. `origin` as for [`Backend::join`].
     fn leave(
         &self,
         actor: &Principal,
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure>;
     /// What [`crate::Action::Subscribe`] carries: the core's signed permission for a connection of
     /// `actor` to hear `room`. The gateway subscribes on nothing else.

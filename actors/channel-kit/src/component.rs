@@ -271,8 +271,9 @@ impl Backend for Imports {
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure> {
-        rooms::join(&principal(actor), room, user, channel).map_err(failure)
+        rooms::join(&principal(actor), room, user, channel, origin).map_err(failure)
     }
 
     fn leave(
@@ -281,8 +282,9 @@ impl Backend for Imports {
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure> {
-        rooms::leave(&principal(actor), room, user, channel).map_err(failure)
+        rooms::leave(&principal(actor), room, user, channel, origin).map_err(failure)
     }
 
     fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure> {

@@ -192,14 +192,28 @@ impl CoreBackend {
     /// Makes `user` a member of `room`, as the operator would.
     pub fn add_member(&self, room: &str, user: &str) {
         self.rooms()
-            .join_as(&Principal::Operator, room, user, ADMIN_CHANNEL, self.now())
+            .join_as(
+                &Principal::Operator,
+                room,
+                user,
+                ADMIN_CHANNEL,
+                None,
+                self.now(),
+            )
             .expect("add_member");
     }
 
     /// Ends `user`'s membership of `room` behind the channel's back, as the operator would.
     pub fn remove_member(&self, room: &str, user: &str) {
         self.rooms()
-            .leave_as(&Principal::Operator, room, user, ADMIN_CHANNEL, self.now())
+            .leave_as(
+                &Principal::Operator,
+                room,
+                user,
+                ADMIN_CHANNEL,
+                None,
+                self.now(),
+            )
             .expect("remove_member");
     }
 

@@ -102,7 +102,7 @@ pub fn closed(session: Session, backend: &impl Backend) {
     let Some(user) = session.user else { return };
     let _ = everyone(backend, &user, kinds::DISCONNECTED, json!({}));
     if let Some(room) = state.voice_room {
-        let left = backend.leave(&Principal::user(&user), &room, &user, CHANNEL);
+        let left = backend.leave(&Principal::user(&user), &room, &user, CHANNEL, None);
         if left.unwrap_or(false) {
             let _ = everyone(backend, &user, kinds::VOICE_LEFT, json!({ "roomid": room }));
         }

@@ -864,7 +864,9 @@ fn only_new_accounts_and_first_and_last_connections_send_other_clients_a_list() 
         let guest = backend.guest(&connection).unwrap().id;
         backend.session_started(&guest, "actionhero", &connection);
         let me = Principal::user(&guest);
-        backend.join(&me, "call", &guest, "actionhero").unwrap();
+        backend
+            .join(&me, "call", &guest, "actionhero", None)
+            .unwrap();
         assert!(rendered(&backend, "users")["userList"]
             .as_array()
             .unwrap()
@@ -955,7 +957,9 @@ fn what_a_guest_said_keeps_its_name_after_the_guest_is_gone() {
     backend.add_room("general", "text");
     let guest = backend.guest("gw-9").unwrap().id;
     let me = Principal::user(&guest);
-    backend.join(&me, "general", &guest, "actionhero").unwrap();
+    backend
+        .join(&me, "general", &guest, "actionhero", None)
+        .unwrap();
     backend
         .process_message(NewMessage {
             origin: None,

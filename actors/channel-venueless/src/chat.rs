@@ -48,7 +48,7 @@ impl<B: Backend> Conn<'_, B> {
         }
         let room = self.known_room(channel)?;
         self.backend
-            .join(&Principal::user(user), &room.id, user, CHANNEL)
+            .join(&Principal::user(user), &room.id, user, CHANNEL, None)
             .map_err(chat)?;
         self.data.add_joined(&room.id);
         // A join is implicitly a subscribe.
@@ -73,7 +73,7 @@ impl<B: Backend> Conn<'_, B> {
     pub(crate) fn leave(&mut self, user: &str, channel: &str) -> Handled {
         known_id(channel)?;
         self.backend
-            .leave(&Principal::user(user), channel, user, CHANNEL)
+            .leave(&Principal::user(user), channel, user, CHANNEL, None)
             .map_err(chat)?;
         // Leaving keeps the subscription: the client still watches the room.
         self.data.remove_joined(channel);
@@ -93,7 +93,7 @@ impl<B: Backend> Conn<'_, B> {
         // The seed's rule: an unsubscribe is implicitly a leave.
         if joined {
             self.backend
-                .leave(&Principal::user(user), channel, user, CHANNEL)
+                .leave(&Principal::user(user), channel, user, CHANNEL, None)
                 .map_err(chat)?;
             self.data.remove_joined(channel);
         }

@@ -304,10 +304,18 @@ impl wit_rooms::Guest for Component {
         room: String,
         user: String,
         channel: String,
+        origin: Option<String>,
     ) -> Result<bool, wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker)
-            .join_as(&principal(actor), &room, &user, &channel, now_ms())
+            .join_as(
+                &principal(actor),
+                &room,
+                &user,
+                &channel,
+                origin.as_deref(),
+                now_ms(),
+            )
             .map_err(to_wit)
     }
 
@@ -316,10 +324,18 @@ impl wit_rooms::Guest for Component {
         room: String,
         user: String,
         channel: String,
+        origin: Option<String>,
     ) -> Result<bool, wit::Failure> {
         let store = open()?;
         Rooms::new(&store, &Broker)
-            .leave_as(&principal(actor), &room, &user, &channel, now_ms())
+            .leave_as(
+                &principal(actor),
+                &room,
+                &user,
+                &channel,
+                origin.as_deref(),
+                now_ms(),
+            )
             .map_err(to_wit)
     }
 

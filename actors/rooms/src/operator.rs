@@ -56,9 +56,14 @@ impl<'a, S: Store, P: Publisher, A: Announcer> Operator<'a, S, P, A> {
     /// As with [`Rooms::join`], a failed publish leaves the membership in place and is returned
     /// so the operator knows the sessions may not have been told.
     pub fn add_member(&self, room: &str, user: &str, now_ms: u64) -> Result<bool, Failure> {
-        let joined = self
-            .rooms
-            .join_as(&Principal::Operator, room, user, ADMIN_CHANNEL, now_ms)?;
+        let joined = self.rooms.join_as(
+            &Principal::Operator,
+            room,
+            user,
+            ADMIN_CHANNEL,
+            None,
+            now_ms,
+        )?;
         if joined {
             let note = Note::Joined { room: room.into() };
             self.tell(&notes::user_subject(user), &note)?;
@@ -69,9 +74,14 @@ impl<'a, S: Store, P: Publisher, A: Announcer> Operator<'a, S, P, A> {
     /// Removes `user` from `room` and tells the user's sessions; `false`, and no note, if not a
     /// member.
     pub fn remove_member(&self, room: &str, user: &str, now_ms: u64) -> Result<bool, Failure> {
-        let left = self
-            .rooms
-            .leave_as(&Principal::Operator, room, user, ADMIN_CHANNEL, now_ms)?;
+        let left = self.rooms.leave_as(
+            &Principal::Operator,
+            room,
+            user,
+            ADMIN_CHANNEL,
+            None,
+            now_ms,
+        )?;
         if left {
             let note = Note::Left { room: room.into() };
             self.tell(&notes::user_subject(user), &note)?;

@@ -155,17 +155,19 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         self.query_members(room)
     }
 
-    /// [`Self::join`] asked by `actor`: only if the policy lets `actor` put `user` there.
+    /// [`Self::join`] asked by `actor` (from connection `origin`, if a channel names it): only
+    /// if the policy lets `actor` put `user` there.
     pub fn join_as(
         &self,
         actor: &Principal,
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
         now_ms: u64,
     ) -> Result<bool, Failure> {
         wcc_policy::may_join(self.store, actor, room, user)?;
-        self.join(room, user, channel, now_ms)
+        self.join_from(room, user, channel, origin, now_ms)
     }
 
     /// [`Self::leave`] asked by `actor`: `user` themselves, the operator or the server.
@@ -175,10 +177,11 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
         now_ms: u64,
     ) -> Result<bool, Failure> {
         wcc_policy::may_leave(actor, user)?;
-        self.leave(room, user, channel, now_ms)
+        self.leave_from(room, user, channel, origin, now_ms)
     }
 
     /// A grant that lets the gateway deliver `room`'s live events to a connection of `actor`,
@@ -233,6 +236,18 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         channel: &str,
         now_ms: u64,
     ) -> Result<bool, Failure> {
+        self.join_from(room, user, channel, None, now_ms)
+    }
+
+    /// [`Self::join`] with the UserJoined envelope naming connection `origin`.
+    fn join_from(
+        &self,
+        room: &str,
+        user: &str,
+        channel: &str,
+        origin: Option<&str>,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
         let kind = self.require_room(room)?.kind;
         self.require_user(user)?;
         if self.is_member(room, user)? {
@@ -248,6 +263,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
                 user: user.into(),
                 channel: channel.into(),
             },
+            origin,
             now_ms,
         )?;
         Ok(true)
@@ -261,6 +277,18 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         room: &str,
         user: &str,
         channel: &str,
+        now_ms: u64,
+    ) -> Result<bool, Failure> {
+        self.leave_from(room, user, channel, None, now_ms)
+    }
+
+    /// [`Self::leave`] with the UserLeft envelope naming connection `origin`.
+    fn leave_from(
+        &self,
+        room: &str,
+        user: &str,
+        channel: &str,
+        origin: Option<&str>,
         now_ms: u64,
     ) -> Result<bool, Failure> {
         let kind = self.require_room(room)?.kind;
@@ -278,6 +306,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
                 user: user.into(),
                 channel: channel.into(),
             },
+            origin,
             now_ms,
         )?;
         Ok(true)
@@ -309,10 +338,11 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         }
     }
 
-    fn publish(&self, event: Event, now_ms: u64) -> Result<(), Failure> {
+    fn publish(&self, event: Event, origin: Option<&str>, now_ms: u64) -> Result<(), Failure> {
         let subject = event.subject();
+        let envelope = Envelope::from_connection(event, now_ms, origin.map(str::to_owned));
         self.publisher
-            .publish(&subject, Envelope::new(event, now_ms).to_json().as_bytes())
+            .publish(&subject, envelope.to_json().as_bytes())
     }
 
     fn require_room(&self, id: &str) -> Result<Room, Failure> {

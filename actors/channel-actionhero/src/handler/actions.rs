@@ -133,7 +133,13 @@ impl<B: Backend> Conn<'_, B> {
         if let Some(room) = self.state.room.clone() {
             let actor = Principal::user(&user);
             self.backend
-                .join(&actor, &room, &user, CHANNEL)
+                .join(
+                    &actor,
+                    &room,
+                    &user,
+                    CHANNEL,
+                    Some(&self.session.connection_id),
+                )
                 .map_err(refusal)?;
         }
         self.state.authenticated = true;

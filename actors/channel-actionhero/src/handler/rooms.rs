@@ -99,7 +99,13 @@ impl<B: Backend> Conn<'_, B> {
         let user = self.user()?;
         let actor = Principal::user(&user);
         self.backend
-            .join(&actor, room, &user, CHANNEL)
+            .join(
+                &actor,
+                room,
+                &user,
+                CHANNEL,
+                Some(&self.session.connection_id),
+            )
             .map_err(refusal)?;
         let subscribe = self.subscription(room)?;
         self.leave_current();
@@ -123,10 +129,12 @@ impl<B: Backend> Conn<'_, B> {
             return;
         };
         if let Some(user) = &self.session.user {
-            // A deleted room has no membership left to end.
+            // A deleted room has no membership left to end. Upstream announces the leave to
+            // everyone in the room but this connection.
+            let origin = Some(self.session.connection_id.as_str());
             let _ = self
                 .backend
-                .leave(&Principal::user(user), &room, user, CHANNEL);
+                .leave(&Principal::user(user), &room, user, CHANNEL, origin);
         }
         self.release(&room);
     }

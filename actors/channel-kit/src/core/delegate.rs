@@ -230,9 +230,11 @@ impl Backend for CoreBackend {
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure> {
         self.check("join")?;
-        self.rooms().join_as(actor, room, user, channel, self.now())
+        self.rooms()
+            .join_as(actor, room, user, channel, origin, self.now())
     }
 
     fn leave(
@@ -241,10 +243,11 @@ impl Backend for CoreBackend {
         room: &str,
         user: &str,
         channel: &str,
+        origin: Option<&str>,
     ) -> Result<bool, Failure> {
         self.check("leave")?;
         self.rooms()
-            .leave_as(actor, room, user, channel, self.now())
+            .leave_as(actor, room, user, channel, origin, self.now())
     }
 
     fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure> {

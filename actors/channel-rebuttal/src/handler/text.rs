@@ -79,7 +79,7 @@ pub(super) fn send(
     let stored = match backend.process_message(message.clone()) {
         Err(f) if f.code == FailureCode::NotMember => {
             backend
-                .join(&Principal::user(me), room, me, CHANNEL)
+                .join(&Principal::user(me), room, me, CHANNEL, None)
                 .map_err(say)?;
             backend.process_message(message)
         }

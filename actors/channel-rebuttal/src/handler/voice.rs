@@ -27,7 +27,7 @@ pub(super) fn join(
     for other in backend.query_rooms(me).map_err(say)? {
         if other.kind == "voice" && other.id != room {
             backend
-                .leave(&Principal::user(me), &other.id, me, CHANNEL)
+                .leave(&Principal::user(me), &other.id, me, CHANNEL, None)
                 .map_err(say)?;
             everyone(
                 backend,
@@ -39,7 +39,7 @@ pub(super) fn join(
         }
     }
     backend
-        .join(&Principal::user(me), room, me, CHANNEL)
+        .join(&Principal::user(me), room, me, CHANNEL, None)
         .map_err(say)?;
     turn.state.voice_room = Some(room.to_owned());
     turn.subscribe(backend, me, room)?;
@@ -57,7 +57,7 @@ pub(super) fn leave(
     let Some(room) = room.or_else(|| turn.state.voice_room.clone()) else {
         return Ok(());
     };
-    let left = backend.leave(&Principal::user(me), &room, me, CHANNEL);
+    let left = backend.leave(&Principal::user(me), &room, me, CHANNEL, None);
     if left.map_err(say)? {
         everyone(backend, me, kinds::VOICE_LEFT, json!({ "roomid": room }))?;
     }

@@ -182,7 +182,9 @@ fn fetch_names_senders_who_are_gone_by_id() {
     send(&backend, &session, hello("room_0"));
     let guest = backend.guest("gw-3").unwrap().id;
     let me = channel_kit::Principal::user(&guest);
-    backend.join(&me, "room_0", &guest, "actionhero").unwrap();
+    backend
+        .join(&me, "room_0", &guest, "actionhero", None)
+        .unwrap();
     backend
         .process_message(channel_kit::NewMessage {
             origin: None,

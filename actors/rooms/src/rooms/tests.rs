@@ -145,6 +145,33 @@ fn join_and_leave_publish_exactly_one_event_each() {
     );
 }
 
+/// actionhero's routes skip the connection that entered or left (its page prints that itself):
+/// the envelope names it; a join without one names none.
+#[test]
+fn joins_and_leaves_name_the_connection_that_asked() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    add_user(&store, "ada");
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    let ada = Principal::user("ada");
+    rooms
+        .join_as(&ada, "lobby", "ada", "actionhero", Some("gw1-3"), 5)
+        .unwrap();
+    rooms
+        .leave_as(&ada, "lobby", "ada", "actionhero", Some("gw1-3"), 6)
+        .unwrap();
+    rooms.join("lobby", "ada", "actionhero", 7).unwrap();
+    let origins: Vec<Option<String>> = publisher
+        .envelopes()
+        .into_iter()
+        .map(|(_, envelope)| envelope.origin)
+        .collect();
+    assert_eq!(
+        origins,
+        [Some("gw1-3".to_owned()), Some("gw1-3".to_owned()), None]
+    );
+}
+
 #[test]
 fn join_requires_an_existing_room_and_user() {
     let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
@@ -336,27 +363,30 @@ fn joining_asks_the_policy_for_the_room_kind_and_the_principal() {
     let denied = |result: Result<bool, Failure>| result.unwrap_err().code == FailureCode::Denied;
 
     assert!(rooms
-        .join_as(&mallory, "lobby", "mallory", "test", 2)
+        .join_as(&mallory, "lobby", "mallory", "test", None, 2)
         .unwrap());
     assert!(denied(
-        rooms.join_as(&mallory, "alice", "mallory", "test", 2)
+        rooms.join_as(&mallory, "alice", "mallory", "test", None, 2)
     ));
     assert!(denied(
-        rooms.join_as(&mallory, "staff", "mallory", "test", 2)
+        rooms.join_as(&mallory, "staff", "mallory", "test", None, 2)
     ));
-    assert!(denied(rooms.join_as(&mallory, "lobby", "alice", "test", 2)));
     assert!(denied(
-        rooms.leave_as(&mallory, "lobby", "alice", "test", 2)
+        rooms.join_as(&mallory, "lobby", "alice", "test", None, 2)
+    ));
+    assert!(denied(
+        rooms.leave_as(&mallory, "lobby", "alice", "test", None, 2)
     ));
     // The operator adds members to a private room, but never to someone's inbox.
     assert!(rooms
-        .join_as(&Principal::Operator, "staff", "mallory", "admin", 3)
+        .join_as(&Principal::Operator, "staff", "mallory", "admin", None, 3)
         .unwrap());
     assert!(denied(rooms.join_as(
         &Principal::Operator,
         "alice",
         "mallory",
         "admin",
+        None,
         3
     )));
     assert!(!rooms.is_member("alice", "mallory").unwrap());

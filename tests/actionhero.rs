@@ -264,7 +264,6 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
         .request(r#"{"action":"login","params":{"login":"ada","password":"correct horse"}}"#)
         .await?;
     assert_eq!(login["authenticated"], true, "{login}");
-    let ada = login["user"]["id"].as_str().unwrap().to_owned();
     assert_ok(&tel.request("roomChange vip").await?);
     let (status, _) = wcc
         .admin(

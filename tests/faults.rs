@@ -19,7 +19,7 @@ use std::{
 };
 
 use anyhow::{bail, ensure, Context, Result};
-use common::{Venueless, Wcc};
+use common::{Venueless, Wcc, LATTICE};
 use futures::StreamExt;
 use nix::{sys::signal, unistd::Pid};
 use serde_json::{json, Value};
@@ -262,8 +262,20 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         "host 1 is reaped: {dead:?}"
     );
     let replaced = Instant::now();
+    let joining = stream.counts();
     wcc.lattice.restart_host(1).await?;
     let serving_s = two_gateways_again(&nats, replaced).await?;
+    let placed_s = components_placed_on_replacement(&nats, replaced).await?;
+    // Its components now take half the calls; the joining must not have cost a single send.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let joined = stream.counts();
+    ensure!(
+        joined.1 == joining.1 && joined.2 == joining.2,
+        "sends failed while the replacement host joined: {} unsure, {} refused; last error: {}",
+        joined.1 - joining.1,
+        joined.2 - joining.2,
+        stream.take_last_error()
+    );
     rows.push(row(
         "kill -9 of one host (of two)",
         recovered_s,
@@ -271,7 +283,8 @@ async fn faults(wcc: &mut Wcc) -> Result<()> {
         stream.counts(),
         format!(
             "its providers exited by themselves within {orphans_gone_s:.1} s; the replacement \
-             host's gateway served after {serving_s:.1} s; last error: {}",
+             host's gateway served after {serving_s:.1} s and its components after \
+             {placed_s:.1} s, with no send failing while it joined; last error: {}",
             stream.take_last_error()
         ),
     ));
@@ -451,6 +464,71 @@ async fn two_gateways_again(nats: &async_nats::Client, since: Instant) -> Result
         }
     }
     Ok(since.elapsed().as_secs_f64())
+}
+
+/// Seconds from `since` until host 1 (the replacement) is labelled ready and runs as many
+/// components as host 0, asked over the lattice's control subjects.
+async fn components_placed_on_replacement(
+    nats: &async_nats::Client,
+    since: Instant,
+) -> Result<f64> {
+    loop {
+        let hosts = ctl_gather(nats, "host.ping").await?;
+        let host_labelled = |index: &str| {
+            hosts
+                .iter()
+                .find(|h| h["response"]["labels"]["wcc-host"] == index)
+                .cloned()
+        };
+        if let (Some(old), Some(new)) = (host_labelled("0"), host_labelled("1")) {
+            let ready = new["response"]["labels"]["wcc-ready"] == "true";
+            let (want, have) = (
+                components_on(nats, &old).await?,
+                components_on(nats, &new).await?,
+            );
+            if ready && want > 0 && have == want {
+                return Ok(since.elapsed().as_secs_f64());
+            }
+        }
+        if since.elapsed() > RECOVERY_BOUND {
+            bail!("the replacement host had no components within {RECOVERY_BOUND:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// How many components the host in `ping` (its answer to `host.ping`) runs.
+async fn components_on(nats: &async_nats::Client, ping: &Value) -> Result<usize> {
+    let id = ping["response"]["id"]
+        .as_str()
+        .context("a host without an id")?;
+    let subject = format!("wasmbus.ctl.v1.{LATTICE}.host.get.{id}");
+    let answer = nats.request(subject, "".into()).await?;
+    let inventory: Value = serde_json::from_slice(&answer.payload)?;
+    Ok(inventory["response"]["components"]
+        .as_array()
+        .map_or(0, Vec::len))
+}
+
+/// Every host's answer to a control request that all hosts answer (e.g. `host.ping`).
+async fn ctl_gather(nats: &async_nats::Client, what: &str) -> Result<Vec<Value>> {
+    let inbox = nats.new_inbox();
+    let mut replies = nats.subscribe(inbox.clone()).await?;
+    nats.publish_with_reply(format!("wasmbus.ctl.v1.{LATTICE}.{what}"), inbox, "".into())
+        .await?;
+    nats.flush().await?;
+    let mut answers = Vec::new();
+    let window = tokio::time::sleep(Duration::from_secs(1));
+    tokio::pin!(window);
+    loop {
+        tokio::select! {
+            () = &mut window => return Ok(answers),
+            reply = replies.next() => match reply {
+                Some(reply) => answers.push(serde_json::from_slice(&reply.payload)?),
+                None => return Ok(answers),
+            },
+        }
+    }
 }
 
 /// Seconds from `since` until `sessions` distinct connections of gateway `instance` have each

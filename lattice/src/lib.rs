@@ -4,6 +4,7 @@
 //! - [`wadm`]: the deployment manager (the `wadm` library),
 //! - [`deploy`]: wadm's NATS API for putting and deploying a manifest,
 //! - [`manifest`]: filling `wadm.yaml`'s placeholders,
+//! - [`readiness`]: which providers a host waits for before it takes component calls,
 //! - [`local`]: all of it as child processes, for `up`, the tests and the benchmarks,
 //! - [`secrets`]: the admin token and the subscription key, kept in the state folder,
 //! - [`admin`]: `wcc-lattice admin`, the operator's commands over the admin HTTP API.
@@ -15,6 +16,7 @@ pub mod host;
 pub mod local;
 pub mod manifest;
 pub mod package;
+pub mod readiness;
 pub mod secrets;
 #[cfg(feature = "runtime")]
 pub mod wadm;

@@ -133,6 +133,8 @@ impl LocalLattice {
                 ])
                 .arg("--label")
                 .arg(format!("wcc-host={index}"))
+                .arg("--manifest")
+                .arg(&self.options.manifest)
                 // Providers unpack their archives under TMPDIR; keep that inside the state folder.
                 .env("TMPDIR", self.options.state_dir.join("tmp")),
         )

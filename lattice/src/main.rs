@@ -49,6 +49,10 @@ enum Command {
         /// Host labels, `key=value`.
         #[arg(long = "label", value_parser = key_value)]
         labels: Vec<(String, String)>,
+        /// The manifest deployed to the lattice: the host takes calls for its components only
+        /// once it runs every provider this manifest places on each host.
+        #[arg(long, default_value = "wadm.yaml")]
+        manifest: PathBuf,
     },
     /// Run wadm.
     Wadm {
@@ -170,11 +174,17 @@ async fn run(command: Command) -> Result<()> {
             nats_url,
             lattice,
             labels,
+            manifest,
         } => {
+            let labels: HashMap<String, String> = labels.into_iter().collect();
+            let yaml = std::fs::read_to_string(&manifest)
+                .with_context(|| format!("cannot read {}", manifest.display()))?;
+            let ready_after = wcc_lattice::readiness::providers_every_host_runs(&yaml, &labels)?;
             let options = host::HostOptions {
                 nats_url,
                 lattice,
-                labels: labels.into_iter().collect(),
+                labels,
+                ready_after,
             };
             host::run(options, shutdown_signal()).await
         }

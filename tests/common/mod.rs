@@ -62,6 +62,9 @@ fn env_path(name: &str) -> PathBuf {
     )
 }
 
+/// The lattice every test's wcc runs in (each on its own nats-server).
+pub const LATTICE: &str = "e2e";
+
 /// wcc running on a fresh local lattice, on free ports, with its own state folder.
 pub struct Wcc {
     pub lattice: LocalLattice,
@@ -105,7 +108,7 @@ impl Wcc {
             vars,
             nats_port: 0,
             nats_host: "127.0.0.1".into(),
-            lattice: "e2e".into(),
+            lattice: LATTICE.into(),
             inherit_output: std::env::var_os("WCC_E2E_LOGS").is_some(),
         };
         let mut lattice = LocalLattice::start(options).await?;

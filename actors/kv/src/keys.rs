@@ -6,6 +6,11 @@
 /// The bucket every core actor opens.
 pub const BUCKET: &str = "wcc";
 
+/// The bucket of sign-in throttling records ([`throttle`], [`throttle_count`]): the keyvalue
+/// provider removes its entries an hour after their last write (`expiring_buckets` in
+/// `wadm.yaml`), so a record per account name and address ever tried does not pile up.
+pub const THROTTLE_BUCKET: &str = "wcc-throttle";
+
 /// Room record (JSON).
 pub fn room(room: &str) -> String {
     format!("room/{room}")
@@ -92,6 +97,18 @@ pub fn token_epoch(user: &str) -> String {
     format!("user/{user}/token-epoch")
 }
 
+/// Counter of the tokens ever issued to `user`: the next one takes ring slot
+/// `count % MAX_TOKENS_PER_USER` (rooms actor, `accounts/tokens.rs`).
+pub fn token_ring_next(user: &str) -> String {
+    format!("user/{user}/token-ring")
+}
+
+/// Ring slot `slot` of `user`'s tokens: the hex SHA-256 of the token that holds it (its record
+/// is [`token`]). Issuing a token into a taken slot ends the token that held it.
+pub fn token_ring_slot(user: &str, slot: u64) -> String {
+    format!("user/{user}/token-ring/{slot}")
+}
+
 /// [`crate::LogSet`] of the bearer tokens issued to `user` before tokens were hashed and had
 /// epochs; only deleting the user still reads it, to erase them.
 pub fn user_tokens(user: &str) -> String {
@@ -100,8 +117,8 @@ pub fn user_tokens(user: &str) -> String {
 
 /// Throttling record of one subject of password attempts: `{"base", "last_at"}` JSON. `kind` is
 /// `account` (subject `<channel>/<client id>`), `address` (sign-in failures from one IP or IPv6
-/// /64) or `register` (registrations from one address). One per subject ever tried; a record
-/// older than its kind's window counts as fresh and is overwritten by the next attempt.
+/// /64) or `register` (registrations from one address). In [`THROTTLE_BUCKET`], which forgets
+/// it an hour after the last attempt; a record older than its kind's window counts as fresh.
 pub fn throttle(kind: &str, subject: &str) -> String {
     format!("throttle/{kind}/{subject}")
 }

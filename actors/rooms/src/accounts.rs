@@ -25,7 +25,8 @@ pub use throttle::{
     REGISTER,
 };
 pub use tokens::{
-    new_salt, new_token, revoke_all_tokens, token_ttl_secs, DEFAULT_TOKEN_TTL_SECS, TOKEN_BYTES,
+    erase_token_ring, new_salt, new_token, revoke_all_tokens, token_ttl_secs,
+    DEFAULT_TOKEN_TTL_SECS, MAX_TOKENS_PER_USER, TOKEN_BYTES,
 };
 
 /// Longest password accepted, in bytes: hashing cost must not be the client's to choose.
@@ -106,6 +107,9 @@ impl Credentials<'_> {
 pub struct Accounts<'a, S: Store, P: Publisher> {
     users: Users<'a, S, P>,
     store: &'a S,
+    /// Where throttling records go: the component gives the expiring bucket
+    /// (`keys::THROTTLE_BUCKET`); otherwise `store`.
+    throttles: &'a S,
 }
 
 impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
@@ -113,7 +117,13 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         Self {
             users: Users::new(store, publisher),
             store,
+            throttles: store,
         }
+    }
+
+    /// The same, with throttling records kept in `throttles`.
+    pub fn with_throttles_in(self, throttles: &'a S) -> Self {
+        Self { throttles, ..self }
     }
 
     /// Creates the user `who.client_id` names on `who.channel`, with `who.password` and the id
@@ -139,8 +149,11 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
             }
         }
         check_login_args(who.channel, who.client_id)?;
-        let attempt =
-            throttle::begin(self.store, &[who.account(), who.address(&REGISTER)], now_ms)?;
+        let attempt = throttle::begin(
+            self.throttles,
+            &[who.account(), who.address(&REGISTER)],
+            now_ms,
+        )?;
         self.check_free(who, wanted)?;
         let hash = policy.hash(who.password, &salt)?;
         // Hashing took a while; someone may have taken the name meanwhile.
@@ -149,7 +162,7 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         // The hash goes first: once the login mapping exists, the account must be usable.
         self.store.set(&keys::password(&id), hash.as_bytes())?;
         let user = self.users.create(who.channel, who.client_id, &id, now_ms)?;
-        attempt.succeeded(self.store, now_ms);
+        attempt.succeeded(self.throttles, now_ms);
         Ok(user)
     }
 
@@ -165,9 +178,13 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         if check_login_args(who.channel, who.client_id).is_err() {
             return Err(bad_credentials());
         }
-        let attempt = throttle::begin(self.store, &[who.account(), who.address(&ADDRESS)], now_ms)?;
+        let attempt = throttle::begin(
+            self.throttles,
+            &[who.account(), who.address(&ADDRESS)],
+            now_ms,
+        )?;
         let user = self.verify(policy, who)?;
-        attempt.succeeded(self.store, now_ms);
+        attempt.succeeded(self.throttles, now_ms);
         Ok(user)
     }
 
@@ -185,14 +202,18 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         if check_login_args(who.channel, who.client_id).is_err() {
             return Err(bad_credentials());
         }
-        let attempt = throttle::begin(self.store, &[who.account(), who.address(&ADDRESS)], now_ms)?;
+        let attempt = throttle::begin(
+            self.throttles,
+            &[who.account(), who.address(&ADDRESS)],
+            now_ms,
+        )?;
         let user = self.verify(policy, who)?;
         let hash = policy.hash(new_password, &salt)?;
         // Tokens end first: a failure in between leaves the old password without tokens, never
         // the new password beside tokens that should have ended.
         revoke_all_tokens(self.store, &user.id)?;
         self.store.set(&keys::password(&user.id), hash.as_bytes())?;
-        attempt.succeeded(self.store, now_ms);
+        attempt.succeeded(self.throttles, now_ms);
         Ok(())
     }
 

@@ -107,6 +107,11 @@ fn open() -> Result<WasiStore, wit::Failure> {
     WasiStore::open(keys::BUCKET).map_err(to_wit)
 }
 
+/// The bucket that forgets sign-in throttling records by age.
+fn open_throttles() -> Result<WasiStore, wit::Failure> {
+    WasiStore::open(keys::THROTTLE_BUCKET).map_err(to_wit)
+}
+
 /// The HMAC key of subscription grants (`wcc_interface::grant`), shared with the gateways only.
 const SUBSCRIPTION_KEY: &str = "subscription_key";
 
@@ -485,7 +490,7 @@ impl wit_users::Guest for Component {
         id: Option<String>,
         remote: String,
     ) -> Result<wit::User, wit::Failure> {
-        let store = open()?;
+        let (store, throttles) = (open()?, open_throttles()?);
         let salt = crate::accounts::new_salt().map_err(to_wit)?;
         let who = crate::accounts::Credentials {
             channel: &channel,
@@ -494,6 +499,7 @@ impl wit_users::Guest for Component {
             remote: &remote,
         };
         Accounts::new(&store, &Broker)
+            .with_throttles_in(&throttles)
             .register(
                 &PasswordPolicy::default(),
                 &who,
@@ -512,7 +518,7 @@ impl wit_users::Guest for Component {
         password: String,
         remote: String,
     ) -> Result<wit::User, wit::Failure> {
-        let store = open()?;
+        let (store, throttles) = (open()?, open_throttles()?);
         let who = crate::accounts::Credentials {
             channel: &channel,
             client_id: &client_id,
@@ -520,6 +526,7 @@ impl wit_users::Guest for Component {
             remote: &remote,
         };
         Accounts::new(&store, &Broker)
+            .with_throttles_in(&throttles)
             .authenticate(&PasswordPolicy::default(), &who, now_ms())
             .map(user)
             .map_err(to_wit)
@@ -556,7 +563,7 @@ impl wit_users::Guest for Component {
         new_password: String,
         remote: String,
     ) -> Result<(), wit::Failure> {
-        let store = open()?;
+        let (store, throttles) = (open()?, open_throttles()?);
         let salt = crate::accounts::new_salt().map_err(to_wit)?;
         let who = crate::accounts::Credentials {
             channel: &channel,
@@ -565,6 +572,7 @@ impl wit_users::Guest for Component {
             remote: &remote,
         };
         Accounts::new(&store, &Broker)
+            .with_throttles_in(&throttles)
             .change_password(
                 &PasswordPolicy::default(),
                 &who,

@@ -6,7 +6,7 @@ use wcc_interface::events::directory;
 use wcc_interface::{ids, Envelope, Event, Failure, FailureCode, Note};
 use wcc_kv::{keys, LogSet, Store};
 
-use crate::accounts::revoke_all_tokens;
+use crate::accounts::{erase_token_ring, revoke_all_tokens};
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::operator::ADMIN_CHANNEL;
 use crate::{Publisher, Rooms};
@@ -309,6 +309,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         }
         LogSet::new(store, logins).clear()?;
         revoke_all_tokens(store, id)?;
+        erase_token_ring(store, id)?;
         // Tokens issued before they were hashed are listed; erase them too.
         let tokens = keys::user_tokens(id);
         for token in LogSet::new(store, &tokens)

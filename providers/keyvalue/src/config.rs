@@ -7,7 +7,10 @@
 //! ignored: named configs are shared between providers and may carry keys
 //! meant for someone else.
 
-use std::collections::HashMap;
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use anyhow::{bail, Context as _};
 
@@ -19,6 +22,11 @@ pub const BUCKET_PREFIX: &str = "bucket_prefix";
 pub const REPLICAS: &str = "replicas";
 /// Config key: largest value a component may store, in bytes.
 pub const MAX_VALUE_BYTES: &str = "max_value_bytes";
+/// Config key: buckets whose entries JetStream removes by age, as `identifier=seconds` pairs
+/// separated by commas (e.g. `wcc-throttle=3600`). For records that only matter for a while
+/// (sign-in throttling): without it they would stay for every subject ever seen. Applied when
+/// the provider creates the bucket, and to an existing bucket whose age limit differs.
+pub const EXPIRING_BUCKETS: &str = "expiring_buckets";
 
 /// JetStream refuses more than five replicas for a stream.
 const MAX_REPLICAS: usize = 5;
@@ -30,6 +38,8 @@ pub struct Settings {
     pub bucket_prefix: String,
     pub replicas: usize,
     pub max_value_bytes: usize,
+    /// Bucket identifier (before the prefix) → how long an entry lives after its last write.
+    pub expiring: BTreeMap<String, Duration>,
 }
 
 impl Default for Settings {
@@ -39,6 +49,7 @@ impl Default for Settings {
             bucket_prefix: String::new(),
             replicas: 1,
             max_value_bytes: 1_048_576,
+            expiring: BTreeMap::new(),
         }
     }
 }
@@ -50,6 +61,8 @@ pub struct Target {
     pub bucket: String,
     pub replicas: usize,
     pub max_value_bytes: usize,
+    /// Entries older than this (since their last write) are removed; `None`: kept.
+    pub max_age: Option<Duration>,
 }
 
 impl Settings {
@@ -94,6 +107,7 @@ impl Settings {
                     }
                     out.max_value_bytes = n;
                 }
+                EXPIRING_BUCKETS => out.expiring = parse_expiring(value)?,
                 _ => {}
             }
         }
@@ -112,8 +126,33 @@ impl Settings {
             bucket: format!("{}{identifier}", self.bucket_prefix),
             replicas: self.replicas,
             max_value_bytes: self.max_value_bytes,
+            max_age: self.expiring.get(identifier).copied(),
         })
     }
+}
+
+/// `identifier=seconds[,identifier=seconds…]`; blank means none.
+fn parse_expiring(value: &str) -> anyhow::Result<BTreeMap<String, Duration>> {
+    let mut out = BTreeMap::new();
+    for pair in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((bucket, secs)) = pair.split_once('=') else {
+            bail!("{EXPIRING_BUCKETS} entry {pair:?} is not identifier=seconds");
+        };
+        let bucket = bucket.trim();
+        if bucket.is_empty() || !bucket.bytes().all(is_bucket_byte) {
+            bail!("{EXPIRING_BUCKETS}: invalid bucket name {bucket:?}");
+        }
+        let secs: u64 = secs
+            .trim()
+            .parse()
+            .ok()
+            .filter(|&s| s > 0)
+            .with_context(|| {
+                format!("{EXPIRING_BUCKETS}: {pair:?} needs a positive number of seconds")
+            })?;
+        out.insert(bucket.to_string(), Duration::from_secs(secs));
+    }
+    Ok(out)
 }
 
 /// Characters JetStream accepts in a KV bucket name.
@@ -158,8 +197,32 @@ mod tests {
                 bucket_prefix: "wcc_".into(),
                 replicas: 3,
                 max_value_bytes: 4096,
+                expiring: BTreeMap::new(),
             }
         );
+    }
+
+    #[test]
+    fn expiring_buckets_get_their_age_and_others_none() {
+        let s = Settings::from_map(&map(&[
+            ("bucket_prefix", "p_"),
+            ("expiring_buckets", " wcc-throttle=3600 , short=5,"),
+        ]))
+        .expect("valid");
+        let t = s.target("wcc-throttle").expect("valid");
+        assert_eq!(t.bucket, "p_wcc-throttle");
+        assert_eq!(t.max_age, Some(Duration::from_secs(3600)));
+        assert_eq!(
+            s.target("short").unwrap().max_age,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(s.target("wcc").unwrap().max_age, None);
+        for bad in ["wcc", "wcc=", "wcc=0", "wcc=-3", "a.b=5", "=5"] {
+            assert!(
+                Settings::from_map(&map(&[("expiring_buckets", bad)])).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -67,7 +67,10 @@ impl KvStore {
             return Ok(store.clone());
         }
         let store = match self.js.get_key_value(target.bucket.as_str()).await {
-            Ok(store) => store,
+            Ok(store) => {
+                self.keep_age_limit(target).await?;
+                store
+            }
             Err(_) => self.create_bucket(target).await?,
         };
         self.buckets
@@ -85,6 +88,7 @@ impl KvStore {
             history: 1,
             storage: StorageType::File,
             num_replicas: target.replicas,
+            max_age: target.max_age.unwrap_or_default(),
             ..Default::default()
         };
         match self.js.create_key_value(config).await {
@@ -97,6 +101,31 @@ impl KvStore {
                 .map_err(|_| anyhow!(create_err))
                 .with_context(|| format!("failed to create bucket {}", target.bucket)),
         }
+    }
+
+    /// An expiring bucket made before its age limit was configured (or with another one) gets
+    /// the configured limit; other buckets are left as they are.
+    async fn keep_age_limit(&self, target: &Target) -> anyhow::Result<()> {
+        let Some(max_age) = target.max_age else {
+            return Ok(());
+        };
+        let name = format!("KV_{}", target.bucket);
+        let mut stream = self
+            .js
+            .get_stream(&name)
+            .await
+            .with_context(|| format!("failed to read stream {name}"))?;
+        let mut config = stream.info().await?.config.clone();
+        if config.max_age != max_age {
+            config.max_age = max_age;
+            // JetStream refuses a duplicates window longer than the age limit.
+            config.duplicate_window = config.duplicate_window.min(max_age);
+            self.js
+                .update_stream(&config)
+                .await
+                .with_context(|| format!("failed to set the age limit of {name}"))?;
+        }
+        Ok(())
     }
 
     pub async fn get(&self, target: &Target, key: &str) -> anyhow::Result<Option<Bytes>> {

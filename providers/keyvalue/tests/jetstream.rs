@@ -15,7 +15,75 @@ fn target(bucket: &str) -> Target {
         bucket: bucket.to_string(),
         replicas: 1,
         max_value_bytes: 1_048_576,
+        max_age: None,
     }
+}
+
+/// Polls `key` until it is gone; the bound is a hang, not a measurement.
+async fn gone_within(
+    kv: &keyvalue::store::KvStore,
+    t: &Target,
+    key: &str,
+    bound: std::time::Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    while tokio::time::Instant::now() < deadline {
+        if kv.get(t, key).await.unwrap().is_none() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn an_expiring_bucket_forgets_entries_by_age_and_keeps_fresh_ones() {
+    let server = NatsServer::start().await;
+    let kv = server.store().await;
+    let age = std::time::Duration::from_secs(2);
+    let t = Target {
+        max_age: Some(age),
+        ..target("expiring")
+    };
+    kv.set(&t, "old", Bytes::from_static(b"1")).await.unwrap();
+    assert!(kv.get(&t, "old").await.unwrap().is_some());
+    // Rewritten halfway: an entry lives `age` after its last write, not its first.
+    tokio::time::sleep(age / 2).await;
+    kv.set(&t, "rewritten", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    assert!(
+        gone_within(&kv, &t, "old", age * 5).await,
+        "old entry outlived its age"
+    );
+    assert!(kv.get(&t, "rewritten").await.unwrap().is_some());
+
+    // The same bucket name without an age limit is the plain kind: nothing goes by itself.
+    let plain = target("plain");
+    kv.set(&plain, "k", Bytes::from_static(b"1")).await.unwrap();
+    assert!(!gone_within(&kv, &plain, "k", age * 2).await);
+}
+
+#[tokio::test]
+async fn a_bucket_made_without_an_age_limit_gets_it_when_configured() {
+    let server = NatsServer::start().await;
+    let t = target("later");
+    server
+        .store()
+        .await
+        .set(&t, "k", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    // A provider started later with the bucket configured as expiring (a fresh store: no cache).
+    let kv = server.store().await;
+    let expiring = Target {
+        max_age: Some(std::time::Duration::from_secs(1)),
+        ..target("later")
+    };
+    assert!(
+        gone_within(&kv, &expiring, "k", std::time::Duration::from_secs(10)).await,
+        "the existing bucket did not take the age limit"
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,11 @@
 //! SHA-256, so a read of the store signs no one in. A token expires (`token_ttl_secs`), ends alone
 //! on logout, or with every other token of its user when the user's token epoch moves on (a
 //! password change, the user's deletion): one `increment`, no index of tokens to walk.
+//!
+//! A user holds at most [`MAX_TOKENS_PER_USER`] tokens: each takes the next slot of a ring, and
+//! the token that held that slot ends. So the store holds a bounded number of token records per
+//! user, however often a client signs in without signing out (an expired token would otherwise
+//! stay until someone presented it again).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -13,6 +18,10 @@ use crate::Publisher;
 
 /// How long a token lives unless the rooms actor's `token_ttl_secs` says otherwise: 30 days.
 pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 60 * 60;
+
+/// Tokens a user may hold at once; the next sign-in ends the oldest. Enough for every device a
+/// person uses, few enough that an account's records stay small.
+pub const MAX_TOKENS_PER_USER: u64 = 16;
 
 /// Random bytes in a token; it is twice as many hex digits.
 pub const TOKEN_BYTES: usize = 32;
@@ -59,6 +68,23 @@ pub fn revoke_all_tokens<S: Store>(store: &S, user: &str) -> Result<(), Failure>
     store.increment(&keys::token_epoch(user), 1).map(drop)
 }
 
+/// Deletes every token record in `user`'s ring, and the ring (the user is being deleted; its
+/// epoch has moved on already, so a token issued meanwhile is dead anyway).
+pub fn erase_token_ring<S: Store>(store: &S, user: &str) -> Result<(), Failure> {
+    let slots: Vec<String> = (0..MAX_TOKENS_PER_USER)
+        .map(|slot| keys::token_ring_slot(user, slot))
+        .collect();
+    let mut gone: Vec<String> = store
+        .get_many(&slots)?
+        .into_iter()
+        .flatten()
+        .map(|hashed| keys::token(&String::from_utf8_lossy(&hashed)))
+        .collect();
+    gone.extend(slots);
+    gone.push(keys::token_ring_next(user));
+    store.delete_many(&gone)
+}
+
 impl<S: Store, P: Publisher> Accounts<'_, S, P> {
     /// Records `token` (from [`new_token`]) as standing for `user` for `ttl_secs`.
     pub fn issue_token(
@@ -87,7 +113,20 @@ impl<S: Store, P: Publisher> Accounts<'_, S, P> {
             expires_at: now_ms.saturating_add(ttl_secs.saturating_mul(1_000)),
             epoch: self.epoch(user)?,
         };
-        self.store.set_json(&token_key(token), &record)?;
+        let hashed = hex(&Sha256::digest(token.as_bytes()));
+        // `increment` is atomic, so concurrent sign-ins of one user take different slots.
+        let taken = self.store.increment(&keys::token_ring_next(user), 1)?;
+        let slot = keys::token_ring_slot(user, (taken - 1) % MAX_TOKENS_PER_USER);
+        let evicted = self.store.get(&slot)?;
+        let json = serde_json::to_vec(&record).map_err(|e| Failure::unavailable(e.to_string()))?;
+        self.store.set_many(&[
+            (keys::token(&hashed), json),
+            (slot, hashed.clone().into_bytes()),
+        ])?;
+        if let Some(old) = evicted.filter(|old| *old != hashed.as_bytes()) {
+            self.store
+                .delete(&keys::token(&String::from_utf8_lossy(&old)))?;
+        }
         Ok(token.to_owned())
     }
 

@@ -27,6 +27,44 @@ fn bad(result: Result<impl std::fmt::Debug, Failure>) {
 }
 
 #[test]
+fn throttling_records_go_to_their_own_store_only() {
+    let (store, throttles, publisher) = (
+        MemoryStore::new(),
+        MemoryStore::new(),
+        RecordingPublisher::default(),
+    );
+    let accounts = Accounts::new(&store, &publisher).with_throttles_in(&throttles);
+    cadmium_user(&accounts, "alice");
+    let policy = cheap();
+    for _ in 0..5 {
+        bad(accounts.authenticate(&policy, &who("alice", "guess"), T));
+    }
+    // The count is kept where it is read: the sixth attempt waits.
+    assert_throttled(accounts.authenticate(&policy, &who("alice", PW), T), 1);
+    assert!(store.keys().iter().all(|k| !k.starts_with("throttle")));
+    assert_eq!(throttles.keys().len(), 2 * 3);
+}
+
+#[test]
+fn the_shipped_manifest_keeps_throttling_records_at_least_as_long_as_any_window() {
+    let manifest = include_str!("../../../../../wadm.yaml");
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("expiring_buckets:"))
+        .expect("wadm.yaml configures expiring buckets");
+    let wanted = format!("{}=", wcc_kv::keys::THROTTLE_BUCKET);
+    let secs: u64 = line
+        .split(['"', ','])
+        .find_map(|pair| pair.trim().strip_prefix(&wanted))
+        .and_then(|secs| secs.parse().ok())
+        .expect("the throttle bucket expires");
+    for rule in [&ACCOUNT, &ADDRESS, &REGISTER] {
+        // Shorter, and a subject could escape its count by waiting for the store to forget it.
+        assert!(secs * 1_000 >= rule.window_ms, "{}", rule.kind);
+    }
+}
+
+#[test]
 fn delays_double_from_one_second_up_to_five_minutes() {
     let delays: Vec<u64> = (0..=15).map(|n| ACCOUNT.delay_ms(n)).collect();
     assert_eq!(

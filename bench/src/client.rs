@@ -158,8 +158,14 @@ async fn member_once(
 
 /// A `chat.send` of a body that carries the run, sequence number and send time.
 pub fn message(id: u64, room: &str, run: u32, seq: u64, padding: usize) -> Value {
-    let body = format!("{run}:{seq}:{}:{}", now_us(), "x".repeat(padding));
+    let body = stamped_body(run, seq, padding);
     json!(["chat.send", id, {"channel": room, "event_type": "channel.message", "content": {"type": "text", "body": body}}])
+}
+
+/// `run:seq:sent_us:padding`, the body every load generator sends, whatever the protocol: the
+/// receiver reads its latency from it without a clock crossing a process.
+pub fn stamped_body(run: u32, seq: u64, padding: usize) -> String {
+    format!("{run}:{seq}:{}:{}", now_us(), "x".repeat(padding))
 }
 
 /// `(run, seq, sent_us)` from a `chat.event` frame, found without parsing the whole frame.
@@ -167,6 +173,11 @@ pub fn parse_event(text: &str) -> Option<(u32, u64, u64)> {
     if !text.starts_with("[\"chat.event\"") {
         return None;
     }
+    parse_stamp(text)
+}
+
+/// `(run, seq, sent_us)` of the first `"body":"` string of a JSON text (see [`stamped_body`]).
+pub fn parse_stamp(text: &str) -> Option<(u32, u64, u64)> {
     let start = text.find("\"body\":\"")? + 8;
     let mut parts = text[start..].splitn(4, ':');
     let run = parts.next()?.parse().ok()?;
@@ -184,5 +195,15 @@ mod tests {
         let frame = json!(["chat.event", {"event_type": "channel.message", "content": {"type": "text", "body": "3:17:123456:xx"}}]);
         assert_eq!(parse_event(&frame.to_string()), Some((3, 17, 123456)));
         assert_eq!(parse_event("[\"success\",1,{}]"), None);
+    }
+
+    #[test]
+    fn a_stamped_body_reads_back_as_its_run_sequence_and_send_time() {
+        let body = stamped_body(7, 42, 3);
+        let (run, seq, sent) = parse_stamp(&json!({"body": body}).to_string()).unwrap();
+        assert_eq!((run, seq), (7, 42));
+        assert!(sent <= now_us());
+        assert!(body.ends_with(":xxx"));
+        assert_eq!(parse_stamp(r#"{"body":"not a stamp"}"#), None);
     }
 }

@@ -21,8 +21,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
     client::{self, now_us, Ws},
+    publisher::Publisher,
+    socketio_client,
     stats::{Latencies, Usage},
-    target::Server,
+    target::{Protocol, Server},
 };
 
 /// Subscribers connecting at once: a first login creates a user (several writes).
@@ -91,6 +93,7 @@ impl Audience {
                 reports.push(report_tx);
                 tasks.push(tokio::spawn(read_events(
                     ws,
+                    server.protocol,
                     Arc::clone(&progress),
                     report_rx,
                 )));
@@ -112,10 +115,19 @@ async fn subscriber(server: &Server, room: &str, client_id: String) -> Result<(W
     let mut last_error = None;
     for attempt in 0..3u64 {
         let connected = async {
-            let mut ws = client::connect(server.addr, None).await?;
-            client::authenticate(&mut ws, &format!("{client_id}-{attempt}")).await?;
-            client::request(&mut ws, 1, "chat.subscribe", json!({"channel": room})).await?;
-            anyhow::Ok(ws)
+            match server.protocol {
+                Protocol::Venueless => {
+                    let mut ws = client::connect(server.addr, None).await?;
+                    client::authenticate(&mut ws, &format!("{client_id}-{attempt}")).await?;
+                    client::request(&mut ws, 1, "chat.subscribe", json!({"channel": room})).await?;
+                    anyhow::Ok(ws)
+                }
+                Protocol::SocketIo => {
+                    let mut ws = socketio_client::connect(server.addr).await?;
+                    socketio_client::join(&mut ws, room).await?;
+                    Ok(ws)
+                }
+            }
         };
         match connected.await {
             Ok(ws) => return Ok((ws, attempt)),
@@ -127,6 +139,7 @@ async fn subscriber(server: &Server, room: &str, client_id: String) -> Result<(W
 
 async fn read_events(
     mut ws: Ws,
+    protocol: Protocol,
     progress: Arc<Progress>,
     mut reports: mpsc::Receiver<(u32, oneshot::Sender<Seen>)>,
 ) {
@@ -137,7 +150,21 @@ async fn read_events(
                 let Some(Ok(message)) = message else { break };
                 let Message::Text(text) = message else { continue };
                 let received = now_us();
-                let Some((run, seq, sent)) = client::parse_event(text.as_str()) else { continue };
+                let stamp = match protocol {
+                    Protocol::Venueless => client::parse_event(text.as_str()),
+                    Protocol::SocketIo => socketio_client::said_stamp(text.as_str()),
+                };
+                let Some((run, seq, sent)) = stamp else {
+                    // Socket.IO closes a connection that misses a ping.
+                    if protocol == Protocol::SocketIo {
+                        if let Some(pong) = socketio_client::pong_for(text.as_str()) {
+                            if ws.send(pong).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    continue;
+                };
                 if run != progress.run.load(Ordering::Relaxed) {
                     continue; // a straggler of an earlier run
                 }
@@ -193,7 +220,7 @@ impl FanoutRun {
 pub async fn run(
     server: &Server,
     audience: &Audience,
-    publisher: &mut Ws,
+    publisher: &mut Publisher,
     room: &str,
     run: u32,
     rate: Option<u32>,
@@ -207,8 +234,8 @@ pub async fn run(
     let started = Instant::now();
     let started_us = now_us();
     let unacked = match rate {
-        None => send_paced_by_acks(publisher, room, run, messages).await?,
-        Some(rate) => send_at_rate(publisher, room, run, messages, rate).await?,
+        None => publisher.send_paced_by_acks(room, run, messages).await?,
+        Some(rate) => publisher.send_at_rate(room, run, messages, rate).await?,
     };
     let expected = (audience.size * messages) as u64;
     let mut last = (0, Instant::now());
@@ -255,63 +282,4 @@ pub async fn run(
         latency: Latencies::from_micros(latencies),
         usage: after.since(&before, wall),
     })
-}
-
-async fn send_paced_by_acks(
-    publisher: &mut Ws,
-    room: &str,
-    run: u32,
-    messages: usize,
-) -> Result<u64> {
-    let mut unacked = 0;
-    for seq in 0..messages {
-        let id = 1000 + seq as u64;
-        client::send(publisher, client::message(id, room, run, seq as u64, 0)).await?;
-        if client::wait_reply(publisher, id).await.is_err() {
-            unacked += 1;
-        }
-    }
-    Ok(unacked)
-}
-
-async fn send_at_rate(
-    publisher: &mut Ws,
-    room: &str,
-    run: u32,
-    messages: usize,
-    rate: u32,
-) -> Result<u64> {
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
-    let (mut sink, mut stream) = publisher.split();
-    let reading = async {
-        let mut acked = 0usize;
-        while acked < messages {
-            match tokio::time::timeout(client::ANSWER_TIMEOUT, stream.next()).await {
-                Ok(Some(Ok(Message::Text(text)))) if text.as_str().starts_with("[\"success\"") => {
-                    acked += 1
-                }
-                Ok(Some(Ok(_))) => {}
-                _ => break,
-            }
-        }
-        acked
-    };
-    let sending = async {
-        let mut next = tokio::time::Instant::now();
-        for seq in 0..messages {
-            let frame = client::message(1000 + seq as u64, room, run, seq as u64, 0);
-            sink.send(Message::text(frame.to_string())).await?;
-            next += interval;
-            tokio::time::sleep_until(next).await;
-        }
-        anyhow::Ok(())
-    };
-    let (acked, sent) = tokio::join!(reading, sending);
-    sent?;
-    Ok((messages - acked) as u64)
-}
-
-/// The publisher: joined to the room, not subscribed (its own events would only add load).
-pub async fn publisher(server: &Server, room: &str, tag: &str) -> Result<Ws> {
-    client::member(server.addr, format!("pub-{tag}"), room, false).await
 }

@@ -1,10 +1,11 @@
 //! `wcc-bench`: measures wcc as `make run` starts it (real nats-server, host, wadm, providers,
 //! components) with the project's own venueless load generator, next to a native broadcast
-//! baseline measured in the same run. Prints tables and writes JSON.
+//! baseline and a stock Socket.IO 4.x server measured in the same run. Prints tables and
+//! writes JSON.
 //!
 //! Scenarios (docs/benchmarks.md has results and analysis):
 //! - fanout: N subscribers in one room, one publisher, paced by acks and at offered rates;
-//!   the same load against the baseline, with wcc/baseline ratios,
+//!   the same load against the baseline and Socket.IO (`--servers`), with ratios,
 //! - ingest: many senders in many rooms; persisted messages/s and ack latency,
 //! - connections: idle websocket connections on one gateway; memory per connection,
 //! - overload: more than wcc can take, with stalled readers; memory stays bounded,
@@ -24,8 +25,11 @@ mod hops;
 mod ingest;
 mod login_storm;
 mod overload;
+mod publisher;
 mod report;
 mod soak;
+mod socketio_client;
+mod socketio_server;
 mod stats;
 mod system;
 mod target;
@@ -33,10 +37,32 @@ mod target;
 use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A server the benchmark can measure; only wcc runs the scenarios other than fan-out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServerKind {
+    /// The native broadcast server (baseline.rs).
+    Baseline,
+    /// Socket.IO 4.x on node (bench/socketio/server.js).
+    Socketio,
+    /// wcc as `make run` starts it.
+    Wcc,
+}
+
+impl ServerKind {
+    /// Its name on the command line and in the result rows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Baseline => "baseline",
+            Self::Socketio => "socketio",
+            Self::Wcc => "wcc",
+        }
+    }
+}
 
 #[derive(Parser)]
-#[command(about = "Benchmarks wcc against a native baseline")]
+#[command(about = "Benchmarks wcc against a native baseline and Socket.IO")]
 pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
@@ -47,6 +73,12 @@ pub struct Args {
         default_value = "fanout,ingest,overload,login-storm,connections,hops"
     )]
     scenarios: Vec<String>,
+    /// Which servers to measure (run in the order baseline, socketio, wcc).
+    #[arg(long, value_delimiter = ',', default_value = "baseline,socketio,wcc")]
+    servers: Vec<ServerKind>,
+    /// The Socket.IO server's folder (server.js, package-lock.json); default bench/socketio.
+    #[arg(long)]
+    socketio_dir: Option<PathBuf>,
     /// Fan-out room sizes.
     #[arg(long, value_delimiter = ',', default_value = "1000,5000")]
     subscribers: Vec<usize>,
@@ -195,7 +227,7 @@ fn main() -> Result<()> {
         args.shrink_for_smoke();
     }
     let machine = system::Machine::detect();
-    let pinning = system::Pinning::plan(machine.cores, !args.no_pin);
+    let pinning = system::Pinning::plan(&machine.core_ids, !args.no_pin);
     // Pin before the runtime starts so every load-generator thread inherits it.
     if let Some(p) = &pinning {
         system::pin_current_thread(&p.load).context("cannot pin the load generator")?;

@@ -1,4 +1,5 @@
-//! Runs the chosen scenarios against the baseline and wcc, prints the tables, writes JSON.
+//! Runs the chosen scenarios against the chosen servers (the baseline, Socket.IO, wcc), prints
+//! the tables, writes JSON.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,12 @@ use crate::{
     connections, fanout,
     fanout::{Audience, FanoutRun},
     hops, ingest, login_storm, overload,
+    publisher::Publisher,
+    socketio_server,
     stats::{ms, table},
     system::{Machine, Pinning},
     target::{self, Probe, Server, WccOptions},
-    Args,
+    Args, ServerKind,
 };
 
 pub async fn run_all(
@@ -38,37 +41,54 @@ pub async fn run_all(
         json_out.insert("vars", json!(args.vars));
     }
 
+    let servers: Vec<&str> = args.servers.iter().map(|s| s.name()).collect();
+    println!("servers: {}", servers.join(", "));
+    json_out.insert("servers", json!(servers));
+    let measures = |kind: ServerKind| args.servers.contains(&kind);
     let mut fanouts = Vec::new();
     if wants("fanout") {
-        let baseline = target::start_baseline(pinning.as_ref()).await?;
-        fanouts.extend(fanout_all(&baseline, &args).await?);
-        baseline.stop().await;
+        if measures(ServerKind::Baseline) {
+            let baseline = target::start_baseline(pinning.as_ref()).await?;
+            fanouts.extend(fanout_all(&baseline, &args).await?);
+            baseline.stop().await;
+        }
+        if measures(ServerKind::Socketio) {
+            let dir = args
+                .socketio_dir
+                .clone()
+                .unwrap_or_else(socketio_server::default_dir);
+            let socketio = socketio_server::start(&dir, pinning.as_ref()).await?;
+            fanouts.extend(fanout_all(&socketio, &args).await?);
+            socketio.stop().await;
+        }
     }
 
-    let state = tempfile::Builder::new().prefix("wcc-bench-").tempdir()?;
-    let wcc = target::start_wcc(WccOptions {
-        launcher: args.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
-        nats_server: args.nats_server.as_deref().context("set NATS_SERVER")?,
-        artifacts: args.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
-        manifest: &args.manifest,
-        state: state.path(),
-        send_queue_frames: args.send_queue_frames,
-        pinning: pinning.as_ref(),
-        vars: &args.vars,
-    })
-    .await?;
-    println!(
-        "wcc is up (lattice logs in {})",
-        state.path().join("logs").display()
-    );
-    let outcome = wcc_scenarios(&wcc, &args, open_files, &mut fanouts, &mut json_out).await;
-    wcc.stop().await;
-    if outcome.is_err() || args.keep_logs {
-        // Keep the logs of a failed run, or when asked.
-        let kept = state.keep();
-        eprintln!("lattice logs kept in {}", kept.join("logs").display());
+    if measures(ServerKind::Wcc) {
+        wcc_all(
+            &args,
+            pinning.as_ref(),
+            open_files,
+            &mut fanouts,
+            &mut json_out,
+        )
+        .await?;
+    } else {
+        if wants("fanout") {
+            report_fanout(&fanouts, pinning.as_ref(), &mut json_out);
+        }
+        let wcc_only: Vec<&str> = args
+            .scenarios
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != "fanout")
+            .collect();
+        if !wcc_only.is_empty() {
+            println!(
+                "\nnot run, they measure wcc alone and --servers has no wcc: {}",
+                wcc_only.join(", ")
+            );
+        }
     }
-    outcome?;
 
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -78,17 +98,52 @@ pub async fn run_all(
     Ok(())
 }
 
+/// Starts wcc, runs every chosen scenario on it (the fan-out table, every server's rows, is
+/// printed after wcc's fan-out), and stops it.
+async fn wcc_all(
+    args: &Args,
+    pinning: Option<&Pinning>,
+    open_files: u64,
+    fanouts: &mut Vec<FanoutRun>,
+    json_out: &mut BTreeMap<&'static str, Value>,
+) -> Result<()> {
+    let state = tempfile::Builder::new().prefix("wcc-bench-").tempdir()?;
+    let wcc = target::start_wcc(WccOptions {
+        launcher: args.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
+        nats_server: args.nats_server.as_deref().context("set NATS_SERVER")?,
+        artifacts: args.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
+        manifest: &args.manifest,
+        state: state.path(),
+        send_queue_frames: args.send_queue_frames,
+        pinning,
+        vars: &args.vars,
+    })
+    .await?;
+    println!(
+        "wcc is up (lattice logs in {})",
+        state.path().join("logs").display()
+    );
+    let outcome = wcc_scenarios(&wcc, args, pinning, open_files, fanouts, json_out).await;
+    wcc.stop().await;
+    if outcome.is_err() || args.keep_logs {
+        // Keep the logs of a failed run, or when asked.
+        let kept = state.keep();
+        eprintln!("lattice logs kept in {}", kept.join("logs").display());
+    }
+    outcome
+}
+
 async fn wcc_scenarios(
     wcc: &Server,
     args: &Args,
+    pinning: Option<&Pinning>,
     open_files: u64,
     fanouts: &mut Vec<FanoutRun>,
-    json_out: &mut BTreeMap<&str, Value>,
+    json_out: &mut BTreeMap<&'static str, Value>,
 ) -> Result<()> {
     if args.scenarios.iter().any(|s| s == "fanout") {
         fanouts.extend(fanout_all(wcc, args).await?);
-        print_fanout(fanouts);
-        json_out.insert("fanout", fanout_json(fanouts));
+        report_fanout(fanouts, pinning, json_out);
     }
     if args.scenarios.iter().any(|s| s == "ingest") {
         let tag = now_us().to_string();
@@ -272,7 +327,7 @@ async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
             "{}: {} subscribers connected in {:.1}s ({} retried)",
             server.name, size, audience.connect_seconds, audience.connect_retries
         );
-        let mut publisher = fanout::publisher(server, &room, &tag).await?;
+        let mut publisher = Publisher::connect(server, &room, &tag).await?;
         let mut run_id = (size_index as u32 + 1) * 100;
         let rates = std::iter::once(None).chain(args.rates.iter().map(|r| Some(*r)));
         for rate in rates {
@@ -287,7 +342,7 @@ async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
                 run_id += 1;
                 if attempt > 0 {
                     let again = format!("{tag}-again{run_id}");
-                    publisher = fanout::publisher(server, &room, &again).await?;
+                    publisher = Publisher::connect(server, &room, &again).await?;
                 }
                 match fanout::run(
                     server,
@@ -312,7 +367,12 @@ async fn fanout_all(server: &Server, args: &Args) -> Result<Vec<FanoutRun>> {
     Ok(runs)
 }
 
-fn print_fanout(runs: &[FanoutRun]) {
+/// Prints the fan-out table of every server measured, and the ratios, and keeps them as JSON.
+fn report_fanout(
+    runs: &[FanoutRun],
+    pinning: Option<&Pinning>,
+    json_out: &mut BTreeMap<&'static str, Value>,
+) {
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -335,7 +395,10 @@ fn print_fanout(runs: &[FanoutRun]) {
             ]
         })
         .collect();
-    println!("\nfan-out (one room, one publisher)");
+    println!(
+        "\nfan-out (one room, one publisher; {})",
+        Pinning::describe(pinning)
+    );
     print!(
         "{}",
         table(
@@ -361,30 +424,46 @@ fn print_fanout(runs: &[FanoutRun]) {
     );
     let ratios = ratio_rows(runs);
     if !ratios.is_empty() {
-        println!("\nwcc / baseline (same load, same run)");
+        println!("\nratios (same load, same run)");
         print!(
             "{}",
-            table(&["subs", "run", "deliv/s ratio", "p99 ratio"], &ratios)
+            table(
+                &["servers", "subs", "run", "deliv/s ratio", "p99 ratio"],
+                &ratios
+            )
         );
     }
+    json_out.insert("fanout", fanout_json(runs));
 }
 
+/// Each server against the ones it is compared with, where both ran the same load.
+const COMPARED: [(&str, &str); 3] = [
+    ("wcc", "baseline"),
+    ("socketio", "baseline"),
+    ("wcc", "socketio"),
+];
+
 fn ratio_rows(runs: &[FanoutRun]) -> Vec<Vec<String>> {
-    runs.iter()
-        .filter(|r| r.server == "wcc")
-        .filter_map(|w| {
-            let b = runs.iter().find(|b| {
-                b.server == "baseline" && b.subscribers == w.subscribers && b.label == w.label
-            })?;
-            Some(vec![
-                w.subscribers.to_string(),
-                w.label.clone(),
-                format!(
-                    "{:.2}",
-                    w.deliveries_per_sec() / b.deliveries_per_sec().max(1e-9)
-                ),
-                format!("{:.2}", w.latency.p99 / b.latency.p99),
-            ])
+    COMPARED
+        .iter()
+        .flat_map(|(server, against)| {
+            runs.iter()
+                .filter(move |r| r.server == *server)
+                .filter_map(move |s| {
+                    let a = runs.iter().find(|a| {
+                        a.server == *against && a.subscribers == s.subscribers && a.label == s.label
+                    })?;
+                    Some(vec![
+                        format!("{server} / {against}"),
+                        s.subscribers.to_string(),
+                        s.label.clone(),
+                        format!(
+                            "{:.2}",
+                            s.deliveries_per_sec() / a.deliveries_per_sec().max(1e-9)
+                        ),
+                        format!("{:.2}", s.latency.p99 / a.latency.p99),
+                    ])
+                })
         })
         .collect()
 }
@@ -404,4 +483,64 @@ fn fanout_json(runs: &[FanoutRun]) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Latencies, Usage};
+
+    fn paced(server: &'static str, delivered: u64, p99: f64) -> FanoutRun {
+        FanoutRun {
+            server,
+            label: "ack-paced".into(),
+            subscribers: 1000,
+            messages: 10,
+            expected: delivered,
+            delivered,
+            duplicates: 0,
+            unacked: 0,
+            seconds: 1.0,
+            latency: Latencies {
+                count: 1,
+                p50: p99,
+                p99,
+                max: p99,
+            },
+            usage: Usage::default(),
+        }
+    }
+
+    #[test]
+    fn each_server_is_compared_with_the_baseline_and_wcc_with_socketio() {
+        let runs = [
+            paced("baseline", 1000, 10.0),
+            paced("socketio", 500, 20.0),
+            paced("wcc", 250, 40.0),
+        ];
+        let row = |servers: &str, deliveries: &str, p99: &str| {
+            [servers, "1000", "ack-paced", deliveries, p99]
+                .map(String::from)
+                .to_vec()
+        };
+        assert_eq!(
+            ratio_rows(&runs),
+            vec![
+                row("wcc / baseline", "0.25", "4.00"),
+                row("socketio / baseline", "0.50", "2.00"),
+                row("wcc / socketio", "0.50", "2.00"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_server_left_out_leaves_out_its_ratios() {
+        let runs = [paced("socketio", 500, 20.0), paced("wcc", 250, 40.0)];
+        let rows = ratio_rows(&runs);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0], "wcc / socketio");
+        let mut other_size = paced("baseline", 1000, 10.0);
+        other_size.subscribers = 5000;
+        assert!(ratio_rows(&[other_size, paced("wcc", 250, 40.0)]).is_empty());
+    }
 }

@@ -7,6 +7,8 @@ use std::io;
 pub struct Machine {
     pub cores: usize,
     pub memory_gib: f64,
+    /// The numbers of the cores this process may run on (pinning splits these).
+    pub core_ids: Vec<usize>,
 }
 
 impl Machine {
@@ -24,11 +26,23 @@ impl Machine {
         Self {
             cores,
             memory_gib: mem_kib as f64 / 1_048_576.0,
+            core_ids: allowed_cores().unwrap_or_else(|| (0..cores).collect()),
         }
     }
 }
 
-/// Which cores the servers (the wcc lattice or the baseline) and the load generator use.
+/// The cores this process may run on: a container or `taskset` may allow cores 4-7 only, and
+/// pinning to cores it may not use would fail.
+fn allowed_cores() -> Option<Vec<usize>> {
+    let set = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    let ids: Vec<usize> = (0..nix::sched::CpuSet::count())
+        .filter(|core| set.is_set(*core).unwrap_or(false))
+        .collect();
+    (!ids.is_empty()).then_some(ids)
+}
+
+/// Which cores the servers (the wcc lattice, the baseline, the Socket.IO server) and the load
+/// generator use.
 #[derive(Clone, Debug)]
 pub struct Pinning {
     pub servers: Vec<usize>,
@@ -36,17 +50,18 @@ pub struct Pinning {
 }
 
 impl Pinning {
-    /// The first half of the cores for the servers, the rest for the load generator. Not below
-    /// four cores: wcc is four processes (nats-server, host, gateway, keyvalue) and one core
-    /// for all of them measures the pinning more than the design.
-    pub fn plan(cores: usize, enabled: bool) -> Option<Self> {
-        if !enabled || cores < 4 {
+    /// The first half of `core_ids` for the servers, the rest for the load generator, from two
+    /// cores up: on two, every server process (the whole wcc lattice, the baseline or the
+    /// Socket.IO server) gets core 0 and the load generator core 1, so the load generator
+    /// never takes CPU from the server it measures. None when disabled or on one core.
+    pub fn plan(core_ids: &[usize], enabled: bool) -> Option<Self> {
+        if !enabled || core_ids.len() < 2 {
             return None;
         }
-        let split = cores / 2;
+        let (servers, load) = core_ids.split_at(core_ids.len() / 2);
         Some(Self {
-            servers: (0..split).collect(),
-            load: (split..cores).collect(),
+            servers: servers.to_vec(),
+            load: load.to_vec(),
         })
     }
 
@@ -125,4 +140,34 @@ pub fn find_process(args: &[&str]) -> Option<u32> {
                 .all(|arg| words.contains(&arg.as_bytes()))
                 .then_some(pid)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_cores_put_the_servers_on_the_first_and_the_load_on_the_second() {
+        let p = Pinning::plan(&[0, 1], true).unwrap();
+        assert_eq!((p.servers, p.load), (vec![0], vec![1]));
+    }
+
+    #[test]
+    fn more_cores_are_split_in_halves_of_the_cores_allowed() {
+        let p = Pinning::plan(&[0, 1, 2, 3, 4, 5, 6, 7], true).unwrap();
+        assert_eq!((p.servers, p.load), (vec![0, 1, 2, 3], vec![4, 5, 6, 7]));
+        // An odd count gives the load generator the extra core; the ids are the allowed ones.
+        let p = Pinning::plan(&[4, 5, 7], true).unwrap();
+        assert_eq!((p.servers, p.load), (vec![4], vec![5, 7]));
+    }
+
+    #[test]
+    fn one_core_or_no_pin_shares_everything() {
+        assert!(Pinning::plan(&[0], true).is_none());
+        assert!(Pinning::plan(&[0, 1, 2, 3], false).is_none());
+        assert_eq!(
+            Pinning::describe(None),
+            "not pinned: servers and load generator share every core"
+        );
+    }
 }

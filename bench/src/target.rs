@@ -1,6 +1,6 @@
-//! The servers under test, each a child process: wcc as `make run` starts it (`wcc-lattice up`)
-//! and the native baseline (`wcc-bench baseline`). Both are stopped with SIGINT when dropped,
-//! so a failed run leaves no orphaned lattice behind.
+//! The servers under test, each a child process: wcc as `make run` starts it (`wcc-lattice up`),
+//! the native baseline (`wcc-bench baseline`) and the Socket.IO peer (socketio_server.rs). All
+//! are stopped with SIGINT when dropped, so a failed run leaves no orphaned server behind.
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -25,7 +25,7 @@ pub fn free_port() -> Result<u16> {
 pub enum Probe {
     /// The wcc gateway answers `wcc.gateway.stats` on NATS.
     Gateway(async_nats::Client),
-    /// The baseline is one process.
+    /// The baseline and the Socket.IO server are one process each.
     Process(u32),
 }
 
@@ -34,7 +34,8 @@ pub enum Probe {
 pub struct Sample {
     pub rss_bytes: u64,
     pub cpu_seconds: f64,
-    /// Deliveries the gateway shed as slow consumers (0 for the baseline, which drops none).
+    /// Deliveries the gateway shed as slow consumers (0 for the baseline and Socket.IO, which
+    /// count none).
     pub shed: u64,
     pub connections: u64,
 }
@@ -59,7 +60,7 @@ impl Probe {
             }
             Probe::Process(pid) => {
                 let (rss_bytes, cpu_seconds) =
-                    system::process_usage(&pid.to_string()).context("baseline exited")?;
+                    system::process_usage(&pid.to_string()).context("the server exited")?;
                 Ok(Sample {
                     rss_bytes,
                     cpu_seconds,
@@ -70,10 +71,20 @@ impl Probe {
     }
 }
 
+/// Which client protocol the load speaks to a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// wcc's venueless channel, and the baseline that mimics it.
+    Venueless,
+    /// Socket.IO 5 over Engine.IO 4 (socketio_client.rs).
+    SocketIo,
+}
+
 /// A running server: its websocket address and how to observe it.
 pub struct Server {
     pub name: &'static str,
     pub addr: SocketAddr,
+    pub protocol: Protocol,
     pub admin: Option<(String, String)>,
     pub probe: Probe,
     child: Child,
@@ -91,6 +102,24 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// A server that is one process, observed through `/proc`.
+    pub fn process(
+        name: &'static str,
+        addr: SocketAddr,
+        protocol: Protocol,
+        child: Child,
+    ) -> Result<Self> {
+        let pid = child.id().with_context(|| format!("{name} has no pid"))?;
+        Ok(Self {
+            name,
+            addr,
+            protocol,
+            admin: None,
+            probe: Probe::Process(pid),
+            child,
+        })
+    }
+
     /// Stops the server and waits for it (children of `up` included).
     pub async fn stop(mut self) {
         if let Some(pid) = self.child.id() {
@@ -183,6 +212,7 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
     let server = Server {
         name: "wcc",
         addr: gateway,
+        protocol: Protocol::Venueless,
         admin: Some((admin, token)),
         probe: Probe::Gateway(nats),
         child,
@@ -254,7 +284,7 @@ pub fn admin_token(given: Option<String>, state: &Path) -> Result<String> {
     Ok(token.to_string())
 }
 
-/// Creates `room` through the admin API (wcc) — the baseline has every room already.
+/// Creates `room` through the admin API (wcc) — the baseline and Socket.IO have every room.
 pub fn create_room(server: &Server, room: &str) -> Result<()> {
     match &server.admin {
         Some((admin, token)) => create_room_at(admin, token, room),
@@ -287,19 +317,17 @@ pub async fn start_baseline(pinning: Option<&Pinning>) -> Result<Server> {
     if let Some(pinning) = pinning {
         system::pin_child(&mut command, &pinning.servers)?;
     }
-    let child = command.spawn().context("cannot start the baseline")?;
-    let pid = child.id().context("baseline has no pid")?;
+    let mut child = command.spawn().context("cannot start the baseline")?;
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Ok(Server {
-                name: "baseline",
-                addr,
-                admin: None,
-                probe: Probe::Process(pid),
-                child,
-            });
+            return Server::process("baseline", addr, Protocol::Venueless, child);
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("the baseline exited ({status}) before listening on {addr}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Not a Server yet, so nothing else would stop it.
+    let _ = child.kill().await;
     bail!("baseline did not start listening on {addr}")
 }

@@ -541,10 +541,15 @@ pub fn closed<C: Channel>(session: wit::Session) {
     C::closed(session_in(session), &Imports)
 }
 
-pub fn render<C: Channel>(event: String) -> Vec<wit::Frame> {
-    C::render_all(&event, &Imports)
-        .into_iter()
-        .map(wit::Frame::Text)
+pub fn render<C: Channel>(events: Vec<String>) -> Vec<Vec<wit::Frame>> {
+    events
+        .iter()
+        .map(|event| {
+            C::render_all(event, &Imports)
+                .into_iter()
+                .map(wit::Frame::Text)
+                .collect()
+        })
         .collect()
 }
 
@@ -580,9 +585,9 @@ macro_rules! export_channel {
             }
 
             fn render(
-                event: String,
-            ) -> Vec<$crate::component::bindings::exports::wcc::chat::channel::Frame> {
-                $crate::component::render::<$channel>(event)
+                events: Vec<String>,
+            ) -> Vec<Vec<$crate::component::bindings::exports::wcc::chat::channel::Frame>> {
+                $crate::component::render::<$channel>(events)
             }
         }
 

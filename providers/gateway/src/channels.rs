@@ -32,7 +32,7 @@ mod bindings {
 
 use bindings::wcc::chat::channel as wit;
 
-/// Attempts at rendering one event before its delivery to that protocol is given up.
+/// Attempts at rendering a batch of events before its delivery to that protocol is given up.
 const RENDER_ATTEMPTS: u32 = 3;
 
 /// A render takes milliseconds; a lost one holds up the room's later events (delivered in
@@ -240,21 +240,22 @@ impl Channels {
         .await
     }
 
-    /// One rendering of a room event for every local subscriber of this protocol: the frames
-    /// each gets, in order (none if the protocol shows nothing for it).
-    pub async fn render(&self, component: &str, event: &str) -> Result<Vec<Frame>> {
+    /// One rendering of a room's events for every local subscriber of this protocol: for each
+    /// event, the frames each gets, in order (none if the protocol shows nothing for it).
+    pub async fn render(&self, component: &str, events: &[String]) -> Result<Vec<Vec<Frame>>> {
         let mut attempt = 1;
         loop {
-            let owned = event.to_owned();
+            let owned = events.to_vec();
             let rendered = self
                 .call(
                     component,
                     RENDER_TIMEOUT.min(self.timeout),
                     |client| async move {
-                        Ok(wit::render(&client, None, &owned)
+                        let events: Vec<&str> = owned.iter().map(String::as_str).collect();
+                        Ok(wit::render(&client, None, &events)
                             .await?
                             .into_iter()
-                            .map(from_wit_frame)
+                            .map(|frames| frames.into_iter().map(from_wit_frame).collect())
                             .collect())
                     },
                 )

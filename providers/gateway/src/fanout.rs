@@ -6,8 +6,9 @@
 //! one) and the same bytes are queued to every local subscriber of that protocol. There is no
 //! per-recipient wasm call.
 //!
-//! Renders run concurrently (up to [`RENDER_AHEAD`] events) but are delivered in NATS order, so
-//! every subscriber sees a room's events in the order they were published.
+//! A room's events that queue while its renders are in flight are rendered together, in one call
+//! per protocol ([`RENDER_BATCH`]), and delivered in NATS order, so every subscriber sees a
+//! room's events in the order they were published.
 //!
 //! Slow consumers: each connection has a bounded send queue. An event whose frames do not all fit
 //! is not queued at all (never half of it); the connection is closed (it can reconnect and page
@@ -25,8 +26,13 @@ use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
 use crate::{channels::Channels, outbound::Outbound, stats::Stats};
 
-/// How many events of one room may be rendering at once.
-const RENDER_AHEAD: usize = 64;
+/// Most events of one room rendered by one call.
+const RENDER_BATCH: usize = 64;
+
+/// Render calls of one room in flight at once. Events that arrive while both are out wait and
+/// go together in the next call: batches form only under load, and an idle room's event is
+/// rendered alone, at once.
+const RENDERS_IN_FLIGHT: usize = 2;
 
 /// A local connection subscribed to a room.
 #[derive(Clone)]
@@ -147,40 +153,55 @@ impl Fanout {
         let this = self.clone();
         let room_for_render = room.clone();
         let mut rendered = sub
-            .map(move |msg| {
+            .ready_chunks(RENDER_BATCH)
+            .map(move |batch| {
                 let this = this.clone();
                 let room = room_for_render.clone();
-                async move { this.render(&room, msg.payload).await }
+                async move { this.render(&room, batch).await }
             })
-            .buffered(RENDER_AHEAD);
+            .buffered(RENDERS_IN_FLIGHT);
         while let Some(rendered) = rendered.next().await {
-            if let Some((event, frames)) = rendered {
+            for (event, frames) in rendered {
                 self.deliver(&room, event, frames).await;
             }
         }
     }
 
-    /// One rendering per protocol present in the room right now.
+    /// One rendering of a batch of events per protocol present in the room right now: for each
+    /// event to deliver, its envelope (if this build knows its type) and each protocol's frames.
     async fn render(
         &self,
         room: &str,
-        payload: bytes::Bytes,
-    ) -> Option<(Option<Envelope>, BTreeMap<String, Vec<Outbound>>)> {
-        // An event this build does not know (a newer core's) still goes to the channels, which
-        // may know it; only what this gateway does itself needs it parsed.
-        let envelope = Envelope::parse(&payload);
-        // Our own delivery receipts share the subject; nobody renders them.
-        if let Some(Envelope {
-            event: Event::MessageDelivered { .. },
-            ..
-        }) = envelope
-        {
-            return None;
+        batch: Vec<async_nats::Message>,
+    ) -> Vec<(Option<Envelope>, BTreeMap<String, Vec<Outbound>>)> {
+        let mut envelopes = Vec::with_capacity(batch.len());
+        let mut texts = Vec::with_capacity(batch.len());
+        for msg in &batch {
+            // An event this build does not know (a newer core's) still goes to the channels,
+            // which may know it; only what this gateway does itself needs it parsed.
+            let envelope = Envelope::parse(&msg.payload);
+            // Our own delivery receipts share the subject; nobody renders them.
+            if let Some(Envelope {
+                event: Event::MessageDelivered { .. },
+                ..
+            }) = envelope
+            {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&msg.payload) else {
+                continue;
+            };
+            envelopes.push(envelope);
+            texts.push(text.to_owned());
         }
-        let text = std::str::from_utf8(&payload).ok()?;
+        if texts.is_empty() {
+            return Vec::new();
+        }
         let components: Vec<String> = {
             let rooms = self.lock();
-            let entry = rooms.get(room)?;
+            let Some(entry) = rooms.get(room) else {
+                return Vec::new();
+            };
             let mut components: Vec<String> = entry
                 .subscribers
                 .values()
@@ -190,20 +211,30 @@ impl Fanout {
             components.dedup();
             components
         };
-        let mut frames = BTreeMap::new();
+        let mut frames: Vec<BTreeMap<String, Vec<Outbound>>> = vec![BTreeMap::new(); texts.len()];
         for component in components {
-            match self.inner.channels.render(&component, text).await {
-                Ok(rendered) if rendered.is_empty() => {}
-                Ok(rendered) => {
-                    frames.insert(
-                        component,
-                        rendered.into_iter().map(Outbound::from).collect(),
-                    );
+            self.inner.stats.renders.fetch_add(1, Ordering::Relaxed);
+            match self.inner.channels.render(&component, &texts).await {
+                Ok(rendered) if rendered.len() == texts.len() => {
+                    for (event_frames, shown) in frames.iter_mut().zip(rendered) {
+                        if !shown.is_empty() {
+                            event_frames.insert(
+                                component.clone(),
+                                shown.into_iter().map(Outbound::from).collect(),
+                            );
+                        }
+                    }
                 }
+                Ok(rendered) => warn!(
+                    %room, %component,
+                    "render answered {} events for {}; this batch is not shown on it",
+                    rendered.len(),
+                    texts.len()
+                ),
                 Err(e) => warn!(%room, %component, "render failed: {e:#}"),
             }
         }
-        Some((envelope, frames))
+        envelopes.into_iter().zip(frames).collect()
     }
 
     async fn deliver(

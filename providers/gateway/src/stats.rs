@@ -2,7 +2,8 @@
 //!
 //! A request on [`STATS_SUBJECT`] is answered by every gateway on the lattice (use a
 //! request-many client, or `nats req` for one) with a JSON object: its instance id, open
-//! connections, room events handled, deliveries queued, deliveries shed as slow consumers,
+//! connections, room events handled, render calls made for them (fewer than events when a busy
+//! room's events are rendered in batches), deliveries queued, deliveries shed as slow consumers,
 //! connections refused over the connection caps, subscriptions refused for want of a valid
 //! grant, and the process's resident memory and CPU time from `/proc`.
 
@@ -18,6 +19,8 @@ pub const STATS_SUBJECT: &str = "wcc.gateway.stats";
 pub struct Stats {
     pub connections: AtomicU64,
     pub events: AtomicU64,
+    /// Render calls to channel actors (one per protocol per batch of a room's events).
+    pub renders: AtomicU64,
     pub deliveries: AtomicU64,
     pub shed: AtomicU64,
     /// Connections turned away over `max_connections` or `max_connections_per_address`.
@@ -33,6 +36,7 @@ impl Stats {
             "instance": instance,
             "connections": self.connections.load(Ordering::Relaxed),
             "events": self.events.load(Ordering::Relaxed),
+            "renders": self.renders.load(Ordering::Relaxed),
             "deliveries": self.deliveries.load(Ordering::Relaxed),
             "shed": self.shed.load(Ordering::Relaxed),
             "refused_connections": self.refused_connections.load(Ordering::Relaxed),

@@ -122,6 +122,10 @@ pub struct Args {
     /// benchmark's own, e.g. `--var WCC_CADMIUM_RATE_LIMIT=20` keeps the product's default).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
+    /// wasmCloud hosts in wcc's lattice (`wcc-lattice up --hosts`); their gateways share the
+    /// address, so more hosts use more cores.
+    #[arg(long, default_value_t = 1)]
+    hosts: u16,
     /// Per-connection send queue of the gateway (frames) for the whole benchmark.
     #[arg(long, default_value_t = 8192)]
     send_queue_frames: usize,
@@ -179,6 +183,27 @@ enum Command {
 }
 
 impl Args {
+    /// How wcc is started for this run: `vars` are the scenario's own `up --var`s (the
+    /// command line's come after them, so they win).
+    pub fn wcc_options<'a>(
+        &'a self,
+        state: &'a std::path::Path,
+        pinning: Option<&'a system::Pinning>,
+        vars: &'a [String],
+    ) -> Result<target::WccOptions<'a>> {
+        Ok(target::WccOptions {
+            launcher: self.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
+            nats_server: self.nats_server.as_deref().context("set NATS_SERVER")?,
+            artifacts: self.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
+            manifest: &self.manifest,
+            state,
+            send_queue_frames: self.send_queue_frames,
+            hosts: self.hosts,
+            pinning,
+            vars,
+        })
+    }
+
     fn shrink_for_smoke(&mut self) {
         self.subscribers = vec![20];
         self.rates = vec![100];

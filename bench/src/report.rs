@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     socketio_server,
     stats::{ms, table},
     system::{Machine, Pinning},
-    target::{self, Probe, Server, WccOptions},
+    target::{self, Probe, Server},
     Args, ServerKind,
 };
 
@@ -108,17 +108,7 @@ async fn wcc_all(
     json_out: &mut BTreeMap<&'static str, Value>,
 ) -> Result<()> {
     let state = tempfile::Builder::new().prefix("wcc-bench-").tempdir()?;
-    let wcc = target::start_wcc(WccOptions {
-        launcher: args.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
-        nats_server: args.nats_server.as_deref().context("set NATS_SERVER")?,
-        artifacts: args.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
-        manifest: &args.manifest,
-        state: state.path(),
-        send_queue_frames: args.send_queue_frames,
-        pinning,
-        vars: &args.vars,
-    })
-    .await?;
+    let wcc = target::start_wcc(args.wcc_options(state.path(), pinning, &args.vars)?).await?;
     println!(
         "wcc is up (lattice logs in {})",
         state.path().join("logs").display()
@@ -182,7 +172,11 @@ async fn wcc_scenarios(
                 ]
             })
             .collect();
-        println!("\ningest (wcc; every ack is a persisted message)");
+        println!(
+            "\ningest (wcc on {} host{}; every ack is a persisted message)",
+            args.hosts,
+            if args.hosts == 1 { "" } else { "s" }
+        );
         print!(
             "{}",
             table(

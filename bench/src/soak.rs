@@ -45,7 +45,7 @@ use self::{
 use crate::{
     stats::{ms, table, Latencies},
     system::{Machine, Pinning},
-    target::{self, Probe, Server, WccOptions},
+    target::{self, Probe, Server},
     Args,
 };
 
@@ -120,17 +120,7 @@ pub async fn run(
         format!("WCC_REBUTTAL_ADMIN_EMAIL={}", cycle::REBUTTAL_ADMIN),
     ];
     vars.extend(args.vars.iter().cloned());
-    let wcc = target::start_wcc(WccOptions {
-        launcher: args.launcher.as_deref().context("set WCC_LATTICE_BIN")?,
-        nats_server: args.nats_server.as_deref().context("set NATS_SERVER")?,
-        artifacts: args.artifacts.as_deref().context("set WCC_ARTIFACTS")?,
-        manifest: &args.manifest,
-        state: state.path(),
-        send_queue_frames: args.send_queue_frames,
-        pinning: pinning.as_ref(),
-        vars: &vars,
-    })
-    .await?;
+    let wcc = target::start_wcc(args.wcc_options(state.path(), pinning.as_ref(), &vars)?).await?;
     println!(
         "wcc is up (lattice logs in {})",
         state.path().join("logs").display()

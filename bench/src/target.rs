@@ -144,6 +144,8 @@ pub struct WccOptions<'a> {
     pub manifest: &'a Path,
     pub state: &'a Path,
     pub send_queue_frames: usize,
+    /// wasmCloud hosts (`up --hosts`).
+    pub hosts: u16,
     pub pinning: Option<&'a Pinning>,
     /// More `NAME=value` placeholders for `up --var`, after (so over) the ones set here.
     pub vars: &'a [String],
@@ -164,6 +166,7 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
         .arg("--manifest")
         .arg(options.manifest)
         .args(["--nats-port", &nats_port.to_string()])
+        .args(["--hosts", &options.hosts.to_string()])
         .args(["--var", &format!("WCC_GATEWAY_ADDR={gateway}")])
         .args(["--var", &format!("WCC_ADMIN_ADDR={admin}")])
         // Not the default 5000: another lattice on this machine (`make run`, a test) may hold it.

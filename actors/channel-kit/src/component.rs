@@ -529,8 +529,12 @@ pub fn opened<C: Channel>(session: wit::Session) -> wit::Outcome {
     outcome_out(C::opened(session_in(session), &Imports))
 }
 
-pub fn received<C: Channel>(session: wit::Session, frame: wit::Frame) -> wit::Outcome {
-    outcome_out(C::received(session_in(session), frame_in(frame), &Imports))
+pub fn received<C: Channel>(session: wit::Session, frames: Vec<wit::Frame>) -> wit::Outcome {
+    outcome_out(Outcome::of_frames(
+        session_in(session),
+        frames.into_iter().map(frame_in),
+        |session, frame| C::received(session, frame, &Imports),
+    ))
 }
 
 pub fn notified<C: Channel>(session: wit::Session, note: String) -> wit::Outcome {
@@ -568,9 +572,9 @@ macro_rules! export_channel {
 
             fn received(
                 session: $crate::component::bindings::exports::wcc::chat::channel::Session,
-                frame: $crate::component::bindings::exports::wcc::chat::channel::Frame,
+                frames: Vec<$crate::component::bindings::exports::wcc::chat::channel::Frame>,
             ) -> $crate::component::bindings::exports::wcc::chat::channel::Outcome {
-                $crate::component::received::<$channel>(session, frame)
+                $crate::component::received::<$channel>(session, frames)
             }
 
             fn notified(

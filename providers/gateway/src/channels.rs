@@ -201,16 +201,17 @@ impl Channels {
         .await
     }
 
+    /// Frames from the client, in order, handled by one call.
     pub async fn received(
         &self,
         component: &str,
         session: &Session,
-        frame: Frame,
+        frames: Vec<Frame>,
     ) -> Result<Outcome> {
         let session = to_wit_session(session);
-        let frame = to_wit_frame(frame);
+        let frames: Vec<_> = frames.into_iter().map(to_wit_frame).collect();
         self.call(component, self.timeout, |client| async move {
-            let outcome = wit::received(&client, None, &session, &frame).await?;
+            let outcome = wit::received(&client, None, &session, &frames).await?;
             Ok(from_wit_outcome(outcome))
         })
         .await

@@ -1,7 +1,8 @@
 //! The life of one connection, whatever its transport.
 //!
 //! Each connection runs two tasks: this read loop, which hands the client's frames and the
-//! connection's notes to its channel actor one at a time (so a protocol sees them in order),
+//! connection's notes to its channel actor one call at a time (so a protocol sees them in
+//! order; frames that queued during a call go together in the next),
 //! and the transport's writer, which drains the connection's bounded send queue into the
 //! socket. The transports (`websocket.rs`, `lines.rs`, and `exchange.rs` for a single plain
 //! HTTP request) accept the socket, turn its bytes into [`Frame`]s and start the writer;
@@ -17,7 +18,7 @@ use std::{
     },
 };
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::{
     sync::{watch, Notify, RwLock},
     task::JoinHandle,
@@ -142,8 +143,12 @@ pub async fn run(
         tokio::select! {
             frame = inbound.next() => {
                 let Some(frame) = frame else { break Ended::ClientDone };
-                let answer = Box::pin(server.channels.received(&route.component, &connection.session, frame)).await;
+                let (frames, client_done) = with_ready_frames(frame, &mut inbound);
+                let answer = Box::pin(server.channels.received(&route.component, &connection.session, frames)).await;
                 ended = Box::pin(ctx.answer(&mut connection, answer)).await;
+                if client_done && ended.is_none() {
+                    break Ended::ClientDone;
+                }
             }
             // The registry holds the sender until this connection closes it below.
             Some(note) = notes.recv() => {
@@ -174,6 +179,28 @@ pub async fn run(
     let _ = writer.await;
     stats.connections.fetch_sub(1, Ordering::Relaxed);
     ended
+}
+
+/// Most frames of one connection handed to its channel in one call.
+pub const MAX_FRAMES_PER_CALL: usize = 64;
+
+/// `first` and the frames that are already waiting behind it (they queued while the previous
+/// call was in flight), up to [`MAX_FRAMES_PER_CALL`]: a client that pipelines pays for one call
+/// per batch, and one that waits for each answer is never held back. `true` if the client's
+/// frames ended meanwhile.
+fn with_ready_frames(
+    first: Frame,
+    inbound: &mut (impl Stream<Item = Frame> + Unpin),
+) -> (Vec<Frame>, bool) {
+    let mut frames = vec![first];
+    while frames.len() < MAX_FRAMES_PER_CALL {
+        match inbound.next().now_or_never() {
+            Some(Some(frame)) => frames.push(frame),
+            Some(None) => return (frames, true),
+            None => break,
+        }
+    }
+    (frames, false)
 }
 
 struct ConnectionContext<'a> {
@@ -274,5 +301,50 @@ impl ConnectionContext<'_> {
         self.outbox
             .close(CLOSE_INTERNAL_ERROR, "chat service unavailable");
         Ended::CallFailed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &str) -> Frame {
+        Frame::Text(t.into())
+    }
+
+    #[tokio::test]
+    async fn frames_already_waiting_go_in_the_same_call_and_no_more() {
+        let (tx, mut inbound) = futures::channel::mpsc::unbounded();
+        for t in ["b", "c"] {
+            tx.unbounded_send(text(t)).unwrap();
+        }
+        let (frames, done) = with_ready_frames(text("a"), &mut inbound);
+        assert_eq!(frames, vec![text("a"), text("b"), text("c")]);
+        assert!(!done, "the client is still there, only not sending");
+
+        // One waiting for its answer is sent alone, at once.
+        let (frames, done) = with_ready_frames(text("d"), &mut inbound);
+        assert_eq!((frames, done), (vec![text("d")], false));
+
+        tx.unbounded_send(text("e")).unwrap();
+        drop(tx);
+        let (frames, done) = with_ready_frames(text("d"), &mut inbound);
+        assert_eq!((frames, done), (vec![text("d"), text("e")], true));
+    }
+
+    #[tokio::test]
+    async fn a_call_takes_at_most_its_share_of_a_long_burst() {
+        let burst: Vec<Frame> = (0..MAX_FRAMES_PER_CALL * 2)
+            .map(|i| text(&i.to_string()))
+            .collect();
+        let mut inbound = futures::stream::iter(burst);
+        let first = inbound.next().await.unwrap();
+        let (frames, done) = with_ready_frames(first, &mut inbound);
+        assert_eq!(frames.len(), MAX_FRAMES_PER_CALL);
+        assert_eq!(
+            frames[MAX_FRAMES_PER_CALL - 1],
+            text(&(MAX_FRAMES_PER_CALL - 1).to_string())
+        );
+        assert!(!done);
     }
 }

@@ -53,19 +53,8 @@ impl Recorder {
     }
 }
 
+/// The one publisher trait the messages, rooms and presence actors share.
 impl messages::Publisher for Recorder {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
-        self.record(subject, body)
-    }
-}
-
-impl rooms::Publisher for Recorder {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
-        self.record(subject, body)
-    }
-}
-
-impl presence::Publisher for Recorder {
     fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
         self.record(subject, body)
     }

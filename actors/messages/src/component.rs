@@ -7,7 +7,9 @@ use wcc_interface::clock::now_ms;
 use wcc_interface::{Failure as DomainFailure, Principal as DomainPrincipal, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
-use crate::{Limits, Publisher};
+use wcc_bus::NatsPublisher;
+
+use crate::Limits;
 
 wit_bindgen::generate!({
     world: "messages-actor",
@@ -17,7 +19,6 @@ wit_bindgen::generate!({
 
 use exports::wcc::chat::messages::Guest;
 use exports::wcc::chat::messages::{MessageReactions, Reaction, ReadState};
-use wasmcloud::messaging::{consumer, types::BrokerMessage};
 use wcc::chat::types::{Failure, Message, NewMessage, Principal, Signal};
 
 /// Runtime configuration key for [`Limits::max_message_bytes`].
@@ -217,21 +218,6 @@ impl Guest for Component {
                 unread: s.unread,
             })
             .collect())
-    }
-}
-
-/// Publishes through the host's link to the NATS messaging provider.
-struct NatsPublisher;
-
-impl Publisher for NatsPublisher {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), DomainFailure> {
-        let msg = BrokerMessage {
-            subject: subject.to_string(),
-            body: body.to_vec(),
-            reply_to: None,
-        };
-        consumer::publish(&msg)
-            .map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
     }
 }
 

@@ -28,12 +28,8 @@ pub use read::{mark_read, read_state, MAX_READ_STATE_ROOMS};
 use wcc_interface::{ids, Failure};
 use wcc_kv::{keys, Store};
 
-/// Sends one event body to a NATS subject. Abstracted so tests can record what was published
-/// instead of needing a broker.
-pub trait Publisher {
-    /// Publishes `body` on `subject` (fire and forget, no reply subject).
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure>;
-}
+/// Where events go: on the lattice in the component, recorded in tests.
+pub use wcc_bus::Publisher;
 
 /// Operator-tunable bounds on what a message may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

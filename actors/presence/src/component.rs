@@ -7,7 +7,7 @@ use wcc_interface::clock::now_ms;
 use wcc_interface::Failure as DomainFailure;
 use wcc_kv::{keys, WasiStore};
 
-use crate::Publisher;
+use wcc_bus::NatsPublisher;
 
 wit_bindgen::generate!({
     world: "presence-actor",
@@ -17,7 +17,7 @@ wit_bindgen::generate!({
 
 use exports::wasmcloud::messaging::handler::Guest as HandlerGuest;
 use exports::wcc::chat::presence::{Guest as PresenceGuest, UserSession};
-use wasmcloud::messaging::{consumer, types::BrokerMessage};
+use wasmcloud::messaging::types::BrokerMessage;
 use wcc::chat::types::{Failure, OnlineUser};
 
 struct Component;
@@ -58,22 +58,6 @@ impl PresenceGuest for Component {
                 channel: s.channel,
             })
             .collect())
-    }
-}
-
-/// Publishes through the host's link to the NATS messaging provider (the logouts of a dead
-/// gateway's sessions).
-struct NatsPublisher;
-
-impl Publisher for NatsPublisher {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), DomainFailure> {
-        let msg = BrokerMessage {
-            subject: subject.to_string(),
-            body: body.to_vec(),
-            reply_to: None,
-        };
-        consumer::publish(&msg)
-            .map_err(|e| DomainFailure::unavailable(format!("publish to {subject}: {e}")))
     }
 }
 

@@ -34,10 +34,8 @@ pub use sessions::{is_online, online_users, user_sessions, OnlineUser, Session, 
 use wcc_interface::{ids, Envelope, Event, Failure};
 use wcc_kv::Store;
 
-/// Publishes on NATS (in the component, through the host's link to the messaging provider).
-pub trait Publisher {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure>;
-}
+/// Where logouts and directory changes go: on the lattice in the component, recorded in tests.
+pub use wcc_bus::Publisher;
 
 /// Applies one NATS message body. Logins, logouts and heartbeats matter; anything else,
 /// including bodies that are not envelopes, is ignored because other events share subjects.

@@ -10,6 +10,7 @@
 
 use wcc_interface::clock::now_ms;
 
+use wcc_bus::NatsPublisher;
 use wcc_interface::{grant, Failure, FailureCode, Principal, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
@@ -18,8 +19,8 @@ use crate::admin::{self, Admin, OnlineUser, Presence};
 use crate::operator::Announcer;
 use crate::users::new_user_id;
 use crate::{
-    Access, Accounts, Administration, Group, JoinRule, Member, Operator, PasswordPolicy, Publisher,
-    Room, Rooms, User, Users,
+    Access, Accounts, Administration, Group, JoinRule, Member, Operator, PasswordPolicy, Room,
+    Rooms, User, Users,
 };
 
 mod bindings {
@@ -42,21 +43,6 @@ use bindings::wcc::chat::types as wit;
 pub(crate) struct Component;
 
 bindings::export!(Component with_types_in bindings);
-
-/// Publishes on wasmcloud:messaging (the host's NATS messaging provider).
-struct Broker;
-
-impl Publisher for Broker {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
-        let msg = bindings::wasmcloud::messaging::types::BrokerMessage {
-            subject: subject.to_string(),
-            body: body.to_vec(),
-            reply_to: None,
-        };
-        bindings::wasmcloud::messaging::consumer::publish(&msg)
-            .map_err(|e| Failure::unavailable(format!("publish to {subject}: {e}")))
-    }
-}
 
 /// Asks the presence actor over wcc:chat/presence.
 struct PresenceActor;
@@ -212,7 +198,7 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
     });
     let admin = Admin {
         store: &store,
-        publisher: &Broker,
+        publisher: &NatsPublisher,
         presence: &PresenceActor,
         announcer: &MessagesActor,
         token_sha256,
@@ -231,7 +217,7 @@ impl wit_handler::Guest for Component {
         };
         // An error makes the host log it; the message is not redelivered either way.
         let store = WasiStore::open(keys::BUCKET).map_err(|e| e.to_string())?;
-        Users::new(&store, &Broker)
+        Users::new(&store, &NatsPublisher)
             .session_ended(&guest, &connection, now_ms())
             .map(drop)
             .map_err(|e| e.to_string())
@@ -246,14 +232,14 @@ impl wit_rooms::Guest for Component {
         kind: String,
     ) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .create_room(&id, &name, &kind, now_ms())
             .map_err(to_wit)
     }
 
     fn query_rooms(member: Option<String>) -> Result<Vec<wit::Room>, wit::Failure> {
         let store = open()?;
-        let rooms = Rooms::new(&store, &Broker)
+        let rooms = Rooms::new(&store, &NatsPublisher)
             .query_rooms(member.as_deref())
             .map_err(to_wit)?;
         Ok(rooms.into_iter().map(room).collect())
@@ -261,7 +247,7 @@ impl wit_rooms::Guest for Component {
 
     fn get_room(id: String) -> Result<Option<wit::Room>, wit::Failure> {
         let store = open()?;
-        Ok(Rooms::new(&store, &Broker)
+        Ok(Rooms::new(&store, &NatsPublisher)
             .get_room(&id)
             .map_err(to_wit)?
             .map(room))
@@ -269,7 +255,7 @@ impl wit_rooms::Guest for Component {
 
     fn delete_room(actor: wit::Principal, id: String) -> Result<(), wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .delete_room(&id, now_ms())
             .map_err(to_wit)
     }
@@ -280,7 +266,7 @@ impl wit_rooms::Guest for Component {
         name: String,
     ) -> Result<wit::Room, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .rename_room(&id, &name)
             .map(room)
             .map_err(to_wit)
@@ -291,7 +277,7 @@ impl wit_rooms::Guest for Component {
         room: String,
     ) -> Result<Vec<wit::Member>, wit::Failure> {
         let store = open()?;
-        let members = Rooms::new(&store, &Broker)
+        let members = Rooms::new(&store, &NatsPublisher)
             .query_members_as(&principal(actor), &room)
             .map_err(to_wit)?;
         Ok(members.into_iter().map(member).collect())
@@ -299,7 +285,7 @@ impl wit_rooms::Guest for Component {
 
     fn is_member(room: String, user: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Rooms::new(&store, &Broker)
+        Rooms::new(&store, &NatsPublisher)
             .is_member(&room, &user)
             .map_err(to_wit)
     }
@@ -312,7 +298,7 @@ impl wit_rooms::Guest for Component {
         origin: Option<String>,
     ) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Rooms::new(&store, &Broker)
+        Rooms::new(&store, &NatsPublisher)
             .join_as(
                 &principal(actor),
                 &room,
@@ -332,7 +318,7 @@ impl wit_rooms::Guest for Component {
         origin: Option<String>,
     ) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Rooms::new(&store, &Broker)
+        Rooms::new(&store, &NatsPublisher)
             .leave_as(
                 &principal(actor),
                 &room,
@@ -346,7 +332,7 @@ impl wit_rooms::Guest for Component {
 
     fn get_join_rule(room: String) -> Result<Option<wit::JoinRule>, wit::Failure> {
         let store = open()?;
-        Ok(Rooms::new(&store, &Broker)
+        Ok(Rooms::new(&store, &NatsPublisher)
             .get_join_rule(&room)
             .map_err(to_wit)?
             .map(join_rule))
@@ -362,7 +348,7 @@ impl wit_rooms::Guest for Component {
                     grant::MIN_KEY_BYTES
                 )))
             })?;
-        Rooms::new(&store, &Broker)
+        Rooms::new(&store, &NatsPublisher)
             .grant_subscription(&principal(actor), &room, key.as_bytes(), now_ms())
             .map_err(to_wit)
     }
@@ -380,28 +366,28 @@ impl wit_admin::Guest for Component {
             .map(|rule| JoinRule::from_text(&rule.key, &rule.value))
             .transpose()
             .map_err(to_wit)?;
-        Rooms::new(&store, &Broker)
+        Rooms::new(&store, &NatsPublisher)
             .set_join_rule(&room, rule.as_ref())
             .map_err(to_wit)
     }
 
     fn add_member(room: String, user: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Operator::new(&store, &Broker, &MessagesActor)
+        Operator::new(&store, &NatsPublisher, &MessagesActor)
             .add_member(&room, &user, now_ms())
             .map_err(to_wit)
     }
 
     fn remove_member(room: String, user: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Operator::new(&store, &Broker, &MessagesActor)
+        Operator::new(&store, &NatsPublisher, &MessagesActor)
             .remove_member(&room, &user, now_ms())
             .map_err(to_wit)
     }
 
     fn broadcast(room: String, content: String) -> Result<wit::Message, wit::Failure> {
         let store = open()?;
-        Operator::new(&store, &Broker, &MessagesActor)
+        Operator::new(&store, &NatsPublisher, &MessagesActor)
             .broadcast(&room, &content)
             .map(message)
             .map_err(to_wit)
@@ -409,7 +395,7 @@ impl wit_admin::Guest for Component {
 
     fn send_to_connection(connection_id: String, content: String) -> Result<(), wit::Failure> {
         let store = open()?;
-        Operator::new(&store, &Broker, &MessagesActor)
+        Operator::new(&store, &NatsPublisher, &MessagesActor)
             .send_to_connection(&connection_id, &content, now_ms())
             .map_err(to_wit)
     }
@@ -418,7 +404,7 @@ impl wit_admin::Guest for Component {
 impl wit_users::Guest for Component {
     fn login(channel: String, client_id: String) -> Result<wit::User, wit::Failure> {
         let store = open()?;
-        Users::new(&store, &Broker)
+        Users::new(&store, &NatsPublisher)
             .login(&channel, &client_id, now_ms(), new_user_id)
             .map(user)
             .map_err(to_wit)
@@ -426,7 +412,7 @@ impl wit_users::Guest for Component {
 
     fn guest(connection_id: String) -> Result<wit::User, wit::Failure> {
         let store = open()?;
-        Users::new(&store, &Broker)
+        Users::new(&store, &NatsPublisher)
             .guest(&connection_id, now_ms())
             .map(user)
             .map_err(to_wit)
@@ -434,7 +420,7 @@ impl wit_users::Guest for Component {
 
     fn get_user(id: String) -> Result<Option<wit::User>, wit::Failure> {
         let store = open()?;
-        Ok(Users::new(&store, &Broker)
+        Ok(Users::new(&store, &NatsPublisher)
             .get_user(&id)
             .map_err(to_wit)?
             .map(user))
@@ -442,7 +428,7 @@ impl wit_users::Guest for Component {
 
     fn get_users(ids: Vec<String>) -> Result<Vec<wit::User>, wit::Failure> {
         let store = open()?;
-        Ok(Users::new(&store, &Broker)
+        Ok(Users::new(&store, &NatsPublisher)
             .get_users(&ids)
             .map_err(to_wit)?
             .into_iter()
@@ -456,7 +442,7 @@ impl wit_users::Guest for Component {
         profile: String,
     ) -> Result<wit::User, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .set_profile(&id, &profile)
             .map(user)
             .map_err(to_wit)
@@ -464,20 +450,22 @@ impl wit_users::Guest for Component {
 
     fn list_users() -> Result<Vec<wit::User>, wit::Failure> {
         let store = open()?;
-        let users = Users::new(&store, &Broker).list_users().map_err(to_wit)?;
+        let users = Users::new(&store, &NatsPublisher)
+            .list_users()
+            .map_err(to_wit)?;
         Ok(users.into_iter().map(user).collect())
     }
 
     fn delete_user(actor: wit::Principal, id: String) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .delete_user(&id, now_ms())
             .map_err(to_wit)
     }
 
     fn find_login(channel: String, client_id: String) -> Result<Option<wit::User>, wit::Failure> {
         let store = open()?;
-        Ok(Users::new(&store, &Broker)
+        Ok(Users::new(&store, &NatsPublisher)
             .find_login(&channel, &client_id)
             .map_err(to_wit)?
             .map(user))
@@ -498,7 +486,7 @@ impl wit_users::Guest for Component {
             password: &password,
             remote: &remote,
         };
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .with_throttles_in(&throttles)
             .register(
                 &PasswordPolicy::default(),
@@ -525,7 +513,7 @@ impl wit_users::Guest for Component {
             password: &password,
             remote: &remote,
         };
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .with_throttles_in(&throttles)
             .authenticate(&PasswordPolicy::default(), &who, now_ms())
             .map(user)
@@ -537,21 +525,21 @@ impl wit_users::Guest for Component {
         let ttl_secs = crate::accounts::token_ttl_secs(config("token_ttl_secs")?.as_deref())
             .map_err(to_wit)?;
         let token = crate::accounts::new_token().map_err(to_wit)?;
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .issue_token(&user, &token, now_ms(), ttl_secs)
             .map_err(to_wit)
     }
 
     fn token_user(token: String) -> Result<Option<String>, wit::Failure> {
         let store = open()?;
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .token_user(&token, now_ms())
             .map_err(to_wit)
     }
 
     fn revoke_token(token: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .revoke_token(&token, now_ms())
             .map_err(to_wit)
     }
@@ -571,7 +559,7 @@ impl wit_users::Guest for Component {
             password: &old_password,
             remote: &remote,
         };
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .with_throttles_in(&throttles)
             .change_password(
                 &PasswordPolicy::default(),
@@ -585,14 +573,14 @@ impl wit_users::Guest for Component {
 
     fn ban(user: String, target: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .ban(&user, &target)
             .map_err(to_wit)
     }
 
     fn unban(user: String, target: String) -> Result<bool, wit::Failure> {
         let store = open()?;
-        Accounts::new(&store, &Broker)
+        Accounts::new(&store, &NatsPublisher)
             .unban(&user, &target)
             .map_err(to_wit)
     }
@@ -601,13 +589,15 @@ impl wit_users::Guest for Component {
 impl wit_access::Guest for Component {
     fn list_groups() -> Result<Vec<wit::Group>, wit::Failure> {
         let store = open()?;
-        let groups = Access::new(&store, &Broker).list_groups().map_err(to_wit)?;
+        let groups = Access::new(&store, &NatsPublisher)
+            .list_groups()
+            .map_err(to_wit)?;
         Ok(groups.into_iter().map(group).collect())
     }
 
     fn create_group(actor: wit::Principal, name: String) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .create_group(&name, now_ms())
             .map_err(to_wit)
     }
@@ -625,7 +615,7 @@ impl wit_access::Guest for Component {
                 remove: c.remove,
             })
             .collect();
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .update_group(&name, &changes, now_ms())
             .map(group)
             .map_err(to_wit)
@@ -633,14 +623,14 @@ impl wit_access::Guest for Component {
 
     fn remove_group(actor: wit::Principal, name: String) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .remove_group(&name, now_ms())
             .map_err(to_wit)
     }
 
     fn user_group(user: String) -> Result<Option<String>, wit::Failure> {
         let store = open()?;
-        Access::new(&store, &Broker)
+        Access::new(&store, &NatsPublisher)
             .user_group(&user)
             .map_err(to_wit)
     }
@@ -651,14 +641,14 @@ impl wit_access::Guest for Component {
         group: String,
     ) -> Result<(), wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .set_user_group(&user, &group)
             .map_err(to_wit)
     }
 
     fn permissions(user: String) -> Result<Vec<String>, wit::Failure> {
         let store = open()?;
-        Access::new(&store, &Broker)
+        Access::new(&store, &NatsPublisher)
             .permissions(&user)
             .map_err(to_wit)
     }
@@ -666,28 +656,28 @@ impl wit_access::Guest for Component {
     fn create_invite(actor: wit::Principal, group: String) -> Result<String, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
         let code = uuid::Uuid::new_v4().to_string();
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .create_invite(&group, &code, now_ms())
             .map_err(to_wit)
     }
 
     fn redeem_invite(code: String) -> Result<Option<String>, wit::Failure> {
         let store = open()?;
-        Access::new(&store, &Broker)
+        Access::new(&store, &NatsPublisher)
             .redeem_invite(&code)
             .map_err(to_wit)
     }
 
     fn claim_founder(actor: wit::Principal, user: String) -> Result<bool, wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .claim_founder(&user, now_ms())
             .map_err(to_wit)
     }
 
     fn make_admin(actor: wit::Principal, user: String) -> Result<(), wit::Failure> {
         let (store, actor) = (open()?, principal(actor));
-        Administration::new(&store, &Broker, &actor)
+        Administration::new(&store, &NatsPublisher, &actor)
             .make_admin(&user, now_ms())
             .map_err(to_wit)
     }

@@ -69,10 +69,9 @@ pub(crate) fn directory_changed<S: Store, P: Publisher>(store: &S, publisher: &P
     publisher.directory_changed(part);
 }
 
-/// Where events go. The component publishes on wasmcloud:messaging; tests record.
-pub trait Publisher {
-    fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure>;
-
+/// Where events go (on the lattice in the component, recorded in tests), with the two kinds of
+/// announcement the rooms actor makes. Every [`wcc_bus::Publisher`] is one.
+pub trait Publisher: wcc_bus::Publisher {
     /// Tells directory readers (Rebuttal's lists) that `part` changed. The change is stored
     /// already, so a failed publish is logged, not returned: the next change corrects the lists.
     fn directory_changed(&self, part: &str) {
@@ -91,6 +90,8 @@ pub trait Publisher {
     }
 }
 
+impl<T: wcc_bus::Publisher + ?Sized> Publisher for T {}
+
 /// Test doubles shared by the unit tests of every module.
 #[cfg(test)]
 pub(crate) mod fakes {
@@ -99,7 +100,6 @@ pub(crate) mod fakes {
     use wcc_interface::{events, ids, notes, Envelope, Event, Failure, Note, StoredMessage};
 
     use crate::operator::Announcer;
-    use crate::Publisher;
 
     /// Remembers every announce as (room, channel, event type, content) and answers as the
     /// messages actor would, with event ids counting from 1.
@@ -195,7 +195,7 @@ pub(crate) mod fakes {
         }
     }
 
-    impl Publisher for RecordingPublisher {
+    impl wcc_bus::Publisher for RecordingPublisher {
         fn publish(&self, subject: &str, body: &[u8]) -> Result<(), Failure> {
             if self.fail {
                 return Err(Failure::unavailable("broker down"));

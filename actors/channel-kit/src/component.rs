@@ -11,6 +11,7 @@ use crate::backend::{
     ReadState, Room, Signal, User, UserSession, UserSignal,
 };
 use crate::session::{Action, Frame, Outcome, Session};
+use crate::user_cache::UserCache;
 use crate::Channel;
 
 pub mod bindings {
@@ -27,8 +28,21 @@ use bindings::exports::wcc::chat::channel as wit;
 use bindings::wasi::config::store as config;
 use bindings::wcc::chat::{access, messages, presence, rooms, types, users};
 
-/// The core actors and settings as the imports reach them.
-pub struct Imports;
+/// The core actors and settings as the imports reach them. A render remembers the users it
+/// looked up for the rest of its call ([`UserCache`]); other calls, which may change a user
+/// between two frames, look every time.
+#[derive(Default)]
+pub struct Imports {
+    users: Option<UserCache>,
+}
+
+impl Imports {
+    fn remembering_users() -> Self {
+        Self {
+            users: Some(UserCache::default()),
+        }
+    }
+}
 
 /// A failure code this build does not know is treated as the safe one: "try again later".
 fn failure(f: types::Failure) -> Failure {
@@ -304,12 +318,21 @@ impl Backend for Imports {
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
-        users::get_user(id).map(|u| u.map(user)).map_err(failure)
+        match &self.users {
+            Some(_) => Ok(self.get_users(&[id.to_owned()])?.pop()),
+            None => users::get_user(id).map(|u| u.map(user)).map_err(failure),
+        }
     }
 
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
-        let found = users::get_users(ids).map_err(failure)?;
-        Ok(found.into_iter().map(user).collect())
+        let fetch = |ids: &[String]| -> Result<Vec<User>, Failure> {
+            let found = users::get_users(ids).map_err(failure)?;
+            Ok(found.into_iter().map(user).collect())
+        };
+        match &self.users {
+            Some(cache) => cache.users(ids, fetch),
+            None => fetch(ids),
+        }
     }
 
     fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure> {
@@ -526,30 +549,32 @@ fn outcome_out(o: Outcome) -> wit::Outcome {
 }
 
 pub fn opened<C: Channel>(session: wit::Session) -> wit::Outcome {
-    outcome_out(C::opened(session_in(session), &Imports))
+    outcome_out(C::opened(session_in(session), &Imports::default()))
 }
 
 pub fn received<C: Channel>(session: wit::Session, frames: Vec<wit::Frame>) -> wit::Outcome {
+    let imports = Imports::default();
     outcome_out(Outcome::of_frames(
         session_in(session),
         frames.into_iter().map(frame_in),
-        |session, frame| C::received(session, frame, &Imports),
+        |session, frame| C::received(session, frame, &imports),
     ))
 }
 
 pub fn notified<C: Channel>(session: wit::Session, note: String) -> wit::Outcome {
-    outcome_out(C::notified(session_in(session), &note, &Imports))
+    outcome_out(C::notified(session_in(session), &note, &Imports::default()))
 }
 
 pub fn closed<C: Channel>(session: wit::Session) {
-    C::closed(session_in(session), &Imports)
+    C::closed(session_in(session), &Imports::default())
 }
 
 pub fn render<C: Channel>(events: Vec<String>) -> Vec<Vec<wit::Frame>> {
+    let imports = Imports::remembering_users();
     events
         .iter()
         .map(|event| {
-            C::render_all(event, &Imports)
+            C::render_all(event, &imports)
                 .into_iter()
                 .map(wit::Frame::Text)
                 .collect()

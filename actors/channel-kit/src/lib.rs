@@ -15,6 +15,7 @@
 pub mod backend;
 pub mod ratelimit;
 pub mod session;
+pub mod user_cache;
 
 #[cfg(feature = "core")]
 pub mod core;

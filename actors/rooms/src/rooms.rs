@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use wcc_interface::events::directory;
-use wcc_interface::{grant, ids, Envelope, Event, Failure, FailureCode, Principal};
+use wcc_interface::{clock, grant, ids, Envelope, Event, Failure, FailureCode, Principal};
 use wcc_kv::{keys, LogSet, Store};
 
 use crate::model::{validate_join_rule, validate_room, validate_room_name, JoinRule, Member, Room};
@@ -62,9 +62,11 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             created_at: now_ms,
         };
         self.store.set_json(&keys::room(id), &room)?;
-        LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms, now_ms)?;
-        // Direct rooms are no one's list entry; they come and go with users.
+        // Direct rooms are no one's list entry; they come and go with users. Kept out of the
+        // index, a listing (every venueless sign-in makes one) costs a read per shared room,
+        // not one per user.
         if kind != "direct" {
+            LogSet::new(self.store, keys::ROOM_INDEX).add(id, &now_ms, now_ms)?;
             crate::directory_changed(self.store, self.publisher, directory::ROOMS);
         }
         Ok(true)
@@ -95,7 +97,8 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         Ok(room)
     }
 
-    /// All rooms, or those `member` belongs to; rooms whose record is gone are skipped.
+    /// All shared rooms (a direct room is its user's, found by the user's id), or every room
+    /// `member` belongs to; rooms whose record is gone are skipped.
     pub fn query_rooms(&self, member: Option<&str>) -> Result<Vec<Room>, Failure> {
         let index = match member {
             None => keys::ROOM_INDEX.to_string(),
@@ -105,7 +108,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         };
         let ids: BTreeMap<String, serde_json::Value> = LogSet::new(self.store, index).entries()?;
         let room_keys: Vec<String> = ids.keys().map(|id| keys::room(id)).collect();
-        let mut rooms = Vec::with_capacity(room_keys.len());
+        let mut rooms: Vec<Room> = Vec::with_capacity(room_keys.len());
         for (key, bytes) in room_keys.iter().zip(self.store.get_many(&room_keys)?) {
             if let Some(bytes) = bytes {
                 let room = serde_json::from_slice(&bytes)
@@ -113,7 +116,25 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
                 rooms.push(room);
             }
         }
+        if member.is_none() {
+            self.drop_direct_rooms_from_index(&mut rooms);
+        }
         Ok(rooms)
+    }
+
+    /// Builds before 2026-12-02 listed direct rooms in the room index too: the first listing
+    /// takes them out (once; a failure to is logged, the next listing tries again).
+    fn drop_direct_rooms_from_index(&self, rooms: &mut Vec<Room>) {
+        let index = LogSet::new(self.store, keys::ROOM_INDEX);
+        rooms.retain(|room| {
+            if room.kind != "direct" {
+                return true;
+            }
+            if let Err(e) = index.remove(&room.id, clock::now_ms()) {
+                eprintln!("rooms: direct room {} stays in the index: {e}", room.id);
+            }
+            false
+        });
     }
 
     pub fn get_room(&self, id: &str) -> Result<Option<Room>, Failure> {

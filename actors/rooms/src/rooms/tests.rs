@@ -446,3 +446,58 @@ fn a_room_cannot_take_a_users_id_and_no_one_makes_direct_rooms_but_the_core() {
     assert_eq!(direct.unwrap_err().code, FailureCode::Invalid);
     assert!(rooms.get_room("bob").unwrap().is_none());
 }
+
+#[test]
+fn listing_rooms_reads_the_shared_ones_only_not_a_direct_room_per_user() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    for n in 0..50 {
+        let user = format!("user{n}");
+        add_user(&store, &user);
+        rooms.create_room(&user, &user, "direct", 2).unwrap();
+    }
+    let listed: Vec<String> = rooms
+        .query_rooms(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(listed, ["lobby"]);
+    let indexed: BTreeMap<String, serde_json::Value> =
+        LogSet::new(&store, keys::ROOM_INDEX).entries().unwrap();
+    assert_eq!(indexed.len(), 1, "the index holds the shared room alone");
+    // A user's own direct room is still among the rooms it belongs to.
+    rooms.join("user7", "user7", "venueless", 3).unwrap();
+    assert!(rooms
+        .query_rooms(Some("user7"))
+        .unwrap()
+        .iter()
+        .any(|r| r.id == "user7" && r.kind == "direct"));
+}
+
+#[test]
+fn direct_rooms_an_older_build_indexed_leave_the_index_at_the_first_listing() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    add_user(&store, "ada");
+    rooms.create_room("ada", "ada", "direct", 1).unwrap();
+    // As builds before 2026-12-02 left it.
+    LogSet::new(&store, keys::ROOM_INDEX)
+        .add("ada", &1u64, 1)
+        .unwrap();
+    let ids = |rooms: &Rooms<'_, MemoryStore, RecordingPublisher>| -> Vec<String> {
+        rooms
+            .query_rooms(None)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(ids(&rooms), ["lobby"]);
+    let indexed: BTreeMap<String, serde_json::Value> =
+        LogSet::new(&store, keys::ROOM_INDEX).entries().unwrap();
+    assert_eq!(indexed.keys().collect::<Vec<_>>(), ["lobby"]);
+    assert_eq!(ids(&rooms), ["lobby"]);
+}

@@ -386,6 +386,9 @@ fn report_fanout(
                 format!("{:.0}", r.usage.load_cpu),
                 format!("{:.0}", r.usage.server_rss_mib),
                 r.usage.shed.to_string(),
+                r.usage
+                    .renders_per_event
+                    .map_or("-".into(), |x| format!("{x:.2}")),
             ]
         })
         .collect();
@@ -411,7 +414,8 @@ fn report_fanout(
                 "srv cpu%",
                 "lg cpu%",
                 "srv rss MiB",
-                "shed"
+                "shed",
+                "renders/event"
             ],
             &rows
         )

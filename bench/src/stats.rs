@@ -53,6 +53,9 @@ pub struct Usage {
     pub load_cpu: f64,
     pub server_rss_mib: f64,
     pub shed: u64,
+    /// Render calls per room event at the gateway (below 1 when a busy room's events are
+    /// rendered in batches); `None` for servers that do not render.
+    pub renders_per_event: Option<f64>,
 }
 
 /// A point-in-time reading of both sides.
@@ -75,6 +78,7 @@ impl Usage {
             "load_generator_cpu_percent": self.load_cpu,
             "server_rss_mib": self.server_rss_mib,
             "shed": self.shed,
+            "renders_per_event": self.renders_per_event,
         })
     }
 }
@@ -87,6 +91,11 @@ impl Snapshot {
             load_cpu: 100.0 * (self.load_cpu_seconds - before.load_cpu_seconds) / secs,
             server_rss_mib: self.server.rss_bytes as f64 / 1_048_576.0,
             shed: self.server.shed.saturating_sub(before.server.shed),
+            renders_per_event: {
+                let events = self.server.events.saturating_sub(before.server.events);
+                let renders = self.server.renders.saturating_sub(before.server.renders);
+                (events > 0).then(|| renders as f64 / events as f64)
+            },
         }
     }
 }

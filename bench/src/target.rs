@@ -38,6 +38,9 @@ pub struct Sample {
     /// count none).
     pub shed: u64,
     pub connections: u64,
+    /// Room events the gateway handled, and the render calls it made for them (wcc only).
+    pub events: u64,
+    pub renders: u64,
 }
 
 impl Probe {
@@ -56,6 +59,8 @@ impl Probe {
                     cpu_seconds: stats["cpu_seconds"].as_f64().unwrap_or(0.0),
                     shed: stats["shed"].as_u64().unwrap_or(0),
                     connections: stats["connections"].as_u64().unwrap_or(0),
+                    events: stats["events"].as_u64().unwrap_or(0),
+                    renders: stats["renders"].as_u64().unwrap_or(0),
                 })
             }
             Probe::Process(pid) => {

@@ -56,6 +56,7 @@ pub async fn start(dir: &Path, pinning: Option<&Pinning>) -> Result<Server> {
     install(dir).await?;
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let mut command = Command::new("node");
+    system::die_with_parent(&mut command);
     command
         .arg(dir.join("server.js"))
         .args(["--host", &addr.ip().to_string()])

@@ -103,6 +103,19 @@ pub fn pin_child(command: &mut tokio::process::Command, cores: &[usize]) -> io::
     Ok(())
 }
 
+/// Makes `command`'s process get SIGTERM when the benchmark dies, even killed outright (no drop
+/// runs then), so no server it started outlives it. The signal follows the thread that spawned,
+/// and the runtime's worker threads live as long as the benchmark.
+pub fn die_with_parent(command: &mut tokio::process::Command) {
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(io::Error::from)
+        });
+    }
+}
+
 /// Raises this process's open-file limit to its hard limit (children inherit it); returns it.
 pub fn raise_open_files() -> u64 {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};

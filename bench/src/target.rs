@@ -162,6 +162,7 @@ pub async fn start_wcc(options: WccOptions<'_>) -> Result<Server> {
     let admin = format!("127.0.0.1:{}", free_port()?);
     let nats_port = free_port()?;
     let mut command = Command::new(options.launcher);
+    system::die_with_parent(&mut command);
     command
         .arg("up")
         .arg("--state-dir")
@@ -317,6 +318,7 @@ pub async fn start_baseline(pinning: Option<&Pinning>) -> Result<Server> {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let exe: PathBuf = std::env::current_exe()?;
     let mut command = Command::new(exe);
+    system::die_with_parent(&mut command);
     command
         .arg("baseline")
         .arg("--addr")

@@ -39,6 +39,16 @@ const RENDER_ATTEMPTS: u32 = 3;
 /// order), so it is asked again well before the general call timeout.
 const RENDER_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// More time a render call gets for each event after its first: a batch's events render one
+/// after another, and a call cut short loses every event in it for that protocol.
+const RENDER_TIME_PER_EVENT: Duration = Duration::from_millis(500);
+
+/// How long a render call of `events` events may take, within the general call timeout.
+fn render_timeout(events: usize, call_timeout: Duration) -> Duration {
+    let extra = RENDER_TIME_PER_EVENT.saturating_mul(events.saturating_sub(1) as u32);
+    (RENDER_TIMEOUT + extra).min(call_timeout)
+}
+
 /// Clients per channel component, made once and reused, all living on the call thread.
 #[derive(Clone)]
 pub struct Channels {
@@ -250,7 +260,7 @@ impl Channels {
             let rendered = self
                 .call(
                     component,
-                    RENDER_TIMEOUT.min(self.timeout),
+                    render_timeout(events.len(), self.timeout),
                     |client| async move {
                         let events: Vec<&str> = owned.iter().map(String::as_str).collect();
                         Ok(wit::render(&client, None, &events)
@@ -318,4 +328,24 @@ fn from_wit_outcome(outcome: wit::Outcome) -> Outcome {
         })
         .collect();
     Outcome { session, actions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_gets_time_for_each_of_its_events_within_the_call_timeout() {
+        let call = Duration::from_secs(10);
+        assert_eq!(render_timeout(1, call), RENDER_TIMEOUT);
+        assert_eq!(
+            render_timeout(3, call),
+            RENDER_TIMEOUT + RENDER_TIME_PER_EVENT * 2
+        );
+        assert_eq!(render_timeout(64, call), call);
+        assert_eq!(
+            render_timeout(1, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
 }

@@ -26,8 +26,10 @@ use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
 use crate::{channels::Channels, outbound::Outbound, stats::Stats};
 
-/// Most events of one room rendered by one call.
-const RENDER_BATCH: usize = 64;
+/// Most events of one room rendered by one call. A render of a busy room's lists (Rebuttal's
+/// user list) can take tens of milliseconds on a loaded host, and a call's events render one
+/// after another: a small batch keeps one call short (`channels::render_timeout`).
+const RENDER_BATCH: usize = 16;
 
 /// Render calls of one room in flight at once. Events that arrive while both are out wait and
 /// go together in the next call: batches form only under load, and an idle room's event is

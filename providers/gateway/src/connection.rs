@@ -182,7 +182,7 @@ pub async fn run(
 }
 
 /// Most frames of one connection handed to its channel in one call.
-pub const MAX_FRAMES_PER_CALL: usize = 64;
+pub const MAX_FRAMES_PER_CALL: usize = 16;
 
 /// `first` and the frames that are already waiting behind it (they queued while the previous
 /// call was in flight), up to [`MAX_FRAMES_PER_CALL`]: a client that pipelines pays for one call

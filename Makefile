@@ -9,7 +9,7 @@ ARTIFACTS := $(abspath build)
 TOOLCHAIN := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 WASM      := $(CARGO_TARGET_DIR)/wasm32-wasip2/release
 LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
-ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal
+ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal channel-console
 PROVIDERS := gateway keyvalue
 
 .PHONY: setup node build run test unit e2e check clean bench hops soak fuzz

@@ -54,6 +54,40 @@ pub fn room_subject(room: &str) -> String {
     format!("{ROOM_SUBJECT_PREFIX}{room}")
 }
 
+/// The subject a subscription to `feed` hears: a room's events, or for
+/// [`crate::ids::OPERATOR`] the lattice-wide events of [`GLOBAL_SUBJECT`] (operators' consoles).
+pub fn feed_subject(feed: &str) -> String {
+    if feed == crate::ids::OPERATOR {
+        GLOBAL_SUBJECT.to_owned()
+    } else {
+        room_subject(feed)
+    }
+}
+
+/// A gateway's counters since it started, and its process's usage, as its heartbeat carries
+/// them (and `wcc.gateway.stats` answers them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GatewayStats {
+    /// Client connections open now.
+    pub connections: u64,
+    /// Room events handled.
+    pub events: u64,
+    /// Render calls made for them (fewer than events when a busy room's come in batches).
+    pub renders: u64,
+    /// Frames queued to connections.
+    pub deliveries: u64,
+    /// Deliveries dropped, each closing a slow consumer.
+    pub shed: u64,
+    /// Connections turned away over the connection caps.
+    pub refused_connections: u64,
+    /// Subscriptions refused for want of a valid grant.
+    pub refused_subscriptions: u64,
+    /// Resident memory of the gateway process.
+    pub rss_bytes: u64,
+    /// User and system CPU time of the gateway process.
+    pub cpu_seconds: f64,
+}
+
 /// A message as persisted by the messages actor.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredMessage {
@@ -153,6 +187,9 @@ pub enum Event {
     GatewayAlive {
         gateway: String,
         interval_ms: u64,
+        /// Its figures at this beat (absent from older gateways).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stats: Option<GatewayStats>,
     },
 }
 
@@ -277,6 +314,7 @@ mod tests {
         let alive = Event::GatewayAlive {
             gateway: "0123456789ab".into(),
             interval_ms: GATEWAY_ALIVE_INTERVAL_MS,
+            stats: None,
         };
         assert_eq!(alive.subject(), GLOBAL_SUBJECT);
         let env = Envelope::new(alive, 7);
@@ -285,6 +323,26 @@ mod tests {
         assert_eq!(json["data"]["gateway"], "0123456789ab");
         assert_eq!(json["data"]["interval_ms"], 5000);
         assert_eq!(Envelope::parse(env.to_json().as_bytes()), Some(env));
+    }
+
+    #[test]
+    fn the_operators_feed_is_the_lattice_subject_and_rooms_are_their_own() {
+        assert_eq!(feed_subject(crate::ids::OPERATOR), GLOBAL_SUBJECT);
+        assert_eq!(feed_subject("lobby"), "wcc.events.rooms.lobby");
+        assert_eq!(feed_subject(crate::ids::EVERYONE), "wcc.events.rooms.everyone");
+    }
+
+    #[test]
+    fn old_heartbeats_without_figures_still_parse() {
+        let old = r#"{"v":1,"at":1,"type":"GatewayAlive","data":{"gateway":"g","interval_ms":5000}}"#;
+        assert_eq!(
+            Envelope::parse(old.as_bytes()).map(|e| e.event),
+            Some(Event::GatewayAlive {
+                gateway: "g".into(),
+                interval_ms: 5000,
+                stats: None
+            })
+        );
     }
 
     #[test]

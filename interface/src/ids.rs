@@ -11,6 +11,11 @@ pub const SERVER_USER: &str = "server";
 /// take this id; any user may signal to it.
 pub const EVERYONE: &str = "everyone";
 
+/// Who an operator's console is signed in as (the channel-console actor, after it checked the
+/// admin token), and the feed of lattice-wide events it hears: logins, logouts and gateway
+/// heartbeats (`wcc.events`, [`crate::events::feed_subject`]). No room or user can take it.
+pub const OPERATOR: &str = "operator";
+
 /// How the id of a guest begins: the user a connection that never signed in acts as (an
 /// actionhero socket), named after its connection and ended with it. No registration and no
 /// room can take an id that begins so.
@@ -27,9 +32,10 @@ pub fn is_guest(id: &str) -> bool {
     id.starts_with(GUEST_PREFIX)
 }
 
-/// Whether `id` is one of the ids the core keeps for itself: `server`, `everyone` and guests'.
+/// Whether `id` is one of the ids the core keeps for itself: `server`, `everyone`, `operator`
+/// and guests'.
 pub fn is_reserved(id: &str) -> bool {
-    id == SERVER_USER || id == EVERYONE || is_guest(id)
+    id == SERVER_USER || id == EVERYONE || id == OPERATOR || is_guest(id)
 }
 
 /// Longest id accepted.

@@ -79,6 +79,9 @@ pub enum Note {
         /// Unix milliseconds.
         sent_at: u64,
     },
+    /// An operator ends the user's sessions (a disconnect or a ban): channel-kit closes each
+    /// connection with 1008 and `reason` before the protocol sees the note, on every protocol.
+    Disconnect { reason: String },
 }
 
 impl Note {
@@ -125,6 +128,18 @@ mod tests {
         assert_eq!(note.to_json(), r#"{"type":"joined","room":"lobby"}"#);
         assert_eq!(Note::parse(&note.to_json()), Some(note));
         assert_eq!(Note::parse(r#"{"type":"teleported"}"#), None);
+    }
+
+    #[test]
+    fn disconnects_are_tagged_json() {
+        let note = Note::Disconnect {
+            reason: "banned by an operator".into(),
+        };
+        assert_eq!(
+            note.to_json(),
+            r#"{"type":"disconnect","reason":"banned by an operator"}"#
+        );
+        assert_eq!(Note::parse(&note.to_json()), Some(note));
     }
 
     #[test]

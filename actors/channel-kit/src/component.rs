@@ -562,7 +562,12 @@ pub fn received<C: Channel>(session: wit::Session, frames: Vec<wit::Frame>) -> w
 }
 
 pub fn notified<C: Channel>(session: wit::Session, note: String) -> wit::Outcome {
-    outcome_out(C::notified(session_in(session), &note, &Imports::default()))
+    let imports = Imports::default();
+    outcome_out(crate::dispatch_note(
+        session_in(session),
+        &note,
+        |session, note| C::notified(session, note, &imports),
+    ))
 }
 
 pub fn closed<C: Channel>(session: wit::Session) {

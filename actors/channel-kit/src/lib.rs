@@ -30,6 +30,43 @@ pub use backend::{
 };
 pub use session::{Action, Frame, Outcome, Session};
 
+use wcc_interface::Note;
+
+/// The websocket close code an operator's disconnect (or ban) ends a connection with: policy
+/// violation, which clients show as "closed by the server" rather than retrying at once.
+pub const OPERATOR_CLOSE_CODE: u16 = 1008;
+
+/// Longest close reason a websocket close frame holds, in bytes (RFC 6455: 125 minus the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// Hands a note to the protocol (`protocol`, i.e. [`Channel::notified`]) unless the core ended
+/// the session: a `Note::Disconnect` closes the connection with [`OPERATOR_CLOSE_CODE`] and its
+/// reason, and the protocol never sees it. Every protocol, present and future, obeys an
+/// operator's disconnect this way without code of its own.
+pub fn dispatch_note(
+    session: Session,
+    note: &str,
+    protocol: impl FnOnce(Session, &str) -> Outcome,
+) -> Outcome {
+    match Note::parse(note) {
+        Some(Note::Disconnect { reason }) => Outcome {
+            session,
+            actions: vec![Action::Close(OPERATOR_CLOSE_CODE, close_reason(&reason))],
+        },
+        _ => protocol(session, note),
+    }
+}
+
+/// `reason` cut to [`MAX_CLOSE_REASON_BYTES`] at a character boundary: a longer one would make
+/// the close frame itself invalid.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}
+
 /// One client protocol, as the gateway drives it. Every call gets the connection's session and
 /// returns the new one; nothing is remembered between calls except what the session carries.
 pub trait Channel {
@@ -39,7 +76,8 @@ pub trait Channel {
     fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome;
     /// A note for this connection from elsewhere on the lattice (JSON of
     /// `wcc_interface::Note`, e.g. an operator added its user to a room). Protocols without a
-    /// way to show it ignore it.
+    /// way to show it ignore it. A `Note::Disconnect` never arrives here: [`dispatch_note`]
+    /// closes the connection first.
     fn notified(session: Session, _note: &str, _backend: &impl Backend) -> Outcome {
         Outcome::nothing(session)
     }
@@ -53,5 +91,75 @@ pub trait Channel {
     /// more (Rebuttal sends a room's newest segment before the new message) overrides this.
     fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
         Self::render(event, backend).into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session {
+            connection_id: "gw1-7".into(),
+            user: Some("ada".into()),
+            data: r#"{"rooms":["lobby"]}"#.into(),
+            ..Session::default()
+        }
+    }
+
+    /// A protocol that answers every note it is handed by echoing it.
+    fn echo(session: Session, note: &str) -> Outcome {
+        Outcome {
+            session,
+            actions: vec![Action::Send(format!("saw {note}"))],
+        }
+    }
+
+    #[test]
+    fn a_disconnect_closes_with_1008_and_its_reason_before_the_protocol_sees_it() {
+        let note = Note::Disconnect {
+            reason: "banned by an operator".into(),
+        };
+        let out = dispatch_note(session(), &note.to_json(), |_, _| {
+            panic!("the protocol must not see a disconnect")
+        });
+        assert_eq!(
+            out,
+            Outcome {
+                session: session(),
+                actions: vec![Action::Close(1008, "banned by an operator".into())],
+            }
+        );
+    }
+
+    #[test]
+    fn other_notes_reach_the_protocol() {
+        for note in [
+            Note::Joined {
+                room: "lobby".into(),
+            }
+            .to_json(),
+            Note::AccountRemoved.to_json(),
+            // Unknown and broken notes are the protocol's to ignore.
+            r#"{"type":"teleported"}"#.to_string(),
+            "not json".to_string(),
+        ] {
+            let out = dispatch_note(session(), &note, echo);
+            assert_eq!(out.actions, vec![Action::Send(format!("saw {note}"))]);
+            assert_eq!(out.session, session());
+        }
+    }
+
+    #[test]
+    fn a_long_reason_is_cut_to_fit_a_close_frame_at_a_character_boundary() {
+        // 2-byte characters: 123 bytes would split one.
+        let reason = "é".repeat(100);
+        let note = Note::Disconnect { reason }.to_json();
+        let out = dispatch_note(session(), &note, echo);
+        let [Action::Close(1008, cut)] = out.actions.as_slice() else {
+            panic!("expected one close, got {:?}", out.actions);
+        };
+        assert_eq!(cut.len(), 122);
+        assert_eq!(*cut, "é".repeat(61));
     }
 }

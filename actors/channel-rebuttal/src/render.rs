@@ -351,7 +351,8 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
             Err(e) => actions.push(Action::Send(codec::error(&e.message))),
         },
         Note::Left { room } => actions.push(Action::Unsubscribe(room)),
-        Note::ReadPointer { .. } => {}
+        // channel-kit closes the connection before a disconnect gets here.
+        Note::ReadPointer { .. } | Note::Disconnect { .. } => {}
     }
     Outcome { session, actions }
 }

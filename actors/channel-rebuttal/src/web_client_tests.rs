@@ -438,6 +438,7 @@ fn users_of_a_killed_gateway_show_disconnected_when_presence_ends_their_sessions
         backend.hear(Event::GatewayAlive {
             gateway: gateway.into(),
             interval_ms: 5_000,
+            stats: None,
         })
     };
     beat("g1");

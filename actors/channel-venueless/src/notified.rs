@@ -64,7 +64,9 @@ pub fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome
         Note::Signal { .. }
         | Note::PermissionsChanged
         | Note::AccountRemoved
-        | Note::Message { .. } => {}
+        | Note::Message { .. }
+        // channel-kit closes the connection before a disconnect gets here.
+        | Note::Disconnect { .. } => {}
     }
     let session = Session {
         data: stored.to_json(),

@@ -134,6 +134,12 @@ pub fn ban(owner: &str, banned: &str) -> String {
     format!("ban/{owner}/{banned}")
 }
 
+/// Present while an operator bans `user` from the whole server (`{"at": <unix ms>}` JSON):
+/// every sign-in as `user` is refused. Outlives the user's deletion, so the id stays barred.
+pub fn server_ban(user: &str) -> String {
+    format!("banned/{user}")
+}
+
 /// A room's join rule (actionhero's authentication pattern): `{"key", "value"}` JSON, where
 /// `value` is any JSON value. Absent when the room has none.
 pub fn join_rule(room: &str) -> String {

@@ -29,6 +29,8 @@
 //! can change it), the operator, or a user who may read the room and whose group holds
 //! `changeMessage`.
 
+pub mod admin_token;
+
 use std::collections::BTreeSet;
 
 use serde::Deserialize;

@@ -320,6 +320,7 @@ mod tests {
         let alive = Event::GatewayAlive {
             gateway: gateway.into(),
             interval_ms: GATEWAY_ALIVE_INTERVAL_MS,
+            stats: None,
         };
         deliver(store, publisher, alive, now);
     }
@@ -487,6 +488,7 @@ mod tests {
             Event::GatewayAlive {
                 gateway: "g2".into(),
                 interval_ms: 5_000,
+                stats: None,
             },
             T0,
         )
@@ -537,6 +539,7 @@ mod tests {
             Event::GatewayAlive {
                 gateway: "g2".into(),
                 interval_ms: 5_000,
+                stats: None,
             },
             T0 + 20_000,
         )

@@ -82,6 +82,7 @@ pub fn handle_event<S: Store, P: Publisher>(
         Event::GatewayAlive {
             gateway,
             interval_ms,
+            ..
         } => {
             let gateway = valid_gateway(gateway);
             if gateway.is_empty() {

@@ -369,6 +369,7 @@ mod tests {
         let odd = Event::GatewayAlive {
             gateway: "a/b".into(),
             interval_ms: 5_000,
+            stats: None,
         };
         deliver(&store, odd, 1);
         assert!(store.keys().is_empty());
@@ -391,6 +392,7 @@ mod tests {
             let alive = Event::GatewayAlive {
                 gateway: "gw1".into(),
                 interval_ms: 5_000,
+                stats: None,
             };
             deliver(&store, alive, now);
         };

@@ -1,4 +1,5 @@
-//! Accounts: users who sign in with a name and password, bearer tokens, and bans.
+//! Accounts: users who sign in with a name and password, bearer tokens, and bans (one user's of
+//! another, and an operator's of a user from the whole server: [`server_ban`]).
 //!
 //! Logins through `users::login` trust the protocol's client id; protocols with real sign-in
 //! (Cadmium, Rebuttal) register a password with the same (channel, client id) mapping instead.
@@ -6,6 +7,7 @@
 //! throttled per account and per address before anything is hashed ([`throttle`]); bearer tokens
 //! are stored hashed and expire ([`tokens`]).
 
+pub mod server_ban;
 mod throttle;
 mod tokens;
 
@@ -154,6 +156,10 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
             &[who.account(), who.address(&REGISTER)],
             now_ms,
         )?;
+        // A banned id stays barred after its user is deleted; a generated id is new.
+        if let Some(id) = wanted {
+            server_ban::refuse_banned(self.store, id)?;
+        }
         self.check_free(who, wanted)?;
         let hash = policy.hash(who.password, &salt)?;
         // Hashing took a while; someone may have taken the name meanwhile.
@@ -168,7 +174,9 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
 
     /// The user `who.client_id` names on `who.channel`, if `who.password` is theirs. Unknown
     /// names and wrong passwords fail the same way, so the answer does not tell which names
-    /// exist. Throttled per account and per address; a success resets both.
+    /// exist. Throttled per account and per address; a success resets both. A user an operator
+    /// banned is refused (`banned`), but only once the password is right: the refusal tells no
+    /// one else that the name exists.
     pub fn authenticate(
         &self,
         policy: &PasswordPolicy,
@@ -185,6 +193,7 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
         )?;
         let user = self.verify(policy, who)?;
         attempt.succeeded(self.throttles, now_ms);
+        server_ban::refuse_banned(self.store, &user.id)?;
         Ok(user)
     }
 

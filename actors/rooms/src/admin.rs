@@ -8,22 +8,31 @@
 //! config is readable by any provider through the control interface, and a hash read there
 //! cannot be used to sign in. A request passes when the SHA-256 of its bearer token equals it
 //! (compared in constant time).
+//!
+//! This file is the dispatch: auth, the response type and shared parsing. The routes are one
+//! file per resource: [`rooms`] (`/rooms…`), [`users`] (`/users…`, `/online`, `/connections…`)
+//! and [`console`] (the operator console's files, which need no token: they hold no data).
+
+pub mod console;
+mod rooms;
+mod users;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use wcc_interface::{ids, Failure, FailureCode};
 use wcc_kv::Store;
+use wcc_policy::admin_token::{self, Refusal};
 
-use crate::operator::Announcer;
+use crate::operator::Messages;
 pub use crate::operator::ADMIN_CHANNEL;
-use crate::{JoinRule, Operator, Publisher, Rooms, Users};
+use crate::{Operator, Publisher, Rooms, Users};
 
 /// Who is online, as the presence actor tells it (wcc:chat/presence in the component).
 pub trait Presence {
     fn online_users(&self) -> Result<Vec<OnlineUser>, Failure>;
+    /// The live sessions of `user`, on any protocol.
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -31,6 +40,18 @@ pub struct OnlineUser {
     pub user: String,
     pub channels: Vec<String>,
 }
+
+/// One live session of a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSession {
+    /// The connection id, `<gateway instance>-<n>`.
+    pub connection: String,
+    /// The protocol it speaks.
+    pub channel: String,
+}
+
+/// The console's file table: a path's content type and bytes (`crate::console_files::file`).
+pub type ConsoleFiles = fn(&str) -> Option<(&'static str, &'static [u8])>;
 
 /// An HTTP request as the shell read it.
 pub struct Request<'a> {
@@ -43,32 +64,56 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
-/// An HTTP response for the shell to write; `body` is JSON, `None` for 204.
+/// The content type of every API answer.
+pub const JSON: &str = "application/json";
+
+/// An HTTP response for the shell to write: [`Response::all_headers`], then `body` (`None` for
+/// 204 and redirects).
 #[derive(Debug, PartialEq)]
 pub struct Response {
     pub status: u16,
+    /// The type of `body`; not sent without one.
+    pub content_type: &'static str,
     pub body: Option<Vec<u8>>,
+    /// Headers besides the content type and `x-content-type-options`.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Response {
     fn json<T: Serialize>(status: u16, value: &T) -> Self {
         match serde_json::to_vec(value) {
-            Ok(body) => Self {
-                status,
-                body: Some(body),
-            },
-            Err(e) => Self {
-                status: 500,
-                body: Some(error_body("internal", &e.to_string())),
-            },
+            Ok(body) => Self::bytes(status, JSON, body),
+            Err(e) => Self::error(500, "internal", &e.to_string()),
         }
     }
 
-    fn error(status: u16, code: &str, message: &str) -> Self {
+    fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
         Self {
             status,
-            body: Some(error_body(code, message)),
+            content_type,
+            body: Some(body),
+            headers: Vec::new(),
         }
+    }
+
+    fn empty(status: u16) -> Self {
+        Self {
+            status,
+            content_type: JSON,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// `{"error": code, "message": message}` with `status`.
+    pub fn error(status: u16, code: &str, message: &str) -> Self {
+        let body = json!({"error": code, "message": message});
+        Self::bytes(status, JSON, body.to_string().into_bytes())
     }
 
     pub fn failure(failure: &Failure) -> Self {
@@ -83,52 +128,41 @@ impl Response {
         };
         Self::error(status, failure.code.as_str(), &failure.message)
     }
-}
 
-fn error_body(code: &str, message: &str) -> Vec<u8> {
-    json!({"error": code, "message": message})
-        .to_string()
-        .into_bytes()
-}
-
-/// Body of `POST /rooms`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewRoom {
-    id: String,
-    name: Option<String>,
-    kind: Option<String>,
-}
-
-/// Body of `PUT /rooms/<id>/authentication`: `value` is any JSON value.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewJoinRule {
-    key: String,
-    value: serde_json::Value,
-}
-
-/// Body of a broadcast or of a message to one connection.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Text {
-    message: String,
+    /// Every header to send: the content type (with a body), `x-content-type-options: nosniff`
+    /// (so no browser takes an answer for another type than it says), then the route's own.
+    pub fn all_headers(&self) -> Vec<(&'static str, String)> {
+        let mut all = Vec::with_capacity(self.headers.len() + 2);
+        if self.body.is_some() {
+            all.push(("content-type", self.content_type.to_owned()));
+        }
+        all.push(("x-content-type-options", "nosniff".to_owned()));
+        all.extend(self.headers.iter().cloned());
+        all
+    }
 }
 
 /// Everything a request may touch.
-pub struct Admin<'a, S: Store, P: Publisher, Q: Presence, A: Announcer> {
+pub struct Admin<'a, S: Store, P: Publisher, Q: Presence, M: Messages> {
     pub store: &'a S,
     pub publisher: &'a P,
     pub presence: &'a Q,
-    /// The messages actor, for broadcasts.
-    pub announcer: &'a A,
+    /// The messages actor, for broadcasts, history and removals.
+    pub messages: &'a M,
     /// The configured `admin_token_sha256` (hex): `Ok(None)` when unset, `Err` when config could
     /// not be read.
     pub token_sha256: Result<Option<String>, Failure>,
+    /// The configured `console_feed_url`, the websocket the console's live feed opens.
+    pub console_feed_url: Result<Option<String>, Failure>,
+    /// The console's pages, script and style.
+    pub console_files: ConsoleFiles,
 }
 
-impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
+impl<S: Store, P: Publisher, Q: Presence, M: Messages> Admin<'_, S, P, Q, M> {
     pub fn handle(&self, req: &Request, now_ms: u64) -> Response {
+        if let Some(response) = self.console(req) {
+            return response;
+        }
         let segments: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
         if req.method == "GET" && segments == ["health"] {
             return Response::json(200, &json!({"status": "ok"}));
@@ -136,7 +170,12 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
         if let Some(refusal) = self.refuse(req) {
             return refusal;
         }
-        match self.route(req, &segments, now_ms) {
+        let routed = match segments.first() {
+            Some(&"rooms") => self.room_route(req, &segments, now_ms),
+            Some(&"users" | &"online" | &"connections") => self.user_route(req, &segments, now_ms),
+            _ => None,
+        };
+        match routed {
             Some(Ok(response)) => response,
             Some(Err(failure)) => Response::failure(&failure),
             None if is_known_path(&segments) => Response::error(
@@ -150,190 +189,65 @@ impl<S: Store, P: Publisher, Q: Presence, A: Announcer> Admin<'_, S, P, Q, A> {
 
     /// 503 while no valid token hash is configured, 401 unless the request bears its token.
     fn refuse(&self, req: &Request) -> Option<Response> {
-        let expected = match &self.token_sha256 {
+        let configured = match &self.token_sha256 {
             Err(failure) => return Some(Response::failure(failure)),
-            Ok(Some(hex)) if !hex.trim().is_empty() => match sha256_from_hex(hex) {
-                Some(expected) => expected,
-                None => {
-                    let body = json!({
-                        "error": "admin API disabled: admin_token_sha256 is not 64 hex digits"
-                    });
-                    return Some(Response::json(503, &body));
-                }
-            },
-            Ok(_) => {
-                let body = json!({"error": "admin API disabled: no admin_token_sha256 configured"});
-                return Some(Response::json(503, &body));
-            }
+            Ok(configured) => configured.as_deref(),
         };
         let presented = req
             .headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"))
             .find_map(|(_, value)| value.strip_prefix(b"Bearer ".as_slice()))
-            // An empty token is never the admin's, whatever hash is configured.
-            .filter(|presented| !presented.is_empty());
-        match presented {
-            Some(presented) if bool::from(Sha256::digest(presented).ct_eq(&expected)) => None,
-            _ => Some(Response::error(
+            .unwrap_or_default();
+        match admin_token::check(configured, presented) {
+            Ok(()) => None,
+            Err(Refusal::WrongToken) => Some(Response::error(
                 401,
                 "unauthorized",
                 "a valid `Authorization: Bearer <admin token>` is required",
             )),
+            Err(disabled) => Some(Response::json(503, &json!({"error": disabled.to_string()}))),
         }
     }
 
-    /// `None` when no route matches method and path.
-    fn route(
-        &self,
-        req: &Request,
-        segments: &[&str],
-        now_ms: u64,
-    ) -> Option<Result<Response, Failure>> {
-        let rooms = Rooms::new(self.store, self.publisher);
-        let users = Users::new(self.store, self.publisher);
-        let operator = Operator::new(self.store, self.publisher, self.announcer);
-        let result = match (req.method, segments) {
-            ("GET", ["rooms"]) => match query_param(req.query, "member") {
-                Some(member) if !ids::is_valid_id(member) => {
-                    Err(Failure::invalid(format!("invalid user id {member:?}")))
-                }
-                member => rooms
-                    .query_rooms(member)
-                    .map(|list| Response::json(200, &list)),
-            },
-            ("POST", ["rooms"]) => self.create_room(&rooms, req.body, now_ms),
-            ("GET", ["rooms", id]) => rooms.get_room(id).and_then(|room| match room {
-                Some(room) => Ok(Response::json(200, &room)),
-                None => Err(Failure::new(
-                    FailureCode::UnknownRoom,
-                    format!("no room {id:?}"),
-                )),
-            }),
-            ("DELETE", ["rooms", id]) => rooms.delete_room(id, now_ms).map(|()| Response {
-                status: 204,
-                body: None,
-            }),
-            ("GET", ["rooms", id, "members"]) => rooms
-                .query_members(id)
-                .map(|list| Response::json(200, &list)),
-            ("PUT", ["rooms", id, "members", user]) => operator
-                .add_member(id, user, now_ms)
-                .map(|joined| Response::json(200, &json!({"joined": joined}))),
-            ("DELETE", ["rooms", id, "members", user]) => operator
-                .remove_member(id, user, now_ms)
-                .map(|left| Response::json(200, &json!({"left": left}))),
-            ("GET", ["rooms", id, "exists"]) => rooms
-                .get_room(id)
-                .map(|room| Response::json(200, &json!({"exists": room.is_some()}))),
-            ("GET", ["rooms", id, "status"]) => room_status(&rooms, id),
-            ("GET", ["rooms", id, "authentication"]) => rooms
-                .get_join_rule(id)
-                .map(|rule| Response::json(200, &join_rule_body(id, rule.as_ref()))),
-            ("PUT", ["rooms", id, "authentication"]) => {
-                parse_body::<NewJoinRule>(req.body, "{key, value}").and_then(|new| {
-                    let rule = JoinRule {
-                        key: new.key,
-                        value: new.value,
-                    };
-                    rooms.set_join_rule(id, Some(&rule))?;
-                    Ok(Response::json(200, &join_rule_body(id, Some(&rule))))
-                })
-            }
-            ("DELETE", ["rooms", id, "authentication"]) => {
-                rooms.set_join_rule(id, None).map(|()| Response {
-                    status: 204,
-                    body: None,
-                })
-            }
-            ("POST", ["rooms", id, "broadcast"]) => {
-                parse_body::<Text>(req.body, "{message}").and_then(|text| {
-                    // Chat text in the shape every protocol renders (a `body`).
-                    let content = json!({"type": "text", "body": text.message});
-                    let stored = operator.broadcast(id, &content.to_string())?;
-                    Ok(Response::json(201, &stored))
-                })
-            }
-            ("POST", ["connections", id, "messages"]) => parse_body::<Text>(req.body, "{message}")
-                .and_then(|text| {
-                    let content = json!({"message": text.message});
-                    operator.send_to_connection(id, &content.to_string(), now_ms)?;
-                    Ok(Response::json(202, &json!({"sent": true})))
-                }),
-            ("GET", ["users", id]) => users.get_user(id).and_then(|user| match user {
-                Some(user) => Ok(Response::json(200, &user)),
-                None => Err(Failure::new(
-                    FailureCode::UnknownUser,
-                    format!("no user {id:?}"),
-                )),
-            }),
-            ("GET", ["online"]) => self
-                .presence
-                .online_users()
-                .map(|list| Response::json(200, &list)),
-            _ => return None,
-        };
-        Some(result)
+    fn rooms(&self) -> Rooms<'_, S, P> {
+        Rooms::new(self.store, self.publisher)
     }
 
-    fn create_room(
-        &self,
-        rooms: &Rooms<S, P>,
-        body: &[u8],
-        now_ms: u64,
-    ) -> Result<Response, Failure> {
-        let new: NewRoom = parse_body(body, "{id, name?, kind?}")?;
-        let name = new.name.as_deref().unwrap_or(&new.id);
-        let created = rooms.create_shared_room(
-            &new.id,
-            name,
-            new.kind.as_deref().unwrap_or("text"),
-            now_ms,
-        )?;
-        // Just written or already there; gone only if deleted in between, which reads as absent.
-        let room = rooms.get_room(&new.id)?.ok_or_else(|| {
-            Failure::new(
-                FailureCode::UnknownRoom,
-                format!("room {:?} was deleted", new.id),
-            )
-        })?;
-        Ok(Response::json(
-            if created { 201 } else { 200 },
-            // `added` is the seed's answer to `add`: 1 if created, 0 if it existed.
-            &json!({"created": created, "added": u8::from(created), "room": room}),
-        ))
+    fn users(&self) -> Users<'_, S, P> {
+        Users::new(self.store, self.publisher)
     }
-}
 
-/// The seed's roomStatus: `{room, membersCount, members: {id: {id, joinedAt}}}`.
-fn room_status<S: Store, P: Publisher>(rooms: &Rooms<S, P>, id: &str) -> Result<Response, Failure> {
-    let members = rooms.query_members(id)?;
-    let by_id: serde_json::Map<String, serde_json::Value> = members
-        .iter()
-        .map(|m| {
-            (
-                m.user.clone(),
-                json!({"id": m.user, "joinedAt": m.joined_at}),
-            )
-        })
-        .collect();
-    Ok(Response::json(
-        200,
-        &json!({"room": id, "membersCount": members.len(), "members": by_id}),
-    ))
-}
-
-/// A room's join rule as the API shows it; `key` and `value` are `null` when it has none.
-fn join_rule_body(room: &str, rule: Option<&JoinRule>) -> serde_json::Value {
-    match rule {
-        Some(rule) => json!({"room": room, "key": rule.key, "value": rule.value}),
-        None => json!({"room": room, "key": null, "value": null}),
+    fn operator(&self) -> Operator<'_, S, P, M> {
+        Operator::new(self.store, self.publisher, self.messages)
     }
 }
 
 /// A JSON request body; `expected` names its shape in the error.
 fn parse_body<T: DeserializeOwned>(body: &[u8], expected: &str) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| Failure::invalid(format!("expected {expected}: {e}")))
+}
+
+/// `id` from a path, which must be a valid id (a room's or a user's).
+fn path_id<'i>(what: &str, id: &'i str) -> Result<&'i str, Failure> {
+    if ids::is_valid_id(id) {
+        Ok(id)
+    } else {
+        Err(Failure::invalid(format!("invalid {what} id {id:?}")))
+    }
+}
+
+/// Query parameter `name` as a number from 1 up, or `None` if absent; `invalid` if it is not one.
+fn positive_param(query: &str, name: &str) -> Result<Option<u64>, Failure> {
+    match query_param(query, name) {
+        None => Ok(None),
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Failure::invalid(format!(
+                "{name} must be a whole number from 1, not {text:?}"
+            ))),
+        },
+    }
 }
 
 /// Whether some method is routed at this path (so another method earns 405, not 404).
@@ -343,15 +257,17 @@ fn is_known_path(segments: &[&str]) -> bool {
         ["health"]
             | ["rooms"]
             | ["rooms", _]
-            | ["rooms", _, "members"]
-            | ["rooms", _, "members", _]
+            | ["rooms", _, "members" | "messages"]
+            | ["rooms", _, "members" | "messages", _]
             | [
                 "rooms",
                 _,
                 "exists" | "status" | "authentication" | "broadcast"
             ]
             | ["connections", _, "messages"]
+            | ["users"]
             | ["users", _]
+            | ["users", _, "rooms" | "sessions" | "disconnect" | "ban"]
             | ["online"]
     )
 }
@@ -362,20 +278,6 @@ fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
     query
         .split('&')
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-}
-
-/// The 32 bytes written as 64 hex digits (either case) in `hex`, surrounding blanks ignored.
-fn sha256_from_hex(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim().as_bytes();
-    if hex.len() != 64 {
-        return None;
-    }
-    let digit = |d: u8| char::from(d).to_digit(16).map(|v| v as u8);
-    let mut hash = [0u8; 32];
-    for (byte, pair) in hash.iter_mut().zip(hex.chunks(2)) {
-        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
-    }
-    Some(hash)
 }
 
 #[cfg(test)]

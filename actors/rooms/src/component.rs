@@ -15,8 +15,8 @@ use wcc_interface::{grant, Failure, FailureCode, Principal, StoredMessage};
 use wcc_kv::{keys, WasiStore};
 
 use crate::access::GroupChange;
-use crate::admin::{self, Admin, OnlineUser, Presence};
-use crate::operator::Announcer;
+use crate::admin::{self, Admin, OnlineUser, Presence, UserSession};
+use crate::operator::Messages;
 use crate::users::new_user_id;
 use crate::{
     Access, Accounts, Administration, Group, JoinRule, Member, Operator, PasswordPolicy, Room,
@@ -58,12 +58,23 @@ impl Presence for PresenceActor {
             })
             .collect())
     }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure> {
+        let sessions = bindings::wcc::chat::presence::user_sessions(user).map_err(from_wit)?;
+        Ok(sessions
+            .into_iter()
+            .map(|s| UserSession {
+                connection: s.connection,
+                channel: s.channel,
+            })
+            .collect())
+    }
 }
 
 /// Asks the messages actor over wcc:chat/messages.
 struct MessagesActor;
 
-impl Announcer for MessagesActor {
+impl Messages for MessagesActor {
     fn announce(
         &self,
         room: &str,
@@ -73,20 +84,51 @@ impl Announcer for MessagesActor {
     ) -> Result<StoredMessage, Failure> {
         let m = bindings::wcc::chat::messages::announce(room, channel, event_type, content)
             .map_err(from_wit)?;
-        let content = serde_json::from_str(&m.content).map_err(|e| {
-            Failure::unavailable(format!("messages actor returned non-JSON content: {e}"))
-        })?;
-        Ok(StoredMessage {
-            id: m.id,
-            room: m.room,
-            event_id: m.event_id,
-            sender: m.sender,
-            channel: m.channel,
-            event_type: m.event_type,
-            content,
-            sent_at: m.sent_at,
-        })
+        stored_message(m)
     }
+
+    fn history(
+        &self,
+        actor: &Principal,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure> {
+        bindings::wcc::chat::messages::history(&to_wit_principal(actor), room, before, count)
+            .map_err(from_wit)?
+            .into_iter()
+            .map(stored_message)
+            .collect()
+    }
+
+    fn remove_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+    ) -> Result<StoredMessage, Failure> {
+        let m =
+            bindings::wcc::chat::messages::remove_message(&to_wit_principal(actor), room, event_id)
+                .map_err(from_wit)?;
+        stored_message(m)
+    }
+}
+
+/// A message as the messages actor returned it.
+fn stored_message(m: wit::Message) -> Result<StoredMessage, Failure> {
+    let content = serde_json::from_str(&m.content).map_err(|e| {
+        Failure::unavailable(format!("messages actor returned non-JSON content: {e}"))
+    })?;
+    Ok(StoredMessage {
+        id: m.id,
+        room: m.room,
+        event_id: m.event_id,
+        sender: m.sender,
+        channel: m.channel,
+        event_type: m.event_type,
+        content,
+        sent_at: m.sent_at,
+    })
 }
 
 fn open() -> Result<WasiStore, wit::Failure> {
@@ -112,6 +154,14 @@ fn principal(actor: wit::Principal) -> Principal {
         wit::Principal::User(id) => Principal::User(id),
         wit::Principal::Operator => Principal::Operator,
         wit::Principal::Server => Principal::Server,
+    }
+}
+
+fn to_wit_principal(actor: &Principal) -> wit::Principal {
+    match actor {
+        Principal::User(id) => wit::Principal::User(id.clone()),
+        Principal::Operator => wit::Principal::Operator,
+        Principal::Server => wit::Principal::Server,
     }
 }
 
@@ -188,22 +238,42 @@ pub(crate) fn admin_handle(req: &admin::Request) -> admin::Response {
         Ok(store) => store,
         Err(failure) => return admin::Response::failure(&failure),
     };
-    // Only the token's hash is configured (named config is readable by any provider).
-    let token_sha256 = bindings::wasi::config::store::get("admin_token_sha256").map_err(|e| {
-        let reason = match e {
-            bindings::wasi::config::store::Error::Upstream(r)
-            | bindings::wasi::config::store::Error::Io(r) => r,
-        };
-        Failure::unavailable(format!("reading admin_token_sha256: {reason}"))
-    });
     let admin = Admin {
         store: &store,
         publisher: &NatsPublisher,
         presence: &PresenceActor,
-        announcer: &MessagesActor,
-        token_sha256,
+        messages: &MessagesActor,
+        // Only the token's hash is configured (named config is readable by any provider).
+        token_sha256: admin_config("admin_token_sha256"),
+        console_feed_url: console_feed_url(req),
+        console_files: crate::console_files::file,
     };
     admin.handle(req, now_ms())
+}
+
+/// The console feed's websocket URL, from config and the page's own `host`.
+fn console_feed_url(req: &admin::Request) -> Result<Option<String>, Failure> {
+    let host = req
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("host"))
+        .and_then(|(_, value)| std::str::from_utf8(value).ok());
+    Ok(admin::console::feed_url(
+        admin_config("console_feed_url")?.as_deref(),
+        admin_config("gateway_addr")?.as_deref(),
+        host,
+    ))
+}
+
+/// One value of the component's config for the admin API, its read failure as the API says it.
+fn admin_config(key: &str) -> Result<Option<String>, Failure> {
+    bindings::wasi::config::store::get(key).map_err(|e| {
+        let reason = match e {
+            bindings::wasi::config::store::Error::Upstream(r)
+            | bindings::wasi::config::store::Error::Io(r) => r,
+        };
+        Failure::unavailable(format!("reading {key}: {reason}"))
+    })
 }
 
 /// `wcc.events`, the gateways' session events: a session's end ends its guest.

@@ -2,7 +2,7 @@
 //!
 //! Everything that decides something lives in plain Rust modules written against
 //! [`wcc_kv::Store`] and the small [`Publisher`] / [`admin::Presence`] /
-//! [`operator::Announcer`] traits, so it is unit-tested
+//! [`operator::Messages`] traits, so it is unit-tested
 //! natively on a `MemoryStore` and recording fakes. The component shell (`component.rs`, built
 //! only for wasm32) converts WIT values to these types and back, and nothing else.
 //!
@@ -13,10 +13,13 @@
 //! - [`access`]: groups and their permissions, invites, the founder (Rebuttal's administration),
 //! - [`administration`]: the same changes asked by a principal, each after the policy's decision
 //!   (`wcc-policy`): what the component exports,
-//! - [`accounts`]: password sign-up and sign-in, bearer tokens, bans,
-//! - [`operator`]: an operator's actions on live sessions (the WIT `admin` interface): members
-//!   added or removed with a note to their sessions, broadcasts, messages to one connection,
-//! - [`admin`]: the HTTP routes, auth and JSON, as a pure request-in/response-out function.
+//! - [`accounts`]: password sign-up and sign-in, bearer tokens, bans (a user's, and an
+//!   operator's server-wide ban),
+//! - [`operator`]: an operator's actions on live sessions (the WIT `admin` interface and the
+//!   console): members added or removed with a note to their sessions, broadcasts, messages to
+//!   one connection, history and removals, disconnects, bans, deletions,
+//! - [`admin`]: the HTTP routes, auth and JSON, as a pure request-in/response-out function,
+//!   and the operator console's files (`console_files`).
 
 pub mod access;
 pub mod accounts;
@@ -26,6 +29,9 @@ pub mod model;
 pub mod operator;
 pub mod rooms;
 pub mod users;
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod console_files;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
@@ -97,18 +103,25 @@ impl<T: wcc_bus::Publisher + ?Sized> Publisher for T {}
 pub(crate) mod fakes {
     use std::cell::RefCell;
 
-    use wcc_interface::{events, ids, notes, Envelope, Event, Failure, Note, StoredMessage};
+    use wcc_interface::{
+        events, ids, notes, Envelope, Event, Failure, FailureCode, Note, Principal, StoredMessage,
+    };
 
-    use crate::operator::Announcer;
+    use crate::operator::Messages;
 
-    /// Remembers every announce as (room, channel, event type, content) and answers as the
-    /// messages actor would, with event ids counting from 1.
+    /// The messages actor in miniature: remembers every announce as (room, channel, event type,
+    /// content), keeps the messages (event ids counting from 1 across rooms) and pages and masks
+    /// them as the messages actor does. Every history and removal call is recorded with its
+    /// principal.
     #[derive(Default)]
-    pub struct RecordingAnnouncer {
+    pub struct FakeMessages {
         pub calls: RefCell<Vec<(String, String, String, String)>>,
+        pub stored: RefCell<Vec<StoredMessage>>,
+        /// (principal, room) of each history or removal asked.
+        pub readers: RefCell<Vec<(Principal, String)>>,
     }
 
-    impl Announcer for RecordingAnnouncer {
+    impl Messages for FakeMessages {
         fn announce(
             &self,
             room: &str,
@@ -125,7 +138,7 @@ pub(crate) mod fakes {
             ));
             let content = serde_json::from_str(content)
                 .map_err(|e| Failure::invalid(format!("content is not JSON: {e}")))?;
-            Ok(StoredMessage {
+            let message = StoredMessage {
                 id: format!("m{}", calls.len()),
                 room: room.into(),
                 event_id: calls.len() as u64,
@@ -134,7 +147,48 @@ pub(crate) mod fakes {
                 event_type: event_type.into(),
                 content,
                 sent_at: 1000,
-            })
+            };
+            self.stored.borrow_mut().push(message.clone());
+            Ok(message)
+        }
+
+        fn history(
+            &self,
+            actor: &Principal,
+            room: &str,
+            before: Option<u64>,
+            count: u32,
+        ) -> Result<Vec<StoredMessage>, Failure> {
+            self.readers.borrow_mut().push((actor.clone(), room.into()));
+            Ok(self
+                .stored
+                .borrow()
+                .iter()
+                .rev()
+                .filter(|m| m.room == room && before.is_none_or(|b| m.event_id < b))
+                .take(count as usize)
+                .cloned()
+                .collect())
+        }
+
+        fn remove_message(
+            &self,
+            actor: &Principal,
+            room: &str,
+            event_id: u64,
+        ) -> Result<StoredMessage, Failure> {
+            self.readers.borrow_mut().push((actor.clone(), room.into()));
+            let mut stored = self.stored.borrow_mut();
+            let message = stored
+                .iter_mut()
+                .find(|m| m.room == room && m.event_id == event_id)
+                .ok_or_else(|| {
+                    Failure::new(FailureCode::Invalid, format!("no message {event_id}"))
+                })?;
+            message.sender.clear();
+            message.event_type = "message.removed".into();
+            message.content = serde_json::json!({});
+            Ok(message.clone())
         }
     }
 

@@ -1,5 +1,8 @@
 //! What an operator does to live sessions: the WIT `admin` interface (the seed's actionhero
-//! `api.chatRoom.*`), which the admin HTTP API serves too.
+//! `api.chatRoom.*`), which the admin HTTP API serves too, and the operator console's actions
+//! (rename a room, read and remove its messages, disconnect, ban or delete a user). Each goes
+//! through the core's own operations as [`Principal::Operator`], so the policy decides for the
+//! console exactly as for every other caller.
 //!
 //! Room operations change stored state and tell the room; an operator's changes must also reach
 //! the sessions of the user concerned, wherever they are connected. Those get a [`Note`] on
@@ -10,7 +13,8 @@
 use wcc_interface::{ids, notes, Failure, FailureCode, Note, Principal, StoredMessage};
 use wcc_kv::Store;
 
-use crate::{Publisher, Rooms};
+use crate::accounts::server_ban;
+use crate::{Administration, Publisher, Room, Rooms};
 
 /// The `channel` an operator's membership changes and broadcasts carry.
 pub const ADMIN_CHANNEL: &str = "admin";
@@ -22,9 +26,21 @@ pub const BROADCAST_EVENT_TYPE: &str = "channel.message";
 /// the messages actor applies to a stored message by default.
 pub const MAX_NOTE_CONTENT_BYTES: usize = 16 * 1024;
 
-/// The messages actor's `announce` (wcc:chat/messages in the component): persists and publishes a
-/// message whose sender is the server.
-pub trait Announcer {
+/// Why an operator's disconnect closes a user's connections (their close reason).
+pub const DISCONNECT_REASON: &str = "disconnected by an operator";
+
+/// Why a ban closes a user's connections.
+pub const BAN_REASON: &str = "banned by an operator";
+
+/// Why a deletion closes a user's connections.
+pub const DELETE_REASON: &str = "account removed by an operator";
+
+/// Most messages one history page holds (the messages actor's own bound).
+pub const MAX_HISTORY_PAGE: u32 = 200;
+
+/// The messages actor as an operator uses it (wcc:chat/messages in the component).
+pub trait Messages {
+    /// `announce`: persists and publishes a message whose sender is the server.
     fn announce(
         &self,
         room: &str,
@@ -32,22 +48,126 @@ pub trait Announcer {
         event_type: &str,
         content: &str,
     ) -> Result<StoredMessage, Failure>;
+
+    /// `history`: up to `count` messages of `room` older than event id `before` (or the
+    /// newest), newest first.
+    fn history(
+        &self,
+        actor: &Principal,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure>;
+
+    /// `remove-message`: masks the message and publishes MessageUpdated; the message as it now
+    /// is.
+    fn remove_message(
+        &self,
+        actor: &Principal,
+        room: &str,
+        event_id: u64,
+    ) -> Result<StoredMessage, Failure>;
 }
 
 /// The operator's actions, over one store, one publisher and the messages actor.
-pub struct Operator<'a, S: Store, P: Publisher, A: Announcer> {
+pub struct Operator<'a, S: Store, P: Publisher, M: Messages> {
     rooms: Rooms<'a, S, P>,
     publisher: &'a P,
-    announcer: &'a A,
+    messages: &'a M,
 }
 
-impl<'a, S: Store, P: Publisher, A: Announcer> Operator<'a, S, P, A> {
-    pub fn new(store: &'a S, publisher: &'a P, announcer: &'a A) -> Self {
+impl<'a, S: Store, P: Publisher, M: Messages> Operator<'a, S, P, M> {
+    pub fn new(store: &'a S, publisher: &'a P, messages: &'a M) -> Self {
         Self {
             rooms: Rooms::new(store, publisher),
             publisher,
-            announcer,
+            messages,
         }
+    }
+
+    fn administration(&self) -> Administration<'a, S, P> {
+        Administration::new(self.rooms.store(), self.publisher, &Principal::Operator)
+    }
+
+    /// Gives `room` a new name, as the operator.
+    pub fn rename_room(&self, room: &str, name: &str) -> Result<Room, Failure> {
+        self.administration().rename_room(room, name)
+    }
+
+    /// Up to `count` (at most [`MAX_HISTORY_PAGE`]) messages of `room` before event id
+    /// `before` (or the newest), oldest first: the order a reader shows them in.
+    pub fn history(
+        &self,
+        room: &str,
+        before: Option<u64>,
+        count: u32,
+    ) -> Result<Vec<StoredMessage>, Failure> {
+        self.require_room(room)?;
+        let count = count.clamp(1, MAX_HISTORY_PAGE);
+        let mut page = self
+            .messages
+            .history(&Principal::Operator, room, before, count)?;
+        page.reverse();
+        Ok(page)
+    }
+
+    /// Removes message `event_id` of `room` (every protocol hears MessageUpdated); the message
+    /// as it now is.
+    pub fn remove_message(&self, room: &str, event_id: u64) -> Result<StoredMessage, Failure> {
+        self.require_room(room)?;
+        self.messages
+            .remove_message(&Principal::Operator, room, event_id)
+    }
+
+    /// Deletes `user` as the operator; `false` if there was no such user. A ban of the user
+    /// stays. Its sessions hear `AccountRemoved` (for protocols that say so their own way), then
+    /// a disconnect, so they end on every protocol. The deletion is done either way, so a failed
+    /// publish is logged rather than returned.
+    pub fn delete_user(&self, user: &str, now_ms: u64) -> Result<bool, Failure> {
+        let deleted = self.administration().delete_user(user, now_ms)?;
+        if deleted {
+            let note = Note::Disconnect {
+                reason: DELETE_REASON.to_owned(),
+            };
+            self.publisher.note(user, &note);
+        }
+        Ok(deleted)
+    }
+
+    /// Closes every live session of `user`, on every protocol and gateway (channel-kit closes
+    /// each with 1008 and `reason`). Nothing is stored: the user may sign in again.
+    pub fn disconnect(&self, user: &str, reason: &str) -> Result<(), Failure> {
+        // The id becomes a subject token: anything else could address other subjects.
+        if !ids::is_valid_id(user) {
+            return Err(Failure::invalid(format!("invalid user id {user:?}")));
+        }
+        let note = Note::Disconnect {
+            reason: reason.to_owned(),
+        };
+        self.tell(&notes::user_subject(user), &note)
+    }
+
+    /// Bans `user` from the server: every later sign-in is refused, and its live sessions are
+    /// closed. `false` if it was banned already (its sessions are closed again all the same).
+    ///
+    /// The ban is stored before the sessions are told, so a session cannot sign in again in
+    /// between; a failed publish is returned with the ban in place, so the operator knows
+    /// sessions may still be open.
+    pub fn ban(&self, user: &str, now_ms: u64) -> Result<bool, Failure> {
+        let banned = server_ban::ban(self.rooms.store(), user, now_ms)?;
+        self.disconnect(user, BAN_REASON)?;
+        Ok(banned)
+    }
+
+    /// Lifts the ban of `user`; `false` if there was none.
+    pub fn unban(&self, user: &str) -> Result<bool, Failure> {
+        server_ban::unban(self.rooms.store(), user)
+    }
+
+    /// Whether `user` is banned from the server.
+    pub fn is_banned(&self, user: &str) -> Result<bool, Failure> {
+        server_ban::check_bannable(user)?;
+        server_ban::is_banned(self.rooms.store(), user)
     }
 
     /// Adds `user` to `room` (no join rule applies: the operator decides) and tells the user's
@@ -91,16 +211,9 @@ impl<'a, S: Store, P: Publisher, A: Announcer> Operator<'a, S, P, A> {
 
     /// Stores and publishes `content` (a JSON object) in `room` as the server's message.
     pub fn broadcast(&self, room: &str, content: &str) -> Result<StoredMessage, Failure> {
-        // The messages actor checks both as well; checking here first spares a call for a
-        // request it would refuse.
         parse_object(content)?;
-        if self.rooms.get_room(room)?.is_none() {
-            return Err(Failure::new(
-                FailureCode::UnknownRoom,
-                format!("no room {room:?}"),
-            ));
-        }
-        self.announcer
+        self.require_room(room)?;
+        self.messages
             .announce(room, ADMIN_CHANNEL, BROADCAST_EVENT_TYPE, content)
     }
 
@@ -129,6 +242,18 @@ impl<'a, S: Store, P: Publisher, A: Announcer> Operator<'a, S, P, A> {
             sent_at: now_ms,
         };
         self.tell(&notes::connection_subject(connection_id), &note)
+    }
+
+    /// `unknown_room` unless `room` exists. The messages actor checks too; checking here first
+    /// spares a call for a request it would refuse.
+    fn require_room(&self, room: &str) -> Result<(), Failure> {
+        match self.rooms.get_room(room)? {
+            Some(_) => Ok(()),
+            None => Err(Failure::new(
+                FailureCode::UnknownRoom,
+                format!("no room {room:?}"),
+            )),
+        }
     }
 
     fn tell(&self, subject: &str, note: &Note) -> Result<(), Failure> {

@@ -206,7 +206,8 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
     }
 
     /// A grant that lets the gateway deliver `room`'s live events to a connection of `actor`,
-    /// if `actor` is a user who may read the room (`wcc_interface::grant`).
+    /// if `actor` is a user who may read the room (`wcc_interface::grant`). The operator's
+    /// console (signed in as `ids::OPERATOR`) hears any room that exists, and the lattice feed.
     pub fn grant_subscription(
         &self,
         actor: &Principal,
@@ -214,15 +215,25 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         key: &[u8],
         now_ms: u64,
     ) -> Result<String, Failure> {
-        let Principal::User(user) = actor else {
-            return Err(Failure::denied("only a user's connection hears rooms"));
+        let user = match actor {
+            Principal::User(user) => user.as_str(),
+            Principal::Operator => ids::OPERATOR,
+            Principal::Server => {
+                return Err(Failure::denied("only a user's or the operator's connection hears rooms"))
+            }
         };
-        wcc_policy::may_read(self.store, actor, room)?;
+        if *actor == Principal::Operator {
+            if room != ids::OPERATOR {
+                self.require_room(room)?;
+            }
+        } else {
+            wcc_policy::may_read(self.store, actor, room)?;
+        }
         Ok(grant::sign(
             key,
             &grant::Grant {
                 room: room.to_owned(),
-                user: user.clone(),
+                user: user.to_owned(),
                 expires_ms: now_ms + grant::GRANT_TTL_MS,
             },
         ))

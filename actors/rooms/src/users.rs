@@ -6,7 +6,7 @@ use wcc_interface::events::directory;
 use wcc_interface::{ids, Envelope, Event, Failure, FailureCode, Note};
 use wcc_kv::{keys, LogSet, Store};
 
-use crate::accounts::{erase_token_ring, revoke_all_tokens};
+use crate::accounts::{erase_token_ring, revoke_all_tokens, server_ban};
 use crate::model::{parse_profile, User, MAX_CLIENT_ID_BYTES};
 use crate::operator::ADMIN_CHANNEL;
 use crate::{Publisher, Rooms};
@@ -36,7 +36,8 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     /// The user `client_id` names on `channel`, created on first sight with id `new_id()`.
     ///
     /// A sign-in never goes on without the user's direct room: a known user whose room is gone
-    /// gets it again, and if it cannot be had the login fails.
+    /// gets it again, and if it cannot be had the login fails. A known user an operator banned
+    /// is refused (`banned`); a new one has a new id, which no ban names.
     pub fn login(
         &self,
         channel: &str,
@@ -49,6 +50,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         if let Some(bytes) = self.store().get(&login_key)? {
             let id = String::from_utf8(bytes)
                 .map_err(|_| Failure::unavailable(format!("corrupt value at {login_key}")))?;
+            server_ban::refuse_banned(self.store(), &id)?;
             let user = self.get_user(&id)?.ok_or_else(|| {
                 Failure::unavailable(format!("{login_key} maps to missing user {id:?}"))
             })?;
@@ -234,9 +236,15 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
 
     /// Every user, oldest first (users created before the index existed are not listed).
     pub fn list_users(&self) -> Result<Vec<User>, Failure> {
+        self.first_users(usize::MAX)
+    }
+
+    /// The `limit` oldest users of [`Self::list_users`]; only their records are read.
+    pub fn first_users(&self, limit: usize) -> Result<Vec<User>, Failure> {
         let index: BTreeMap<String, u64> = LogSet::new(self.store(), keys::USER_INDEX).entries()?;
         let mut ids: Vec<(u64, String)> = index.into_iter().map(|(id, at)| (at, id)).collect();
         ids.sort();
+        ids.truncate(limit);
         let user_keys: Vec<String> = ids.iter().map(|(_, id)| keys::user(id)).collect();
         let mut users = Vec::with_capacity(user_keys.len());
         for (key, bytes) in user_keys.iter().zip(self.store().get_many(&user_keys)?) {

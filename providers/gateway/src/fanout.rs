@@ -1,7 +1,8 @@
 //! Room event fan-out: the hot path of a chat server.
 //!
 //! For every room with at least one local subscriber the gateway holds one NATS subscription to
-//! `wcc.events.rooms.<room>`. Each event is rendered once per protocol present in the room (one
+//! `wcc.events.rooms.<room>` (for the operators' feed, `ids::OPERATOR`, the lattice's own
+//! `wcc.events`: `events::feed_subject`). Each event is rendered once per protocol present in the room (one
 //! wRPC call to that protocol's channel actor, answering with the frames for that event, usually
 //! one) and the same bytes are queued to every local subscriber of that protocol. There is no
 //! per-recipient wasm call.
@@ -105,7 +106,7 @@ impl Fanout {
             let sub = self
                 .inner
                 .nats
-                .subscribe(events::room_subject(room))
+                .subscribe(events::feed_subject(room))
                 .await?;
             self.inner.nats.flush().await?;
             let mut rooms = self.lock();

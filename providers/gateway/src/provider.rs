@@ -116,16 +116,12 @@ impl Provider for Gateway {
         // Presence learns of this gateway before any of its logins (same NATS connection), and
         // from then on every interval until the stop, so a gateway that dies without logging its
         // connections out has them expired.
-        heartbeat::beat(&server.nats, &server.instance).await;
+        heartbeat::beat(&server.nats, &server.instance, server.fanout.stats()).await;
         self.server
             .set(Arc::clone(&server))
             .ok()
             .context("gateway initialised twice")?;
-        tokio::spawn(heartbeat::serve(
-            server.nats.clone(),
-            server.instance.clone(),
-            self.stop.subscribe(),
-        ));
+        tokio::spawn(heartbeat::serve(Arc::clone(&server), self.stop.subscribe()));
         let stats_server = Arc::clone(&server);
         tokio::spawn(async move {
             let s = &stats_server;

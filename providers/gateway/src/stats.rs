@@ -10,8 +10,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
-use serde_json::json;
 use tracing::warn;
+use wcc_interface::events::GatewayStats;
 
 pub const STATS_SUBJECT: &str = "wcc.gateway.stats";
 
@@ -30,20 +30,27 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn to_json(&self, instance: &str) -> serde_json::Value {
+    /// The counters now, with the process's memory and CPU time.
+    pub fn snapshot(&self) -> GatewayStats {
         let (rss_bytes, cpu_seconds) = process_usage().unwrap_or_default();
-        json!({
-            "instance": instance,
-            "connections": self.connections.load(Ordering::Relaxed),
-            "events": self.events.load(Ordering::Relaxed),
-            "renders": self.renders.load(Ordering::Relaxed),
-            "deliveries": self.deliveries.load(Ordering::Relaxed),
-            "shed": self.shed.load(Ordering::Relaxed),
-            "refused_connections": self.refused_connections.load(Ordering::Relaxed),
-            "refused_subscriptions": self.refused_subscriptions.load(Ordering::Relaxed),
-            "rss_bytes": rss_bytes,
-            "cpu_seconds": cpu_seconds,
-        })
+        GatewayStats {
+            connections: self.connections.load(Ordering::Relaxed),
+            events: self.events.load(Ordering::Relaxed),
+            renders: self.renders.load(Ordering::Relaxed),
+            deliveries: self.deliveries.load(Ordering::Relaxed),
+            shed: self.shed.load(Ordering::Relaxed),
+            refused_connections: self.refused_connections.load(Ordering::Relaxed),
+            refused_subscriptions: self.refused_subscriptions.load(Ordering::Relaxed),
+            rss_bytes,
+            cpu_seconds,
+        }
+    }
+
+    /// The answer to a stats request: the snapshot and the gateway's `instance` id.
+    pub fn to_json(&self, instance: &str) -> serde_json::Value {
+        let mut value = serde_json::to_value(self.snapshot()).unwrap_or_default();
+        value["instance"] = instance.into();
+        value
     }
 }
 

@@ -8,6 +8,7 @@ use super::*;
 use crate::fakes::RecordingPublisher;
 use crate::Rooms;
 
+mod server_bans;
 mod throttling;
 mod tokens;
 

@@ -130,9 +130,19 @@ impl<S: Store, P: Publisher> Accounts<'_, S, P> {
         Ok(token.to_owned())
     }
 
-    /// The user `token` stands for, unless it is unknown, expired or revoked. A dead record
-    /// found on the way is deleted.
+    /// The user `token` stands for, unless it is unknown, expired or revoked; `banned` if an
+    /// operator banned that user (the token stays: lifting the ban makes it good again). A dead
+    /// record found on the way is deleted.
     pub fn token_user(&self, token: &str, now_ms: u64) -> Result<Option<String>, Failure> {
+        let Some(user) = self.live_token_user(token, now_ms)? else {
+            return Ok(None);
+        };
+        super::server_ban::refuse_banned(self.store, &user)?;
+        Ok(Some(user))
+    }
+
+    /// [`Self::token_user`] without the ban: whose the token is.
+    fn live_token_user(&self, token: &str, now_ms: u64) -> Result<Option<String>, Failure> {
         if !is_token(token) {
             return Ok(None);
         }
@@ -147,9 +157,10 @@ impl<S: Store, P: Publisher> Accounts<'_, S, P> {
         Ok(Some(record.user))
     }
 
-    /// Ends `token` (a logout); `false` if it did not resolve anyway.
+    /// Ends `token` (a logout); `false` if it did not resolve anyway. A banned user may still
+    /// end its tokens.
     pub fn revoke_token(&self, token: &str, now_ms: u64) -> Result<bool, Failure> {
-        if self.token_user(token, now_ms)?.is_none() {
+        if self.live_token_user(token, now_ms)?.is_none() {
             return Ok(false);
         }
         self.store.delete(&token_key(token))?;

@@ -1,4 +1,6 @@
-//! Unit tests of the admin API: the fixture and auth here, every route in [`routes`].
+//! Unit tests of the admin API: the fixture and auth here, the routes in [`routes`] (rooms,
+//! members, join rules, broadcasts), [`messages`] (history and removals), [`people`] (users,
+//! sessions, disconnects, bans) and [`console`] (the console's files).
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -6,7 +8,7 @@ use wcc_interface::Failure;
 use wcc_kv::MemoryStore;
 
 use super::*;
-use crate::fakes::{RecordingAnnouncer, RecordingPublisher};
+use crate::fakes::{FakeMessages, RecordingPublisher};
 
 const TOKEN: &str = "s3cret";
 
@@ -18,34 +20,89 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-struct FakePresence(Vec<OnlineUser>);
+/// Presence as the presence actor answers: `ada` online on venueless with one connection.
+struct FakePresence {
+    online: Vec<OnlineUser>,
+    sessions: Vec<(String, UserSession)>,
+}
 
 impl Presence for FakePresence {
     fn online_users(&self) -> Result<Vec<OnlineUser>, Failure> {
-        Ok(self.0.clone())
+        Ok(self.online.clone())
+    }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<UserSession>, Failure> {
+        Ok(self
+            .sessions
+            .iter()
+            .filter(|(of, _)| of == user)
+            .map(|(_, session)| session.clone())
+            .collect())
     }
 }
 
-type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence, RecordingAnnouncer>;
+/// The console's files as the test serves them.
+fn test_console_files(path: &str) -> Option<(&'static str, &'static [u8])> {
+    match path {
+        "/console/" => Some(("text/html; charset=utf-8", b"<!doctype html>console")),
+        "/console/console.js" => Some(("text/javascript; charset=utf-8", b"// js")),
+        _ => None,
+    }
+}
+
+const FEED: &str = "ws://127.0.0.1:8080/console";
+
+type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence, FakeMessages>;
+
+/// A response as a client reads it: status, headers by lowercase name, body as JSON (`Null`
+/// when none or not JSON) and as bytes.
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    json: Value,
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
 
 struct World {
     store: MemoryStore,
     publisher: RecordingPublisher,
     presence: FakePresence,
-    announcer: RecordingAnnouncer,
+    messages: FakeMessages,
 }
 
 impl World {
     fn new() -> Self {
         let online = OnlineUser {
             user: "ada".into(),
-            channels: vec!["venueless".into()],
+            channels: vec!["venueless".into(), "cadmium".into()],
+        };
+        let session = |connection: &str, channel: &str| {
+            let session = UserSession {
+                connection: connection.into(),
+                channel: channel.into(),
+            };
+            ("ada".to_string(), session)
         };
         Self {
             store: MemoryStore::new(),
             publisher: RecordingPublisher::default(),
-            presence: FakePresence(vec![online]),
-            announcer: RecordingAnnouncer::default(),
+            presence: FakePresence {
+                online: vec![online],
+                sessions: vec![
+                    session("gw-a1b2-7", "venueless"),
+                    session("gwc3-12", "cadmium"),
+                ],
+            },
+            messages: FakeMessages::default(),
         }
     }
 
@@ -55,8 +112,10 @@ impl World {
             store: &self.store,
             publisher: &self.publisher,
             presence: &self.presence,
-            announcer: &self.announcer,
+            messages: &self.messages,
             token_sha256: Ok(hash.map(String::from)),
+            console_feed_url: Ok(Some(FEED.into())),
+            console_files: test_console_files,
         }
     }
 
@@ -80,6 +139,19 @@ impl World {
         headers: &[(String, Vec<u8>)],
         body: &str,
     ) -> (u16, Value) {
+        let reply = self.reply(&self.admin(hash), method, target, headers, body);
+        (reply.status, reply.json)
+    }
+
+    /// Sends a request to `admin`; the whole reply.
+    fn reply(
+        &self,
+        admin: &TestAdmin<'_>,
+        method: &str,
+        target: &str,
+        headers: &[(String, Vec<u8>)],
+        body: &str,
+    ) -> Reply {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let req = Request {
             method,
@@ -88,12 +160,25 @@ impl World {
             headers,
             body: body.as_bytes(),
         };
-        let res = self.admin(hash).handle(&req, 1000);
-        let body = res
-            .body
-            .map(|b| serde_json::from_slice(&b).unwrap())
-            .unwrap_or(Value::Null);
-        (res.status, body)
+        let res = admin.handle(&req, 1000);
+        let headers = res.all_headers();
+        let bytes = res.body.unwrap_or_default();
+        let json = match res.content_type {
+            JSON if !bytes.is_empty() => serde_json::from_slice(&bytes).expect("a JSON body"),
+            _ => Value::Null,
+        };
+        Reply {
+            status: res.status,
+            headers,
+            json,
+            bytes,
+        }
+    }
+
+    /// Sends a request without a token to the API configured with the test token.
+    fn anonymous(&self, method: &str, target: &str) -> Reply {
+        let hash = sha256_hex(TOKEN);
+        self.reply(&self.admin(Some(&hash)), method, target, &[], "")
     }
 
     fn add_user(&self, id: &str) {
@@ -116,7 +201,7 @@ fn no_hash_configured_refuses_everything_but_health() {
             (status, body),
             (
                 503,
-                json!({"error": "admin API disabled: no admin_token_sha256 configured"})
+                json!({"error": "operator access disabled: no admin_token_sha256 configured"})
             )
         );
         assert_eq!(world.send(hash, "GET", "/health", &[], "").0, 200);
@@ -135,7 +220,7 @@ fn a_hash_that_is_not_sha256_hex_disables_the_api() {
         assert_eq!(status, 503, "{configured}");
         assert_eq!(
             body["error"],
-            "admin API disabled: admin_token_sha256 is not 64 hex digits"
+            "operator access disabled: admin_token_sha256 is not 64 hex digits"
         );
     }
 }
@@ -223,4 +308,49 @@ fn unreadable_config_is_unavailable() {
     assert_eq!(admin.handle(&req, 1).status, 503);
 }
 
+#[test]
+fn every_route_but_health_and_the_console_needs_the_token() {
+    let world = World::new();
+    world.add_user("ada");
+    world.call("POST", "/rooms", r#"{"id":"lobby"}"#);
+    world.call("POST", "/rooms/lobby/broadcast", r#"{"message":"hi"}"#);
+    let published = world.publisher.sent.borrow().len();
+    for (method, target) in [
+        ("GET", "/rooms"),
+        ("PATCH", "/rooms/lobby"),
+        ("GET", "/rooms/lobby/messages"),
+        ("DELETE", "/rooms/lobby/messages/1"),
+        ("GET", "/users"),
+        ("GET", "/users/ada"),
+        ("GET", "/users/ada/rooms"),
+        ("GET", "/users/ada/sessions"),
+        ("POST", "/users/ada/disconnect"),
+        ("GET", "/users/ada/ban"),
+        ("PUT", "/users/ada/ban"),
+        ("DELETE", "/users/ada/ban"),
+        ("DELETE", "/users/ada"),
+        ("GET", "/online"),
+        ("GET", "/nope"),
+    ] {
+        let reply = world.anonymous(method, target);
+        assert_eq!(
+            (reply.status, reply.json["error"].as_str()),
+            (401, Some("unauthorized")),
+            "{method} {target}"
+        );
+    }
+    // Nothing happened on the way.
+    assert_eq!(world.publisher.sent.borrow().len(), published);
+    assert!(world.messages.readers.borrow().is_empty());
+    assert_eq!(world.call("GET", "/users/ada", "").0, 200);
+    assert_eq!(world.call("GET", "/users/ada/ban", "").1["banned"], false);
+    assert_eq!(
+        world.messages.stored.borrow()[0].event_type,
+        "channel.message"
+    );
+}
+
+mod console;
+mod messages;
+mod people;
 mod routes;

@@ -32,13 +32,7 @@ impl wasi::exports::http::incoming_handler::Guest for Component {
                     body: &body,
                 })
             }
-            None => Response {
-                status: 413,
-                body: Some(
-                    br#"{"error":"invalid","message":"request body too large or unreadable"}"#
-                        .to_vec(),
-                ),
-            },
+            None => Response::error(413, "invalid", "request body too large or unreadable"),
         };
         respond(response_out, response);
     }
@@ -83,9 +77,10 @@ fn read_body(request: &IncomingRequest) -> Option<Vec<u8>> {
 
 fn respond(response_out: ResponseOutparam, response: Response) {
     let headers = Fields::new();
-    if response.body.is_some() {
-        // Only fails for a forbidden or malformed header, which this constant is not.
-        let _ = headers.set("content-type", &[b"application/json".to_vec()]);
+    for (name, value) in response.all_headers() {
+        // Fails only for a forbidden or malformed header; the admin module's are constants and
+        // configured paths.
+        let _ = headers.append(name, value.as_bytes());
     }
     let outgoing = OutgoingResponse::new(headers);
     // Fails only for a status outside 100..=999, which the admin module never returns.

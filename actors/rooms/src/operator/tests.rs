@@ -1,18 +1,18 @@
-//! Unit tests of [`Operator`] on a `MemoryStore`, a recording publisher and a recording
-//! announcer.
+//! Unit tests of [`Operator`] on a `MemoryStore`, a recording publisher and a fake messages
+//! actor.
 
 use serde_json::json;
 use wcc_interface::{Envelope, Event, FailureCode};
 use wcc_kv::MemoryStore;
 
 use super::*;
-use crate::fakes::{RecordingAnnouncer, RecordingPublisher};
+use crate::fakes::{FakeMessages, RecordingPublisher};
 use crate::Users;
 
 struct World {
     store: MemoryStore,
     publisher: RecordingPublisher,
-    announcer: RecordingAnnouncer,
+    messages: FakeMessages,
 }
 
 impl World {
@@ -22,7 +22,7 @@ impl World {
         let world = Self {
             store: MemoryStore::new(),
             publisher: RecordingPublisher::default(),
-            announcer: RecordingAnnouncer::default(),
+            messages: FakeMessages::default(),
         };
         Users::new(&world.store, &world.publisher)
             .login("venueless", "ada", 1, || "ada".into())
@@ -34,8 +34,8 @@ impl World {
         world
     }
 
-    fn operator(&self) -> Operator<'_, MemoryStore, RecordingPublisher, RecordingAnnouncer> {
-        Operator::new(&self.store, &self.publisher, &self.announcer)
+    fn operator(&self) -> Operator<'_, MemoryStore, RecordingPublisher, FakeMessages> {
+        Operator::new(&self.store, &self.publisher, &self.messages)
     }
 
     /// Every publish as (subject, body text).
@@ -135,7 +135,7 @@ fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
         json!({"type": "text", "body": "closing soon"})
     );
     assert_eq!(
-        world.announcer.calls.borrow().clone(),
+        world.messages.calls.borrow().clone(),
         [(
             "lobby".to_string(),
             ADMIN_CHANNEL.to_string(),
@@ -149,7 +149,7 @@ fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
         let refused = world.operator().broadcast("lobby", bad).unwrap_err();
         assert_eq!(refused.code, FailureCode::Invalid, "{bad}");
     }
-    assert_eq!(world.announcer.calls.borrow().len(), 1);
+    assert_eq!(world.messages.calls.borrow().len(), 1);
     assert!(
         world.sent().is_empty(),
         "the messages actor publishes, not us"
@@ -207,4 +207,86 @@ fn a_broker_outage_is_reported_to_the_operator() {
         operator.add_member("lobby", "ada", 1).unwrap_err().code,
         FailureCode::Unavailable
     );
+}
+
+#[test]
+fn a_disconnect_is_one_note_on_the_users_subject() {
+    let world = World::new();
+    world
+        .operator()
+        .disconnect("ada", DISCONNECT_REASON)
+        .unwrap();
+    let sent = world.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, "wcc.sessions.user.ada");
+    assert_eq!(
+        Note::parse(&sent[0].1),
+        Some(Note::Disconnect {
+            reason: "disconnected by an operator".into()
+        })
+    );
+    for bad in ["a.b", "a>", "*", ""] {
+        let refused = world.operator().disconnect(bad, "x").unwrap_err();
+        assert_eq!(refused.code, FailureCode::Invalid, "{bad:?}");
+    }
+    assert_eq!(world.sent().len(), 1);
+}
+
+#[test]
+fn a_ban_outlasts_a_broker_outage_that_kept_its_sessions_open() {
+    let mut world = World::new();
+    world.publisher.fail = true;
+    let refused = world.operator().ban("ada", 5).unwrap_err();
+    assert_eq!(
+        refused.code,
+        FailureCode::Unavailable,
+        "the operator hears of it"
+    );
+    assert!(
+        world.operator().is_banned("ada").unwrap(),
+        "and the ban holds"
+    );
+    world.publisher.fail = false;
+    assert!(!world.operator().ban("ada", 6).unwrap(), "banned already");
+    assert_eq!(
+        world.sent(),
+        [(
+            "wcc.sessions.user.ada".to_string(),
+            Note::Disconnect {
+                reason: BAN_REASON.into()
+            }
+            .to_json()
+        )],
+        "a second ban closes its sessions again"
+    );
+    assert!(world.operator().unban("ada").unwrap());
+    assert!(!world.operator().is_banned("ada").unwrap());
+}
+
+#[test]
+fn history_is_oldest_first_and_removal_is_asked_as_the_operator() {
+    let world = World::new();
+    for n in 1..=3 {
+        let content = format!(r#"{{"body":"m{n}"}}"#);
+        world.operator().broadcast("lobby", &content).unwrap();
+    }
+    let page = world.operator().history("lobby", None, 2).unwrap();
+    let ids: Vec<u64> = page.iter().map(|m| m.event_id).collect();
+    assert_eq!(ids, [2, 3]);
+    let removed = world.operator().remove_message("lobby", 3).unwrap();
+    assert_eq!(removed.event_type, "message.removed");
+    assert_eq!(
+        world.messages.readers.borrow().clone(),
+        [
+            (Principal::Operator, "lobby".to_string()),
+            (Principal::Operator, "lobby".to_string())
+        ]
+    );
+    for refused in [
+        world.operator().history("attic", None, 2).unwrap_err(),
+        world.operator().remove_message("attic", 1).unwrap_err(),
+    ] {
+        assert_eq!(refused.code, FailureCode::UnknownRoom);
+    }
+    assert_eq!(world.messages.readers.borrow().len(), 2);
 }

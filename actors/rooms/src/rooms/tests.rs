@@ -429,9 +429,35 @@ fn grants_are_signed_only_for_rooms_the_user_may_read() {
     let mallory = Principal::user("mallory");
     let refused = rooms.grant_subscription(&mallory, "alice", key, 1);
     assert_eq!(refused.unwrap_err().code, FailureCode::Denied);
-    // Only users' connections hear rooms.
-    let refused = rooms.grant_subscription(&Principal::Operator, "lobby", key, 1);
+    // The server has no connection to hear anything on.
+    let refused = rooms.grant_subscription(&Principal::Server, "lobby", key, 1);
     assert_eq!(refused.unwrap_err().code, FailureCode::Denied);
+}
+
+#[test]
+fn the_operators_console_hears_rooms_that_exist_and_the_lattice_feed() {
+    let store = MemoryStore::new();
+    let publisher = RecordingPublisher::default();
+    let rooms = Rooms::new(&store, &publisher);
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    let key = b"a key of sixteen bytes or more";
+    let operator = wcc_interface::ids::OPERATOR;
+
+    for feed in ["lobby", operator] {
+        let grant = rooms
+            .grant_subscription(&Principal::Operator, feed, key, 1_000)
+            .unwrap();
+        let checked = wcc_interface::grant::verify(key, &grant, Some(operator), 1_000).unwrap();
+        assert_eq!((checked.room.as_str(), checked.user.as_str()), (feed, operator));
+        // A user's connection cannot use the operator's grant.
+        assert!(wcc_interface::grant::verify(key, &grant, Some("alice"), 1_000).is_err());
+    }
+    let unknown = rooms.grant_subscription(&Principal::Operator, "nowhere", key, 1);
+    assert_eq!(unknown.unwrap_err().code, FailureCode::UnknownRoom);
+    // A user's connection does not hear the lattice feed.
+    add_user(&store, "alice");
+    let refused = rooms.grant_subscription(&Principal::user("alice"), operator, key, 1);
+    assert!(refused.is_err());
 }
 
 #[test]

@@ -495,3 +495,41 @@ fn profile_writes_that_change_nothing_are_not_announced_and_versions_count_chang
     let refused = crate::directory_version(&store, "secrets").unwrap_err();
     assert_eq!(refused.code, FailureCode::Invalid);
 }
+
+#[test]
+fn a_client_id_sign_in_of_a_banned_user_is_refused_and_changes_nothing() {
+    let (store, publisher) = (MemoryStore::new(), RecordingPublisher::default());
+    let users = Users::new(&store, &publisher);
+    users.login("venueless", "c", 100, fixed("ada")).unwrap();
+    crate::accounts::server_ban::ban(&store, "ada", 101).unwrap();
+    // Her direct room gone: a sign-in that went on would make it again.
+    Rooms::new(&store, &publisher)
+        .delete_room("ada", 102)
+        .unwrap();
+    let keys_before = store.keys();
+    let refused = users
+        .login("venueless", "c", 103, || {
+            panic!("no new user for a known client")
+        })
+        .unwrap_err();
+    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(store.keys(), keys_before);
+    // Another client id is another, new user, which no ban names.
+    assert_eq!(
+        users.login("venueless", "d", 104, fixed("bea")).unwrap().id,
+        "bea"
+    );
+
+    crate::accounts::server_ban::unban(&store, "ada").unwrap();
+    assert_eq!(
+        users
+            .login("venueless", "c", 105, || unreachable!())
+            .unwrap()
+            .id,
+        "ada"
+    );
+    assert!(Rooms::new(&store, &publisher)
+        .get_room("ada")
+        .unwrap()
+        .is_some());
+}

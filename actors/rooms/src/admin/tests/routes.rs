@@ -160,7 +160,10 @@ fn users_and_online_users_are_shown() {
     );
     assert_eq!(
         world.call("GET", "/online", ""),
-        (200, json!([{"user": "ada", "channels": ["venueless"]}]))
+        (
+            200,
+            json!([{"user": "ada", "channels": ["venueless", "cadmium"]}])
+        )
     );
 }
 
@@ -289,7 +292,7 @@ fn broadcasts_are_stored_messages_from_the_server() {
             "content": {"type": "text", "body": "closing at 5"}, "sent_at": 1000,
         })
     );
-    assert_eq!(world.announcer.calls.borrow().len(), 1);
+    assert_eq!(world.messages.calls.borrow().len(), 1);
     for body in ["", r#"{"message": 5}"#, r#"{"text": "x"}"#] {
         let (status, reply) = world.call("POST", "/rooms/lobby/broadcast", body);
         assert_eq!(
@@ -303,7 +306,7 @@ fn broadcasts_are_stored_messages_from_the_server() {
         (status, reply["error"].as_str()),
         (404, Some("unknown_room"))
     );
-    assert_eq!(world.announcer.calls.borrow().len(), 1);
+    assert_eq!(world.messages.calls.borrow().len(), 1);
 }
 
 #[test]
@@ -353,10 +356,21 @@ fn unknown_routes_and_methods() {
         ("POST", "/rooms/x/authentication"),
         ("GET", "/rooms/x/broadcast"),
         ("GET", "/connections/c-1/messages"),
+        ("PUT", "/rooms/x"),
+        ("POST", "/rooms/x/messages"),
+        ("GET", "/rooms/x/messages/1"),
+        ("POST", "/users"),
+        ("PUT", "/users/ada"),
+        ("POST", "/users/ada/rooms"),
+        ("DELETE", "/users/ada/sessions"),
+        ("GET", "/users/ada/disconnect"),
+        ("POST", "/users/ada/ban"),
     ] {
         assert_eq!(world.call(method, target, "").0, 405, "{method} {target}");
     }
     assert_eq!(world.call("GET", "/connections/c-1", "").0, 404);
+    assert_eq!(world.call("GET", "/users/ada/friends", "").0, 404);
+    assert_eq!(world.call("GET", "/rooms/x/messages/1/more", "").0, 404);
     assert_eq!(
         world.call("GET", "/rooms/", "").0,
         200,

@@ -22,7 +22,7 @@ export RUSTC_BOOTSTRAP=1
 # Inputs `full` finds beyond the seeds; `cmin` folds them into corpus/.
 FOUND_DIR="$HOME/.cache/wcc-fuzz-found"
 
-TARGETS=(venueless_decode cadmium_decode actionhero_decode rebuttal_decode gateway_lines gateway_websocket)
+TARGETS=(venueless_decode cadmium_decode actionhero_decode rebuttal_decode console_decode gateway_lines gateway_websocket)
 BUILD_FLAGS=(--sanitizer none --release --debug-assertions)
 # libFuzzer: inputs up to 4 KiB, one input may take 10 s at most, stop at the first crash.
 FUZZ_FLAGS=(-max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)

@@ -23,13 +23,15 @@ pub enum FailureCode {
     BadCredentials,
     /// The recipient has banned the sender.
     Banned,
+    /// An operator banned this account from the server: it cannot sign in.
+    Suspended,
     /// Too many attempts (sign-in, registration) from this address or for this account; the
     /// message says how many seconds to wait.
     Throttled,
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 10] = [
+    pub const ALL: [FailureCode; 11] = [
         FailureCode::Invalid,
         FailureCode::UnknownRoom,
         FailureCode::UnknownUser,
@@ -39,6 +41,7 @@ impl FailureCode {
         FailureCode::Exists,
         FailureCode::BadCredentials,
         FailureCode::Banned,
+        FailureCode::Suspended,
         FailureCode::Throttled,
     ];
 
@@ -53,6 +56,7 @@ impl FailureCode {
             FailureCode::Exists => "exists",
             FailureCode::BadCredentials => "bad_credentials",
             FailureCode::Banned => "banned",
+            FailureCode::Suspended => "suspended",
             FailureCode::Throttled => "throttled",
         }
     }

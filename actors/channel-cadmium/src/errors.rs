@@ -31,7 +31,7 @@ pub fn for_failure(failure: &Failure) -> (&'static str, String) {
         FailureCode::Banned => return (BANNED, BANNED_TEXT.to_owned()),
         FailureCode::BadCredentials => INVALID_CREDS,
         FailureCode::Exists => ID_EXISTS,
-        FailureCode::NotMember | FailureCode::Denied => UNAUTHORIZED,
+        FailureCode::NotMember | FailureCode::Denied | FailureCode::Suspended => UNAUTHORIZED,
         FailureCode::Throttled => RATELIMIT_EXCEED,
         FailureCode::Unavailable => SERVER_ERROR,
     };

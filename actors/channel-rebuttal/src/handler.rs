@@ -207,6 +207,7 @@ fn say(failure: Failure) -> Refusal {
         FailureCode::Denied => "Permission denied".into(),
         FailureCode::Unavailable => "The server is busy; try again".into(),
         FailureCode::Banned => "That user does not accept messages from you".into(),
+        FailureCode::Suspended => "This account is banned from the server".into(),
         FailureCode::Throttled => format!("Too many attempts: {}", failure.message),
         FailureCode::Exists | FailureCode::Invalid | FailureCode::NotMember => failure.message,
     }

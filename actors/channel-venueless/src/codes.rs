@@ -63,6 +63,7 @@ pub fn for_failure(failure: &Failure, context: Context) -> &'static str {
             FailureCode::NotMember
             | FailureCode::Denied
             | FailureCode::Banned
+            | FailureCode::Suspended
             | FailureCode::Throttled,
             _,
         ) => CHAT_DENIED,

@@ -120,7 +120,7 @@ impl Response {
         let status = match failure.code {
             FailureCode::Invalid => 400,
             FailureCode::BadCredentials => 401,
-            FailureCode::Denied | FailureCode::Banned => 403,
+            FailureCode::Denied | FailureCode::Banned | FailureCode::Suspended => 403,
             FailureCode::UnknownRoom | FailureCode::UnknownUser => 404,
             FailureCode::NotMember | FailureCode::Exists => 409,
             FailureCode::Unavailable => 503,

@@ -46,6 +46,7 @@ fn refusal(failure: Failure) -> Refusal {
         FailureCode::Exists => "that login is taken".into(),
         FailureCode::UnknownUser => "no such user".into(),
         FailureCode::Banned => "banned".into(),
+        FailureCode::Suspended => "this account is banned from the server".into(),
         FailureCode::Invalid => failure.message,
         FailureCode::Throttled => format!("too many attempts: {}", failure.message),
         FailureCode::Unavailable => "the server could not do that now; try again".into(),

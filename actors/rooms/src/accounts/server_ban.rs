@@ -32,7 +32,7 @@ pub fn refuse_banned<S: Store>(store: &S, user: &str) -> Result<(), Failure> {
 /// The refusal of a sign-in as `user`.
 pub fn banned(user: &str) -> Failure {
     Failure::new(
-        FailureCode::Banned,
+        FailureCode::Suspended,
         format!("{user:?} is banned by an operator"),
     )
 }

@@ -512,7 +512,7 @@ fn a_client_id_sign_in_of_a_banned_user_is_refused_and_changes_nothing() {
             panic!("no new user for a known client")
         })
         .unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
     assert_eq!(store.keys(), keys_before);
     // Another client id is another, new user, which no ban names.
     assert_eq!(

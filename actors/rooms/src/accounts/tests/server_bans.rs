@@ -14,7 +14,7 @@ fn a_banned_user_with_the_right_password_is_refused_and_others_learn_nothing() {
     let refused = accounts
         .authenticate(&policy, &who("alice", PW), 10)
         .unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
     assert!(
         refused.message.contains("banned by an operator"),
         "{}",
@@ -46,7 +46,7 @@ fn a_banned_users_tokens_sign_no_one_in_until_the_ban_is_lifted() {
     accounts.issue_token("alice", &ended, 6, HOUR_SECS).unwrap();
     server_ban::ban(&store, "alice", 7).unwrap();
     let refused = accounts.token_user(&kept, 8).unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
     // Signing out still ends a token.
     assert!(accounts.revoke_token(&ended, 8).unwrap());
 
@@ -68,7 +68,7 @@ fn a_banned_id_cannot_be_registered_even_after_its_user_is_gone() {
     let refused = accounts
         .register(&policy, &who("alice", PW), Some("alice"), 9, SALT, no_id)
         .unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
     assert_eq!(policy.hashes(), 0, "refused before hashing");
     assert!(store
         .get(&keys::login("cadmium", "alice"))

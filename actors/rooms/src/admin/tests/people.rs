@@ -157,7 +157,7 @@ fn a_ban_is_stored_then_disconnects_and_refuses_sign_in_until_lifted() {
     let refused = users
         .login("venueless", "ada", 2, || unreachable!())
         .unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
 
     // Banning again closes whatever signed in meanwhile, again.
     assert_eq!(world.call("PUT", "/users/ada/ban", ""), (200, banned));
@@ -205,7 +205,7 @@ fn an_id_without_a_user_can_be_banned_but_not_a_guest_or_the_server() {
             || unreachable!(),
         )
         .unwrap_err();
-    assert_eq!(refused.code, FailureCode::Banned);
+    assert_eq!(refused.code, FailureCode::Suspended);
     assert!(world.store.get(&keys::user("mallory")).unwrap().is_none());
 
     for id in ["guest-gw1-3", "server", "everyone", "a.b"] {

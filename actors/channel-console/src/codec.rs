@@ -6,6 +6,9 @@
 //! `{"type":"event","event":<envelope>}` per event heard, the envelope as wcc publishes it.
 
 use channel_kit::Frame;
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -76,10 +79,9 @@ pub fn error(refusal: &Refusal) -> String {
 }
 
 /// An event envelope as the console gets it; `None` for text that is no JSON object (nothing
-/// wcc publishes), so a stray publish cannot break a console's parser.
+/// wcc publishes), so a stray publish cannot break a console's parser. The envelope goes as it
+/// was published, byte for byte: re-encoding it could round a number in a message's content.
 pub fn event(envelope: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(envelope).ok()?;
-    value
-        .is_object()
-        .then(|| json!({"type": "event", "event": value}).to_string())
+    serde_json::from_str::<BTreeMap<String, IgnoredAny>>(envelope).ok()?;
+    Some(format!(r#"{{"type":"event","event":{}}}"#, envelope.trim()))
 }

@@ -178,6 +178,12 @@ fn events_reach_the_console_as_wcc_publishes_them() {
     assert_eq!(frame["event"]["type"], "GatewayAlive");
     assert_eq!(frame["event"]["data"]["gateway"], "g1");
     assert_eq!(frame["event"]["at"], 42);
+    // Byte for byte: a number in a message's content is not rounded on the way.
+    let precise = r#"{"v":1,"at":1,"type":"MessagePublished","data":{"message":{"content":{"n":1.111111111111111e50}}}}"#;
+    assert_eq!(
+        Console::render(precise, &backend).unwrap(),
+        format!(r#"{{"type":"event","event":{precise}}}"#)
+    );
     assert_eq!(Console::render("not json", &backend), None);
     assert_eq!(Console::render("[1]", &backend), None);
 }

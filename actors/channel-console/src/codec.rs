@@ -6,9 +6,6 @@
 //! `{"type":"event","event":<envelope>}` per event heard, the envelope as wcc publishes it.
 
 use channel_kit::Frame;
-use std::collections::BTreeMap;
-
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -82,6 +79,6 @@ pub fn error(refusal: &Refusal) -> String {
 /// wcc publishes), so a stray publish cannot break a console's parser. The envelope goes as it
 /// was published, byte for byte: re-encoding it could round a number in a message's content.
 pub fn event(envelope: &str) -> Option<String> {
-    serde_json::from_str::<BTreeMap<String, IgnoredAny>>(envelope).ok()?;
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(envelope).ok()?;
     Some(format!(r#"{{"type":"event","event":{}}}"#, envelope.trim()))
 }

@@ -1,23 +1,22 @@
 //! The operator console end to end, in a real Chromium: the page wcc serves on its admin
-//! listener, signed in with the admin token, watching a room while a venueless client and a
-//! Cadmium client talk in it, broadcasting, removing a message, and showing who is online and
-//! how each gateway is doing. A wrong token is refused first.
+//! listener, signed in with the admin token, watching a room while a venueless client talks in
+//! it, broadcasting, removing a message, watching a user's direct messages while a Cadmium client
+//! (Cadmium speaks private chats only) writes to them, and showing who is online and how each
+//! gateway is doing. A wrong token is refused first.
 //!
-//! Screenshots (`console-refused.png`, `console-live.png`, `console-health.png`, and
+//! Screenshots (`console-refused.png`, `console-live.png`, `console-health.png`,
+//! `console-overview.png`, and
 //! `console-failed.png` when a step fails) go to the browser's state folder, printed at the end.
 
 mod common;
 
 use anyhow::{ensure, Context, Result};
-use common::{
-    browser::Browser,
-    cadmium::{GENERAL, MESSAGE},
-    Observer, Wcc, ADMIN_TOKEN,
-};
+use common::{browser::Browser, Observer, Wcc, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 const ROOM: &str = "town-hall";
 const ROOM_NAME: &str = "Town Hall";
+const BROADCAST: &str = "the server closes at midnight";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_watches_a_room_live_in_the_console() -> Result<()> {
@@ -69,15 +68,18 @@ async fn steps(wcc: &Wcc, browser: &Browser) -> Result<()> {
     a_room_created_in_the_console_is_listed_and_selected(wcc, browser)
         .await
         .context("a_room_created_in_the_console_is_listed_and_selected")?;
-    let mut talk = messages_from_venueless_and_cadmium_appear_live(wcc, browser)
+    let mut talk = a_venueless_message_appears_live(wcc, browser)
         .await
-        .context("messages_from_venueless_and_cadmium_appear_live")?;
+        .context("a_venueless_message_appears_live")?;
     a_broadcast_shows_in_the_room_and_reaches_venueless(browser, &mut talk)
         .await
         .context("a_broadcast_shows_in_the_room_and_reaches_venueless")?;
     a_removed_message_is_marked_and_venueless_hears_it(browser, &mut talk)
         .await
         .context("a_removed_message_is_marked_and_venueless_hears_it")?;
+    a_cadmium_message_appears_live_in_the_direct_messages_it_went_to(wcc, browser, &mut talk)
+        .await
+        .context("a_cadmium_message_appears_live_in_the_direct_messages_it_went_to")?;
     people_online_and_gateway_health_are_shown(browser, &mut observer, &talk)
         .await
         .context("people_online_and_gateway_health_are_shown")?;
@@ -89,7 +91,7 @@ struct Talk {
     vera: common::Venueless,
     vera_id: String,
     /// Kept open so Carla stays online for the people panel.
-    _carla: common::cadmium::Cadmium,
+    carla: Option<common::cadmium::Cadmium>,
     /// The event id of Vera's message in the room.
     vera_event: u64,
 }
@@ -190,24 +192,7 @@ async fn a_room_created_in_the_console_is_listed_and_selected(
     browser
         .wait_text("#room-title", ROOM_NAME, |text| text == ROOM_NAME)
         .await?;
-    // Watched live, and its (empty) history loaded: whatever appears from now on came live.
-    browser
-        .wait_for(
-            &format!("the feed to answer watching {ROOM}"),
-            "return (window.wccFeedReplies || []).some(\
-               (f) => f.type === 'watching' && f.room === arguments[0]);",
-            vec![json!(ROOM)],
-        )
-        .await?;
-    browser
-        .wait_for(
-            &format!("the history of {ROOM} to load"),
-            "return performance.getEntriesByType('resource').some(\
-               (e) => e.name.includes('/rooms/' + arguments[0] + '/messages') \
-                      && e.responseEnd > 0);",
-            vec![json!(ROOM)],
-        )
-        .await?;
+    watched_with_history(browser, ROOM).await?;
     let shown = browser
         .eval(
             "return document.querySelectorAll('#messages li.message').length;",
@@ -218,10 +203,30 @@ async fn a_room_created_in_the_console_is_listed_and_selected(
     Ok(())
 }
 
-async fn messages_from_venueless_and_cadmium_appear_live(
-    wcc: &Wcc,
-    browser: &Browser,
-) -> Result<Talk> {
+/// Waits until the feed watches `room` and the page has loaded its history: whatever appears in
+/// `#messages` from then on came live.
+async fn watched_with_history(browser: &Browser, room: &str) -> Result<()> {
+    browser
+        .wait_for(
+            &format!("the feed to answer watching {room}"),
+            "return (window.wccFeedReplies || []).some(\
+               (f) => f.type === 'watching' && f.room === arguments[0]);",
+            vec![json!(room)],
+        )
+        .await?;
+    browser
+        .wait_for(
+            &format!("the history of {room} to load"),
+            "return performance.getEntriesByType('resource').some(\
+               (e) => e.name.includes('/rooms/' + arguments[0] + '/messages') \
+                      && e.responseEnd > 0);",
+            vec![json!(room)],
+        )
+        .await
+        .map(drop)
+}
+
+async fn a_venueless_message_appears_live(wcc: &Wcc, browser: &Browser) -> Result<Talk> {
     let mut vera = wcc.venueless().await?;
     let vera_id = vera.login("client-vera", Some("Vera")).await?;
     let joined = vera.request("chat.join", json!({"channel": ROOM})).await?;
@@ -239,23 +244,6 @@ async fn messages_from_venueless_and_cadmium_appear_live(
         .await?;
     let vera_event = echo["event_id"].as_u64().context("an event id")?;
 
-    // Cadmium speaks private chats; a room is addressed as Cadmium names group chats,
-    // `!<room>@<server>`. It has no request to join one: the operator adds Carla.
-    let mut carla = wcc.cadmium().await?;
-    carla.register("carla", "carla's passphrase").await?;
-    let (status, body) = wcc
-        .admin("PUT", &format!("/rooms/{ROOM}/members/carla"), None)
-        .await?;
-    ensure!(status == 200, "Carla added to {ROOM}: {status} {body}");
-    let reply = carla
-        .request(
-            MESSAGE,
-            &[&format!("!{ROOM}@wcc.local")],
-            json!({"type": GENERAL, "content": {"text": "hello from cadmium"}}),
-        )
-        .await?;
-    ensure!(reply["ok"] == true, "Carla's message to {ROOM}: {reply}");
-
     let vera_row = shown_message(browser, "hello from venueless").await?;
     ensure!(
         vera_row.event_id == vera_event.to_string(),
@@ -270,31 +258,17 @@ async fn messages_from_venueless_and_cadmium_appear_live(
         vera_row.sender.contains(&vera_id) || vera_row.sender.contains("Vera"),
         "Vera ({vera_id}) sent it: {vera_row:?}"
     );
-    let carla_row = shown_message(browser, "hello from cadmium").await?;
-    ensure!(
-        carla_row.channel == "cadmium",
-        "Carla's message came through Cadmium: {carla_row:?}"
-    );
-    ensure!(
-        carla_row.sender.contains("carla"),
-        "Carla sent it: {carla_row:?}"
-    );
     let count = browser
         .eval(
             "return document.querySelectorAll('#messages li.message').length;",
             vec![],
         )
         .await?;
-    ensure!(
-        count == json!(2),
-        "two messages in {ROOM}, each once: {count}"
-    );
-    scroll_into_view(browser, "#messages").await?;
-    browser.screenshot("console-live.png").await?;
+    ensure!(count == json!(1), "one message in {ROOM}, once: {count}");
     Ok(Talk {
         vera,
         vera_id,
-        _carla: carla,
+        carla: None,
         vera_event,
     })
 }
@@ -345,7 +319,7 @@ async fn a_broadcast_shows_in_the_room_and_reaches_venueless(
     browser: &Browser,
     talk: &mut Talk,
 ) -> Result<()> {
-    let text = "the server closes at midnight";
+    let text = BROADCAST;
     browser.fill("#broadcast-text", text).await?;
     browser.click("#broadcast-button").await?;
     let row = shown_message(browser, text).await?;
@@ -393,12 +367,48 @@ async fn a_removed_message_is_marked_and_venueless_hears_it(
         heard["channel"] == ROOM && heard["sender"] == Value::Null,
         "Vera hears her message removed: {heard}"
     );
-    // Only that message: Carla's stays as it was.
-    let carla_row = shown_message(browser, "hello from cadmium").await?;
+    // Only that message: the broadcast stays as it was.
+    let broadcast = shown_message(browser, BROADCAST).await?;
     ensure!(
-        !carla_row.class.split_whitespace().any(|c| c == "removed"),
-        "Carla's message is untouched: {carla_row:?}"
+        !broadcast.class.split_whitespace().any(|c| c == "removed"),
+        "the broadcast is untouched: {broadcast:?}"
     );
+    Ok(())
+}
+
+/// Cadmium speaks private chats only, so its messages go to users' direct rooms. The operator
+/// opens Vera's direct messages from the people panel while Carla writes to her.
+async fn a_cadmium_message_appears_live_in_the_direct_messages_it_went_to(
+    wcc: &Wcc,
+    browser: &Browser,
+    talk: &mut Talk,
+) -> Result<()> {
+    let mut carla = wcc.cadmium().await?;
+    carla.register("carla", "carla's passphrase").await?;
+    let vera = &talk.vera_id;
+    let open = format!("#people li[data-user=\"{vera}\"] .direct");
+    browser.wait_visible(&open).await?;
+    browser.click(&open).await?;
+    browser
+        .wait_text("#room-title", "Vera's direct messages", |text| {
+            text.contains("Direct messages") && text.contains(vera.as_str())
+        })
+        .await?;
+    watched_with_history(browser, vera).await?;
+
+    let reply = carla
+        .say(&format!("@{vera}@wcc.local"), "hello from cadmium")
+        .await?;
+    ensure!(reply["ok"] == true, "Carla's message to Vera: {reply}");
+    let row = shown_message(browser, "hello from cadmium").await?;
+    ensure!(
+        row.channel == "cadmium",
+        "Carla's message came through Cadmium: {row:?}"
+    );
+    ensure!(row.sender.contains("carla"), "Carla sent it: {row:?}");
+    scroll_into_view(browser, "#messages").await?;
+    browser.screenshot("console-live.png").await?;
+    talk.carla = Some(carla);
     Ok(())
 }
 
@@ -441,5 +451,8 @@ async fn people_online_and_gateway_health_are_shown(
     browser.wait_visible("#health-chart").await?;
     scroll_into_view(browser, "#health").await?;
     browser.screenshot("console-health.png").await?;
+    // The whole console as the operator left it (the README's picture).
+    browser.eval("window.scrollTo(0, 0);", vec![]).await?;
+    browser.screenshot("console-overview.png").await?;
     Ok(())
 }

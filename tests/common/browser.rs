@@ -53,7 +53,7 @@ impl Browser {
                     "--no-first-run",
                     "--no-default-browser-check",
                     "--disable-extensions",
-                    "--window-size=1280,900",
+                    "--window-size=1440,1000",
                     format!("--user-data-dir={}", state.join("profile").display()),
                 ],
             },

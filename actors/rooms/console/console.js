@@ -19,11 +19,13 @@
   const BACKOFF = { firstMs: 500, maxMs: 30000 };
   const SERIES = 6; // colours in console.css (.series-0 … .series-5)
   const SVG_NS = 'http://www.w3.org/2000/svg';
+  const OPERATOR = 'operator'; // wcc's reserved id of the consoles' own feed sessions
 
   const state = {
     token: null,
     rooms: [],
     room: null, // id of the selected room
+    direct: false, // whether it is a user's direct room (their direct messages), not a listed room
     messages: new Map(), // event id -> <li> of the selected room
     people: { timer: null, lastMs: 0 },
     health: new Map(), // gateway -> { samples: [...], intervalMs }
@@ -390,7 +392,7 @@
     state.rooms = Array.isArray(rooms) ? rooms : [];
     reconcile($('rooms'), state.rooms, (room) => room.id, 'data-room', createRoomItem, updateRoomItem);
     const selected = state.rooms.find((room) => room.id === state.room);
-    if (state.room && !selected) selectRoom(null);
+    if (state.room && !selected && !state.direct) selectRoom(null);
     else if (selected) renderRoomHeader(selected);
   }
 
@@ -419,9 +421,11 @@
     if (li) selectRoom(li.getAttribute('data-room'));
   }
 
-  function selectRoom(id) {
-    if (id === state.room) return;
+  // `direct`: the room is a user's direct room (named by their id), which no room list shows.
+  function selectRoom(id, direct = false) {
+    if (id === state.room && direct === state.direct) return;
     state.room = id;
+    state.direct = direct;
     state.messages.clear();
     $('messages').replaceChildren();
     for (const li of $('rooms').children) markSelected(li);
@@ -429,8 +433,10 @@
     $('live').hidden = !id;
     syncWatch();
     if (!id) return;
-    const room = roomById(id);
+    const room = direct ? { id, name: `Direct messages of ${id}`, kind: 'direct' } : roomById(id);
     renderRoomHeader(room);
+    // A direct room is its owner's: it has no name to change, no join rule, no broadcast.
+    for (const form of ['rename-form', 'rule-form', 'broadcast-form']) $(form).hidden = direct;
     $('rename-name').value = room.name || '';
     loadMembers(id).catch(report);
     loadRule(id).catch(report);
@@ -692,14 +698,17 @@
     reconcile($('people'), users, (u) => u.user, 'data-user', createPersonItem, (li, u) => {
       li.querySelector('.user').textContent = u.user;
       li.querySelector('.channels').textContent = (u.channels || []).join(', ');
+      // Consoles (this one included) are listed, but an operator does not ban operators.
+      for (const cls of ['direct', 'disconnect', 'ban', 'delete']) li.querySelector('.' + cls).hidden = u.user === OPERATOR;
     });
   }
 
   function createPersonItem() {
     const li = el('li', 'person');
     li.append(el('span', 'user'), el('span', 'channels'));
-    for (const [cls, label] of [['sessions', 'sessions'], ['disconnect', 'disconnect'], ['ban', 'ban'], ['delete', 'delete']]) {
-      li.append(el('button', cls === 'sessions' ? 'quiet sessions' : `danger ${cls}`, label, { type: 'button' }));
+    for (const [cls, label] of [['sessions', 'sessions'], ['direct', 'direct messages'], ['disconnect', 'disconnect'], ['ban', 'ban'], ['delete', 'delete']]) {
+      const quiet = cls === 'sessions' || cls === 'direct';
+      li.append(el('button', quiet ? `quiet ${cls}` : `danger ${cls}`, label, { type: 'button' }));
     }
     li.append(el('ul', 'session-list'));
     return li;
@@ -707,6 +716,7 @@
 
   const PERSON_ACTIONS = {
     sessions: showSessions,
+    direct: (user) => selectRoom(user, true),
     disconnect: (user) => userAction(user, 'POST', 'disconnect', `Disconnect every session of ${user}?`, `${user} disconnected`),
     ban: (user) => userAction(user, 'PUT', 'ban', `Ban ${user} from the whole server?`, `${user} banned`),
     delete: (user) => userAction(user, 'DELETE', null, `Delete user ${user} for good?`, `${user} deleted`),

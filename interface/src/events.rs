@@ -329,12 +329,16 @@ mod tests {
     fn the_operators_feed_is_the_lattice_subject_and_rooms_are_their_own() {
         assert_eq!(feed_subject(crate::ids::OPERATOR), GLOBAL_SUBJECT);
         assert_eq!(feed_subject("lobby"), "wcc.events.rooms.lobby");
-        assert_eq!(feed_subject(crate::ids::EVERYONE), "wcc.events.rooms.everyone");
+        assert_eq!(
+            feed_subject(crate::ids::EVERYONE),
+            "wcc.events.rooms.everyone"
+        );
     }
 
     #[test]
     fn old_heartbeats_without_figures_still_parse() {
-        let old = r#"{"v":1,"at":1,"type":"GatewayAlive","data":{"gateway":"g","interval_ms":5000}}"#;
+        let old =
+            r#"{"v":1,"at":1,"type":"GatewayAlive","data":{"gateway":"g","interval_ms":5000}}"#;
         assert_eq!(
             Envelope::parse(old.as_bytes()).map(|e| e.event),
             Some(Event::GatewayAlive {

@@ -86,7 +86,10 @@ fn watch(mut session: Session, room: &str, backend: &impl Backend) -> Outcome {
     session.data = watching.to_data();
     Outcome {
         session,
-        actions: vec![Action::Subscribe(grant), Action::Send(codec::watching(room))],
+        actions: vec![
+            Action::Subscribe(grant),
+            Action::Send(codec::watching(room)),
+        ],
     }
 }
 

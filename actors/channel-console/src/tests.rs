@@ -47,7 +47,11 @@ fn closes(outcome: &Outcome) -> bool {
 }
 
 fn signed_in(backend: &CoreBackend) -> Session {
-    let out = send(Session::default(), json!({"type": "auth", "token": TOKEN}), backend);
+    let out = send(
+        Session::default(),
+        json!({"type": "auth", "token": TOKEN}),
+        backend,
+    );
     assert_eq!(sent(&out), vec![json!({"type": "ready"})]);
     out.session
 }
@@ -55,7 +59,11 @@ fn signed_in(backend: &CoreBackend) -> Session {
 #[test]
 fn the_admin_token_signs_in_as_the_operator_and_hears_the_lattice() {
     let backend = backend();
-    let out = send(Session::default(), json!({"type": "auth", "token": TOKEN}), &backend);
+    let out = send(
+        Session::default(),
+        json!({"type": "auth", "token": TOKEN}),
+        &backend,
+    );
     assert_eq!(out.session.user.as_deref(), Some(ids::OPERATOR));
     assert_eq!(
         backend.subscribed(&out.actions, out.session.user.as_deref()),
@@ -77,14 +85,20 @@ fn a_wrong_or_missing_token_is_refused_and_the_socket_closed() {
         assert_eq!(out.session.user, None, "{frame}");
         assert!(closes(&out), "{frame}");
         assert_eq!(sent(&out)[0]["code"], "unauthorized", "{frame}");
-        assert!(backend.subscribed(&out.actions, Some(ids::OPERATOR)).is_empty());
+        assert!(backend
+            .subscribed(&out.actions, Some(ids::OPERATOR))
+            .is_empty());
     }
 }
 
 #[test]
 fn with_no_token_configured_nobody_signs_in() {
     let backend = CoreBackend::new();
-    let out = send(Session::default(), json!({"type": "auth", "token": TOKEN}), &backend);
+    let out = send(
+        Session::default(),
+        json!({"type": "auth", "token": TOKEN}),
+        &backend,
+    );
     assert!(closes(&out));
     assert!(sent(&out)[0]["message"]
         .as_str()
@@ -101,13 +115,26 @@ fn a_signed_in_console_watches_and_unwatches_rooms_that_exist() {
         backend.subscribed(&out.actions, Some(ids::OPERATOR)),
         vec!["lobby".to_string()]
     );
-    assert_eq!(sent(&out), vec![json!({"type": "watching", "room": "lobby"})]);
+    assert_eq!(
+        sent(&out),
+        vec![json!({"type": "watching", "room": "lobby"})]
+    );
 
     // Watching twice subscribes once.
-    let again = send(out.session, json!({"type": "watch", "room": "lobby"}), &backend);
-    assert!(backend.subscribed(&again.actions, Some(ids::OPERATOR)).is_empty());
+    let again = send(
+        out.session,
+        json!({"type": "watch", "room": "lobby"}),
+        &backend,
+    );
+    assert!(backend
+        .subscribed(&again.actions, Some(ids::OPERATOR))
+        .is_empty());
 
-    let out = send(again.session, json!({"type": "unwatch", "room": "lobby"}), &backend);
+    let out = send(
+        again.session,
+        json!({"type": "unwatch", "room": "lobby"}),
+        &backend,
+    );
     assert_eq!(
         out.actions,
         vec![
@@ -116,7 +143,11 @@ fn a_signed_in_console_watches_and_unwatches_rooms_that_exist() {
         ]
     );
 
-    let unknown = send(out.session, json!({"type": "watch", "room": "nowhere"}), &backend);
+    let unknown = send(
+        out.session,
+        json!({"type": "watch", "room": "nowhere"}),
+        &backend,
+    );
     assert_eq!(sent(&unknown)[0]["code"], "unknown_room");
     assert!(!closes(&unknown));
 }
@@ -131,9 +162,15 @@ fn a_console_watches_a_bounded_number_of_rooms() {
         session = send(session, json!({"type": "watch", "room": room}), &backend).session;
     }
     backend.add_room("onemore", "text");
-    let out = send(session, json!({"type": "watch", "room": "onemore"}), &backend);
+    let out = send(
+        session,
+        json!({"type": "watch", "room": "onemore"}),
+        &backend,
+    );
     assert_eq!(sent(&out)[0]["code"], "limit");
-    assert!(backend.subscribed(&out.actions, Some(ids::OPERATOR)).is_empty());
+    assert!(backend
+        .subscribed(&out.actions, Some(ids::OPERATOR))
+        .is_empty());
 }
 
 #[test]

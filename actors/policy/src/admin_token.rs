@@ -39,8 +39,8 @@ impl std::fmt::Display for Refusal {
 /// unset).
 pub fn check(configured: Option<&str>, presented: &[u8]) -> Result<(), Refusal> {
     let configured = configured.map(str::trim).filter(|hex| !hex.is_empty());
-    let expected = sha256_from_hex(configured.ok_or(Refusal::Disabled)?)
-        .ok_or(Refusal::Misconfigured)?;
+    let expected =
+        sha256_from_hex(configured.ok_or(Refusal::Disabled)?).ok_or(Refusal::Misconfigured)?;
     // An empty token is never the admin's, whatever hash is configured.
     if presented.is_empty() || !bool::from(Sha256::digest(presented).ct_eq(&expected)) {
         return Err(Refusal::WrongToken);
@@ -77,7 +77,10 @@ mod tests {
     fn the_token_whose_hash_is_configured_passes_in_either_case_of_hex() {
         let hex = hash_of("s3cret");
         assert_eq!(check(Some(&hex), b"s3cret"), Ok(()));
-        assert_eq!(check(Some(&format!(" {} ", hex.to_uppercase())), b"s3cret"), Ok(()));
+        assert_eq!(
+            check(Some(&format!(" {} ", hex.to_uppercase())), b"s3cret"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -95,6 +98,9 @@ mod tests {
         assert_eq!(check(None, b"x"), Err(Refusal::Disabled));
         assert_eq!(check(Some("  "), b"x"), Err(Refusal::Disabled));
         assert_eq!(check(Some("abc"), b"x"), Err(Refusal::Misconfigured));
-        assert_eq!(check(Some(&"g".repeat(64)), b"x"), Err(Refusal::Misconfigured));
+        assert_eq!(
+            check(Some(&"g".repeat(64)), b"x"),
+            Err(Refusal::Misconfigured)
+        );
     }
 }

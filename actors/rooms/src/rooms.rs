@@ -219,7 +219,9 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             Principal::User(user) => user.as_str(),
             Principal::Operator => ids::OPERATOR,
             Principal::Server => {
-                return Err(Failure::denied("only a user's or the operator's connection hears rooms"))
+                return Err(Failure::denied(
+                    "only a user's or the operator's connection hears rooms",
+                ))
             }
         };
         if *actor == Principal::Operator {

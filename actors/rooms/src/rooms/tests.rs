@@ -448,7 +448,10 @@ fn the_operators_console_hears_rooms_that_exist_and_the_lattice_feed() {
             .grant_subscription(&Principal::Operator, feed, key, 1_000)
             .unwrap();
         let checked = wcc_interface::grant::verify(key, &grant, Some(operator), 1_000).unwrap();
-        assert_eq!((checked.room.as_str(), checked.user.as_str()), (feed, operator));
+        assert_eq!(
+            (checked.room.as_str(), checked.user.as_str()),
+            (feed, operator)
+        );
         // A user's connection cannot use the operator's grant.
         assert!(wcc_interface::grant::verify(key, &grant, Some("alice"), 1_000).is_err());
     }

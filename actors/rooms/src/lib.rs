@@ -101,27 +101,59 @@ impl<T: wcc_bus::Publisher + ?Sized> Publisher for T {}
 /// Test doubles shared by the unit tests of every module.
 #[cfg(test)]
 pub(crate) mod fakes {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
 
+    use messages::{Announcement, Limits};
     use wcc_interface::{
-        events, ids, notes, Envelope, Event, Failure, FailureCode, Note, Principal, StoredMessage,
+        events, ids, notes, Envelope, Event, Failure, Note, Principal, StoredMessage,
     };
+    use wcc_kv::MemoryStore;
 
     use crate::operator::Messages;
 
-    /// The messages actor in miniature: remembers every announce as (room, channel, event type,
-    /// content), keeps the messages (event ids counting from 1 across rooms) and pages and masks
-    /// them as the messages actor does. Every history and removal call is recorded with its
-    /// principal.
+    /// The clock of [`Core`]'s messages (the trait passes none: the messages component reads
+    /// its own), the time the admin tests hand to every request.
+    pub const MESSAGES_NOW_MS: u64 = 1000;
+
+    /// What a test's rooms core runs on: one store and one recording publisher, with the
+    /// messages actor's real core (the `messages` crate) behind [`Messages`] over both, as the
+    /// two components share one KV bucket and one bus. A broadcast is stored, numbered and
+    /// published by the messages core itself, and history, paging and masking are its own.
+    /// The adapter supplies only what the messages component's host would: the clock
+    /// ([`MESSAGES_NOW_MS`]), default limits and message ids (`m1`, `m2`, … where the component
+    /// draws UUIDs). It records each call for assertions and decides nothing.
     #[derive(Default)]
-    pub struct FakeMessages {
-        pub calls: RefCell<Vec<(String, String, String, String)>>,
-        pub stored: RefCell<Vec<StoredMessage>>,
+    pub struct Core {
+        pub store: MemoryStore,
+        pub publisher: RecordingPublisher,
+        /// (room, channel, event type, content) of each announce asked.
+        pub announced: RefCell<Vec<(String, String, String, String)>>,
         /// (principal, room) of each history or removal asked.
         pub readers: RefCell<Vec<(Principal, String)>>,
+        ids_given: Cell<u64>,
     }
 
-    impl Messages for FakeMessages {
+    impl Core {
+        /// Every stored message of `room`, oldest first, as the server reads them.
+        pub fn stored(&self, room: &str) -> Vec<StoredMessage> {
+            let count = messages::MAX_HISTORY_COUNT;
+            let mut all = Vec::new();
+            let mut before = None;
+            loop {
+                let page = messages::history(&self.store, &Principal::Server, room, before, count)
+                    .expect("a room's history");
+                match page.last() {
+                    Some(oldest) => before = Some(oldest.event_id),
+                    None => break,
+                }
+                all.extend(page);
+            }
+            all.reverse();
+            all
+        }
+    }
+
+    impl Messages for Core {
         fn announce(
             &self,
             room: &str,
@@ -129,27 +161,30 @@ pub(crate) mod fakes {
             event_type: &str,
             content: &str,
         ) -> Result<StoredMessage, Failure> {
-            let mut calls = self.calls.borrow_mut();
-            calls.push((
+            self.announced.borrow_mut().push((
                 room.into(),
                 channel.into(),
                 event_type.into(),
                 content.into(),
             ));
-            let content = serde_json::from_str(content)
-                .map_err(|e| Failure::invalid(format!("content is not JSON: {e}")))?;
-            let message = StoredMessage {
-                id: format!("m{}", calls.len()),
+            let announcement = Announcement {
                 room: room.into(),
-                event_id: calls.len() as u64,
-                sender: ids::SERVER_USER.into(),
                 channel: channel.into(),
                 event_type: event_type.into(),
-                content,
-                sent_at: 1000,
+                content: content.into(),
             };
-            self.stored.borrow_mut().push(message.clone());
-            Ok(message)
+            let new_id = || {
+                self.ids_given.set(self.ids_given.get() + 1);
+                format!("m{}", self.ids_given.get())
+            };
+            messages::announce(
+                &self.store,
+                &self.publisher,
+                Limits::default(),
+                announcement,
+                MESSAGES_NOW_MS,
+                new_id,
+            )
         }
 
         fn history(
@@ -160,15 +195,7 @@ pub(crate) mod fakes {
             count: u32,
         ) -> Result<Vec<StoredMessage>, Failure> {
             self.readers.borrow_mut().push((actor.clone(), room.into()));
-            Ok(self
-                .stored
-                .borrow()
-                .iter()
-                .rev()
-                .filter(|m| m.room == room && before.is_none_or(|b| m.event_id < b))
-                .take(count as usize)
-                .cloned()
-                .collect())
+            messages::history(&self.store, actor, room, before, count)
         }
 
         fn remove_message(
@@ -178,17 +205,14 @@ pub(crate) mod fakes {
             event_id: u64,
         ) -> Result<StoredMessage, Failure> {
             self.readers.borrow_mut().push((actor.clone(), room.into()));
-            let mut stored = self.stored.borrow_mut();
-            let message = stored
-                .iter_mut()
-                .find(|m| m.room == room && m.event_id == event_id)
-                .ok_or_else(|| {
-                    Failure::new(FailureCode::Invalid, format!("no message {event_id}"))
-                })?;
-            message.sender.clear();
-            message.event_type = "message.removed".into();
-            message.content = serde_json::json!({});
-            Ok(message.clone())
+            messages::remove_message(
+                &self.store,
+                &self.publisher,
+                actor,
+                room,
+                event_id,
+                MESSAGES_NOW_MS,
+            )
         }
     }
 

@@ -8,7 +8,7 @@ use wcc_interface::Failure;
 use wcc_kv::MemoryStore;
 
 use super::*;
-use crate::fakes::{FakeMessages, RecordingPublisher};
+use crate::fakes::{Core, RecordingPublisher, MESSAGES_NOW_MS};
 
 const TOKEN: &str = "s3cret";
 
@@ -52,7 +52,7 @@ fn test_console_files(path: &str) -> Option<(&'static str, &'static [u8])> {
 
 const FEED: &str = "ws://127.0.0.1:8080/console";
 
-type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence, FakeMessages>;
+type TestAdmin<'a> = Admin<'a, MemoryStore, RecordingPublisher, FakePresence, Core>;
 
 /// A response as a client reads it: status, headers by lowercase name, body as JSON (`Null`
 /// when none or not JSON) and as bytes.
@@ -72,11 +72,10 @@ impl Reply {
     }
 }
 
+/// The rooms core's store and publisher, with the real messages core over them, and presence.
 struct World {
-    store: MemoryStore,
-    publisher: RecordingPublisher,
+    core: Core,
     presence: FakePresence,
-    messages: FakeMessages,
 }
 
 impl World {
@@ -93,8 +92,7 @@ impl World {
             ("ada".to_string(), session)
         };
         Self {
-            store: MemoryStore::new(),
-            publisher: RecordingPublisher::default(),
+            core: Core::default(),
             presence: FakePresence {
                 online: vec![online],
                 sessions: vec![
@@ -102,17 +100,16 @@ impl World {
                     session("gwc3-12", "cadmium"),
                 ],
             },
-            messages: FakeMessages::default(),
         }
     }
 
     /// The API with `hash` as its configured `admin_token_sha256`.
     fn admin(&self, hash: Option<&str>) -> TestAdmin<'_> {
         Admin {
-            store: &self.store,
-            publisher: &self.publisher,
+            store: &self.core.store,
+            publisher: &self.core.publisher,
             presence: &self.presence,
-            messages: &self.messages,
+            messages: &self.core,
             token_sha256: Ok(hash.map(String::from)),
             console_feed_url: Ok(Some(FEED.into())),
             console_files: test_console_files,
@@ -160,7 +157,7 @@ impl World {
             headers,
             body: body.as_bytes(),
         };
-        let res = admin.handle(&req, 1000);
+        let res = admin.handle(&req, MESSAGES_NOW_MS);
         let headers = res.all_headers();
         let bytes = res.body.unwrap_or_default();
         let json = match res.content_type {
@@ -182,7 +179,7 @@ impl World {
     }
 
     fn add_user(&self, id: &str) {
-        Users::new(&self.store, &self.publisher)
+        Users::new(&self.core.store, &self.core.publisher)
             .login("venueless", id, 1, || id.to_string())
             .unwrap();
     }
@@ -314,7 +311,7 @@ fn every_route_but_health_and_the_console_needs_the_token() {
     world.add_user("ada");
     world.call("POST", "/rooms", r#"{"id":"lobby"}"#);
     world.call("POST", "/rooms/lobby/broadcast", r#"{"message":"hi"}"#);
-    let published = world.publisher.sent.borrow().len();
+    let published = world.core.publisher.sent.borrow().len();
     for (method, target) in [
         ("GET", "/rooms"),
         ("PATCH", "/rooms/lobby"),
@@ -340,14 +337,11 @@ fn every_route_but_health_and_the_console_needs_the_token() {
         );
     }
     // Nothing happened on the way.
-    assert_eq!(world.publisher.sent.borrow().len(), published);
-    assert!(world.messages.readers.borrow().is_empty());
+    assert_eq!(world.core.publisher.sent.borrow().len(), published);
+    assert!(world.core.readers.borrow().is_empty());
     assert_eq!(world.call("GET", "/users/ada", "").0, 200);
     assert_eq!(world.call("GET", "/users/ada/ban", "").1["banned"], false);
-    assert_eq!(
-        world.messages.stored.borrow()[0].event_type,
-        "channel.message"
-    );
+    assert_eq!(world.core.stored("lobby")[0].event_type, "channel.message");
 }
 
 mod console;

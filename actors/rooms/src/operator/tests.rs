@@ -1,18 +1,16 @@
-//! Unit tests of [`Operator`] on a `MemoryStore`, a recording publisher and a fake messages
-//! actor.
+//! Unit tests of [`Operator`] on a `MemoryStore`, a recording publisher and the messages actor's
+//! real core over both.
 
 use serde_json::json;
 use wcc_interface::{Envelope, Event, FailureCode};
 use wcc_kv::MemoryStore;
 
 use super::*;
-use crate::fakes::{FakeMessages, RecordingPublisher};
+use crate::fakes::{Core, RecordingPublisher};
 use crate::Users;
 
 struct World {
-    store: MemoryStore,
-    publisher: RecordingPublisher,
-    messages: FakeMessages,
+    core: Core,
 }
 
 impl World {
@@ -20,27 +18,26 @@ impl World {
     /// does, so the recording starts after it).
     fn new() -> Self {
         let world = Self {
-            store: MemoryStore::new(),
-            publisher: RecordingPublisher::default(),
-            messages: FakeMessages::default(),
+            core: Core::default(),
         };
-        Users::new(&world.store, &world.publisher)
+        Users::new(&world.core.store, &world.core.publisher)
             .login("venueless", "ada", 1, || "ada".into())
             .unwrap();
-        Rooms::new(&world.store, &world.publisher)
+        Rooms::new(&world.core.store, &world.core.publisher)
             .create_room("lobby", "Lobby", "text", 1)
             .unwrap();
-        world.publisher.sent.borrow_mut().clear();
+        world.core.publisher.sent.borrow_mut().clear();
         world
     }
 
-    fn operator(&self) -> Operator<'_, MemoryStore, RecordingPublisher, FakeMessages> {
-        Operator::new(&self.store, &self.publisher, &self.messages)
+    fn operator(&self) -> Operator<'_, MemoryStore, RecordingPublisher, Core> {
+        Operator::new(&self.core.store, &self.core.publisher, &self.core)
     }
 
     /// Every publish as (subject, body text).
     fn sent(&self) -> Vec<(String, String)> {
-        self.publisher
+        self.core
+            .publisher
             .sent
             .borrow()
             .iter()
@@ -55,7 +52,7 @@ fn adding_a_member_tells_the_room_then_the_users_sessions_once() {
     let operator = world.operator();
     assert!(operator.add_member("lobby", "ada", 5).unwrap());
     assert!(!operator.add_member("lobby", "ada", 6).unwrap());
-    assert!(Rooms::new(&world.store, &world.publisher)
+    assert!(Rooms::new(&world.core.store, &world.core.publisher)
         .is_member("lobby", "ada")
         .unwrap());
 
@@ -86,7 +83,7 @@ fn removing_a_member_tells_the_room_then_the_users_sessions_once() {
     assert!(!operator.remove_member("lobby", "ada", 5).unwrap());
     assert!(world.sent().is_empty(), "no note for a non-member");
     operator.add_member("lobby", "ada", 6).unwrap();
-    world.publisher.sent.borrow_mut().clear();
+    world.core.publisher.sent.borrow_mut().clear();
 
     assert!(operator.remove_member("lobby", "ada", 7).unwrap());
     let sent = world.sent();
@@ -135,7 +132,7 @@ fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
         json!({"type": "text", "body": "closing soon"})
     );
     assert_eq!(
-        world.messages.calls.borrow().clone(),
+        world.core.announced.borrow().clone(),
         [(
             "lobby".to_string(),
             ADMIN_CHANNEL.to_string(),
@@ -149,11 +146,28 @@ fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
         let refused = world.operator().broadcast("lobby", bad).unwrap_err();
         assert_eq!(refused.code, FailureCode::Invalid, "{bad}");
     }
-    assert_eq!(world.messages.calls.borrow().len(), 1);
-    assert!(
-        world.sent().is_empty(),
-        "the messages actor publishes, not us"
+    assert_eq!(world.core.announced.borrow().len(), 1);
+    assert_eq!(
+        (stored.channel.as_str(), stored.event_type.as_str()),
+        (ADMIN_CHANNEL, BROADCAST_EVENT_TYPE)
     );
+    assert_eq!(world.core.stored("lobby"), std::slice::from_ref(&stored));
+    // The messages actor publishes the message; the operator adds nothing of its own.
+    let published: Vec<(String, Event)> = world
+        .core
+        .publisher
+        .envelopes()
+        .into_iter()
+        .map(|(subject, envelope)| (subject, envelope.event))
+        .collect();
+    assert_eq!(
+        published,
+        [(
+            "wcc.events.rooms.lobby".to_string(),
+            Event::MessagePublished { message: stored }
+        )]
+    );
+    assert_eq!(world.sent().len(), 1, "{:?}", world.sent());
 }
 
 #[test]
@@ -194,7 +208,7 @@ fn a_message_to_one_connection_is_a_note_on_its_subject() {
 #[test]
 fn a_broker_outage_is_reported_to_the_operator() {
     let mut world = World::new();
-    world.publisher.fail = true;
+    world.core.publisher.fail = true;
     let operator = world.operator();
     assert_eq!(
         operator
@@ -235,7 +249,7 @@ fn a_disconnect_is_one_note_on_the_users_subject() {
 #[test]
 fn a_ban_outlasts_a_broker_outage_that_kept_its_sessions_open() {
     let mut world = World::new();
-    world.publisher.fail = true;
+    world.core.publisher.fail = true;
     let refused = world.operator().ban("ada", 5).unwrap_err();
     assert_eq!(
         refused.code,
@@ -246,7 +260,7 @@ fn a_ban_outlasts_a_broker_outage_that_kept_its_sessions_open() {
         world.operator().is_banned("ada").unwrap(),
         "and the ban holds"
     );
-    world.publisher.fail = false;
+    world.core.publisher.fail = false;
     assert!(!world.operator().ban("ada", 6).unwrap(), "banned already");
     assert_eq!(
         world.sent(),
@@ -276,7 +290,14 @@ fn history_is_oldest_first_and_removal_is_asked_as_the_operator() {
     let removed = world.operator().remove_message("lobby", 3).unwrap();
     assert_eq!(removed.event_type, "message.removed");
     assert_eq!(
-        world.messages.readers.borrow().clone(),
+        world.core.stored("lobby")[2],
+        removed,
+        "masked where it is stored"
+    );
+    let last = world.core.publisher.envelopes().pop().expect("a publish");
+    assert_eq!(last.1.event, Event::MessageUpdated { message: removed });
+    assert_eq!(
+        world.core.readers.borrow().clone(),
         [
             (Principal::Operator, "lobby".to_string()),
             (Principal::Operator, "lobby".to_string())
@@ -288,5 +309,5 @@ fn history_is_oldest_first_and_removal_is_asked_as_the_operator() {
     ] {
         assert_eq!(refused.code, FailureCode::UnknownRoom);
     }
-    assert_eq!(world.messages.readers.borrow().len(), 2);
+    assert_eq!(world.core.readers.borrow().len(), 2);
 }

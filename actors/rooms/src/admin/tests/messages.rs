@@ -1,7 +1,7 @@
 //! A room's stored messages: renaming, history pages and removals, all as the operator.
 
 use serde_json::{json, Value};
-use wcc_interface::{Principal, StoredMessage};
+use wcc_interface::{Event, Principal, StoredMessage};
 
 use super::World;
 
@@ -44,7 +44,12 @@ fn a_room_is_renamed_by_the_operator() {
     );
     assert_eq!(world.call("GET", "/rooms/lobby", "").1["name"], "Main hall");
     assert_eq!(
-        world.publisher.directory_parts().last().map(String::as_str),
+        world
+            .core
+            .publisher
+            .directory_parts()
+            .last()
+            .map(String::as_str),
         Some("rooms"),
         "room lists are told"
     );
@@ -90,7 +95,7 @@ fn history_is_the_newest_page_oldest_first() {
     let (_, page) = world.call("GET", "/rooms/lobby/messages?before=1", "");
     assert_eq!(page, json!([]));
 
-    let readers = world.messages.readers.borrow();
+    let readers = world.core.readers.borrow();
     assert!(readers
         .iter()
         .all(|(who, room)| *who == Principal::Operator && room == "lobby"));
@@ -131,7 +136,7 @@ fn bad_history_requests_are_refused() {
     );
     assert_eq!(world.call("GET", "/rooms/a%2Fb/messages", "").0, 400);
     assert!(
-        world.messages.readers.borrow().is_empty(),
+        world.core.readers.borrow().is_empty(),
         "the actor was never asked"
     );
 }
@@ -150,6 +155,15 @@ fn a_removed_message_is_masked_for_everyone() {
         ),
         (Some(2), Some("message.removed"), json!({}), Some(""))
     );
+    // Every protocol hears of it.
+    let (subject, last) = world.core.publisher.envelopes().pop().expect("a publish");
+    assert_eq!(subject, "wcc.events.rooms.lobby");
+    match last.event {
+        Event::MessageUpdated { message } => {
+            assert_eq!(serde_json::to_value(message).unwrap(), removed)
+        }
+        other => panic!("published {other:?}"),
+    }
     let (_, page) = world.call("GET", "/rooms/lobby/messages", "");
     let types: Vec<&str> = page
         .as_array()
@@ -162,7 +176,7 @@ fn a_removed_message_is_masked_for_everyone() {
         ["channel.message", "message.removed", "channel.message"]
     );
     assert_eq!(
-        world.messages.readers.borrow()[0],
+        world.core.readers.borrow()[0],
         (Principal::Operator, "lobby".to_string())
     );
 }
@@ -189,11 +203,8 @@ fn bad_removals_are_refused() {
         (status, reply["error"].as_str()),
         (404, Some("unknown_room"))
     );
-    assert!(world.messages.readers.borrow().is_empty());
+    assert!(world.core.readers.borrow().is_empty());
     // A message the room does not have is the messages actor's to refuse.
     assert_eq!(world.call("DELETE", "/rooms/lobby/messages/9", "").0, 400);
-    assert_eq!(
-        world.messages.stored.borrow()[0].event_type,
-        "channel.message"
-    );
+    assert_eq!(world.core.stored("lobby")[0].event_type, "channel.message");
 }

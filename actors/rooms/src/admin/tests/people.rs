@@ -17,7 +17,7 @@ fn ids(list: &Value) -> Vec<&str> {
 
 /// The notes published so far, as (subject, note).
 fn notes(world: &World) -> Vec<(String, Note)> {
-    world.publisher.notes()
+    world.core.publisher.notes()
 }
 
 fn disconnect(reason: &str) -> (String, Note) {
@@ -33,11 +33,11 @@ fn disconnect(reason: &str) -> (String, Note) {
 fn the_directory_lists_accounts_oldest_first_up_to_the_limit() {
     let world = World::new();
     for (n, id) in ["ada", "bob", "cy"].iter().enumerate() {
-        Users::new(&world.store, &world.publisher)
+        Users::new(&world.core.store, &world.core.publisher)
             .login("venueless", id, n as u64, || id.to_string())
             .unwrap();
     }
-    Users::new(&world.store, &world.publisher)
+    Users::new(&world.core.store, &world.core.publisher)
         .guest("gw1-9", 5)
         .unwrap();
     let (status, list) = world.call("GET", "/users", "");
@@ -116,14 +116,14 @@ fn a_users_sessions_name_their_gateway() {
 fn a_disconnect_is_a_note_to_every_session_of_the_user() {
     let world = World::new();
     world.add_user("ada");
-    world.publisher.sent.borrow_mut().clear();
+    world.core.publisher.sent.borrow_mut().clear();
     assert_eq!(
         world.call("POST", "/users/ada/disconnect", ""),
         (202, json!({"disconnected": true}))
     );
     assert_eq!(notes(&world), [disconnect("disconnected by an operator")]);
     // Nothing is stored: the user may sign in again.
-    Users::new(&world.store, &world.publisher)
+    Users::new(&world.core.store, &world.core.publisher)
         .login("venueless", "ada", 2, || unreachable!())
         .unwrap();
 
@@ -140,7 +140,7 @@ fn a_disconnect_is_a_note_to_every_session_of_the_user() {
 fn a_ban_is_stored_then_disconnects_and_refuses_sign_in_until_lifted() {
     let world = World::new();
     world.add_user("ada");
-    world.publisher.sent.borrow_mut().clear();
+    world.core.publisher.sent.borrow_mut().clear();
     let banned = json!({"user": "ada", "banned": true});
     let free = json!({"user": "ada", "banned": false});
     assert_eq!(world.call("GET", "/users/ada/ban", ""), (200, free.clone()));
@@ -153,7 +153,7 @@ fn a_ban_is_stored_then_disconnects_and_refuses_sign_in_until_lifted() {
         (200, banned.clone())
     );
     assert_eq!(notes(&world), [disconnect("banned by an operator")]);
-    let users = Users::new(&world.store, &world.publisher);
+    let users = Users::new(&world.core.store, &world.core.publisher);
     let refused = users
         .login("venueless", "ada", 2, || unreachable!())
         .unwrap_err();
@@ -179,7 +179,12 @@ fn a_ban_is_stored_then_disconnects_and_refuses_sign_in_until_lifted() {
             .id,
         "ada"
     );
-    assert!(!world.store.keys().iter().any(|k| k.starts_with("banned/")));
+    assert!(!world
+        .core
+        .store
+        .keys()
+        .iter()
+        .any(|k| k.starts_with("banned/")));
 }
 
 #[test]
@@ -187,7 +192,7 @@ fn an_id_without_a_user_can_be_banned_but_not_a_guest_or_the_server() {
     let world = World::new();
     // Kept from registration before anyone takes it.
     assert_eq!(world.call("PUT", "/users/mallory/ban", "").0, 200);
-    let accounts = Accounts::new(&world.store, &world.publisher);
+    let accounts = Accounts::new(&world.core.store, &world.core.publisher);
     let who = crate::accounts::Credentials {
         channel: "cadmium",
         client_id: "mallory",
@@ -206,7 +211,12 @@ fn an_id_without_a_user_can_be_banned_but_not_a_guest_or_the_server() {
         )
         .unwrap_err();
     assert_eq!(refused.code, FailureCode::Suspended);
-    assert!(world.store.get(&keys::user("mallory")).unwrap().is_none());
+    assert!(world
+        .core
+        .store
+        .get(&keys::user("mallory"))
+        .unwrap()
+        .is_none());
 
     for id in ["guest-gw1-3", "server", "everyone", "a.b"] {
         for method in ["PUT", "GET", "DELETE"] {
@@ -227,7 +237,7 @@ fn a_user_is_deleted_as_the_operator_and_stays_banned() {
     world.call("POST", "/rooms", r#"{"id":"lobby"}"#);
     world.call("PUT", "/rooms/lobby/members/ada", "");
     world.call("PUT", "/users/ada/ban", "");
-    world.publisher.sent.borrow_mut().clear();
+    world.core.publisher.sent.borrow_mut().clear();
 
     assert_eq!(world.call("DELETE", "/users/ada", ""), (204, Value::Null));
     assert_eq!(world.call("GET", "/users/ada", "").0, 404);

@@ -102,6 +102,7 @@ fn members_are_added_listed_and_removed() {
         (200, json!({"left": false}))
     );
     let events: Vec<Event> = world
+        .core
         .publisher
         .envelopes()
         .into_iter()
@@ -124,7 +125,7 @@ fn members_are_added_listed_and_removed() {
         ]
     );
     assert_eq!(
-        world.publisher.notes(),
+        world.core.publisher.notes(),
         [
             (
                 "wcc.sessions.user.ada".to_string(),
@@ -292,7 +293,9 @@ fn broadcasts_are_stored_messages_from_the_server() {
             "content": {"type": "text", "body": "closing at 5"}, "sent_at": 1000,
         })
     );
-    assert_eq!(world.messages.calls.borrow().len(), 1);
+    let stored = serde_json::to_value(world.core.stored("lobby")).unwrap();
+    assert_eq!(stored, json!([body]), "the message as stored");
+    assert_eq!(world.core.announced.borrow().len(), 1);
     for body in ["", r#"{"message": 5}"#, r#"{"text": "x"}"#] {
         let (status, reply) = world.call("POST", "/rooms/lobby/broadcast", body);
         assert_eq!(
@@ -306,7 +309,7 @@ fn broadcasts_are_stored_messages_from_the_server() {
         (status, reply["error"].as_str()),
         (404, Some("unknown_room"))
     );
-    assert_eq!(world.messages.calls.borrow().len(), 1);
+    assert_eq!(world.core.announced.borrow().len(), 1);
 }
 
 #[test]
@@ -321,7 +324,7 @@ fn a_message_to_one_connection_is_sent_as_a_note() {
         (202, json!({"sent": true}))
     );
     assert_eq!(
-        world.publisher.notes(),
+        world.core.publisher.notes(),
         [(
             "wcc.sessions.connection.gw1-3".to_string(),
             Note::Message {
@@ -341,7 +344,7 @@ fn a_message_to_one_connection_is_sent_as_a_note() {
             "{target} {body}"
         );
     }
-    assert_eq!(world.publisher.notes().len(), 1);
+    assert_eq!(world.core.publisher.notes().len(), 1);
 }
 
 #[test]

@@ -436,7 +436,7 @@
     const room = direct ? { id, name: `Direct messages of ${id}`, kind: 'direct' } : roomById(id);
     renderRoomHeader(room);
     // A direct room is its owner's: it has no name to change, no join rule, no broadcast.
-    for (const form of ['rename-form', 'rule-form', 'broadcast-form']) $(form).hidden = direct;
+    for (const part of ['rename-form', 'rule-heading', 'rule-current', 'rule-form', 'broadcast-heading', 'broadcast-form']) $(part).hidden = direct;
     $('rename-name').value = room.name || '';
     loadMembers(id).catch(report);
     loadRule(id).catch(report);

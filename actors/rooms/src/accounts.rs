@@ -175,7 +175,7 @@ impl<'a, S: Store, P: Publisher> Accounts<'a, S, P> {
     /// The user `who.client_id` names on `who.channel`, if `who.password` is theirs. Unknown
     /// names and wrong passwords fail the same way, so the answer does not tell which names
     /// exist. Throttled per account and per address; a success resets both. A user an operator
-    /// banned is refused (`banned`), but only once the password is right: the refusal tells no
+    /// banned is refused (`suspended`), but only once the password is right: the refusal tells no
     /// one else that the name exists.
     pub fn authenticate(
         &self,

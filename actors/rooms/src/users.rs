@@ -37,7 +37,7 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
     ///
     /// A sign-in never goes on without the user's direct room: a known user whose room is gone
     /// gets it again, and if it cannot be had the login fails. A known user an operator banned
-    /// is refused (`banned`); a new one has a new id, which no ban names.
+    /// is refused (`suspended`); a new one has a new id, which no ban names.
     pub fn login(
         &self,
         channel: &str,

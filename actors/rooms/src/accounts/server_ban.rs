@@ -21,7 +21,7 @@ pub fn is_banned<S: Store>(store: &S, user: &str) -> Result<bool, Failure> {
     Ok(store.get(&keys::server_ban(user))?.is_some())
 }
 
-/// `banned` if an operator banned `user`: what every sign-in path answers a banned user.
+/// `suspended` if an operator banned `user`: what every sign-in path answers a banned user.
 pub fn refuse_banned<S: Store>(store: &S, user: &str) -> Result<(), Failure> {
     if is_banned(store, user)? {
         return Err(banned(user));

@@ -130,7 +130,7 @@ impl<S: Store, P: Publisher> Accounts<'_, S, P> {
         Ok(token.to_owned())
     }
 
-    /// The user `token` stands for, unless it is unknown, expired or revoked; `banned` if an
+    /// The user `token` stands for, unless it is unknown, expired or revoked; `suspended` if an
     /// operator banned that user (the token stays: lifting the ban makes it good again). A dead
     /// record found on the way is deleted.
     pub fn token_user(&self, token: &str, now_ms: u64) -> Result<Option<String>, Failure> {

@@ -19,7 +19,7 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
     let signed_in = session.user.as_deref() == Some(ids::OPERATOR);
     match (codec::decode(&frame), signed_in) {
         (Ok(Command::Auth { token }), false) => sign_in(session, &token, backend),
-        (Ok(_), false) | (Err(_), false) => refuse_sign_in(
+        (_, false) => refuse_sign_in(
             session,
             Refusal::new("unauthorized", "sign in first: {type: auth, token}"),
         ),

@@ -10,7 +10,7 @@
 //! connections' channel actors. Notes are live-only: a session that is not connected misses them,
 //! and the stored membership is what counts.
 
-use wcc_interface::{ids, notes, Failure, FailureCode, Note, Principal, StoredMessage};
+use wcc_interface::{ids, notes, Failure, Note, Principal, StoredMessage};
 use wcc_kv::Store;
 
 use crate::accounts::server_ban;
@@ -247,13 +247,7 @@ impl<'a, S: Store, P: Publisher, M: Messages> Operator<'a, S, P, M> {
     /// `unknown_room` unless `room` exists. The messages actor checks too; checking here first
     /// spares a call for a request it would refuse.
     fn require_room(&self, room: &str) -> Result<(), Failure> {
-        match self.rooms.get_room(room)? {
-            Some(_) => Ok(()),
-            None => Err(Failure::new(
-                FailureCode::UnknownRoom,
-                format!("no room {room:?}"),
-            )),
-        }
+        self.rooms.require_room(room).map(drop)
     }
 
     fn tell(&self, subject: &str, note: &Note) -> Result<(), Failure> {

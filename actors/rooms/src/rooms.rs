@@ -216,21 +216,22 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         now_ms: u64,
     ) -> Result<String, Failure> {
         let user = match actor {
-            Principal::User(user) => user.as_str(),
-            Principal::Operator => ids::OPERATOR,
+            Principal::User(user) => {
+                wcc_policy::may_read(self.store, actor, room)?;
+                user.as_str()
+            }
+            Principal::Operator => {
+                if room != ids::OPERATOR {
+                    self.require_room(room)?;
+                }
+                ids::OPERATOR
+            }
             Principal::Server => {
                 return Err(Failure::denied(
                     "only a user's or the operator's connection hears rooms",
                 ))
             }
         };
-        if *actor == Principal::Operator {
-            if room != ids::OPERATOR {
-                self.require_room(room)?;
-            }
-        } else {
-            wcc_policy::may_read(self.store, actor, room)?;
-        }
         Ok(grant::sign(
             key,
             &grant::Grant {
@@ -379,7 +380,7 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
             .publish(&subject, envelope.to_json().as_bytes())
     }
 
-    fn require_room(&self, id: &str) -> Result<Room, Failure> {
+    pub(crate) fn require_room(&self, id: &str) -> Result<Room, Failure> {
         self.get_room(id)?
             .ok_or_else(|| Failure::new(FailureCode::UnknownRoom, format!("no room {id:?}")))
     }

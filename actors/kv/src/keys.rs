@@ -39,6 +39,11 @@ pub fn message(room: &str, event_id: u64) -> String {
     format!("room/{room}/msg/{event_id}")
 }
 
+/// [`message`] as the parts [`crate::Store::append`] joins with the event id it reserves.
+pub fn message_numbered(room: &str) -> Vec<String> {
+    vec![format!("room/{room}/msg/"), String::new()]
+}
+
 /// [`crate::LogSet`] of the reactions on one message: key `<user>/<reaction>` (user ids hold
 /// no `/`), value `{"user", "reaction", "at"}`. Cleared when the message is removed.
 pub fn message_reactions(room: &str, event_id: u64) -> String {

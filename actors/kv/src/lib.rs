@@ -16,7 +16,28 @@ pub use memory::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 pub use wasi::WasiStore;
 
-use wcc_interface::Failure;
+use wcc_interface::{numbered, Failure};
+
+/// A write that names one of the numbers [`Store::append`] reserves: its key and its value are
+/// their parts joined by that number ([`numbered`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberedWrite {
+    /// Which of the reserved numbers: 0 for the first.
+    pub offset: u32,
+    pub key: Vec<String>,
+    pub value: Vec<Vec<u8>>,
+}
+
+impl NumberedWrite {
+    /// The key and value this write makes when the first reserved number is `first`.
+    pub fn render(&self, first: u64) -> (String, Vec<u8>) {
+        let number = first + u64::from(self.offset);
+        (
+            numbered::join_str(&self.key, number),
+            numbered::join_bytes(&self.value, number),
+        )
+    }
+}
 
 /// The operations wasi:keyvalue offers, on one bucket.
 pub trait Store {
@@ -36,6 +57,17 @@ pub trait Store {
         keys.iter().try_for_each(|key| self.delete(key))
     }
 
+    /// Reserves the next `count` numbers of the counter at `counter` and writes `writes`, each
+    /// with its number; returns the first. The provider does both in one call
+    /// (`wcc:keyvalue/log`); this default increments, then writes.
+    fn append(&self, counter: &str, count: u32, writes: &[NumberedWrite]) -> Result<u64, Failure> {
+        check_append(count, writes)?;
+        let first = self.increment(counter, u64::from(count))? - u64::from(count) + 1;
+        let rendered: Vec<_> = writes.iter().map(|w| w.render(first)).collect();
+        self.set_many(&rendered)?;
+        Ok(first)
+    }
+
     /// Reads a JSON value.
     fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Failure> {
         match self.get(key)? {
@@ -51,4 +83,17 @@ pub trait Store {
         let bytes = serde_json::to_vec(value).map_err(|e| Failure::unavailable(e.to_string()))?;
         self.set(key, &bytes)
     }
+}
+
+/// Refuses what `append` could not do: reserve no number, or write outside the reserved ones.
+pub fn check_append(count: u32, writes: &[NumberedWrite]) -> Result<(), Failure> {
+    if count == 0 {
+        return Err(Failure::invalid("append reserves at least one number"));
+    }
+    if writes.iter().any(|w| w.offset >= count) {
+        return Err(Failure::invalid(
+            "append writes beyond the numbers it reserves",
+        ));
+    }
+    Ok(())
 }

@@ -14,11 +14,21 @@ mod bindings {
     });
 }
 
+mod log_bindings {
+    wit_bindgen::generate!({
+        world: "wcc:keyvalue/imports",
+        path: "../../interface/wit/deps/wcc-keyvalue",
+    });
+}
+
 use bindings::wasi::keyvalue::{atomics, batch, store};
+use log_bindings::wcc::keyvalue::log;
 
 /// One open bucket.
 pub struct WasiStore {
     bucket: store::Bucket,
+    /// Its name, for `wcc:keyvalue/log`, which names buckets rather than opening them.
+    name: String,
 }
 
 impl WasiStore {
@@ -26,6 +36,7 @@ impl WasiStore {
     pub fn open(name: &str) -> Result<Self, Failure> {
         Ok(Self {
             bucket: store::open(name).map_err(failure)?,
+            name: name.to_owned(),
         })
     }
 }
@@ -80,5 +91,24 @@ impl Store for WasiStore {
             return Ok(());
         }
         batch::delete_many(&self.bucket, keys).map_err(failure)
+    }
+
+    fn append(
+        &self,
+        counter: &str,
+        count: u32,
+        writes: &[crate::NumberedWrite],
+    ) -> Result<u64, Failure> {
+        crate::check_append(count, writes)?;
+        let writes: Vec<log::NumberedWrite> = writes
+            .iter()
+            .map(|w| log::NumberedWrite {
+                offset: w.offset,
+                key: w.key.clone(),
+                value: w.value.clone(),
+            })
+            .collect();
+        log::append(&self.name, counter, count, &writes)
+            .map_err(|reason| Failure::unavailable(format!("key-value store: {reason}")))
     }
 }

@@ -4,9 +4,11 @@
 //! only after that, so every MessagePublished event a subscriber sees can be found in history.
 
 use serde::{Deserialize, Serialize};
-use wcc_interface::{ids, notes, Envelope, Event, Failure, FailureCode, Note, StoredMessage};
+use wcc_interface::{
+    ids, notes, numbered, Envelope, Event, Failure, FailureCode, Note, StoredMessage,
+};
 pub use wcc_interface::{NewMessage, Signal, UserSignal};
-use wcc_kv::{keys, Store};
+use wcc_kv::{keys, NumberedWrite, Store};
 
 use wcc_interface::Principal;
 use wcc_policy::{may_read_message, may_signal, may_write};
@@ -97,29 +99,33 @@ fn persist_and_publish<S: Store, P: Publisher>(
     now_ms: u64,
     new_id: impl FnOnce() -> String,
 ) -> Result<StoredMessage, Failure> {
-    // `increment` is atomic in the provider, so concurrent instances never share an id.
-    let event_id = store.increment(&keys::room_seq(&msg.room), 1)?;
     let origin = msg.origin;
-    let stored = StoredMessage {
+    let mut stored = StoredMessage {
         id: new_id(),
         room: msg.room,
-        event_id,
+        event_id: 0,
         sender: msg.sender,
         channel: msg.channel,
         event_type: msg.event_type,
         content,
         sent_at: now_ms,
     };
-    // One write for both: nobody can look the id up before we return it, so the index entry
-    // need not land after the message.
+    // The message and its id's index entry both carry the event id, which the store assigns:
+    // one `append` takes the room's next id and writes both with it. Nobody can look the id up
+    // before we return it, so the index entry need not land after the message.
     let location = Location {
         room: stored.room.clone(),
-        event_id,
+        event_id: 0,
     };
-    store.set_many(&[
-        (keys::message(&stored.room, event_id), to_json(&stored)?),
-        (keys::message_id(&stored.id), to_json(&location)?),
-    ])?;
+    let event_id = store.append(
+        &keys::room_seq(&stored.room),
+        1,
+        &[
+            numbered_record(keys::message_numbered(&stored.room), &stored)?,
+            numbered_record(vec![keys::message_id(&stored.id)], &location)?,
+        ],
+    )?;
+    stored.event_id = event_id;
 
     let event = Event::MessagePublished {
         message: stored.clone(),
@@ -133,6 +139,21 @@ fn persist_and_publish<S: Store, P: Publisher>(
         );
     }
     Ok(stored)
+}
+
+/// A write of `record` under the key `key` joins to, with the event id `append` reserves as the
+/// record's `event_id`.
+fn numbered_record<T: Serialize>(key: Vec<String>, record: &T) -> Result<NumberedWrite, Failure> {
+    let mut object = match serde_json::to_value(record) {
+        Ok(serde_json::Value::Object(object)) => object,
+        _ => return Err(Failure::unavailable("a record must be a JSON object")),
+    };
+    object.remove("event_id");
+    Ok(NumberedWrite {
+        offset: 0,
+        key,
+        value: numbered::json_with_number("event_id", &to_json(&object)?),
+    })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Failure> {

@@ -11,9 +11,10 @@ use std::future::Future;
 use bytes::Bytes;
 use wasmcloud_provider_sdk::Context;
 
+use crate::bindings::exports::wcc::keyvalue::log;
 use crate::bindings::exports::wrpc::keyvalue::{atomics, batch, store};
 use crate::provider::KeyValueProvider;
-use crate::store::KvStore;
+use crate::store::{KvStore, Write};
 
 type Reply<T> = anyhow::Result<Result<T, store::Error>>;
 
@@ -134,5 +135,35 @@ impl batch::Handler<Option<Context>> for KeyValueProvider {
             |kv, t| async move { kv.delete_many(&t, keys).await },
         )
         .await
+    }
+}
+
+impl log::Handler<Option<Context>> for KeyValueProvider {
+    async fn append(
+        &self,
+        cx: Option<Context>,
+        bucket: String,
+        counter: String,
+        count: u32,
+        writes: Vec<log::NumberedWrite>,
+    ) -> anyhow::Result<Result<u64, String>> {
+        let writes = writes
+            .into_iter()
+            .map(|w| Write {
+                offset: w.offset,
+                key: w.key,
+                value: w.value,
+            })
+            .collect();
+        let result = self
+            .call(cx, bucket, |kv, t| async move {
+                kv.append(&t, &counter, count, writes).await
+            })
+            .await?;
+        // This interface's error is the reason alone.
+        Ok(result.map_err(|e| match e {
+            store::Error::Other(reason) => reason,
+            other => format!("{other:?}"),
+        }))
     }
 }

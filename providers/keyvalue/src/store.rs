@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use async_nats::jetstream::{self, kv, stream::StorageType};
@@ -16,14 +15,14 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use tokio::sync::{Mutex, RwLock};
 use tracing::{debug, warn};
 
+use wcc_interface::numbered;
+
 use crate::config::Target;
+use crate::counters::Counters;
 use crate::keys;
 
 /// `list-keys` page size; the cursor is the offset of the next page.
 pub const PAGE_SIZE: usize = 1000;
-
-/// Attempts at the read-modify-write of `increment` before giving up.
-const INCREMENT_ATTEMPTS: u32 = 100;
 
 /// How many keys of a batch call are in flight at once.
 const BATCH_CONCURRENCY: usize = 16;
@@ -40,6 +39,27 @@ const DELETE_CONCURRENCY: usize = 32;
 pub struct KvStore {
     js: jetstream::Context,
     buckets: RwLock<HashMap<String, kv::Store>>,
+    counters: Counters,
+}
+
+/// One write of [`KvStore::append`]: a key and a value with the number written in, each as its
+/// parts joined by the number (`wcc_interface::numbered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// Which of the reserved numbers: 0 for the first.
+    pub offset: u32,
+    pub key: Vec<String>,
+    pub value: Vec<Bytes>,
+}
+
+impl Write {
+    fn render(&self, first: u64) -> (String, Bytes) {
+        let number = first + u64::from(self.offset);
+        (
+            numbered::join_str(&self.key, number),
+            Bytes::from(numbered::join_bytes(&self.value, number)),
+        )
+    }
 }
 
 impl KvStore {
@@ -48,6 +68,7 @@ impl KvStore {
         Self {
             js: jetstream::new(client),
             buckets: RwLock::default(),
+            counters: Counters::default(),
         }
     }
 
@@ -183,46 +204,38 @@ impl KvStore {
 
     /// Atomically add `delta` to the decimal counter at `key` (missing = 0).
     ///
-    /// Optimistic concurrency: the write is conditional on the revision we
-    /// read, and a lost race re-reads and retries.
+    /// Concurrent increments of one counter share one conditional write ([`Counters`]).
     pub async fn increment(&self, target: &Target, key: &str, delta: u64) -> anyhow::Result<u64> {
         let kv = self.bucket(target).await?;
-        let stored = keys::escape(key);
-        for attempt in 0..INCREMENT_ATTEMPTS {
-            let entry = kv
-                .entry(stored.as_str())
-                .await
-                .with_context(|| format!("failed to read counter {key:?}"))?;
-            let (current, revision) = match entry {
-                Some(e) if e.operation == kv::Operation::Put => {
-                    (parse_counter(key, &e.value)?, Some(e.revision))
-                }
-                // A delete marker (written by an older provider, or by another
-                // NATS tool): the key is missing but its subject has a revision.
-                Some(e) => (0, Some(e.revision)),
-                None => (0, None),
-            };
-            let next = current
-                .checked_add(delta)
-                .ok_or_else(|| anyhow!("counter {key:?} would overflow u64"))?;
-            let value = Bytes::from(next.to_string());
-            // Conditional on the subject's last sequence; 0 means "the subject
-            // has no message", which is what a never-written or deleted
-            // (purged) key looks like.
-            let written = match kv
-                .update(stored.as_str(), value, revision.unwrap_or(0))
-                .await
-            {
-                Ok(_) => true,
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => false,
-                Err(e) => return Err(anyhow!(e).context(format!("failed to update {key:?}"))),
-            };
-            if written {
-                return Ok(next);
-            }
-            backoff(attempt).await;
+        self.counters
+            .add(&kv, &target.bucket, &keys::escape(key), delta)
+            .await
+    }
+
+    /// Reserve the next `count` numbers of the counter at `counter` and write every entry
+    /// with its number ([`Write`]); returns the first number.
+    ///
+    /// The writes go once the numbers are reserved, all at once, and this returns when all are
+    /// persisted. A value too large once numbered spends its numbers and writes nothing, as a
+    /// failed `set-many` after an `increment` would.
+    pub async fn append(
+        &self,
+        target: &Target,
+        counter: &str,
+        count: u32,
+        writes: Vec<Write>,
+    ) -> anyhow::Result<u64> {
+        if count == 0 {
+            bail!("append reserves at least one number");
         }
-        bail!("increment of {key:?} lost {INCREMENT_ATTEMPTS} races in a row")
+        if writes.iter().any(|w| w.offset >= count) {
+            bail!("append writes beyond the numbers it reserves");
+        }
+        let last = self.increment(target, counter, u64::from(count)).await?;
+        let first = last - u64::from(count) + 1;
+        let pairs = writes.iter().map(|w| w.render(first)).collect();
+        self.set_many(target, pairs).await?;
+        Ok(first)
     }
 
     /// Values for `keys` in the same order; `Some((key, value))` where found.
@@ -335,23 +348,6 @@ async fn purge_key(kv: &kv::Store, key: &str) -> anyhow::Result<()> {
         bail!("JetStream refused the purge");
     }
     Ok(())
-}
-
-/// Parse a stored counter: an ASCII decimal u64.
-fn parse_counter(key: &str, value: &[u8]) -> anyhow::Result<u64> {
-    std::str::from_utf8(value)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| anyhow!("value of {key:?} is not a decimal u64 counter"))
-}
-
-/// Short, jittered pause after a lost race so contenders spread out.
-async fn backoff(attempt: u32) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let cap_micros = 200 * u64::from(attempt.min(10) + 1);
-    tokio::time::sleep(Duration::from_micros(u64::from(nanos) % cap_micros)).await;
 }
 
 /// Shared [`KvStore`]s, one per distinct NATS URL.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::NatsServer;
 use keyvalue::config::Target;
-use keyvalue::store::PAGE_SIZE;
+use keyvalue::store::{Write, PAGE_SIZE};
 
 fn target(bucket: &str) -> Target {
     Target {
@@ -230,6 +230,133 @@ async fn increment_is_atomic_across_callers() {
         .await
         .unwrap();
     assert!(kv.increment(&t, "max", 1).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_moved_by_someone_else_is_read_again() {
+    let server = NatsServer::start().await;
+    let t = target("moved");
+    let (a, b) = (server.store().await, server.store().await);
+
+    // `a` remembers what it wrote; `b` moving the counter must not make `a` reuse a number.
+    assert_eq!(a.increment(&t, "seq", 1).await.unwrap(), 1);
+    assert_eq!(b.increment(&t, "seq", 1).await.unwrap(), 2);
+    assert_eq!(a.increment(&t, "seq", 1).await.unwrap(), 3);
+    // A delete starts it again from 0, even for the one that remembers 3.
+    b.delete(&t, "seq").await.unwrap();
+    assert_eq!(a.increment(&t, "seq", 1).await.unwrap(), 1);
+    // A plain write over it is read as it is.
+    b.set(&t, "seq", Bytes::from("40")).await.unwrap();
+    assert_eq!(a.increment(&t, "seq", 2).await.unwrap(), 42);
+    b.set(&t, "seq", Bytes::from("abc")).await.unwrap();
+    assert!(a.increment(&t, "seq", 1).await.is_err());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_of_increments_shares_its_writes() {
+    let server = NatsServer::start().await;
+    let t = target("burst");
+    let kv = Arc::new(server.store().await);
+    kv.increment(&t, "seq", 1).await.unwrap();
+    let before = stream_state(&server.url, "burst").await.last_sequence;
+
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (kv, t) = (Arc::clone(&kv), t.clone());
+            tokio::spawn(async move { kv.increment(&t, "seq", 1).await })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.expect("task").expect("increment"));
+    }
+    // Each caller got its own number, in the order they asked.
+    assert_eq!(seen, (2..=101).collect::<Vec<u64>>());
+    // The first went alone; the 99 that queued behind it went in one more write, not 99.
+    let writes = stream_state(&server.url, "burst").await.last_sequence - before;
+    assert!(writes <= 3, "{writes} writes for 100 increments");
+}
+
+fn write(offset: u32, key: &[&str], value: &[&str]) -> Write {
+    Write {
+        offset,
+        key: key.iter().map(|k| k.to_string()).collect(),
+        value: value.iter().map(|v| Bytes::from(v.to_string())).collect(),
+    }
+}
+
+#[tokio::test]
+async fn append_numbers_and_writes_in_one_call() {
+    let server = NatsServer::start().await;
+    let t = target("log");
+    let kv = server.store().await;
+
+    let first = kv
+        .append(
+            &t,
+            "room/a/seq",
+            1,
+            vec![
+                write(0, &["room/a/msg/", ""], &[r#"{"n":"#, "}"]),
+                write(0, &["id/x"], &["at ", ""]),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+    assert_eq!(
+        kv.get(&t, "room/a/msg/1").await.unwrap(),
+        Some(Bytes::from(r#"{"n":1}"#))
+    );
+    assert_eq!(kv.get(&t, "id/x").await.unwrap(), Some(Bytes::from("at 1")));
+
+    let first = kv
+        .append(
+            &t,
+            "room/a/seq",
+            3,
+            (0..3)
+                .map(|i| write(i, &["room/a/msg/", ""], &["#", ""]))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, 2);
+    for n in 2..=4 {
+        let found = kv.get(&t, &format!("room/a/msg/{n}")).await.unwrap();
+        assert_eq!(found, Some(Bytes::from(format!("#{n}"))));
+    }
+    assert_eq!(
+        kv.get(&t, "room/a/seq").await.unwrap(),
+        Some(Bytes::from("4"))
+    );
+
+    // What cannot be done reserves nothing.
+    assert!(kv.append(&t, "room/a/seq", 0, vec![]).await.is_err());
+    assert!(kv
+        .append(&t, "room/a/seq", 1, vec![write(1, &["k/", ""], &["v"])])
+        .await
+        .is_err());
+    assert_eq!(
+        kv.get(&t, "room/a/seq").await.unwrap(),
+        Some(Bytes::from("4"))
+    );
+    // A value too large is not written; its number is spent, as after any failed write.
+    let huge = "x".repeat(1_048_577);
+    assert!(kv
+        .append(
+            &t,
+            "room/a/seq",
+            1,
+            vec![write(0, &["k/", ""], &[huge.as_str()])]
+        )
+        .await
+        .is_err());
+    assert_eq!(kv.get(&t, "k/5").await.unwrap(), None);
+    assert_eq!(
+        kv.get(&t, "room/a/seq").await.unwrap(),
+        Some(Bytes::from("5"))
+    );
 }
 
 #[tokio::test]

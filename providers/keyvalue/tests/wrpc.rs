@@ -18,8 +18,9 @@ use wasmcloud_provider_sdk::{
 };
 
 mod client {
-    wit_bindgen_wrpc::generate!({ world: "client", path: "wit" });
+    wit_bindgen_wrpc::generate!({ world: "client", path: "wit", generate_all });
 }
+use client::wcc::keyvalue::log;
 use client::wrpc::keyvalue::{atomics, batch, store};
 
 struct InitConfig {
@@ -142,6 +143,27 @@ async fn calls_over_wrpc_like_the_host() {
             .unwrap(),
         5
     );
+
+    // wcc:keyvalue/log: the counter's next number, written into a record, in one call.
+    let writes = [log::NumberedWrite {
+        offset: 0,
+        key: vec!["x".to_string()],
+        value: vec![Bytes::from("v"), Bytes::new()],
+    }];
+    let first = log::append(&wrpc, None, "rooms", "n", 1, &writes)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, 6);
+    let written = store::get(&wrpc, None, "rooms", "x")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written, Some(Bytes::from("v6")));
+    let refused = log::append(&wrpc, None, "rooms", "n", 0, &[])
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "{refused:?}");
 
     let pairs = [("x", Bytes::from("1")), ("y", Bytes::from("2"))];
     let pairs: Vec<(&str, &Bytes)> = pairs.iter().map(|(k, v)| (*k, v)).collect();

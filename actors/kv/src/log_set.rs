@@ -64,7 +64,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use wcc_interface::Failure;
 
-use crate::Store;
+use crate::{NumberedWrite, Store};
 
 /// The writer of every slot that is a multiple of this compacts the log.
 pub const COMPACT_EVERY: u64 = 64;
@@ -270,8 +270,14 @@ impl<'a, S: Store> LogSet<'a, S> {
     }
 
     fn append<T: Serialize>(&self, entry: &Entry<T>, now_ms: u64) -> Result<(), Failure> {
-        let slot = self.store.increment(&self.seq_key(), 1)?;
-        self.store.set_json(&self.slot_key(slot), entry)?;
+        // Taking the slot and writing it is one call to the store.
+        let value = serde_json::to_vec(entry).map_err(|e| Failure::unavailable(e.to_string()))?;
+        let write = NumberedWrite {
+            offset: 0,
+            key: self.slot_key_numbered(),
+            value: vec![value],
+        };
+        let slot = self.store.append(&self.seq_key(), 1, &[write])?;
         if slot % COMPACT_EVERY == 0 {
             // Housekeeping: the change is stored either way, and a failed compaction leaves
             // the log to the next threshold's writer.
@@ -421,6 +427,11 @@ impl<'a, S: Store> LogSet<'a, S> {
 
     fn slot_key(&self, n: u64) -> String {
         format!("{}/log/{n}", self.prefix)
+    }
+
+    /// [`Self::slot_key`] as the parts [`Store::append`] joins with the slot it takes.
+    fn slot_key_numbered(&self) -> Vec<String> {
+        vec![format!("{}/log/", self.prefix), String::new()]
     }
 }
 

@@ -59,13 +59,31 @@ pub trait Store {
 
     /// Reserves the next `count` numbers of the counter at `counter` and writes `writes`, each
     /// with its number; returns the first. The provider does both in one call
-    /// (`wcc:keyvalue/log`); this default increments, then writes.
+    /// (`wcc:keyvalue/log`).
     fn append(&self, counter: &str, count: u32, writes: &[NumberedWrite]) -> Result<u64, Failure> {
+        // An empty condition always holds.
+        self.append_if_present(&[], counter, count, writes)?
+            .ok_or_else(|| Failure::unavailable("key-value store refused an unconditional append"))
+    }
+
+    /// [`Store::append`] if every key in `present` exists, else nothing (`None`). The keys are
+    /// read before the numbers are reserved, in the same call to the provider; like a read
+    /// before a write, not atomically with it. By default: `get_many`, `increment`, `set_many`.
+    fn append_if_present(
+        &self,
+        present: &[String],
+        counter: &str,
+        count: u32,
+        writes: &[NumberedWrite],
+    ) -> Result<Option<u64>, Failure> {
         check_append(count, writes)?;
+        if !present.is_empty() && self.get_many(present)?.iter().any(Option::is_none) {
+            return Ok(None);
+        }
         let first = self.increment(counter, u64::from(count))? - u64::from(count) + 1;
         let rendered: Vec<_> = writes.iter().map(|w| w.render(first)).collect();
         self.set_many(&rendered)?;
-        Ok(first)
+        Ok(Some(first))
     }
 
     /// Reads a JSON value.

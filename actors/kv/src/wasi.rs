@@ -93,12 +93,13 @@ impl Store for WasiStore {
         batch::delete_many(&self.bucket, keys).map_err(failure)
     }
 
-    fn append(
+    fn append_if_present(
         &self,
+        present: &[String],
         counter: &str,
         count: u32,
         writes: &[crate::NumberedWrite],
-    ) -> Result<u64, Failure> {
+    ) -> Result<Option<u64>, Failure> {
         crate::check_append(count, writes)?;
         let writes: Vec<log::NumberedWrite> = writes
             .iter()
@@ -108,7 +109,7 @@ impl Store for WasiStore {
                 value: w.value.clone(),
             })
             .collect();
-        log::append(&self.name, counter, count, &writes)
+        log::append(&self.name, present, counter, count, &writes)
             .map_err(|reason| Failure::unavailable(format!("key-value store: {reason}")))
     }
 }

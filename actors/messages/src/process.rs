@@ -11,7 +11,7 @@ pub use wcc_interface::{NewMessage, Signal, UserSignal};
 use wcc_kv::{keys, NumberedWrite, Store};
 
 use wcc_interface::Principal;
-use wcc_policy::{may_read_message, may_signal, may_write};
+use wcc_policy::{may_read_message, may_signal, may_write, write_proof};
 
 use crate::{check_room_id, require_room, Limits, Publisher};
 
@@ -45,8 +45,20 @@ pub fn process_message<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    may_write(store, &msg.sender, &msg.room)?;
-    persist_and_publish(store, publisher, msg, content, now_ms, new_id)
+    // The store checks the sender's membership in the same call that stores the message; only
+    // a message without it (a direct message, or a refusal) is checked here, with its own reads.
+    let proof = write_proof(&msg.sender, &msg.room)?;
+    let (sender, room) = (msg.sender.clone(), msg.room.clone());
+    persist_and_publish(
+        store,
+        publisher,
+        msg,
+        content,
+        now_ms,
+        new_id,
+        &proof,
+        || may_write(store, &sender, &room),
+    )
 }
 
 /// A message from the server itself, as an operator's broadcast hands it over.
@@ -86,11 +98,25 @@ pub fn announce<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    require_room(store, &msg.room)?;
-    persist_and_publish(store, publisher, msg, content, now_ms, new_id)
+    let (proof, room) = ([keys::room(&msg.room)], msg.room.clone());
+    persist_and_publish(
+        store,
+        publisher,
+        msg,
+        content,
+        now_ms,
+        new_id,
+        &proof,
+        || require_room(store, &room),
+    )
 }
 
-/// Stores an accepted message under the room's next event id, then publishes it.
+/// Stores a valid message under the room's next event id, then publishes it.
+///
+/// The right to store it is proved by `proof`, keys the store checks exist in the same call;
+/// when one is missing, `authorize` decides with reads of its own, and the message is stored
+/// once it agrees.
+#[allow(clippy::too_many_arguments)]
 fn persist_and_publish<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
@@ -98,6 +124,8 @@ fn persist_and_publish<S: Store, P: Publisher>(
     content: serde_json::Value,
     now_ms: u64,
     new_id: impl FnOnce() -> String,
+    proof: &[String],
+    authorize: impl FnOnce() -> Result<(), Failure>,
 ) -> Result<StoredMessage, Failure> {
     let origin = msg.origin;
     let mut stored = StoredMessage {
@@ -117,14 +145,18 @@ fn persist_and_publish<S: Store, P: Publisher>(
         room: stored.room.clone(),
         event_id: 0,
     };
-    let event_id = store.append(
-        &keys::room_seq(&stored.room),
-        1,
-        &[
-            numbered_record(keys::message_numbered(&stored.room), &stored)?,
-            numbered_record(vec![keys::message_id(&stored.id)], &location)?,
-        ],
-    )?;
+    let counter = keys::room_seq(&stored.room);
+    let writes = [
+        numbered_record(keys::message_numbered(&stored.room), &stored)?,
+        numbered_record(vec![keys::message_id(&stored.id)], &location)?,
+    ];
+    let event_id = match store.append_if_present(proof, &counter, 1, &writes)? {
+        Some(event_id) => event_id,
+        None => {
+            authorize()?;
+            store.append(&counter, 1, &writes)?
+        }
+    };
     stored.event_id = event_id;
 
     let event = Event::MessagePublished {
@@ -638,7 +670,8 @@ mod tests {
     fn announcements_need_a_room_and_object_content() {
         let store = lobby_with_alice();
         let publisher = RecordingPublisher::default();
-        let no_id = || -> String { panic!("nothing may be stored") };
+        // The id is minted before the store is asked; nothing may be stored under it.
+        let no_id = || -> String { "never-stored".into() };
         let cases = [
             (announcement("attic", "{}"), FailureCode::UnknownRoom),
             (announcement("lobby", "[]"), FailureCode::Invalid),
@@ -663,6 +696,8 @@ mod tests {
             assert_eq!(code(result), expected, "{refused:?}");
         }
         assert!(store.get(&keys::room_seq("lobby")).unwrap().is_none());
+        assert!(store.get(&keys::room_seq("attic")).unwrap().is_none());
+        assert!(store.get(&keys::message_id("never-stored")).unwrap().is_none());
         assert!(publisher.sent.borrow().is_empty());
     }
 

@@ -260,12 +260,19 @@ pub fn may_leave(principal: &Principal, user: &str) -> Result<(), Failure> {
     }
 }
 
+/// Keys whose presence alone lets `sender` write to `room`: the room's record and the sender's
+/// membership. The message path hands them to the store as the condition of the write
+/// (`Store::append_if_present`), so it need not read them first; when one is missing,
+/// [`may_write`] says why, or finds the other right (a direct message).
+pub fn write_proof(sender: &str, room: &str) -> Result<[String; 2], Failure> {
+    check_id("room", room)?;
+    Ok([keys::room(room), keys::member_flag(room, sender)])
+}
+
 /// Whether `sender` may write to `room`: members may; anyone may write to another user's direct
 /// room (that is a direct message) unless its owner banned them.
 pub fn may_write<S: Store>(store: &S, sender: &str, room: &str) -> Result<(), Failure> {
-    check_id("room", room)?;
-    // The room record and the membership flag in one read: this is on every message's path.
-    let keys = [keys::room(room), keys::member_flag(room, sender)];
+    let keys = write_proof(sender, room)?;
     let [record, member]: [Option<Vec<u8>>; 2] = store
         .get_many(&keys)?
         .try_into()

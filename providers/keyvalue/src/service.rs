@@ -143,10 +143,11 @@ impl log::Handler<Option<Context>> for KeyValueProvider {
         &self,
         cx: Option<Context>,
         bucket: String,
+        present: Vec<String>,
         counter: String,
         count: u32,
         writes: Vec<log::NumberedWrite>,
-    ) -> anyhow::Result<Result<u64, String>> {
+    ) -> anyhow::Result<Result<Option<u64>, String>> {
         let writes = writes
             .into_iter()
             .map(|w| Write {
@@ -157,7 +158,7 @@ impl log::Handler<Option<Context>> for KeyValueProvider {
             .collect();
         let result = self
             .call(cx, bucket, |kv, t| async move {
-                kv.append(&t, &counter, count, writes).await
+                kv.append(&t, present, &counter, count, writes).await
             })
             .await?;
         // This interface's error is the reason alone.

@@ -212,30 +212,36 @@ impl KvStore {
             .await
     }
 
-    /// Reserve the next `count` numbers of the counter at `counter` and write every entry
-    /// with its number ([`Write`]); returns the first number.
+    /// If every key in `present` exists, reserve the next `count` numbers of the counter at
+    /// `counter` and write every entry with its number ([`Write`]); returns the first number,
+    /// or `None` (nothing reserved or written) when a key in `present` is missing.
     ///
-    /// The writes go once the numbers are reserved, all at once, and this returns when all are
-    /// persisted. A value too large once numbered spends its numbers and writes nothing, as a
-    /// failed `set-many` after an `increment` would.
+    /// The keys are read before the numbers are reserved, as a read before a write: not
+    /// atomically with it. The writes go once the numbers are reserved, all at once, and this
+    /// returns when all are persisted. A value too large once numbered spends its numbers and
+    /// writes nothing, as a failed `set-many` after an `increment` would.
     pub async fn append(
         &self,
         target: &Target,
+        present: Vec<String>,
         counter: &str,
         count: u32,
         writes: Vec<Write>,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<Option<u64>> {
         if count == 0 {
             bail!("append reserves at least one number");
         }
         if writes.iter().any(|w| w.offset >= count) {
             bail!("append writes beyond the numbers it reserves");
         }
+        if !present.is_empty() && self.get_many(target, present).await?.contains(&None) {
+            return Ok(None);
+        }
         let last = self.increment(target, counter, u64::from(count)).await?;
         let first = last - u64::from(count) + 1;
         let pairs = writes.iter().map(|w| w.render(first)).collect();
         self.set_many(target, pairs).await?;
-        Ok(first)
+        Ok(Some(first))
     }
 
     /// Values for `keys` in the same order; `Some((key, value))` where found.

@@ -294,6 +294,7 @@ async fn append_numbers_and_writes_in_one_call() {
     let first = kv
         .append(
             &t,
+            vec![],
             "room/a/seq",
             1,
             vec![
@@ -303,16 +304,33 @@ async fn append_numbers_and_writes_in_one_call() {
         )
         .await
         .unwrap();
-    assert_eq!(first, 1);
+    assert_eq!(first, Some(1));
     assert_eq!(
         kv.get(&t, "room/a/msg/1").await.unwrap(),
         Some(Bytes::from(r#"{"n":1}"#))
     );
     assert_eq!(kv.get(&t, "id/x").await.unwrap(), Some(Bytes::from("at 1")));
 
+    // Only where every key named present exists.
+    kv.set(&t, "room/a", Bytes::from("{}")).await.unwrap();
+    let proof = vec!["room/a".to_string(), "member/a/bob".to_string()];
+    let refused = kv
+        .append(
+            &t,
+            proof.clone(),
+            "room/a/seq",
+            1,
+            vec![write(0, &["room/a/msg/", ""], &["bob"])],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+    assert_eq!(kv.get(&t, "room/a/msg/2").await.unwrap(), None);
+    kv.set(&t, "member/a/bob", Bytes::from("1")).await.unwrap();
     let first = kv
         .append(
             &t,
+            proof,
             "room/a/seq",
             3,
             (0..3)
@@ -321,7 +339,7 @@ async fn append_numbers_and_writes_in_one_call() {
         )
         .await
         .unwrap();
-    assert_eq!(first, 2);
+    assert_eq!(first, Some(2));
     for n in 2..=4 {
         let found = kv.get(&t, &format!("room/a/msg/{n}")).await.unwrap();
         assert_eq!(found, Some(Bytes::from(format!("#{n}"))));
@@ -332,9 +350,18 @@ async fn append_numbers_and_writes_in_one_call() {
     );
 
     // What cannot be done reserves nothing.
-    assert!(kv.append(&t, "room/a/seq", 0, vec![]).await.is_err());
     assert!(kv
-        .append(&t, "room/a/seq", 1, vec![write(1, &["k/", ""], &["v"])])
+        .append(&t, vec![], "room/a/seq", 0, vec![])
+        .await
+        .is_err());
+    assert!(kv
+        .append(
+            &t,
+            vec![],
+            "room/a/seq",
+            1,
+            vec![write(1, &["k/", ""], &["v"])]
+        )
         .await
         .is_err());
     assert_eq!(
@@ -346,6 +373,7 @@ async fn append_numbers_and_writes_in_one_call() {
     assert!(kv
         .append(
             &t,
+            vec![],
             "room/a/seq",
             1,
             vec![write(0, &["k/", ""], &[huge.as_str()])]

@@ -150,17 +150,17 @@ async fn calls_over_wrpc_like_the_host() {
         key: vec!["x".to_string()],
         value: vec![Bytes::from("v"), Bytes::new()],
     }];
-    let first = log::append(&wrpc, None, "rooms", "n", 1, &writes)
+    let first = log::append(&wrpc, None, "rooms", &[], "n", 1, &writes)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(first, 6);
+    assert_eq!(first, Some(6));
     let written = store::get(&wrpc, None, "rooms", "x")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(written, Some(Bytes::from("v6")));
-    let refused = log::append(&wrpc, None, "rooms", "n", 0, &[])
+    let refused = log::append(&wrpc, None, "rooms", &[], "n", 0, &[])
         .await
         .unwrap();
     assert!(refused.is_err(), "{refused:?}");

@@ -697,7 +697,10 @@ mod tests {
         }
         assert!(store.get(&keys::room_seq("lobby")).unwrap().is_none());
         assert!(store.get(&keys::room_seq("attic")).unwrap().is_none());
-        assert!(store.get(&keys::message_id("never-stored")).unwrap().is_none());
+        assert!(store
+            .get(&keys::message_id("never-stored"))
+            .unwrap()
+            .is_none());
         assert!(publisher.sent.borrow().is_empty());
     }
 

@@ -26,7 +26,7 @@ const ATTEMPTS: u32 = 100;
 
 /// Counters kept at most; beyond it, those nobody is using are forgotten (they are read again
 /// on their next use).
-const MAX_KEPT: usize = 4096;
+pub const MAX_KEPT: usize = 4096;
 
 /// The counters of one NATS connection, by bucket and (escaped) key.
 #[derive(Default)]

@@ -244,6 +244,11 @@ impl KvStore {
         Ok(Some(first))
     }
 
+    /// How many counters the store remembers ([`Counters`]), for tests of the bound.
+    pub fn counters_kept(&self) -> usize {
+        self.counters.kept()
+    }
+
     /// Values for `keys` in the same order; `Some((key, value))` where found.
     pub async fn get_many(
         &self,

@@ -277,6 +277,24 @@ async fn a_burst_of_increments_shares_its_writes() {
     assert!(writes <= 3, "{writes} writes for 100 increments");
 }
 
+#[tokio::test]
+async fn remembered_counters_are_bounded() {
+    let server = NatsServer::start().await;
+    let t = target("many");
+    let kv = server.store().await;
+    let counters = keyvalue::counters::MAX_KEPT + 100;
+    for n in 0..counters {
+        kv.increment(&t, &format!("room/{n}/seq"), 1).await.unwrap();
+    }
+    assert!(
+        kv.counters_kept() <= keyvalue::counters::MAX_KEPT + 1,
+        "{} counters kept",
+        kv.counters_kept()
+    );
+    // A forgotten counter is read again, not restarted.
+    assert_eq!(kv.increment(&t, "room/0/seq", 1).await.unwrap(), 2);
+}
+
 fn write(offset: u32, key: &[&str], value: &[&str]) -> Write {
     Write {
         offset,

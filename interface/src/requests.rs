@@ -1,6 +1,10 @@
 //! What a channel hands to the messages actor (the WIT `new-message`, `signal` and
 //! `signal-user` arguments), shared by the channels' backend and the messages actor's core.
 
+/// Most messages one history call returns, for every caller (channels, the operator); bounds
+/// the size of a single `get_many` in the messages actor.
+pub const MAX_HISTORY_COUNT: u32 = 200;
+
 /// A message to persist and publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {

@@ -1,7 +1,7 @@
 //! The actionhero state machine on the real core (`channel_kit::core`): lines in, lines and
 //! actions out.
 
-use channel_kit::core::CoreBackend;
+use channel_kit::core::{sent_json as sent, CoreBackend};
 use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
@@ -49,17 +49,6 @@ const PW: &str = "pw-secret";
 /// The rooms the outcome's `Subscribe` actions grant its connection, as the gateway checks them.
 fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
     backend.subscribed(&outcome.actions, outcome.session.user.as_deref())
-}
-
-fn sent(outcome: &Outcome) -> Vec<Value> {
-    outcome
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(text) => Some(serde_json::from_str(text).expect("JSON line")),
-            _ => None,
-        })
-        .collect()
 }
 
 fn state(session: &Session) -> State {

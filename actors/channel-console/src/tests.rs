@@ -1,6 +1,6 @@
 //! The console feed against the product's own core (channel-kit's `CoreBackend`).
 
-use channel_kit::core::CoreBackend;
+use channel_kit::core::{sent_json as sent, CoreBackend};
 use channel_kit::{Action, Channel, Frame, Outcome, Session};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -25,18 +25,6 @@ fn backend() -> CoreBackend {
 
 fn send(session: Session, frame: Value, backend: &CoreBackend) -> Outcome {
     Console::received(session, Frame::Text(frame.to_string()), backend)
-}
-
-/// The JSON frames an outcome sends, in order.
-fn sent(outcome: &Outcome) -> Vec<Value> {
-    outcome
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(text) => Some(serde_json::from_str(text).unwrap()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn closes(outcome: &Outcome) -> bool {

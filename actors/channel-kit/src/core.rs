@@ -408,6 +408,18 @@ impl CoreBackend {
     }
 }
 
+/// The JSON frames (or lines) `outcome` sends, in order: what a client of a JSON protocol reads.
+pub fn sent_json(outcome: &crate::session::Outcome) -> Vec<serde_json::Value> {
+    outcome
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Send(text) => Some(serde_json::from_str(text).expect("a JSON frame")),
+            _ => None,
+        })
+        .collect()
+}
+
 mod delegate;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+pub(crate) use channel_kit::core::sent_json as sent;
 use channel_kit::core::{CoreBackend, START_MS};
 use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session};
 use serde_json::{json, Value};
@@ -26,18 +27,6 @@ pub(crate) fn session(id: &str) -> Session {
         transport: "websocket".into(),
         ..Session::default()
     }
-}
-
-/// The JSON packets an outcome sends.
-pub(crate) fn sent(outcome: &Outcome) -> Vec<Value> {
-    outcome
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Send(text) => Some(serde_json::from_str(text).unwrap()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The rooms the outcome's `Subscribe` actions grant its connection, as the gateway checks them.

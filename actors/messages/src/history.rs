@@ -9,8 +9,7 @@ use wcc_kv::{keys, Store};
 
 use crate::{check_room_id, current_seq};
 
-/// Most messages one history call returns; bounds the size of a single `get_many`.
-pub const MAX_HISTORY_COUNT: u32 = 200;
+pub use wcc_interface::requests::MAX_HISTORY_COUNT;
 
 /// Up to `count` (clamped to 1..=[`MAX_HISTORY_COUNT`]) messages of `room` with ids below
 /// `before`, or the newest ones when `before` is `None`; newest first.

@@ -10,6 +10,7 @@
 //! connections' channel actors. Notes are live-only: a session that is not connected misses them,
 //! and the stored membership is what counts.
 
+use wcc_interface::requests::MAX_HISTORY_COUNT;
 use wcc_interface::{ids, notes, Failure, Note, Principal, StoredMessage};
 use wcc_kv::Store;
 
@@ -34,9 +35,6 @@ pub const BAN_REASON: &str = "banned by an operator";
 
 /// Why a deletion closes a user's connections.
 pub const DELETE_REASON: &str = "account removed by an operator";
-
-/// Most messages one history page holds (the messages actor's own bound).
-pub const MAX_HISTORY_PAGE: u32 = 200;
 
 /// The messages actor as an operator uses it (wcc:chat/messages in the component).
 pub trait Messages {
@@ -94,7 +92,7 @@ impl<'a, S: Store, P: Publisher, M: Messages> Operator<'a, S, P, M> {
         self.administration().rename_room(room, name)
     }
 
-    /// Up to `count` (at most [`MAX_HISTORY_PAGE`]) messages of `room` before event id
+    /// Up to `count` (at most [`MAX_HISTORY_COUNT`]) messages of `room` before event id
     /// `before` (or the newest), oldest first: the order a reader shows them in.
     pub fn history(
         &self,
@@ -103,7 +101,7 @@ impl<'a, S: Store, P: Publisher, M: Messages> Operator<'a, S, P, M> {
         count: u32,
     ) -> Result<Vec<StoredMessage>, Failure> {
         self.require_room(room)?;
-        let count = count.clamp(1, MAX_HISTORY_PAGE);
+        let count = count.clamp(1, MAX_HISTORY_COUNT);
         let mut page = self
             .messages
             .history(&Principal::Operator, room, before, count)?;

@@ -7,10 +7,12 @@
 //! - **Combining.** While one conditional write of a counter is in flight, the increments that
 //!   arrive for it wait, and the next write takes all of them: k messages reaching a busy room
 //!   together cost one write, and they do not race each other. A lone increment goes at once.
-//! - **The last write is remembered.** The value and revision this provider last wrote (or
-//!   read) are kept, so an increment writes without reading first. If someone else moved the
-//!   counter meanwhile (another provider, a delete), the write is refused, and only then is the
-//!   entry read again.
+//! - **The last write is remembered.** The value and revision this provider last wrote are
+//!   kept, so an increment writes without reading first. If someone else moved the counter
+//!   meanwhile (another provider, a delete), the write is refused, and only then is the entry
+//!   read again. A counter moved under us once probably will be again (another host's provider
+//!   serves the same room), and there a refused write costs a round trip more than reading
+//!   first, so the next [`READ_FIRST`] writes of it read first.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -23,6 +25,9 @@ use tokio::sync::{oneshot, Mutex};
 
 /// Attempts at the conditional write before giving up.
 const ATTEMPTS: u32 = 100;
+
+/// Writes that read first after a remembered counter turned out moved.
+pub const READ_FIRST: u32 = 16;
 
 /// Counters kept at most; beyond it, those nobody is using are forgotten (they are read again
 /// on their next use).
@@ -38,8 +43,16 @@ pub struct Counters {
 struct Counter {
     /// Increments waiting for the next write, in arrival order.
     waiting: SyncMutex<Vec<Waiting>>,
-    /// Held by whoever is writing; holds what the last write left, if this provider knows.
-    last: Mutex<Option<Known>>,
+    /// Held by whoever is writing.
+    memory: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    /// What the last write left, if this provider knows.
+    known: Option<Known>,
+    /// Writes to go that read first ([`READ_FIRST`]).
+    read_first: u32,
 }
 
 struct Waiting {
@@ -71,10 +84,10 @@ impl Counters {
         {
             // Whoever holds the lock writes for everyone waiting; when we get it, our increment
             // was either written by an earlier holder or is among those we take now.
-            let mut last = counter.last.lock().await;
+            let mut memory = counter.memory.lock().await;
             let batch = std::mem::take(&mut *lock(&counter.waiting));
             if !batch.is_empty() {
-                write_batch(kv, key, &mut last, batch).await;
+                write_batch(kv, key, &mut memory, batch).await;
             }
         }
         drop(counter);
@@ -104,14 +117,14 @@ impl Counters {
 }
 
 /// Writes the sum of `batch` and answers each increment with its own value, in order.
-async fn write_batch(kv: &kv::Store, key: &str, last: &mut Option<Known>, batch: Vec<Waiting>) {
+async fn write_batch(kv: &kv::Store, key: &str, memory: &mut Memory, batch: Vec<Waiting>) {
     let Some(total) = batch
         .iter()
         .try_fold(0u64, |sum, w| sum.checked_add(w.delta))
     else {
         return answer_all(batch, &anyhow!("counter {key:?} would overflow u64"));
     };
-    match write(kv, key, last, total).await {
+    match write(kv, key, memory, total).await {
         Err(e) => answer_all(batch, &e),
         Ok(after) => {
             let mut value = after - total;
@@ -130,16 +143,18 @@ fn answer_all(batch: Vec<Waiting>, e: &anyhow::Error) {
     }
 }
 
-/// Adds `delta` with a conditional write, from what `last` knows when it can; returns the new
-/// value and leaves it in `last`.
-async fn write(
-    kv: &kv::Store,
-    key: &str,
-    last: &mut Option<Known>,
-    delta: u64,
-) -> anyhow::Result<u64> {
+/// Adds `delta` with a conditional write, from what `memory` knows when it may; returns the new
+/// value and remembers it.
+async fn write(kv: &kv::Store, key: &str, memory: &mut Memory, delta: u64) -> anyhow::Result<u64> {
     for attempt in 0..ATTEMPTS {
-        let known = match last.take() {
+        // Taken, so that a failed write leaves nothing remembered.
+        let remembered = memory.known.take();
+        let from_memory = match remembered {
+            Some(known) if memory.read_first == 0 => Some(known),
+            _ => None,
+        };
+        memory.read_first = memory.read_first.saturating_sub(1);
+        let known = match from_memory {
             Some(known) => known,
             None => read(kv, key).await?,
         };
@@ -153,12 +168,15 @@ async fn write(
             .await
         {
             Ok(revision) => {
-                *last = Some(Known { value, revision });
+                memory.known = Some(Known { value, revision });
                 return Ok(value);
             }
             Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                // Someone else wrote it: read it afresh (`last` is empty now).
-                if attempt > 0 {
+                if from_memory.is_some() {
+                    // Someone else wrote it: read it afresh, now and for a while.
+                    memory.read_first = READ_FIRST;
+                } else {
+                    // Lost a race with another writer.
                     backoff(attempt).await;
                 }
             }

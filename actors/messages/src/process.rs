@@ -49,16 +49,11 @@ pub fn process_message<S: Store, P: Publisher>(
     // a message without it (a direct message, or a refusal) is checked here, with its own reads.
     let proof = write_proof(&msg.sender, &msg.room)?;
     let (sender, room) = (msg.sender.clone(), msg.room.clone());
-    persist_and_publish(
-        store,
-        publisher,
-        msg,
-        content,
-        now_ms,
-        new_id,
-        &proof,
-        || may_write(store, &sender, &room),
-    )
+    let right = Right {
+        proof: &proof,
+        otherwise: || may_write(store, &sender, &room),
+    };
+    persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
 }
 
 /// A message from the server itself, as an operator's broadcast hands it over.
@@ -99,24 +94,21 @@ pub fn announce<S: Store, P: Publisher>(
         limits,
     )?;
     let (proof, room) = ([keys::room(&msg.room)], msg.room.clone());
-    persist_and_publish(
-        store,
-        publisher,
-        msg,
-        content,
-        now_ms,
-        new_id,
-        &proof,
-        || require_room(store, &room),
-    )
+    let right = Right {
+        proof: &proof,
+        otherwise: || require_room(store, &room),
+    };
+    persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
 }
 
-/// Stores a valid message under the room's next event id, then publishes it.
-///
-/// The right to store it is proved by `proof`, keys the store checks exist in the same call;
-/// when one is missing, `authorize` decides with reads of its own, and the message is stored
-/// once it agrees.
-#[allow(clippy::too_many_arguments)]
+/// The right to store a message: keys whose presence proves it, which the store checks in the
+/// call that stores the message, and what decides, with reads of its own, when one is missing.
+struct Right<'a, F: FnOnce() -> Result<(), Failure>> {
+    proof: &'a [String],
+    otherwise: F,
+}
+
+/// Stores a valid message under the room's next event id if `right` holds, then publishes it.
 fn persist_and_publish<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
@@ -124,8 +116,7 @@ fn persist_and_publish<S: Store, P: Publisher>(
     content: serde_json::Value,
     now_ms: u64,
     new_id: impl FnOnce() -> String,
-    proof: &[String],
-    authorize: impl FnOnce() -> Result<(), Failure>,
+    right: Right<'_, impl FnOnce() -> Result<(), Failure>>,
 ) -> Result<StoredMessage, Failure> {
     let origin = msg.origin;
     let mut stored = StoredMessage {
@@ -150,10 +141,10 @@ fn persist_and_publish<S: Store, P: Publisher>(
         numbered_record(keys::message_numbered(&stored.room), &stored)?,
         numbered_record(vec![keys::message_id(&stored.id)], &location)?,
     ];
-    let event_id = match store.append_if_present(proof, &counter, 1, &writes)? {
+    let event_id = match store.append_if_present(right.proof, &counter, 1, &writes)? {
         Some(event_id) => event_id,
         None => {
-            authorize()?;
+            (right.otherwise)()?;
             store.append(&counter, 1, &writes)?
         }
     };
@@ -361,6 +352,90 @@ mod tests {
         let refused = process_message(&store, &publisher, Limits::default(), dm, 4);
         assert_eq!(code(refused), FailureCode::Banned);
         assert_eq!(publisher.sent.borrow().len(), 1);
+    }
+
+    /// A store that counts the calls made to it: each is a call to the keyvalue provider.
+    #[derive(Default)]
+    struct Counted {
+        store: wcc_kv::MemoryStore,
+        calls: std::cell::Cell<u32>,
+    }
+
+    impl Counted {
+        fn call(&self) {
+            self.calls.set(self.calls.get() + 1);
+        }
+    }
+
+    impl Store for Counted {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
+            self.call();
+            self.store.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure> {
+            self.call();
+            self.store.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), Failure> {
+            self.call();
+            self.store.delete(key)
+        }
+        fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure> {
+            self.call();
+            self.store.increment(key, delta)
+        }
+        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+            self.call();
+            self.store.get_many(keys)
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+            self.call();
+            self.store.set_many(entries)
+        }
+        fn append_if_present(
+            &self,
+            present: &[String],
+            counter: &str,
+            count: u32,
+            writes: &[NumberedWrite],
+        ) -> Result<Option<u64>, Failure> {
+            self.call();
+            self.store
+                .append_if_present(present, counter, count, writes)
+        }
+    }
+
+    #[test]
+    fn a_members_message_is_one_call_to_the_store() {
+        let counted = Counted {
+            store: with_bobs_direct_room(),
+            ..Counted::default()
+        };
+        let publisher = RecordingPublisher::default();
+        let hi = text("lobby", "alice", "hi");
+        let stored = process_message(&counted, &publisher, Limits::default(), hi, 3).unwrap();
+        assert_eq!(counted.calls.get(), 1);
+        assert_eq!(
+            get_message(&counted.store, &Principal::user("alice"), "m3").unwrap(),
+            Some(stored)
+        );
+
+        // A direct message has no membership to prove: the policy reads, then it is stored.
+        counted.calls.set(0);
+        let dm = text("bob", "alice", "psst");
+        process_message(&counted, &publisher, Limits::default(), dm, 4).unwrap();
+        assert!(counted.calls.get() > 1);
+        // A stranger is refused, and nothing is stored.
+        let before = counted.store.keys();
+        let refused = process_message(
+            &counted,
+            &publisher,
+            Limits::default(),
+            text("lobby", "mallory", "x"),
+            5,
+        );
+        assert_eq!(code(refused), FailureCode::NotMember);
+        assert_eq!(counted.store.keys(), before);
     }
 
     #[test]

@@ -83,6 +83,9 @@ async fn steps(wcc: &Wcc, browser: &Browser) -> Result<()> {
     people_online_and_gateway_health_are_shown(browser, &mut observer, &talk)
         .await
         .context("people_online_and_gateway_health_are_shown")?;
+    disconnect_and_ban_reach_a_cadmium_user(wcc, browser, &mut talk)
+        .await
+        .context("disconnect_and_ban_reach_a_cadmium_user")?;
     Ok(())
 }
 
@@ -454,5 +457,62 @@ async fn people_online_and_gateway_health_are_shown(
     // The whole console as the operator left it (the README's picture).
     browser.eval("window.scrollTo(0, 0);", vec![]).await?;
     browser.screenshot("console-overview.png").await?;
+    Ok(())
+}
+
+/// The operator disconnects Carla from the people panel, then bans her from the user lookup:
+/// her Cadmium socket closes with 1008 (policy), her next sign-in is refused, and once the ban
+/// is lifted she signs in again.
+async fn disconnect_and_ban_reach_a_cadmium_user(
+    wcc: &Wcc,
+    browser: &Browser,
+    talk: &mut Talk,
+) -> Result<()> {
+    const PASSWORD: &str = "carla's passphrase";
+    let mut carla = talk.carla.take().context("Carla is online")?;
+    let person = "#people li[data-user=\"carla\"]";
+    scroll_into_view(browser, person).await?;
+    browser.click(&format!("{person} .disconnect")).await?;
+    let question = browser.accept_dialog().await?;
+    ensure!(
+        question.contains("carla"),
+        "the console asks first: {question}"
+    );
+    let code = carla.closed_with().await?;
+    ensure!(code == 1008, "Carla's socket closes with 1008, not {code}");
+    browser
+        .wait_text("#notice", "carla disconnected", |text| {
+            text.contains("carla disconnected")
+        })
+        .await?;
+
+    browser.fill("#lookup-id", "carla").await?;
+    browser.click("#lookup-button").await?;
+    browser
+        .wait_text("#user-detail-banned", "not banned", |text| text == "no")
+        .await?;
+    browser.click("#user-detail-ban").await?;
+    let question = browser.accept_dialog().await?;
+    ensure!(
+        question.contains("carla"),
+        "the console asks first: {question}"
+    );
+    browser
+        .wait_text("#user-detail-banned", "banned", |text| text == "yes")
+        .await?;
+    let mut again = wcc.cadmium().await?;
+    let refused = again.login("carla", PASSWORD).await?;
+    ensure!(
+        refused["ok"] == false && refused["payload"]["errID"] == "unauthorized",
+        "a banned user's sign-in is refused: {refused}"
+    );
+
+    // Lifting a ban asks nothing.
+    browser.click("#user-detail-ban").await?;
+    browser
+        .wait_text("#user-detail-banned", "the ban lifted", |text| text == "no")
+        .await?;
+    let welcomed = again.login("carla", PASSWORD).await?;
+    ensure!(welcomed["ok"] == true, "Carla signs in again: {welcomed}");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! A Cadmium client: `{id, type, to, authToken, payload}` requests, pushes buffered until asked.
 
-use anyhow::{bail, Result};
-use futures::SinkExt;
+use anyhow::{bail, Context, Result};
+use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -43,6 +43,22 @@ impl Cadmium {
 
     pub async fn recv(&mut self) -> Result<Value> {
         next_json(&mut self.ws).await
+    }
+
+    /// The close code the server ends the connection with (pushes before it are kept).
+    pub async fn closed_with(&mut self) -> Result<u16> {
+        loop {
+            let frame = tokio::time::timeout(super::REPLY_TIMEOUT, self.ws.next())
+                .await
+                .context("the server did not close the connection")?;
+            match frame {
+                Some(Ok(Message::Close(Some(close)))) => return Ok(close.code.into()),
+                Some(Ok(Message::Close(None))) | None => return Ok(1005),
+                Some(Ok(Message::Text(text))) => self.pushes.push(serde_json::from_str(&text)?),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => bail!("connection failed before a close frame: {e}"),
+            }
+        }
     }
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.

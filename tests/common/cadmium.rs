@@ -1,7 +1,7 @@
 //! A Cadmium client: `{id, type, to, authToken, payload}` requests, pushes buffered until asked.
 
-use anyhow::{bail, Context, Result};
-use futures::{SinkExt, StreamExt};
+use anyhow::{bail, Result};
+use futures::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -47,18 +47,8 @@ impl Cadmium {
 
     /// The close code the server ends the connection with (pushes before it are kept).
     pub async fn closed_with(&mut self) -> Result<u16> {
-        loop {
-            let frame = tokio::time::timeout(super::REPLY_TIMEOUT, self.ws.next())
-                .await
-                .context("the server did not close the connection")?;
-            match frame {
-                Some(Ok(Message::Close(Some(close)))) => return Ok(close.code.into()),
-                Some(Ok(Message::Close(None))) | None => return Ok(1005),
-                Some(Ok(Message::Text(text))) => self.pushes.push(serde_json::from_str(&text)?),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => bail!("connection failed before a close frame: {e}"),
-            }
-        }
+        let pushes = &mut self.pushes;
+        super::closed_with(&mut self.ws, |push| pushes.push(push)).await
     }
 
     /// Whether any frame kept so far (pushes not yet asked for) contains `text`.

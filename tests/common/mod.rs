@@ -357,6 +357,23 @@ pub async fn next_json(ws: &mut Socket) -> Result<Value> {
     }
 }
 
+/// The close code the server ends the connection with; each text frame before it goes to
+/// `keep` as JSON.
+pub async fn closed_with(ws: &mut Socket, mut keep: impl FnMut(Value)) -> Result<u16> {
+    loop {
+        let frame = tokio::time::timeout(REPLY_TIMEOUT, ws.next())
+            .await
+            .context("the server did not close the connection")?;
+        match frame {
+            Some(Ok(Message::Close(Some(close)))) => return Ok(close.code.into()),
+            Some(Ok(Message::Close(None))) | None => return Ok(1005),
+            Some(Ok(Message::Text(text))) => keep(serde_json::from_str(&text)?),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => bail!("connection failed before a close frame: {e}"),
+        }
+    }
+}
+
 /// A venueless client: `[action, id, payload]` requests, pushes buffered until asked for.
 pub struct Venueless {
     ws: Socket,

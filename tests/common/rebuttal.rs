@@ -2,7 +2,7 @@
 //! for another are kept until asked for.
 
 use anyhow::{bail, Context, Result};
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -154,18 +154,8 @@ impl Rebuttal {
 
     /// The close code the server ends the connection with (packets before it are kept).
     pub async fn closed_with(&mut self) -> Result<u16> {
-        loop {
-            let frame = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
-                .await
-                .context("the server did not close the connection")?;
-            match frame {
-                Some(Ok(Message::Close(Some(close)))) => return Ok(close.code.into()),
-                Some(Ok(Message::Close(None))) | None => return Ok(1005),
-                Some(Ok(Message::Text(text))) => self.kept.push(serde_json::from_str(&text)?),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => bail!("connection failed before a close frame: {e}"),
-            }
-        }
+        let kept = &mut self.kept;
+        super::closed_with(&mut self.ws, |packet| kept.push(packet)).await
     }
 
     /// Sends `packet`, then a `getmessages` for `room`, and returns the `updateText` that

@@ -1,7 +1,8 @@
 //! The browser client's Bayeux, on the real core: the frames Faye 1.0.4 under
 //! `actionheroClient.js` v7.6.5 sends over its websocket, and the frames it needs back.
 
-use channel_kit::core::CoreBackend;
+// `frames`: the frames sent, each a list of Bayeux messages.
+use channel_kit::core::{sent_json as frames, CoreBackend};
 use channel_kit::{Action, Channel, Frame, Outcome, Session};
 use serde_json::{json, Value};
 use wcc_interface::{Envelope, Event, Note, StoredMessage};
@@ -34,18 +35,6 @@ fn socket() -> Session {
 
 fn received(backend: &CoreBackend, session: Session, frame: &str) -> Outcome {
     Actionhero::received(session, Frame::Text(frame.into()), backend)
-}
-
-/// The frames sent, each a list of Bayeux messages.
-fn frames(outcome: &Outcome) -> Vec<Value> {
-    outcome
-        .actions
-        .iter()
-        .filter_map(|action| match action {
-            Action::Send(text) => Some(serde_json::from_str(text).expect("a JSON frame")),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The one frame sent.

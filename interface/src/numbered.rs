@@ -1,49 +1,46 @@
-//! Keys and values that carry a number only the store knows yet: the parts of one, joined by the
-//! number in decimal. The messages actor writes each message under the room's next event id in
-//! one provider call (`wcc:keyvalue/log`), so it hands over parts and the provider joins them
-//! once it has reserved the id. Both sides join with these functions.
+//! Keys and values that carry a number only the store knows yet. The messages actor writes each
+//! message under the room's next event id in one provider call (`wcc:keyvalue/log`), so it hands
+//! over a key that the number ends and a value with a place for the number, and the provider
+//! writes the number in once it has reserved it. Both sides use these functions.
 
-/// `parts` joined by `number` in decimal: `["room/a/msg/", ""]` and 17 give `room/a/msg/17`.
-/// One part has no number in it.
-pub fn join_bytes<P: AsRef<[u8]>>(parts: &[P], number: u64) -> Vec<u8> {
-    let digits = number.to_string();
-    let len = parts.iter().map(|p| p.as_ref().len()).sum::<usize>()
-        + digits.len() * parts.len().saturating_sub(1);
-    let mut joined = Vec::with_capacity(len);
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            joined.extend_from_slice(digits.as_bytes());
-        }
-        joined.extend_from_slice(part.as_ref());
+/// `key`, with `number` in decimal after it if `ends_with_number`: `room/a/msg/` and 17 give
+/// `room/a/msg/17`.
+pub fn key(key: &str, ends_with_number: bool, number: u64) -> String {
+    if ends_with_number {
+        format!("{key}{number}")
+    } else {
+        key.to_owned()
     }
+}
+
+/// `value`, with `number` in decimal inserted at byte `at` if there is one (an `at` past the end
+/// appends it).
+pub fn value(value: &[u8], at: Option<u32>, number: u64) -> Vec<u8> {
+    let Some(at) = at else {
+        return value.to_vec();
+    };
+    let at = usize::try_from(at).map_or(value.len(), |at| at.min(value.len()));
+    let digits = number.to_string();
+    let mut joined = Vec::with_capacity(value.len() + digits.len());
+    joined.extend_from_slice(&value[..at]);
+    joined.extend_from_slice(digits.as_bytes());
+    joined.extend_from_slice(&value[at..]);
     joined
 }
 
-/// [`join_bytes`] for keys.
-pub fn join_str<P: AsRef<str>>(parts: &[P], number: u64) -> String {
-    let digits = number.to_string();
-    let mut joined = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            joined.push_str(&digits);
-        }
-        joined.push_str(part.as_ref());
-    }
-    joined
-}
-
-/// Value parts for the JSON object `object` with `"field": <number>` added as its first member.
-/// `object` must be a serialized JSON object (it starts with `{`).
-pub fn json_with_number(field: &str, object: &[u8]) -> Vec<Vec<u8>> {
-    let head = format!("{{{}:", serde_json::Value::from(field)).into_bytes();
+/// The JSON object `object` with `"field": <number>` added as its first member, as a value and
+/// the place where the number goes. `object` must be a serialized JSON object (it starts with
+/// `{`).
+pub fn json_with_number(field: &str, object: &[u8]) -> (Vec<u8>, u32) {
+    let mut joined = format!("{{{}:", serde_json::Value::from(field)).into_bytes();
+    let at = u32::try_from(joined.len()).unwrap_or(u32::MAX);
     let members = object.strip_prefix(b"{").unwrap_or(object);
-    let mut tail = Vec::with_capacity(members.len() + 1);
     // `{}` has no members to separate from.
     if members.first() != Some(&b'}') {
-        tail.push(b',');
+        joined.push(b',');
     }
-    tail.extend_from_slice(members);
-    vec![head, tail]
+    joined.extend_from_slice(members);
+    (joined, at)
 }
 
 #[cfg(test)]
@@ -51,23 +48,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_number_goes_between_every_two_parts() {
-        assert_eq!(join_str(&["room/a/msg/", ""], 17), "room/a/msg/17");
-        assert_eq!(join_str(&["a", "b", "c"], 5), "a5b5c");
-        assert_eq!(join_str(&["plain"], 5), "plain");
-        assert_eq!(join_bytes(&[b"x".as_slice(), b"y"], 123), b"x123y");
-        assert_eq!(join_bytes::<&[u8]>(&[], 1), b"");
+    fn the_number_ends_a_key_or_goes_into_a_value() {
+        assert_eq!(key("room/a/msg/", true, 17), "room/a/msg/17");
+        assert_eq!(key("msgid/x", false, 17), "msgid/x");
+        assert_eq!(value(b"xy", Some(1), 123), b"x123y");
+        assert_eq!(value(b"xy", Some(9), 5), b"xy5");
+        assert_eq!(value(b"xy", None, 5), b"xy");
     }
 
     #[test]
     fn a_json_object_gets_the_number_as_a_member() {
-        let parts = json_with_number("event_id", br#"{"room":"a","n":[1,{"x":2}]}"#);
-        let value: serde_json::Value = serde_json::from_slice(&join_bytes(&parts, 42)).unwrap();
+        let (object, at) = json_with_number("event_id", br#"{"room":"a","n":[1,{"x":2}]}"#);
+        let parsed: serde_json::Value =
+            serde_json::from_slice(&value(&object, Some(at), 42)).unwrap();
         assert_eq!(
-            value,
+            parsed,
             serde_json::json!({"event_id": 42, "room": "a", "n": [1, {"x": 2}]})
         );
-        let empty = json_with_number("id", b"{}");
-        assert_eq!(join_bytes(&empty, 7), br#"{"id":7}"#);
+        let (empty, at) = json_with_number("id", b"{}");
+        assert_eq!(value(&empty, Some(at), 7), br#"{"id":7}"#);
     }
 }

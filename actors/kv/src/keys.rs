@@ -39,9 +39,9 @@ pub fn message(room: &str, event_id: u64) -> String {
     format!("room/{room}/msg/{event_id}")
 }
 
-/// [`message`] as the parts [`crate::Store::append`] joins with the event id it reserves.
-pub fn message_numbered(room: &str) -> Vec<String> {
-    vec![format!("room/{room}/msg/"), String::new()]
+/// [`message`] without its event id, which [`crate::Store::append`] puts at the end.
+pub fn message_numbered(room: &str) -> String {
+    format!("room/{room}/msg/")
 }
 
 /// [`crate::LogSet`] of the reactions on one message: key `<user>/<reaction>` (user ids hold

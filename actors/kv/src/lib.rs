@@ -18,14 +18,17 @@ pub use wasi::WasiStore;
 
 use wcc_interface::{numbered, Failure};
 
-/// A write that names one of the numbers [`Store::append`] reserves: its key and its value are
-/// their parts joined by that number ([`numbered`]).
+/// A write that carries one of the numbers [`Store::append`] reserves, in decimal ([`numbered`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NumberedWrite {
     /// Which of the reserved numbers: 0 for the first.
     pub offset: u32,
-    pub key: Vec<String>,
-    pub value: Vec<Vec<u8>>,
+    pub key: String,
+    /// Whether the number ends the key.
+    pub key_ends_with_number: bool,
+    pub value: Vec<u8>,
+    /// The byte of `value` before which the number goes, if it goes in at all.
+    pub value_number_at: Option<u32>,
 }
 
 impl NumberedWrite {
@@ -33,8 +36,8 @@ impl NumberedWrite {
     pub fn render(&self, first: u64) -> (String, Vec<u8>) {
         let number = first + u64::from(self.offset);
         (
-            numbered::join_str(&self.key, number),
-            numbered::join_bytes(&self.value, number),
+            numbered::key(&self.key, self.key_ends_with_number, number),
+            numbered::value(&self.value, self.value_number_at, number),
         )
     }
 }

@@ -274,8 +274,10 @@ impl<'a, S: Store> LogSet<'a, S> {
         let value = serde_json::to_vec(entry).map_err(|e| Failure::unavailable(e.to_string()))?;
         let write = NumberedWrite {
             offset: 0,
-            key: self.slot_key_numbered(),
-            value: vec![value],
+            key: format!("{}/log/", self.prefix),
+            key_ends_with_number: true,
+            value,
+            value_number_at: None,
         };
         let slot = self.store.append(&self.seq_key(), 1, &[write])?;
         if slot % COMPACT_EVERY == 0 {
@@ -425,13 +427,9 @@ impl<'a, S: Store> LogSet<'a, S> {
         format!("{}/base", self.prefix)
     }
 
+    /// The slot's key: the number ends it (as `append` writes it, in [`Self::append`]).
     fn slot_key(&self, n: u64) -> String {
         format!("{}/log/{n}", self.prefix)
-    }
-
-    /// [`Self::slot_key`] as the parts [`Store::append`] joins with the slot it takes.
-    fn slot_key_numbered(&self) -> Vec<String> {
-        vec![format!("{}/log/", self.prefix), String::new()]
     }
 }
 

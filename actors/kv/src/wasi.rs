@@ -106,7 +106,9 @@ impl Store for WasiStore {
             .map(|w| log::NumberedWrite {
                 offset: w.offset,
                 key: w.key.clone(),
+                key_ends_with_number: w.key_ends_with_number,
                 value: w.value.clone(),
+                value_number_at: w.value_number_at,
             })
             .collect();
         log::append(&self.name, present, counter, count, &writes)

@@ -138,8 +138,8 @@ fn persist_and_publish<S: Store, P: Publisher>(
     };
     let counter = keys::room_seq(&stored.room);
     let writes = [
-        numbered_record(keys::message_numbered(&stored.room), &stored)?,
-        numbered_record(vec![keys::message_id(&stored.id)], &location)?,
+        numbered_record(keys::message_numbered(&stored.room), true, &stored)?,
+        numbered_record(keys::message_id(&stored.id), false, &location)?,
     ];
     let event_id = match store.append_if_present(right.proof, &counter, 1, &writes)? {
         Some(event_id) => event_id,
@@ -164,18 +164,25 @@ fn persist_and_publish<S: Store, P: Publisher>(
     Ok(stored)
 }
 
-/// A write of `record` under the key `key` joins to, with the event id `append` reserves as the
-/// record's `event_id`.
-fn numbered_record<T: Serialize>(key: Vec<String>, record: &T) -> Result<NumberedWrite, Failure> {
+/// A write of `record` under `key` (which the event id ends if `key_ends_with_number`), with
+/// the event id `append` reserves as the record's `event_id`.
+fn numbered_record<T: Serialize>(
+    key: String,
+    key_ends_with_number: bool,
+    record: &T,
+) -> Result<NumberedWrite, Failure> {
     let mut object = match serde_json::to_value(record) {
         Ok(serde_json::Value::Object(object)) => object,
         _ => return Err(Failure::unavailable("a record must be a JSON object")),
     };
     object.remove("event_id");
+    let (value, at) = numbered::json_with_number("event_id", &to_json(&object)?);
     Ok(NumberedWrite {
         offset: 0,
         key,
-        value: numbered::json_with_number("event_id", &to_json(&object)?),
+        key_ends_with_number,
+        value,
+        value_number_at: Some(at),
     })
 }
 

@@ -153,7 +153,9 @@ impl log::Handler<Option<Context>> for KeyValueProvider {
             .map(|w| Write {
                 offset: w.offset,
                 key: w.key,
+                key_ends_with_number: w.key_ends_with_number,
                 value: w.value,
+                value_number_at: w.value_number_at,
             })
             .collect();
         let result = self

@@ -42,22 +42,26 @@ pub struct KvStore {
     counters: Counters,
 }
 
-/// One write of [`KvStore::append`]: a key and a value with the number written in, each as its
-/// parts joined by the number (`wcc_interface::numbered`).
+/// One write of [`KvStore::append`]: it carries one of the reserved numbers, in decimal
+/// (`wcc_interface::numbered`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
     /// Which of the reserved numbers: 0 for the first.
     pub offset: u32,
-    pub key: Vec<String>,
-    pub value: Vec<Bytes>,
+    pub key: String,
+    /// Whether the number ends the key.
+    pub key_ends_with_number: bool,
+    pub value: Bytes,
+    /// The byte of `value` before which the number goes, if it goes in at all.
+    pub value_number_at: Option<u32>,
 }
 
 impl Write {
     fn render(&self, first: u64) -> (String, Bytes) {
         let number = first + u64::from(self.offset);
         (
-            numbered::join_str(&self.key, number),
-            Bytes::from(numbered::join_bytes(&self.value, number)),
+            numbered::key(&self.key, self.key_ends_with_number, number),
+            Bytes::from(numbered::value(&self.value, self.value_number_at, number)),
         )
     }
 }

@@ -295,11 +295,14 @@ async fn remembered_counters_are_bounded() {
     assert_eq!(kv.increment(&t, "room/0/seq", 1).await.unwrap(), 2);
 }
 
+/// A write whose key and value are their parts with the number between them (one part: none).
 fn write(offset: u32, key: &[&str], value: &[&str]) -> Write {
     Write {
         offset,
-        key: key.iter().map(|k| k.to_string()).collect(),
-        value: value.iter().map(|v| Bytes::from(v.to_string())).collect(),
+        key: key[0].to_string(),
+        key_ends_with_number: key.len() > 1,
+        value: Bytes::from(value.concat()),
+        value_number_at: (value.len() > 1).then(|| value[0].len() as u32),
     }
 }
 

@@ -147,8 +147,10 @@ async fn calls_over_wrpc_like_the_host() {
     // wcc:keyvalue/log: the counter's next number, written into a record, in one call.
     let writes = [log::NumberedWrite {
         offset: 0,
-        key: vec!["x".to_string()],
-        value: vec![Bytes::from("v"), Bytes::new()],
+        key: "x".to_string(),
+        key_ends_with_number: false,
+        value: Bytes::from("v"),
+        value_number_at: Some(1),
     }];
     let first = log::append(&wrpc, None, "rooms", &[], "n", 1, &writes)
         .await

@@ -7,7 +7,7 @@
 //! - [`grant`]: signed subscription grants, made by the core and checked by the gateway,
 //! - [`ids`]: what a room or user id may look like (they become NATS subject tokens),
 //! - [`notes`]: messages for particular live sessions (operator actions) and their subjects,
-//! - [`numbered`]: keys and values joined with a number the store assigns (`wcc:keyvalue/log`),
+//! - [`numbered`]: keys and values that carry a number the store assigns (`wcc:keyvalue/log`),
 //! - [`principal`]: who is asking the core (a user, the operator, the server),
 //! - [`reactions`]: reactions on messages and users' read pointers, and their bounds,
 //! - [`requests`]: what channels hand to the messages actor,

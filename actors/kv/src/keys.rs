@@ -36,7 +36,7 @@ pub fn room_seq(room: &str) -> String {
 
 /// One persisted message of a room.
 pub fn message(room: &str, event_id: u64) -> String {
-    format!("room/{room}/msg/{event_id}")
+    format!("{}{event_id}", message_numbered(room))
 }
 
 /// [`message`] without its event id, which [`crate::Store::append`] puts at the end.

@@ -274,7 +274,7 @@ impl<'a, S: Store> LogSet<'a, S> {
         let value = serde_json::to_vec(entry).map_err(|e| Failure::unavailable(e.to_string()))?;
         let write = NumberedWrite {
             offset: 0,
-            key: format!("{}/log/", self.prefix),
+            key: self.slot_key_prefix(),
             key_ends_with_number: true,
             value,
             value_number_at: None,
@@ -427,9 +427,13 @@ impl<'a, S: Store> LogSet<'a, S> {
         format!("{}/base", self.prefix)
     }
 
-    /// The slot's key: the number ends it (as `append` writes it, in [`Self::append`]).
     fn slot_key(&self, n: u64) -> String {
-        format!("{}/log/{n}", self.prefix)
+        format!("{}{n}", self.slot_key_prefix())
+    }
+
+    /// A slot's key without its number, which ends it ([`Self::append`] hands it to the store).
+    fn slot_key_prefix(&self) -> String {
+        format!("{}/log/", self.prefix)
     }
 }
 

@@ -48,10 +48,9 @@ pub fn process_message<S: Store, P: Publisher>(
     // The store checks the sender's membership in the same call that stores the message; only
     // a message without it (a direct message, or a refusal) is checked here, with its own reads.
     let proof = write_proof(&msg.sender, &msg.room)?;
-    let (sender, room) = (msg.sender.clone(), msg.room.clone());
     let right = Right {
         proof: &proof,
-        otherwise: || may_write(store, &sender, &room),
+        otherwise: |sender: &str, room: &str| may_write(store, sender, room),
     };
     persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
 }
@@ -93,17 +92,18 @@ pub fn announce<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    let (proof, room) = ([keys::room(&msg.room)], msg.room.clone());
+    let proof = [keys::room(&msg.room)];
     let right = Right {
         proof: &proof,
-        otherwise: || require_room(store, &room),
+        otherwise: |_sender: &str, room: &str| require_room(store, room),
     };
     persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
 }
 
 /// The right to store a message: keys whose presence proves it, which the store checks in the
-/// call that stores the message, and what decides, with reads of its own, when one is missing.
-struct Right<'a, F: FnOnce() -> Result<(), Failure>> {
+/// call that stores the message, and what decides, with reads of its own, when one is missing
+/// (given the sender and the room).
+struct Right<'a, F: FnOnce(&str, &str) -> Result<(), Failure>> {
     proof: &'a [String],
     otherwise: F,
 }
@@ -116,7 +116,7 @@ fn persist_and_publish<S: Store, P: Publisher>(
     content: serde_json::Value,
     now_ms: u64,
     new_id: impl FnOnce() -> String,
-    right: Right<'_, impl FnOnce() -> Result<(), Failure>>,
+    right: Right<'_, impl FnOnce(&str, &str) -> Result<(), Failure>>,
 ) -> Result<StoredMessage, Failure> {
     let origin = msg.origin;
     let mut stored = StoredMessage {
@@ -144,7 +144,7 @@ fn persist_and_publish<S: Store, P: Publisher>(
     let event_id = match store.append_if_present(right.proof, &counter, 1, &writes)? {
         Some(event_id) => event_id,
         None => {
-            (right.otherwise)()?;
+            (right.otherwise)(&stored.sender, &stored.room)?;
             store.append(&counter, 1, &writes)?
         }
     };

@@ -12,6 +12,7 @@
 //! - [`counters`]: group commit of increments, which `increment` and `append` number with.
 //! - [`store`]: the JetStream KV operations (no wRPC types; integration-tested
 //!   against a real nats-server).
+//! - [`multi_get`]: `get-many` as one JetStream request (multi-subject direct get).
 //! - [`keys`]: reversible escaping of arbitrary component keys into KV keys.
 //! - [`invocations`]: runs each accepted call as a task and reaps it when it ends.
 
@@ -19,6 +20,7 @@ pub mod config;
 pub mod counters;
 pub mod invocations;
 pub mod keys;
+pub mod multi_get;
 pub mod provider;
 pub mod service;
 pub mod store;

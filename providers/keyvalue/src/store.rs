@@ -20,11 +20,12 @@ use wcc_interface::numbered;
 use crate::config::Target;
 use crate::counters::Counters;
 use crate::keys;
+use crate::multi_get;
 
 /// `list-keys` page size; the cursor is the offset of the next page.
 pub const PAGE_SIZE: usize = 1000;
 
-/// How many keys of a batch call are in flight at once.
+/// How many writes of a `set-many` are in flight at once.
 const BATCH_CONCURRENCY: usize = 16;
 
 /// How many purges of one `delete-many` are in flight at once. Log
@@ -37,6 +38,7 @@ const DELETE_CONCURRENCY: usize = 32;
 /// Buckets are cached because opening one costs a stream-info round trip,
 /// and every call names its bucket.
 pub struct KvStore {
+    client: async_nats::Client,
     js: jetstream::Context,
     buckets: RwLock<HashMap<String, kv::Store>>,
     counters: Counters,
@@ -70,7 +72,8 @@ impl KvStore {
     /// Wrap an existing NATS connection.
     pub fn new(client: async_nats::Client) -> Self {
         Self {
-            js: jetstream::new(client),
+            js: jetstream::new(client.clone()),
+            client,
             buckets: RwLock::default(),
             counters: Counters::default(),
         }
@@ -253,20 +256,29 @@ impl KvStore {
         self.counters.kept()
     }
 
-    /// Values for `keys` in the same order; `Some((key, value))` where found.
+    /// Values for `keys` in the same order; `Some((key, value))` where found. One request
+    /// however many keys ([`multi_get`]).
     pub async fn get_many(
         &self,
         target: &Target,
         keys: Vec<String>,
     ) -> anyhow::Result<Vec<Option<(String, Bytes)>>> {
-        futures::stream::iter(keys)
-            .map(|key| async move {
-                let value = self.get(target, &key).await?;
-                anyhow::Ok(value.map(|v| (key, v)))
-            })
-            .buffered(BATCH_CONCURRENCY)
-            .try_collect()
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kv = self.bucket(target).await?;
+        let subjects: Vec<String> = keys
+            .iter()
+            .map(|key| format!("{}{}", kv.prefix, keys::escape(key)))
+            .collect();
+        let values = multi_get::latest(&self.client, &kv.stream_name, &subjects)
             .await
+            .with_context(|| format!("failed to get {} keys", keys.len()))?;
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .map(|(key, value)| value.map(|value| (key, value)))
+            .collect())
     }
 
     /// Set every pair; sizes are checked first so an oversized value writes nothing.

@@ -456,6 +456,68 @@ async fn batch_operations_keep_order() {
     );
 }
 
+/// A get-many is one request to JetStream however many keys it names (a log set's slots, a
+/// history page), and still answers every key: past the server's 1,024 subjects a request,
+/// rewritten, removed by this store, and deleted by another KV client (a marker).
+#[tokio::test]
+async fn get_many_is_one_request_per_thousand_keys_and_answers_every_key() {
+    use futures::StreamExt as _;
+
+    let server = NatsServer::start().await;
+    let kv = server.store().await;
+    let t = target("many");
+    let pairs: Vec<(String, Bytes)> = (0..1500)
+        .map(|i| (format!("log/{i}"), Bytes::from(format!("v{i}"))))
+        .collect();
+    kv.set_many(&t, pairs).await.unwrap();
+    kv.set(&t, "log/5", Bytes::from("rewritten")).await.unwrap();
+    kv.delete(&t, "log/7").await.unwrap();
+    let raw = async_nats::connect(&server.url).await.unwrap();
+    async_nats::jetstream::new(raw.clone())
+        .get_key_value("many")
+        .await
+        .unwrap()
+        .delete("log/9")
+        .await
+        .unwrap();
+
+    let mut requests = raw.subscribe("$JS.API.DIRECT.GET.>").await.unwrap();
+    raw.flush().await.unwrap();
+    let keys: Vec<String> = (0..1600).map(|i| format!("log/{i}")).collect();
+    let got = kv.get_many(&t, keys.clone()).await.unwrap();
+
+    let expected: Vec<Option<(String, Bytes)>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let value = match i {
+                5 => Some("rewritten".to_string()),
+                7 | 9 => None,
+                i if i < 1500 => Some(format!("v{i}")),
+                _ => None,
+            };
+            value.map(|v| (key.clone(), Bytes::from(v)))
+        })
+        .collect();
+    assert_eq!(got, expected);
+
+    raw.flush().await.unwrap();
+    let mut seen = 0;
+    while let Ok(Some(_)) =
+        tokio::time::timeout(std::time::Duration::from_millis(200), requests.next()).await
+    {
+        seen += 1;
+    }
+    assert_eq!(seen, 2, "1,600 keys are two requests of at most 1,024");
+
+    let none = kv
+        .get_many(&t, vec!["missing/1".into(), "missing/2".into()])
+        .await
+        .unwrap();
+    assert_eq!(none, vec![None, None]);
+    assert_eq!(kv.get_many(&t, Vec::new()).await.unwrap(), Vec::new());
+}
+
 #[tokio::test]
 async fn list_keys_pages_in_sorted_order() {
     let server = NatsServer::start().await;

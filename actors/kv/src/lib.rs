@@ -12,7 +12,7 @@ mod memory;
 mod wasi;
 
 pub use log_set::{LogSet, COMPACT_EVERY, GAP_EXPIRY_MS};
-pub use memory::MemoryStore;
+pub use memory::{CountingStore, MemoryStore};
 #[cfg(target_arch = "wasm32")]
 pub use wasi::WasiStore;
 

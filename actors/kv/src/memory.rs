@@ -74,3 +74,75 @@ impl Store for MemoryStore {
         Ok(())
     }
 }
+
+/// A [`MemoryStore`] that counts the calls made to it: in a component each is a call to the
+/// keyvalue provider, a hop through the host, so tests of how many a path costs count them.
+#[derive(Default)]
+pub struct CountingStore {
+    pub store: MemoryStore,
+    calls: std::cell::Cell<u32>,
+}
+
+impl CountingStore {
+    pub fn new(store: MemoryStore) -> Self {
+        Self {
+            store,
+            calls: Default::default(),
+        }
+    }
+
+    /// Calls since the last [`Self::reset`] (or since it was made).
+    pub fn calls(&self) -> u32 {
+        self.calls.get()
+    }
+
+    pub fn reset(&self) {
+        self.calls.set(0);
+    }
+
+    fn call(&self) {
+        self.calls.set(self.calls.get() + 1);
+    }
+}
+
+impl Store for CountingStore {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
+        self.call();
+        self.store.get(key)
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure> {
+        self.call();
+        self.store.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), Failure> {
+        self.call();
+        self.store.delete(key)
+    }
+    fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure> {
+        self.call();
+        self.store.increment(key, delta)
+    }
+    fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+        self.call();
+        self.store.get_many(keys)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure> {
+        self.call();
+        self.store.set_many(entries)
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), Failure> {
+        self.call();
+        self.store.delete_many(keys)
+    }
+    fn append_if_present(
+        &self,
+        present: &[String],
+        counter: &str,
+        count: u32,
+        writes: &[crate::NumberedWrite],
+    ) -> Result<Option<u64>, Failure> {
+        self.call();
+        self.store
+            .append_if_present(present, counter, count, writes)
+    }
+}

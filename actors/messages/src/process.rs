@@ -361,77 +361,23 @@ mod tests {
         assert_eq!(publisher.sent.borrow().len(), 1);
     }
 
-    /// A store that counts the calls made to it: each is a call to the keyvalue provider.
-    #[derive(Default)]
-    struct Counted {
-        store: wcc_kv::MemoryStore,
-        calls: std::cell::Cell<u32>,
-    }
-
-    impl Counted {
-        fn call(&self) {
-            self.calls.set(self.calls.get() + 1);
-        }
-    }
-
-    impl Store for Counted {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
-            self.call();
-            self.store.get(key)
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), Failure> {
-            self.call();
-            self.store.set(key, value)
-        }
-        fn delete(&self, key: &str) -> Result<(), Failure> {
-            self.call();
-            self.store.delete(key)
-        }
-        fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure> {
-            self.call();
-            self.store.increment(key, delta)
-        }
-        fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
-            self.call();
-            self.store.get_many(keys)
-        }
-        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure> {
-            self.call();
-            self.store.set_many(entries)
-        }
-        fn append_if_present(
-            &self,
-            present: &[String],
-            counter: &str,
-            count: u32,
-            writes: &[NumberedWrite],
-        ) -> Result<Option<u64>, Failure> {
-            self.call();
-            self.store
-                .append_if_present(present, counter, count, writes)
-        }
-    }
-
     #[test]
     fn a_members_message_is_one_call_to_the_store() {
-        let counted = Counted {
-            store: with_bobs_direct_room(),
-            ..Counted::default()
-        };
+        let counted = wcc_kv::CountingStore::new(with_bobs_direct_room());
         let publisher = RecordingPublisher::default();
         let hi = text("lobby", "alice", "hi");
         let stored = process_message(&counted, &publisher, Limits::default(), hi, 3).unwrap();
-        assert_eq!(counted.calls.get(), 1);
+        assert_eq!(counted.calls(), 1);
         assert_eq!(
             get_message(&counted.store, &Principal::user("alice"), "m3").unwrap(),
             Some(stored)
         );
 
         // A direct message has no membership to prove: the policy reads, then it is stored.
-        counted.calls.set(0);
+        counted.reset();
         let dm = text("bob", "alice", "psst");
         process_message(&counted, &publisher, Limits::default(), dm, 4).unwrap();
-        assert!(counted.calls.get() > 1);
+        assert!(counted.calls() > 1);
         // A stranger is refused, and nothing is stored.
         let before = counted.store.keys();
         let refused = process_message(

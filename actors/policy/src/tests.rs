@@ -82,6 +82,18 @@ fn reading_follows_the_room_kind() {
     );
 }
 
+/// The check runs on every subscription and history page: one call to the store, member or
+/// not, whatever the room's kind.
+#[test]
+fn a_read_check_is_one_call_to_the_store() {
+    let store = wcc_kv::CountingStore::new(world());
+    for (who, room) in [("alice", "staff"), ("mallory", "staff"), ("bob", "lobby")] {
+        store.reset();
+        let _ = may_read(&store, &user(who), room);
+        assert_eq!(store.calls(), 1, "{who} reading {room}");
+    }
+}
+
 #[test]
 fn joining_needs_the_kind_and_the_principal_to_allow_it() {
     let store = world();

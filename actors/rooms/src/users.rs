@@ -209,7 +209,11 @@ impl<'a, S: Store, P: Publisher> Users<'a, S, P> {
 
     /// The users of `ids` that exist, in the order asked: one read for all of them.
     pub fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
-        self.read_users(ids.iter().map(String::as_str).filter(|id| ids::is_valid_id(id)))
+        self.read_users(
+            ids.iter()
+                .map(String::as_str)
+                .filter(|id| ids::is_valid_id(id)),
+        )
     }
 
     /// Replaces the user's profile with `profile`, a JSON object. The same profile again changes

@@ -89,7 +89,11 @@ async fn one_batch(
     let mut replies = client.subscribe(inbox.clone()).await?;
     let request = serde_json::to_vec(&serde_json::json!({ "multi_last": subjects }))?;
     client
-        .publish_with_reply(format!("$JS.API.DIRECT.GET.{stream}"), inbox, request.into())
+        .publish_with_reply(
+            format!("$JS.API.DIRECT.GET.{stream}"),
+            inbox,
+            request.into(),
+        )
         .await?;
     let mut batch = Vec::with_capacity(subjects.len());
     loop {
@@ -103,6 +107,12 @@ async fn one_batch(
             Some(204) => return Ok((batch, header_number(&reply, "Nats-Num-Pending"))),
             // None of the subjects has a message.
             Some(404) if batch.is_empty() => return Ok((batch, 0)),
+            // A server older than 2.11 ignores `multi_last`, which leaves an empty request.
+            Some(408) => bail!(
+                "direct get of {stream} refused the request (408 {}): multi-subject gets need \
+                 nats-server 2.11 or later",
+                reply.description.as_deref().unwrap_or("")
+            ),
             Some(code) => bail!(
                 "direct get of {stream} failed: {code} {}",
                 reply.description.as_deref().unwrap_or("")

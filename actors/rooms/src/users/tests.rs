@@ -161,6 +161,12 @@ fn get_users_skips_missing_ones() {
         .collect();
     assert_eq!(found, ["bob", "ada"]);
     assert_eq!(users.get_user("ghost").unwrap(), None);
+
+    // However many are asked for, the records are one read (a Rebuttal room's member list).
+    let counted = wcc_kv::CountingStore::new(store);
+    let found = Users::new(&counted, &publisher).get_users(&ids).unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(counted.calls(), 1);
 }
 
 #[test]

@@ -11,7 +11,7 @@ mod memory;
 #[cfg(target_arch = "wasm32")]
 mod wasi;
 
-pub use log_set::{LogSet, COMPACT_EVERY, GAP_EXPIRY_MS};
+pub use log_set::{Contents, LogSet, COMPACT_EVERY, GAP_EXPIRY_MS};
 pub use memory::{CountingStore, MemoryStore};
 #[cfg(target_arch = "wasm32")]
 pub use wasi::WasiStore;

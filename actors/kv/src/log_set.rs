@@ -89,6 +89,20 @@ pub struct LogSet<'a, S: Store> {
     prefix: String,
 }
 
+/// One set's members as [`LogSet::read_together`] read them.
+#[derive(Default)]
+pub struct Contents(BTreeMap<String, Value>);
+
+impl Contents {
+    /// As [`LogSet::entries`]: a member whose stored value is not a `T` is left out.
+    pub fn entries<T: DeserializeOwned>(self) -> BTreeMap<String, T> {
+        self.0
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, serde_json::from_value(value).ok()?)))
+            .collect()
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op")]
 enum Entry<T> {
@@ -149,6 +163,7 @@ impl Base {
 }
 
 /// `base` and `seq` as one read found them.
+#[derive(Default)]
 struct Head {
     /// The stored bytes, to tell later whether `base` changed.
     raw: Option<Vec<u8>>,
@@ -203,11 +218,72 @@ impl<'a, S: Store> LogSet<'a, S> {
     /// The current members, in key order. A member whose stored value is not a `T` is left
     /// out, as are slots of an unknown shape, so the set stays readable.
     pub fn entries<T: DeserializeOwned>(&self) -> Result<BTreeMap<String, T>, Failure> {
-        Ok(self
-            .fold()?
-            .into_iter()
-            .filter_map(|(key, value)| Some((key, serde_json::from_value(value).ok()?)))
-            .collect())
+        let mut read = Self::read_together(&[self])?;
+        Ok(read.pop().unwrap_or_default().entries())
+    }
+
+    /// Reads several sets of one store as [`Self::entries`] reads one, with two store calls in
+    /// all (their heads, then their slots) instead of two each: presence reads its sessions and
+    /// its recent logouts on every sign-in and sign-out.
+    pub fn read_together(sets: &[&Self]) -> Result<Vec<Contents>, Failure> {
+        let Some(first) = sets.first() else {
+            return Ok(Vec::new());
+        };
+        let store = first.store;
+        let mut heads = Self::read_heads(store, sets)?;
+        let mut folded: Vec<Option<Contents>> = sets.iter().map(|_| None).collect();
+        for attempt in 1..=READ_ATTEMPTS {
+            // For each set not read yet: its pending slots, then its base again.
+            let mut keys = Vec::new();
+            let mut spans = Vec::new();
+            for (i, (set, head)) in sets.iter().zip(&heads).enumerate() {
+                if folded[i].is_some() {
+                    continue;
+                }
+                if head.raw.is_none() && head.seq == 0 {
+                    folded[i] = Some(Contents::default());
+                    continue;
+                }
+                let start = keys.len();
+                keys.extend(head.base.pending(head.seq).iter().map(|&n| set.slot_key(n)));
+                keys.push(set.base_key());
+                spans.push((i, start..keys.len()));
+            }
+            if spans.is_empty() {
+                break;
+            }
+            let values = store.get_many(&keys)?;
+            if values.len() != keys.len() {
+                return Err(Failure::unavailable(
+                    "key-value store answered the wrong number of keys",
+                ));
+            }
+            let mut moved = Vec::new();
+            for (i, span) in spans {
+                let slots = &values[span.start..span.end - 1];
+                let base_now = &values[span.end - 1];
+                if *base_now == heads[i].raw || attempt == READ_ATTEMPTS {
+                    let mut members = std::mem::take(&mut heads[i].base.members);
+                    // A slot taken but not yet written is skipped: its writer has not
+                    // acknowledged.
+                    for bytes in slots.iter().flatten() {
+                        apply(&mut members, bytes);
+                    }
+                    folded[i] = Some(Contents(members));
+                } else {
+                    moved.push(i);
+                }
+            }
+            if moved.is_empty() {
+                break;
+            }
+            // A compaction replaced these sets' snapshots meanwhile: read their heads again.
+            let again: Vec<&Self> = moved.iter().map(|&i| sets[i]).collect();
+            for (i, head) in moved.into_iter().zip(Self::read_heads(store, &again)?) {
+                heads[i] = head;
+            }
+        }
+        Ok(folded.into_iter().map(Option::unwrap_or_default).collect())
     }
 
     /// Whether each set under `prefixes` was ever written (and not cleared since), in one read:
@@ -245,30 +321,6 @@ impl<'a, S: Store> LogSet<'a, S> {
 
     /// The members as stored. The snapshot is read again beside the slots: if a compaction
     /// replaced it meanwhile, the slots may already be going, so the read starts over.
-    fn fold(&self) -> Result<BTreeMap<String, Value>, Failure> {
-        let mut head = self.read_head()?;
-        for attempt in 1..=READ_ATTEMPTS {
-            if head.raw.is_none() && head.seq == 0 {
-                return Ok(BTreeMap::new());
-            }
-            let pending = head.base.pending(head.seq);
-            let mut keys: Vec<String> = pending.iter().map(|&n| self.slot_key(n)).collect();
-            keys.push(self.base_key());
-            let mut values = self.store.get_many(&keys)?;
-            let base_now = values.pop().flatten();
-            if base_now == head.raw || attempt == READ_ATTEMPTS {
-                let mut members = head.base.members;
-                // A slot taken but not yet written is skipped: its writer has not acknowledged.
-                for bytes in values.iter().flatten() {
-                    apply(&mut members, bytes);
-                }
-                return Ok(members);
-            }
-            head = self.read_head()?;
-        }
-        unreachable!("the last attempt returns")
-    }
-
     fn append<T: Serialize>(&self, entry: &Entry<T>, now_ms: u64) -> Result<(), Failure> {
         // Taking the slot and writing it is one call to the store.
         let value = serde_json::to_vec(entry).map_err(|e| Failure::unavailable(e.to_string()))?;
@@ -398,25 +450,42 @@ impl<'a, S: Store> LogSet<'a, S> {
     }
 
     fn read_head(&self) -> Result<Head, Failure> {
-        let mut values = self
-            .store
-            .get_many(&[self.base_key(), self.seq_key()])?
-            .into_iter();
-        let raw = values.next().flatten();
-        let seq = values
-            .next()
-            .flatten()
-            .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
-            .unwrap_or(0);
-        let base: Base = match &raw {
-            None => Base::default(),
-            Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
-                Failure::unavailable(format!("corrupt value at {}: {e}", self.base_key()))
-            })?,
-        };
-        // Read concurrently, `seq` may predate the snapshot: then nothing follows it yet.
-        let seq = seq.max(base.upto);
-        Ok(Head { raw, base, seq })
+        let mut heads = Self::read_heads(self.store, &[self])?;
+        Ok(heads.pop().unwrap_or_default())
+    }
+
+    /// The snapshot and counter of each set, in one store call.
+    fn read_heads(store: &S, sets: &[&Self]) -> Result<Vec<Head>, Failure> {
+        let keys: Vec<String> = sets
+            .iter()
+            .flat_map(|set| [set.base_key(), set.seq_key()])
+            .collect();
+        let values = store.get_many(&keys)?;
+        if values.len() != keys.len() {
+            return Err(Failure::unavailable(
+                "key-value store answered the wrong number of keys",
+            ));
+        }
+        let mut values = values.into_iter();
+        sets.iter()
+            .map(|set| {
+                let raw = values.next().flatten();
+                let seq = values
+                    .next()
+                    .flatten()
+                    .and_then(|bytes| std::str::from_utf8(&bytes).ok()?.parse().ok())
+                    .unwrap_or(0);
+                let base: Base = match &raw {
+                    None => Base::default(),
+                    Some(bytes) => serde_json::from_slice(bytes).map_err(|e| {
+                        Failure::unavailable(format!("corrupt value at {}: {e}", set.base_key()))
+                    })?,
+                };
+                // Read concurrently, `seq` may predate the snapshot: then nothing follows it yet.
+                let seq = seq.max(base.upto);
+                Ok(Head { raw, base, seq })
+            })
+            .collect()
     }
 
     fn seq_key(&self) -> String {

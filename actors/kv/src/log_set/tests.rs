@@ -490,6 +490,59 @@ fn a_reader_whose_snapshot_moves_reads_again() {
     assert_eq!(*hooked.calls.borrow(), 4, "one more round of two calls");
 }
 
+/// Several sets read together equal each read alone, in two calls in all; when one set's
+/// snapshot moves between them, only that set is read again.
+#[test]
+fn sets_read_together_fold_as_each_alone_in_two_calls() {
+    let counted = crate::CountingStore::default();
+    let store = &counted.store;
+    let (moving, steady) = (LogSet::new(store, "m"), LogSet::new(store, "s"));
+    for i in 0..K + 5 {
+        moving.add(&format!("k{}", i % 9), &i, 0).unwrap();
+        steady.add(&format!("j{}", i % 4), &(i * 2), 0).unwrap();
+    }
+    steady.remove("j1", 0).unwrap();
+    let empty = LogSet::new(store, "e");
+    let mut model_moving = members(&moving);
+    let model_steady = members(&steady);
+
+    let hooked = Hooked {
+        inner: store,
+        calls: RefCell::new(0),
+        at: 2,
+        hook: RefCell::new(Some(Box::new(|| {
+            for i in 0..2 * K {
+                moving.add("k0", &(1_000 + i), 0).unwrap();
+            }
+        }))),
+    };
+    model_moving.insert("k0".into(), 1_000 + 2 * K - 1);
+    let sets = [
+        LogSet::new(&hooked, "m"),
+        LogSet::new(&hooked, "s"),
+        LogSet::new(&hooked, "e"),
+    ];
+    let read = LogSet::read_together(&sets.iter().collect::<Vec<_>>()).unwrap();
+    let read: Vec<BTreeMap<String, u64>> = read.into_iter().map(Contents::entries).collect();
+    assert_eq!(read, [model_moving, model_steady, BTreeMap::new()]);
+    assert_eq!(
+        *hooked.calls.borrow(),
+        4,
+        "the moved set took one more round"
+    );
+    assert!(members(&empty).is_empty());
+
+    // Undisturbed, three sets are two calls.
+    counted.reset();
+    let sets = [
+        LogSet::new(&counted, "m"),
+        LogSet::new(&counted, "s"),
+        LogSet::new(&counted, "e"),
+    ];
+    LogSet::read_together(&sets.iter().collect::<Vec<_>>()).unwrap();
+    assert_eq!(counted.calls(), 2);
+}
+
 #[test]
 fn clear_deletes_every_key_of_a_compacted_set_and_it_can_start_again() {
     let store = MemoryStore::new();

@@ -51,6 +51,19 @@ pub trait Store {
     fn increment(&self, key: &str, delta: u64) -> Result<u64, Failure>;
     /// Values of `keys`, in order; `None` where a key is missing.
     fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure>;
+    /// [`Store::get_many`], refusing an answer that does not hold one value per key (so a
+    /// caller may pair keys with values by position).
+    fn get_each(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+        let values = self.get_many(keys)?;
+        if values.len() != keys.len() {
+            return Err(Failure::unavailable(format!(
+                "key-value store answered {} values for {} keys",
+                values.len(),
+                keys.len()
+            )));
+        }
+        Ok(values)
+    }
     /// Writes every pair; one call to the store, however many keys (the provider writes them
     /// concurrently, so no order between them is promised).
     fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), Failure>;

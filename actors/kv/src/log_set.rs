@@ -252,12 +252,7 @@ impl<'a, S: Store> LogSet<'a, S> {
             if spans.is_empty() {
                 break;
             }
-            let values = store.get_many(&keys)?;
-            if values.len() != keys.len() {
-                return Err(Failure::unavailable(
-                    "key-value store answered the wrong number of keys",
-                ));
-            }
+            let values = store.get_each(&keys)?;
             let mut moved = Vec::new();
             for (i, span) in spans {
                 let slots = &values[span.start..span.end - 1];
@@ -290,12 +285,7 @@ impl<'a, S: Store> LogSet<'a, S> {
     /// a cheap test before folding many sets of which most are empty.
     pub fn exist_many(store: &S, prefixes: &[String]) -> Result<Vec<bool>, Failure> {
         let keys: Vec<String> = prefixes.iter().map(|p| format!("{p}/seq")).collect();
-        let found = store.get_many(&keys)?;
-        if found.len() != keys.len() {
-            return Err(Failure::unavailable(
-                "key-value store answered the wrong number of keys",
-            ));
-        }
+        let found = store.get_each(&keys)?;
         Ok(found.iter().map(Option::is_some).collect())
     }
 
@@ -460,13 +450,7 @@ impl<'a, S: Store> LogSet<'a, S> {
             .iter()
             .flat_map(|set| [set.base_key(), set.seq_key()])
             .collect();
-        let values = store.get_many(&keys)?;
-        if values.len() != keys.len() {
-            return Err(Failure::unavailable(
-                "key-value store answered the wrong number of keys",
-            ));
-        }
-        let mut values = values.into_iter();
+        let mut values = store.get_each(&keys)?.into_iter();
         sets.iter()
             .map(|set| {
                 let raw = values.next().flatten();

@@ -107,10 +107,10 @@ pub fn may_read<S: Store>(store: &S, principal: &Principal, room: &str) -> Resul
     };
     // The room record and the membership flag in one read: a check runs on every
     // subscription and history page, and each store call is a hop through the host.
-    let [record, flag]: [Option<Vec<u8>>; 2] = store
-        .get_many(&[keys::room(room), keys::member_flag(room, user)])?
-        .try_into()
-        .map_err(|_| Failure::unavailable("the store answered a read of two keys wrongly"))?;
+    let mut found = store
+        .get_each(&[keys::room(room), keys::member_flag(room, user)])?
+        .into_iter();
+    let (record, flag) = (found.next().flatten(), found.next().flatten());
     let kind = kind_of(room, record)?;
     if user_reads(kind, room, user, || Ok(flag.is_some()))? {
         Ok(())

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use wcc_interface::{ids, Failure};
-use wcc_kv::{keys, Contents, LogSet, Store};
+use wcc_kv::{keys, LogSet, Store};
 
 use crate::gateways;
 
@@ -132,12 +132,9 @@ impl Snapshot {
         now_ms: u64,
         also: Option<&str>,
     ) -> Result<Self, Failure> {
-        let [recorded, ended]: [Contents; 2] =
-            LogSet::read_together(&[&sessions(store), &ended(store)])?
-                .try_into()
-                .map_err(|_| Failure::unavailable("two sets read as another number"))?;
-        let (recorded, ended): (BTreeMap<String, Session>, BTreeMap<String, u64>) =
-            (recorded.entries(), ended.entries());
+        let mut read = LogSet::read_together(&[&sessions(store), &ended(store)])?.into_iter();
+        let recorded: BTreeMap<String, Session> = read.next().unwrap_or_default().entries();
+        let ended: BTreeMap<String, u64> = read.next().unwrap_or_default().entries();
         let holders: BTreeSet<&str> = recorded
             .values()
             .map(|session| session.gateway.as_str())

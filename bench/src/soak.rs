@@ -72,8 +72,9 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 100_000)]
     cycles: u64,
     /// Stop the cycles after this long (the warm-up not counted) and fail if any are left.
-    /// At the 20 cycles a second measured on 2 cores, 100,000 cycles take about 85 minutes.
-    #[arg(long, default_value_t = 120.0)]
+    /// At the 10-20 cycles a second measured on 2 cores (docs/reliability.md), 100,000 cycles
+    /// take 85 to 170 minutes.
+    #[arg(long, default_value_t = 180.0)]
     max_minutes: f64,
     /// Cycles in flight at once.
     #[arg(long, default_value_t = 16)]

@@ -662,8 +662,15 @@ async fn whole_history(wcc: &Wcc) -> Result<HashMap<String, usize>> {
             return Ok(copies);
         }
         before = Some(oldest);
+        // Paced as a polite client pages: venueless allows a connection 20 requests a second
+        // after a burst of 60 (channel_kit::ratelimit::Limit::DEFAULT), and a page of history
+        // now comes back in a few milliseconds.
+        tokio::time::sleep(PAGE_INTERVAL).await;
     }
 }
+
+/// Just over the channel's default 1/20 s between requests.
+const PAGE_INTERVAL: Duration = Duration::from_millis(60);
 
 /// A message sent now reaches another client live.
 async fn live_delivery_works(wcc: &Wcc) -> Result<()> {

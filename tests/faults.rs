@@ -662,15 +662,17 @@ async fn whole_history(wcc: &Wcc) -> Result<HashMap<String, usize>> {
             return Ok(copies);
         }
         before = Some(oldest);
-        // Paced as a polite client pages: venueless allows a connection 20 requests a second
-        // after a burst of 60 (channel_kit::ratelimit::Limit::DEFAULT), and a page of history
-        // now comes back in a few milliseconds.
-        tokio::time::sleep(PAGE_INTERVAL).await;
+        // Paced as a polite client pages: past its burst a connection gets the channel's
+        // default rate, and a page of history comes back in a few milliseconds.
+        tokio::time::sleep(page_interval()).await;
     }
 }
 
-/// Just over the channel's default 1/20 s between requests.
-const PAGE_INTERVAL: Duration = Duration::from_millis(60);
+/// Just over the time between requests that the channels' default limit allows.
+fn page_interval() -> Duration {
+    Duration::from_secs_f64(1.0 / channel_kit::ratelimit::Limit::DEFAULT.per_second)
+        + Duration::from_millis(10)
+}
 
 /// A message sent now reaches another client live.
 async fn live_delivery_works(wcc: &Wcc) -> Result<()> {

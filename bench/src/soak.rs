@@ -39,7 +39,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use self::{
-    cycle::{Cast, Kind, Plan},
+    cycle::{Cast, Kind, Plan, Steps},
     measure::{Bucket, Class, Process},
 };
 use crate::{
@@ -207,6 +207,8 @@ struct KindStats {
     done: u64,
     failed: u64,
     micros: Vec<u64>,
+    /// Each step's share of the cycles that succeeded, in the order the steps first ran.
+    steps: Vec<(&'static str, Vec<u64>)>,
 }
 
 impl Progress {
@@ -214,13 +216,20 @@ impl Progress {
         self.done.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
     }
 
-    fn record(&self, kind: Kind, took: Duration, result: Result<()>) {
+    fn record(&self, kind: Kind, took: Duration, steps: Steps, result: Result<()>) {
         let mut by_kind = self.by_kind.lock().unwrap();
         let stats = by_kind.entry(kind).or_default();
         match result {
             Ok(()) => {
                 stats.done += 1;
                 stats.micros.push(took.as_micros() as u64);
+                for (step, share) in steps.took {
+                    let micros = share.as_micros() as u64;
+                    match stats.steps.iter_mut().find(|(name, _)| *name == step) {
+                        Some((_, all)) => all.push(micros),
+                        None => stats.steps.push((step, vec![micros])),
+                    }
+                }
                 self.done.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
@@ -281,11 +290,13 @@ fn start_cycles(cast: &Arc<Cast>, progress: &Arc<Progress>, range: Range<u64>, c
                 }
                 let plan = Plan::of(n, cast.users, cast.text_rooms.len());
                 let began = Instant::now();
-                let result = match tokio::time::timeout(CYCLE_TIMEOUT, cast.cycle(n, plan)).await {
+                let mut steps = Steps::start();
+                let cycle = cast.cycle(n, plan, &mut steps);
+                let result = match tokio::time::timeout(CYCLE_TIMEOUT, cycle).await {
                     Ok(result) => result,
                     Err(_) => Err(anyhow::anyhow!("timeout")),
                 };
-                progress.record(plan.kind, began.elapsed(), result);
+                progress.record(plan.kind, began.elapsed(), steps, result);
             }
             progress.running.fetch_sub(1, Ordering::SeqCst);
         });
@@ -550,9 +561,15 @@ async fn soak_run(ctx: &Run<'_>) -> Result<(Value, bool)> {
         .iter()
         .map(|(kind, s)| {
             let latency = Latencies::from_micros(s.micros.clone());
+            let steps: BTreeMap<&str, Value> = s
+                .steps
+                .iter()
+                .map(|(step, micros)| (*step, Latencies::from_micros(micros.clone()).json()))
+                .collect();
             (
                 kind.name(),
-                json!({"done": s.done, "failed": s.failed, "cycle_ms": latency.json()}),
+                json!({"done": s.done, "failed": s.failed, "cycle_ms": latency.json(),
+                       "step_ms": steps}),
             )
         })
         .collect();
@@ -727,6 +744,26 @@ fn print_kinds(by_kind: &BTreeMap<Kind, KindStats>) {
             &["kind", "done", "failed", "cycle p50 ms", "p99 ms", "max ms"],
             &rows
         )
+    );
+    let rows: Vec<Vec<String>> = by_kind
+        .iter()
+        .flat_map(|(kind, s)| {
+            s.steps.iter().map(|(step, micros)| {
+                let l = Latencies::from_micros(micros.clone());
+                vec![
+                    kind.name().to_string(),
+                    step.to_string(),
+                    ms(l.p50),
+                    ms(l.p99),
+                    ms(l.max),
+                ]
+            })
+        })
+        .collect();
+    println!("\nwhere a cycle's time goes (cycles that succeeded):");
+    print!(
+        "{}",
+        table(&["kind", "step", "p50 ms", "p99 ms", "max ms"], &rows)
     );
 }
 

@@ -576,14 +576,9 @@ pub fn closed<C: Channel>(session: wit::Session) {
 
 pub fn render<C: Channel>(events: Vec<String>) -> Vec<Vec<wit::Frame>> {
     let imports = Imports::remembering_users();
-    events
-        .iter()
-        .map(|event| {
-            C::render_all(event, &imports)
-                .into_iter()
-                .map(wit::Frame::Text)
-                .collect()
-        })
+    C::render_batch(&events, &imports)
+        .into_iter()
+        .map(|frames| frames.into_iter().map(wit::Frame::Text).collect())
         .collect()
 }
 

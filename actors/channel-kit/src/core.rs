@@ -73,6 +73,8 @@ pub struct CoreBackend {
     failing: RefCell<BTreeMap<&'static str, Failure>>,
     /// Operation name -> what happens elsewhere, once, right before its next call.
     meanwhile: RefCell<BTreeMap<&'static str, Meanwhile>>,
+    /// Operation name -> how many times it was called.
+    calls: RefCell<BTreeMap<&'static str, usize>>,
     settings: RefCell<BTreeMap<String, String>>,
     now_ms: Cell<u64>,
 }
@@ -92,6 +94,7 @@ impl CoreBackend {
             passwords: PasswordPolicy::with_params(cheapest),
             failing: RefCell::default(),
             meanwhile: RefCell::default(),
+            calls: RefCell::default(),
             settings: RefCell::default(),
             now_ms: Cell::new(START_MS),
         }
@@ -125,6 +128,7 @@ impl CoreBackend {
     }
 
     fn check(&self, op: &'static str) -> Result<(), Failure> {
+        *self.calls.borrow_mut().entry(op).or_default() += 1;
         // Taken out before it runs: it may call the backend itself.
         let meanwhile = self.meanwhile.borrow_mut().remove(op);
         if let Some(meanwhile) = meanwhile {
@@ -218,6 +222,12 @@ impl CoreBackend {
     pub fn fail(&self, op: &'static str, code: FailureCode) {
         let failure = Failure::new(code, format!("{op} failed"));
         self.failing.borrow_mut().insert(op, failure);
+    }
+
+    /// How many times operation `op` (the [`crate::Backend`] method's name) has been called: what
+    /// a render or handler costs the core, in calls.
+    pub fn calls(&self, op: &str) -> usize {
+        self.calls.borrow().get(op).copied().unwrap_or(0)
     }
 
     /// Runs `then` (another client's doing, on this backend) right before the next call of

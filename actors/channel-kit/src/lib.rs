@@ -92,6 +92,15 @@ pub trait Channel {
     fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
         Self::render(event, backend).into_iter().collect()
     }
+    /// A batch of one room's events, in NATS order (the gateway sends a busy room's events
+    /// together): each one's frames. A protocol whose later events make earlier ones redundant
+    /// (Rebuttal's whole lists) overrides this to skip them.
+    fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String>> {
+        events
+            .iter()
+            .map(|event| Self::render_all(event, backend))
+            .collect()
+    }
 }
 
 #[cfg(test)]

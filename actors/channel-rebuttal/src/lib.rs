@@ -80,6 +80,11 @@ impl Channel for Rebuttal {
     fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
         render::render_all(event, backend)
     }
+
+    /// A list changed twice in one batch is built once, for the later change.
+    fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String>> {
+        render::render_batch(events, backend)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]

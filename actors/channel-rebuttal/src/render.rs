@@ -189,10 +189,42 @@ pub fn published(message: &StoredMessage, backend: &impl Backend) -> Vec<String>
 /// Every packet a local Rebuttal subscriber of the event's room (or of `everyone`) gets for
 /// it, in order.
 pub fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
-    let Some(envelope) = Envelope::parse(event.as_bytes()) else {
-        return Vec::new();
-    };
-    match envelope.event {
+    match Envelope::parse(event.as_bytes()) {
+        Some(envelope) => render_event(envelope.event, backend),
+        None => Vec::new(),
+    }
+}
+
+/// Every packet for each event of a batch, in order, except that a list which changes again
+/// later in the batch is not built for the earlier change: the later list shows both, and
+/// clients replace a list whole when it arrives. Under load the `everyone` feed carries a
+/// `DirectoryChanged` for every first sign-in and last sign-out on any protocol; built one by
+/// one, those lists held up every signal behind them (a voice `joinRoom` waited seconds).
+pub fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String>> {
+    let parsed: Vec<Option<Event>> = events
+        .iter()
+        .map(|event| Envelope::parse(event.as_bytes()).map(|envelope| envelope.event))
+        .collect();
+    let mut rebuilt_later: Vec<&str> = Vec::new();
+    let mut superseded = vec![false; parsed.len()];
+    for (i, event) in parsed.iter().enumerate().rev() {
+        if let Some(Event::DirectoryChanged { part }) = event {
+            superseded[i] = rebuilt_later.contains(&part.as_str());
+            rebuilt_later.push(part);
+        }
+    }
+    parsed
+        .into_iter()
+        .zip(superseded)
+        .map(|(event, superseded)| match event {
+            Some(event) if !superseded => render_event(event, backend),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+fn render_event(event: Event, backend: &impl Backend) -> Vec<String> {
+    match event {
         Event::MessagePublished { message } => published(&message, backend),
         event => shown(event, backend).into_iter().collect(),
     }

@@ -939,6 +939,65 @@ fn a_list_overtaken_by_a_later_change_is_dropped_and_the_last_one_is_sent() {
     assert!(render::render(&users, &backend).is_some());
 }
 
+/// The gateway hands a busy feed's events over in batches: a list that changes again later in
+/// the batch is built once, for the later change, and everything else in the batch still
+/// arrives, in order.
+#[test]
+fn a_list_changed_twice_in_one_batch_is_built_once() {
+    let backend = backend();
+    admin(&backend);
+    backend.add_room("call", "voice");
+    let joined = Envelope::new(
+        Event::Signal {
+            room: ids::EVERYONE.into(),
+            sender: "u1".into(),
+            channel: CHANNEL.into(),
+            kind: "voice.joined".into(),
+            content: json!({"roomid": "call"}),
+        },
+        1,
+    )
+    .to_json();
+    let batch = [
+        changed("users"),
+        changed("rooms"),
+        joined,
+        changed("users"),
+        "not an event".to_string(),
+    ];
+    let lists_before = backend.calls("list_users");
+    let frames = render::render_batch(&batch, &backend);
+    assert_eq!(
+        backend.calls("list_users") - lists_before,
+        1,
+        "one users list built"
+    );
+    let types: Vec<Vec<String>> = frames
+        .iter()
+        .map(|packets| {
+            packets
+                .iter()
+                .map(|p| serde_json::from_str::<Value>(p).unwrap()["type"].to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            vec![],
+            vec!["\"updateRooms\"".to_string()],
+            vec!["\"joinRoom\"".to_string()],
+            vec!["\"updateUsers\"".to_string()],
+            vec![],
+        ]
+    );
+    // Alone, each change still sends its list.
+    for part in ["users", "rooms"] {
+        let alone = render::render_batch(&[changed(part)], &backend);
+        assert_eq!(alone[0].len(), 1, "{part}");
+    }
+}
+
 #[test]
 fn what_a_guest_said_keeps_its_name_after_the_guest_is_gone() {
     let backend = backend();

@@ -26,6 +26,29 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Ws, ANSWER_TIMEOUT};
 
+/// Where one cycle's time went: each step's share, in the order the steps ran. A soak whose
+/// pace is set by one protocol shows which step of it holds the time.
+pub struct Steps {
+    last: tokio::time::Instant,
+    pub took: Vec<(&'static str, Duration)>,
+}
+
+impl Steps {
+    pub fn start() -> Self {
+        Self {
+            last: tokio::time::Instant::now(),
+            took: Vec::with_capacity(6),
+        }
+    }
+
+    /// Ends the step named `step`: its share is the time since the previous mark.
+    fn mark(&mut self, step: &'static str) {
+        let now = tokio::time::Instant::now();
+        self.took.push((step, now - self.last));
+        self.last = now;
+    }
+}
+
 /// Every account's password (Rebuttal wants at least 8 characters).
 const PASSWORD: &str = "soak password 1234";
 /// Whoever signs up to Rebuttal with this email is its admin (`WCC_REBUTTAL_ADMIN_EMAIL`).
@@ -202,27 +225,29 @@ impl Cast {
     }
 
     /// One cycle. The error's outermost context names the step that failed.
-    pub async fn cycle(&self, n: u64, plan: Plan) -> Result<()> {
+    pub async fn cycle(&self, n: u64, plan: Plan, t: &mut Steps) -> Result<()> {
         let room = &self.text_rooms[plan.room];
         let text = format!("soak {n}");
         match plan.kind {
-            Kind::Venueless => self.venueless(plan, room, &text).await,
-            Kind::Cadmium => self.cadmium(plan, &text).await,
+            Kind::Venueless => self.venueless(plan, room, &text, t).await,
+            Kind::Cadmium => self.cadmium(plan, &text, t).await,
             Kind::ActionheroLines | Kind::ActionheroLinesAnonymous => {
                 let source = self.actionhero_source(plan, n);
                 let conn = Actionhero::lines(self.lines, source)
                     .await
                     .context("connect")?;
-                self.actionhero(conn, plan, room, &text).await
+                t.mark("connect");
+                self.actionhero(conn, plan, room, &text, t).await
             }
             Kind::ActionheroWebsocket | Kind::ActionheroWebsocketAnonymous => {
                 let source = self.actionhero_source(plan, n);
                 let conn = Actionhero::websocket(self.gateway, source)
                     .await
                     .context("connect")?;
-                self.actionhero(conn, plan, room, &text).await
+                t.mark("connect");
+                self.actionhero(conn, plan, room, &text, t).await
             }
-            Kind::Rebuttal => self.rebuttal(plan, &text).await,
+            Kind::Rebuttal => self.rebuttal(plan, &text, t).await,
         }
     }
 
@@ -235,7 +260,7 @@ impl Cast {
         }
     }
 
-    async fn venueless(&self, plan: Plan, room: &str, text: &str) -> Result<()> {
+    async fn venueless(&self, plan: Plan, room: &str, text: &str, t: &mut Steps) -> Result<()> {
         let mut ws = client::connect_to(
             self.gateway,
             Some(source(VENUELESS, plan.user)),
@@ -243,31 +268,38 @@ impl Cast {
         )
         .await
         .context("connect")?;
+        t.mark("connect");
         client::authenticate(&mut ws, &venueless_id(plan.user))
             .await
             .context("sign in")?;
+        t.mark("sign in");
         client::request(&mut ws, 1, "chat.join", json!({"channel": room}))
             .await
             .context("join")?;
+        t.mark("join");
         let say = json!({"channel": room, "event_type": "channel.message",
                          "content": {"type": "text", "body": text}});
         client::request(&mut ws, 2, "chat.send", say)
             .await
             .context("say")?;
+        t.mark("say");
         client::request(&mut ws, 3, "chat.leave", json!({"channel": room}))
             .await
             .context("leave")?;
+        t.mark("leave");
         disconnect(ws, plan.graceful).await;
+        t.mark("disconnect");
         Ok(())
     }
 
     /// Cadmium has private chats only: no room to join or leave. The token from the warm-up
     /// signs the new connection in with its first request, a private message to the next user
     /// (their direct room, one per pair, made by the first message).
-    async fn cadmium(&self, plan: Plan, text: &str) -> Result<()> {
+    async fn cadmium(&self, plan: Plan, text: &str, t: &mut Steps) -> Result<()> {
         let mut ws = client::connect_to(self.gateway, Some(source(CADMIUM, plan.user)), "cadmium")
             .await
             .context("connect")?;
+        t.mark("connect");
         let peer = format!("@{}@wcc.local", cadmium_name((plan.user + 1) % self.users));
         let payload = json!({"type": CADMIUM_GENERAL, "content": {"text": text}});
         let reply = cadmium_request(
@@ -283,7 +315,9 @@ impl Cast {
         if reply["ok"] != true {
             bail!("say refused: {reply}");
         }
+        t.mark("sign in + say");
         disconnect(ws, plan.graceful).await;
+        t.mark("disconnect");
         Ok(())
     }
 
@@ -293,6 +327,7 @@ impl Cast {
         plan: Plan,
         room: &str,
         text: &str,
+        t: &mut Steps,
     ) -> Result<()> {
         if matches!(plan.kind, Kind::ActionheroLines | Kind::ActionheroWebsocket) {
             let login = json!({"action": "login", "params":
@@ -301,15 +336,20 @@ impl Cast {
             if reply["authenticated"] != true {
                 bail!("sign in refused: {reply}");
             }
+            t.mark("sign in");
         }
         conn.request(&format!("roomChange {room}"))
             .await
             .context("join")?;
+        t.mark("join");
         conn.request(&format!("say {text}")).await.context("say")?;
+        t.mark("say");
         conn.request("roomLeave").await.context("leave")?;
+        t.mark("leave");
         if plan.graceful {
             conn.quit().await.context("quit")?;
         }
+        t.mark("disconnect");
         Ok(())
     }
 
@@ -317,20 +357,23 @@ impl Cast {
     /// are joined and left. So: sign in, join the voice room, say in the user's own text room
     /// (one per user, so its memberships are made once, in the first pass), leave the voice
     /// room.
-    async fn rebuttal(&self, plan: Plan, text: &str) -> Result<()> {
+    async fn rebuttal(&self, plan: Plan, text: &str, t: &mut Steps) -> Result<()> {
         let mut rb = Rebuttal::connect(self.gateway, source(REBUTTAL, plan.user))
             .await
             .context("connect")?;
+        t.mark("connect");
         let me = rb
             .login(&rebuttal_email(plan.user))
             .await
             .context("sign in")?;
+        t.mark("sign in");
         let voice = self.voice_room.as_str();
         rb.send(json!({"type": "joinroom", "roomid": voice}))
             .await?;
         rb.expect(|p| p["type"] == "joinRoom" && p["userid"] == me && p["roomid"] == voice)
             .await
             .context("join")?;
+        t.mark("join");
         let room = &self.text_rooms[plan.user % self.text_rooms.len()];
         rb.send(json!({"type": "message", "roomid": room, "message": {"text": text}}))
             .await?;
@@ -341,12 +384,15 @@ impl Cast {
         })
         .await
         .context("say")?;
+        t.mark("say");
         rb.send(json!({"type": "leaveroom", "roomid": voice}))
             .await?;
         rb.expect(|p| p["type"] == "leaveRoom" && p["userid"] == me && p["roomid"] == voice)
             .await
             .context("leave")?;
+        t.mark("leave");
         disconnect(rb.ws, plan.graceful).await;
+        t.mark("disconnect");
         Ok(())
     }
 }

@@ -170,6 +170,14 @@ pub trait Backend {
     /// What [`crate::Action::Subscribe`] carries: the core's signed permission for a connection of
     /// `actor` to hear `room`. The gateway subscribes on nothing else.
     fn grant_subscription(&self, actor: &Principal, room: &str) -> Result<String, Failure>;
+    /// [`Backend::grant_subscription`] for each of `rooms`, in order, in one call that the core
+    /// decides with one read (a sign-in that follows every room of its user): one answer per
+    /// room, in order. The outer error refuses them all; an inner one refuses that room alone.
+    fn grant_subscriptions(
+        &self,
+        actor: &Principal,
+        rooms: &[String],
+    ) -> Result<Vec<Result<String, Failure>>, Failure>;
     /// How often directory `part` (`users`, `rooms`, `groups`) has changed so far: a render that
     /// sees it move while it builds that list drops the list, as the later change's
     /// DirectoryChanged comes after and shows both.

@@ -305,6 +305,26 @@ impl Backend for Imports {
         rooms::grant_subscription(&principal(actor), room).map_err(failure)
     }
 
+    fn grant_subscriptions(
+        &self,
+        actor: &Principal,
+        rooms: &[String],
+    ) -> Result<Vec<Result<String, Failure>>, Failure> {
+        let answers = rooms::grant_subscriptions(&principal(actor), rooms).map_err(failure)?;
+        // Callers pair answers with rooms by position.
+        if answers.len() != rooms.len() {
+            return Err(Failure::unavailable(format!(
+                "{} grants answered for {} rooms",
+                answers.len(),
+                rooms.len()
+            )));
+        }
+        Ok(answers
+            .into_iter()
+            .map(|answer| answer.map_err(failure))
+            .collect())
+    }
+
     fn directory_version(&self, part: &str) -> Result<u64, Failure> {
         rooms::directory_version(part).map_err(failure)
     }

@@ -28,6 +28,7 @@ use wcc_kv::MemoryStore;
 
 use crate::backend::{Principal, Signal, UserSignal};
 use crate::session::Action;
+use crate::user_cache::UserCache;
 
 /// The key grants are signed with here (the rooms actor's and gateways' `subscription_key`).
 pub const GRANT_KEY: &[u8] = b"channel unit tests' grant key";
@@ -77,6 +78,9 @@ pub struct CoreBackend {
     calls: RefCell<BTreeMap<&'static str, usize>>,
     settings: RefCell<BTreeMap<String, String>>,
     now_ms: Cell<u64>,
+    /// Users looked up so far, when this backend stands for a render call's imports
+    /// ([`CoreBackend::remembering_users`]).
+    users_seen: Option<UserCache>,
 }
 
 impl Default for CoreBackend {
@@ -97,6 +101,17 @@ impl CoreBackend {
             calls: RefCell::default(),
             settings: RefCell::default(),
             now_ms: Cell::new(START_MS),
+            users_seen: None,
+        }
+    }
+
+    /// This backend as a render call's imports are: users it looked up are remembered for the
+    /// rest of its life, and only lookups of users not seen yet reach the core (and
+    /// [`Self::calls`]).
+    pub fn remembering_users(self) -> Self {
+        Self {
+            users_seen: Some(UserCache::default()),
+            ..self
         }
     }
 

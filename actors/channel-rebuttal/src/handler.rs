@@ -145,6 +145,34 @@ impl Turn {
         Ok(())
     }
 
+    /// Hears the `everyone` feed and follows each of `rooms` not followed yet, on grants the
+    /// core gives `me` in one call: a sign-in's subscriptions. The first refused grant refuses
+    /// the packet, as [`Self::follow`] would.
+    fn hear_everything(
+        &mut self,
+        backend: &impl Backend,
+        me: &str,
+        rooms: &[String],
+    ) -> Result<(), Refusal> {
+        let mut asked = vec![ids::EVERYONE.to_owned()];
+        asked.extend(
+            rooms
+                .iter()
+                .filter(|room| !self.state.following.contains(room))
+                .cloned(),
+        );
+        let grants = backend
+            .grant_subscriptions(&Principal::user(me), &asked)
+            .map_err(say)?;
+        for (room, grant) in asked.into_iter().zip(grants) {
+            self.actions.push(Action::Subscribe(grant.map_err(say)?));
+            if room != ids::EVERYONE {
+                self.state.following.push(room);
+            }
+        }
+        Ok(())
+    }
+
     /// Hears `room` from now on, if the core grants it to `me`.
     fn subscribe(&mut self, backend: &impl Backend, me: &str, room: &str) -> Result<(), Refusal> {
         let grant = backend

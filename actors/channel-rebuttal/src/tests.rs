@@ -276,7 +276,19 @@ fn login_checks_the_password_and_a_refusal_closes() {
         Some(&Action::Close(3001, handler::BAD_LOGIN.into()))
     );
     assert_eq!(refused.session.user, None);
-    assert_eq!(types(&login("correct horse"))[0], "login");
+    for n in 0..10 {
+        backend.add_room(&format!("text_{n}"), "text");
+    }
+    let (batches, singles) = (
+        backend.calls("grant_subscriptions"),
+        backend.calls("grant_subscription"),
+    );
+    let accepted = login("correct horse");
+    assert_eq!(types(&accepted)[0], "login");
+    // The everyone feed and all ten text rooms, granted in one call to the core.
+    assert_eq!(subscribed(&backend, &accepted).len(), 11);
+    assert_eq!(backend.calls("grant_subscriptions") - batches, 1);
+    assert_eq!(backend.calls("grant_subscription") - singles, 0);
 }
 
 #[test]

@@ -47,11 +47,16 @@ impl<B: Backend> Conn<'_, B> {
         let joined = world::shown_of(rooms.clone());
         let payload = self.signed_in(&user, &joined).map_err(auth)?;
         // Direct messages to this user arrive in its direct room (named by its id), from any
-        // protocol: every session of the user receives them without asking.
-        let inbox = self
+        // protocol: every session of the user receives them without asking. Its grant and the
+        // joined rooms' are asked for in one call.
+        let mut heard = vec![user.id.clone()];
+        heard.extend(joined.iter().take(MAX_FOLLOWED_ROOMS).map(|r| r.id.clone()));
+        let mut grants = self
             .backend
-            .grant_subscription(&Principal::user(&user.id), &user.id)
-            .map_err(auth)?;
+            .grant_subscriptions(&Principal::user(&user.id), &heard)
+            .map_err(auth)?
+            .into_iter();
+        let inbox = grants.next().expect("one grant per room").map_err(auth)?;
         self.data = SessionData {
             profile: has_profile(&user),
             joined: rooms.iter().map(|r| r.id.clone()).collect(),
@@ -59,11 +64,10 @@ impl<B: Backend> Conn<'_, B> {
         };
         self.data.add_subscribed(&user.id);
         self.actions.push(Action::Subscribe(inbox));
-        let me = Principal::user(&user.id);
-        for room in joined.iter().take(MAX_FOLLOWED_ROOMS) {
+        for (room, grant) in heard[1..].iter().zip(grants) {
             // A room whose grant fails is heard once the client opens it, as any other.
-            if let Ok(grant) = self.backend.grant_subscription(&me, &room.id) {
-                self.data.add_subscribed(&room.id);
+            if let Ok(grant) = grant {
+                self.data.add_subscribed(room);
                 self.actions.push(Action::Subscribe(grant));
             }
         }

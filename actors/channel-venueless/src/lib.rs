@@ -81,6 +81,10 @@ impl channel_kit::Channel for Venueless {
     fn render_all(event: &str, backend: &impl backend::Backend) -> Vec<String> {
         render::render_all(event, backend)
     }
+
+    fn render_batch(events: &[String], backend: &impl backend::Backend) -> Vec<Vec<String>> {
+        render::render_batch(events, backend)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]

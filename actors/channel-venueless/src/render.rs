@@ -11,7 +11,8 @@ use wcc_interface::{Envelope, Event, Principal, Reactions};
 use crate::backend::Backend;
 use crate::codec;
 use crate::views::{
-    gone_user_view, member_event, message_event, reactors, replacement_event, user_view, users_map,
+    gone_user_view, member_event, message_event, reactors, replacement_event, shown_ids, user_view,
+    users_map,
 };
 
 /// Every frame one room event makes: [`render`]'s, and after a new message upstream's
@@ -31,6 +32,43 @@ pub fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
         ));
     }
     frames
+}
+
+/// Most people one batch looks up before it renders ([`render_batch`]); a batch that shows more
+/// (reactions of many) looks the rest up event by event.
+pub const MAX_LOOKED_UP_TOGETHER: usize = 256;
+
+/// A batch of one room's events (the gateway sends a busy room's together): everyone the batch
+/// shows is looked up in one call first, and the render call remembers them, so the users actor is
+/// asked once a batch rather than once for each new sender. A failed lookup is no loss: each event
+/// then asks for its own people, and falls back as [`render`] does.
+pub fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String>> {
+    let mut people: Vec<String> = Vec::new();
+    for envelope in events.iter().filter_map(|e| Envelope::parse(e.as_bytes())) {
+        people.extend(people_shown(&envelope.event));
+    }
+    people.sort_unstable();
+    people.dedup();
+    people.truncate(MAX_LOOKED_UP_TOGETHER);
+    if people.len() > 1 {
+        let _ = backend.get_users(&people);
+    }
+    events
+        .iter()
+        .map(|event| render_all(event, backend))
+        .collect()
+}
+
+/// Whose profiles the push of `event` carries.
+fn people_shown(event: &Event) -> Vec<String> {
+    match event {
+        Event::MessagePublished { message } | Event::MessageUpdated { message } => {
+            shown_ids([&message.sender])
+        }
+        Event::UserJoined { user, .. } | Event::UserLeft { user, .. } => shown_ids([user]),
+        Event::ReactionsChanged { reactions, .. } => shown_ids(reactors(reactions)),
+        _ => Vec::new(),
+    }
 }
 
 /// Renders one room event envelope (JSON text); `None` for events venueless does not show.
@@ -306,6 +344,75 @@ mod tests {
         });
         assert_eq!(render_all(&edit, &backend).len(), 1);
         assert!(render_all("not json", &backend).is_empty());
+    }
+
+    /// Ten messages from five senders, a join and a reaction: what a busy room's batch holds.
+    fn busy_batch(backend: &CoreBackend) -> Vec<String> {
+        for n in 1..=7 {
+            backend.add_user(
+                &format!("u{n}"),
+                Some(&format!(r#"{{"display_name":"U{n}"}}"#)),
+            );
+        }
+        let mut events: Vec<String> = (0..10)
+            .map(|n| {
+                let mut message = stored(json!({"type": "text", "body": format!("m{n}")}));
+                message.sender = format!("u{}", n % 5 + 1);
+                message.event_id = n + 1;
+                env(Event::MessagePublished { message })
+            })
+            .collect();
+        events.push(env(Event::UserJoined {
+            room: "room_0".into(),
+            user: "u6".into(),
+            channel: "venueless".into(),
+        }));
+        let reactions: Reactions = [("👍".to_owned(), vec!["u7".to_owned(), "u1".to_owned()])]
+            .into_iter()
+            .collect();
+        events.push(env(Event::ReactionsChanged {
+            room: "room_0".into(),
+            event_id: 1,
+            message_id: "m1".into(),
+            user: "u7".into(),
+            reaction: "👍".into(),
+            added: true,
+            reactions,
+        }));
+        events
+    }
+
+    #[test]
+    fn a_batch_looks_up_everyone_it_shows_in_one_call() {
+        let backend = CoreBackend::new().remembering_users();
+        let events = busy_batch(&backend);
+        let batch = render_batch(&events, &backend);
+        assert_eq!(backend.calls("get_users"), 1, "one lookup for seven people");
+        assert_eq!(backend.calls("get_user"), 0);
+
+        // The same pushes as each event rendered alone, profiles and all.
+        let alone = CoreBackend::new();
+        busy_batch(&alone);
+        let one_by_one: Vec<Vec<String>> = events.iter().map(|e| render_all(e, &alone)).collect();
+        assert_eq!(batch, one_by_one);
+        let last: Value = from_str(&batch[9][0]).unwrap();
+        assert_eq!(last[1]["users"]["u5"]["profile"]["display_name"], "U5");
+    }
+
+    #[test]
+    fn a_batch_whose_lookup_fails_still_pushes_every_event() {
+        let backend = CoreBackend::new().remembering_users();
+        let events = busy_batch(&backend);
+        backend.fail("get_users", wcc_interface::FailureCode::Unavailable);
+        let batch = render_batch(&events, &backend);
+        assert_eq!(batch.len(), events.len());
+        // Ten messages with their unread pointers, the join, the reaction: none lost.
+        assert_eq!(batch.iter().map(Vec::len).sum::<usize>(), 22);
+        let join: Value = from_str(&batch[10][0]).unwrap();
+        assert_eq!(
+            join[1]["content"]["user"],
+            json!({"id": "u6", "profile": {}})
+        );
     }
 
     #[test]

@@ -137,15 +137,7 @@ pub const MAX_USERS_SHOWN: usize = 100;
 /// a gone user by id alone, at most [`MAX_USERS_SHOWN`]. The webapp asks with `user.fetch` for
 /// anyone left out.
 pub fn users_map(backend: &impl Backend, ids: &[String]) -> Result<Map<String, Value>, Failure> {
-    // An id no user can have (empty, with a dot) names nobody; the core is not asked. The first
-    // ids asked for are the ones kept when there are too many.
-    let mut seen = BTreeSet::new();
-    let wanted: Vec<String> = ids
-        .iter()
-        .filter(|id| is_valid_id(id) && seen.insert(id.as_str()))
-        .take(MAX_USERS_SHOWN)
-        .cloned()
-        .collect();
+    let wanted = shown_ids(ids);
     let found: BTreeMap<String, Value> = backend
         .get_users(&wanted)?
         .iter()
@@ -161,6 +153,18 @@ pub fn users_map(backend: &impl Backend, ids: &[String]) -> Result<Map<String, V
             (id, view)
         })
         .collect())
+}
+
+/// The ids of `ids` whose profiles [`users_map`] shows: each once, at most [`MAX_USERS_SHOWN`],
+/// the first ones kept. An id no user can have (empty, with a dot) names nobody; the core is not
+/// asked for it.
+pub fn shown_ids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    ids.into_iter()
+        .filter(|id| is_valid_id(id) && seen.insert(id.as_str()))
+        .take(MAX_USERS_SHOWN)
+        .cloned()
+        .collect()
 }
 
 /// Everyone who reacted in `reactions`, for [`users_map`].

@@ -98,25 +98,60 @@ fn denied(principal: &Principal, what: &str, room: &str) -> Failure {
 
 /// Whether `principal` may hear `room`'s live events and read its messages.
 pub fn may_read<S: Store>(store: &S, principal: &Principal, room: &str) -> Result<(), Failure> {
-    check_id("room", room)?;
-    if room == ids::EVERYONE {
-        return Ok(());
-    }
+    may_read_each(store, principal, &[room.to_owned()])?
+        .pop()
+        .expect("one answer per room")
+}
+
+/// [`may_read`] for each of `rooms`, in order, with one read of the store for all of them: a
+/// sign-in follows every room its user belongs to, and each store call is a hop through the
+/// host. The outer error is the store's; the inner ones are each room's answer.
+pub fn may_read_each<S: Store>(
+    store: &S,
+    principal: &Principal,
+    rooms: &[String],
+) -> Result<Vec<Result<(), Failure>>, Failure> {
+    let asked = |room: &&String| ids::is_valid_id(room) && room.as_str() != ids::EVERYONE;
     let Principal::User(user) = principal else {
-        return room_kind(store, room).map(drop);
+        return Ok(rooms
+            .iter()
+            .map(|room| {
+                check_id("room", room)?;
+                if !asked(&room) {
+                    return Ok(());
+                }
+                room_kind(store, room).map(drop)
+            })
+            .collect());
     };
-    // The room record and the membership flag in one read: a check runs on every
-    // subscription and history page, and each store call is a hop through the host.
-    let mut found = store
-        .get_each(&[keys::room(room), keys::member_flag(room, user)])?
-        .into_iter();
-    let (record, flag) = (found.next().flatten(), found.next().flatten());
-    let kind = kind_of(room, record)?;
-    if user_reads(kind, room, user, || Ok(flag.is_some()))? {
-        Ok(())
+    // Each room's record and the user's membership flag, all in one read.
+    let keys: Vec<String> = rooms
+        .iter()
+        .filter(asked)
+        .flat_map(|room| [keys::room(room), keys::member_flag(room, user)])
+        .collect();
+    let found = if keys.is_empty() {
+        Vec::new()
     } else {
-        Err(denied(principal, "read", room))
-    }
+        store.get_each(&keys)?
+    };
+    let mut found = found.into_iter();
+    Ok(rooms
+        .iter()
+        .map(|room| {
+            check_id("room", room)?;
+            if !asked(&room) {
+                return Ok(());
+            }
+            let (record, flag) = (found.next().flatten(), found.next().flatten());
+            let kind = kind_of(room, record)?;
+            if user_reads(kind, room, user, || Ok(flag.is_some()))? {
+                Ok(())
+            } else {
+                Err(denied(principal, "read", room))
+            }
+        })
+        .collect())
 }
 
 /// Whether `principal` may add or withdraw a reaction in `room`: a user who may read the room

@@ -149,6 +149,18 @@ fn config(key: &str) -> Result<Option<String>, wit::Failure> {
         .map_err(|e| to_wit(Failure::unavailable(format!("reading {key}: {e:?}"))))
 }
 
+/// The key grants are signed with; no grant without one long enough.
+fn subscription_key() -> Result<String, wit::Failure> {
+    config(SUBSCRIPTION_KEY)?
+        .filter(|key| key.len() >= grant::MIN_KEY_BYTES)
+        .ok_or_else(|| {
+            to_wit(Failure::unavailable(format!(
+                "no {SUBSCRIPTION_KEY} of {} bytes or more is configured",
+                grant::MIN_KEY_BYTES
+            )))
+        })
+}
+
 fn principal(actor: wit::Principal) -> Principal {
     match actor {
         wit::Principal::User(id) => Principal::User(id),
@@ -410,17 +422,25 @@ impl wit_rooms::Guest for Component {
 
     fn grant_subscription(actor: wit::Principal, room: String) -> Result<String, wit::Failure> {
         let store = open()?;
-        let key = config(SUBSCRIPTION_KEY)?
-            .filter(|key| key.len() >= grant::MIN_KEY_BYTES)
-            .ok_or_else(|| {
-                to_wit(Failure::unavailable(format!(
-                    "no {SUBSCRIPTION_KEY} of {} bytes or more is configured",
-                    grant::MIN_KEY_BYTES
-                )))
-            })?;
+        let key = subscription_key()?;
         Rooms::new(&store, &NatsPublisher)
             .grant_subscription(&principal(actor), &room, key.as_bytes(), now_ms())
             .map_err(to_wit)
+    }
+
+    fn grant_subscriptions(
+        actor: wit::Principal,
+        rooms: Vec<String>,
+    ) -> Result<Vec<Result<String, wit::Failure>>, wit::Failure> {
+        let store = open()?;
+        let key = subscription_key()?;
+        let answers = Rooms::new(&store, &NatsPublisher)
+            .grant_subscriptions(&principal(actor), &rooms, key.as_bytes(), now_ms())
+            .map_err(to_wit)?;
+        Ok(answers
+            .into_iter()
+            .map(|answer| answer.map_err(to_wit))
+            .collect())
     }
 
     fn directory_version(part: String) -> Result<u64, wit::Failure> {

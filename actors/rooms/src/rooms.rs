@@ -18,6 +18,10 @@ use crate::Publisher;
 /// Value of a member flag; only its presence matters.
 const FLAG: &[u8] = b"1";
 
+/// Most rooms one `grant_subscriptions` call decides: more than any sign-in follows (venueless
+/// follows at most 100 rooms, Rebuttal its server's text rooms).
+pub const MAX_GRANTS_AT_ONCE: usize = 256;
+
 /// The room operations, over one store and one publisher.
 pub struct Rooms<'a, S: Store, P: Publisher> {
     store: &'a S,
@@ -215,31 +219,64 @@ impl<'a, S: Store, P: Publisher> Rooms<'a, S, P> {
         key: &[u8],
         now_ms: u64,
     ) -> Result<String, Failure> {
-        let user = match actor {
-            Principal::User(user) => {
-                wcc_policy::may_read(self.store, actor, room)?;
-                user.as_str()
-            }
-            Principal::Operator => {
-                if room != ids::OPERATOR {
-                    self.require_room(room)?;
-                }
-                ids::OPERATOR
-            }
+        self.grant_subscriptions(actor, &[room.to_owned()], key, now_ms)?
+            .pop()
+            .expect("one answer per room")
+    }
+
+    /// [`Self::grant_subscription`] for each of `rooms` (at most [`MAX_GRANTS_AT_ONCE`]), in
+    /// order, deciding them all with one read of the store: what a sign-in that follows every
+    /// room of its user asks. The outer error refuses the whole call; the inner ones are each
+    /// room's refusal.
+    pub fn grant_subscriptions(
+        &self,
+        actor: &Principal,
+        rooms: &[String],
+        key: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<Result<String, Failure>>, Failure> {
+        if rooms.len() > MAX_GRANTS_AT_ONCE {
+            return Err(Failure::invalid(format!(
+                "{} rooms asked at once; at most {MAX_GRANTS_AT_ONCE}",
+                rooms.len()
+            )));
+        }
+        let (user, allowed) = match actor {
+            Principal::User(user) => (
+                user.as_str(),
+                wcc_policy::may_read_each(self.store, actor, rooms)?,
+            ),
+            Principal::Operator => (
+                ids::OPERATOR,
+                rooms
+                    .iter()
+                    .map(|room| match room.as_str() {
+                        ids::OPERATOR => Ok(()),
+                        room => self.require_room(room).map(drop),
+                    })
+                    .collect(),
+            ),
             Principal::Server => {
                 return Err(Failure::denied(
                     "only a user's or the operator's connection hears rooms",
                 ))
             }
         };
-        Ok(grant::sign(
-            key,
-            &grant::Grant {
-                room: room.to_owned(),
-                user: user.to_owned(),
-                expires_ms: now_ms + grant::GRANT_TTL_MS,
-            },
-        ))
+        let sign = |room: &String| {
+            grant::sign(
+                key,
+                &grant::Grant {
+                    room: room.clone(),
+                    user: user.to_owned(),
+                    expires_ms: now_ms + grant::GRANT_TTL_MS,
+                },
+            )
+        };
+        Ok(rooms
+            .iter()
+            .zip(allowed)
+            .map(|(room, allowed)| allowed.map(|()| sign(room)))
+            .collect())
     }
 
     pub fn query_members(&self, room: &str) -> Result<Vec<Member>, Failure> {

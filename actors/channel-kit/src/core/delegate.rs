@@ -256,6 +256,16 @@ impl Backend for CoreBackend {
             .grant_subscription(actor, room, GRANT_KEY, self.now())
     }
 
+    fn grant_subscriptions(
+        &self,
+        actor: &Principal,
+        rooms: &[String],
+    ) -> Result<Vec<Result<String, Failure>>, Failure> {
+        self.check("grant_subscriptions")?;
+        self.rooms()
+            .grant_subscriptions(actor, rooms, GRANT_KEY, self.now())
+    }
+
     fn directory_version(&self, part: &str) -> Result<u64, Failure> {
         self.check("directory_version")?;
         rooms::directory_version(&self.store, part)
@@ -275,13 +285,23 @@ impl Backend for CoreBackend {
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>, Failure> {
+        if self.users_seen.is_some() {
+            // As the component's imports do while they remember users.
+            return Ok(self.get_users(&[id.to_owned()])?.pop());
+        }
         self.check("get_user")?;
         Ok(self.users().get_user(id)?.map(user))
     }
 
     fn get_users(&self, ids: &[String]) -> Result<Vec<User>, Failure> {
-        self.check("get_users")?;
-        Ok(self.users().get_users(ids)?.into_iter().map(user).collect())
+        let fetch = |ids: &[String]| -> Result<Vec<User>, Failure> {
+            self.check("get_users")?;
+            Ok(self.users().get_users(ids)?.into_iter().map(user).collect())
+        };
+        match &self.users_seen {
+            Some(seen) => seen.users(ids, fetch),
+            None => fetch(ids),
+        }
     }
 
     fn set_profile(&self, actor: &Principal, id: &str, profile: &str) -> Result<User, Failure> {

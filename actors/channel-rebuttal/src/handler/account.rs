@@ -2,7 +2,7 @@
 //! what a connection gets once logged in, and accounts made for someone else (`createuser`).
 
 use channel_kit::{Action, Backend, Principal};
-use wcc_interface::{access, ids, FailureCode};
+use wcc_interface::{access, FailureCode};
 
 use super::admin::{check_group, check_name};
 use super::{close_reason, denied_as, require, say, Refusal, Turn};
@@ -142,11 +142,13 @@ fn logged_in(turn: &mut Turn, user: &str, backend: &impl Backend) -> Result<(), 
     turn.send(groups);
     turn.send(rooms.packet(&connected));
     turn.send(users);
-    turn.subscribe(backend, user, ids::EVERYONE)?;
-    for room in rooms.rooms.iter().filter(|r| r.kind == "text") {
-        turn.follow(backend, user, &room.id)?;
-    }
-    Ok(())
+    let text: Vec<String> = rooms
+        .rooms
+        .iter()
+        .filter(|r| r.kind == "text")
+        .map(|r| r.id.clone())
+        .collect();
+    turn.hear_everything(backend, user, &text)
 }
 
 /// `createuser`: an account for someone else, in `group`, with a password shown once.

@@ -73,6 +73,9 @@ fn a_connection_hears_at_most_so_many_joined_rooms_from_sign_in() {
     );
     let heard = subscribed(&backend, &session, &actions);
     assert_eq!(heard.len(), 1 + crate::auth::MAX_FOLLOWED_ROOMS);
+    // Its own room's grant and the joined rooms' came from one call to the core.
+    assert_eq!(backend.calls("grant_subscriptions"), 1);
+    assert_eq!(backend.calls("grant_subscription"), 0);
     assert!(heard.iter().all(|room| !room.starts_with('<')), "{heard:?}");
     // Every joined room is still listed, and may be sent to.
     let frame = frames(&actions).remove(0);

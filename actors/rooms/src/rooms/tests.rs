@@ -435,6 +435,65 @@ fn grants_are_signed_only_for_rooms_the_user_may_read() {
 }
 
 #[test]
+fn a_sign_in_gets_every_rooms_grant_with_one_read_each_room_answered_alone() {
+    let store = wcc_kv::CountingStore::new(MemoryStore::new());
+    let publisher = RecordingPublisher::default();
+    let rooms = Rooms::new(&store, &publisher);
+    add_user(&store.store, "alice");
+    rooms.create_room("alice", "alice", "direct", 1).unwrap();
+    rooms.create_room("lobby", "Lobby", "text", 1).unwrap();
+    rooms.create_room("staff", "Staff", "private", 1).unwrap();
+    let key = b"a key of sixteen bytes or more";
+    let asked: Vec<String> = [
+        "alice",
+        "lobby",
+        "staff",
+        "nowhere",
+        "bad.id",
+        wcc_interface::ids::EVERYONE,
+    ]
+    .map(String::from)
+    .to_vec();
+
+    store.reset();
+    let answers = rooms
+        .grant_subscriptions(&Principal::user("alice"), &asked, key, 1_000)
+        .unwrap();
+    assert_eq!(store.calls(), 1, "one read decides them all");
+    let codes: Vec<Option<FailureCode>> = answers
+        .iter()
+        .map(|answer| answer.as_ref().err().map(|f| f.code))
+        .collect();
+    use FailureCode::{Denied, Invalid, UnknownRoom};
+    assert_eq!(
+        codes,
+        [
+            None,
+            None,
+            Some(Denied),
+            Some(UnknownRoom),
+            Some(Invalid),
+            None
+        ]
+    );
+    // Each grant names its own room, as one asked alone would.
+    for (room, answer) in asked.iter().zip(&answers) {
+        if let Ok(grant) = answer {
+            let checked = wcc_interface::grant::verify(key, grant, Some("alice"), 1_000).unwrap();
+            assert_eq!(&checked.room, room);
+        }
+    }
+    // Alone, each room gets the same answer.
+    for (room, code) in asked.iter().zip(&codes) {
+        let alone = rooms.grant_subscription(&Principal::user("alice"), room, key, 1_000);
+        assert_eq!(alone.err().map(|f| f.code), *code, "{room}");
+    }
+    let too_many = vec!["lobby".to_owned(); MAX_GRANTS_AT_ONCE + 1];
+    let refused = rooms.grant_subscriptions(&Principal::user("alice"), &too_many, key, 1);
+    assert_eq!(refused.unwrap_err().code, Invalid);
+}
+
+#[test]
 fn the_operators_console_hears_rooms_that_exist_and_the_lattice_feed() {
     let store = MemoryStore::new();
     let publisher = RecordingPublisher::default();

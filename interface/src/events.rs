@@ -107,6 +107,23 @@ pub struct StoredMessage {
     pub sent_at: u64,
 }
 
+/// What [`Event::MessagePublished`] says of its sender, so that a render showing the sender's
+/// profile (venueless pushes do) need not ask the core for it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Author {
+    /// The sender's profile, a JSON object; `None` if they have not set one.
+    #[serde(default)]
+    pub profile: Option<serde_json::Value>,
+}
+
+impl Author {
+    /// The author a user record shows (JSON with a `profile` field; only the rooms actor writes
+    /// user records, and this reads the one field it needs); `None` if it is not one.
+    pub fn from_user_record(record: &[u8]) -> Option<Author> {
+        serde_json::from_slice(record).ok()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum Event {
@@ -129,12 +146,14 @@ pub enum Event {
     },
     MessagePublished {
         message: StoredMessage,
+        /// The sender as the store held them when it stored the message, read in the same call
+        /// (absent when the message took the slow path: a direct message, an announcement).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author: Option<Author>,
     },
     /// A stored message was edited or removed (`event_type` `message.removed`, no sender): the
     /// message as it now is.
-    MessageUpdated {
-        message: StoredMessage,
-    },
+    MessageUpdated { message: StoredMessage },
     /// Someone added (`added`) or withdrew a reaction on a message: `reactions` are all of the
     /// message's reactions after the change, so a reader needs no state of its own.
     ReactionsChanged {
@@ -150,9 +169,7 @@ pub enum Event {
     },
     /// Something in the directory changed: `part` is `users`, `rooms` or `groups`. Published on
     /// the [`crate::ids::EVERYONE`] feed; readers fetch the part again.
-    DirectoryChanged {
-        part: String,
-    },
+    DirectoryChanged { part: String },
     /// Something for the room's live members that is never stored: typing, read receipts,
     /// call signalling. `kind` is protocol-neutral (`typing`, `read`, ...).
     Signal {
@@ -200,7 +217,7 @@ impl Event {
             Event::UserLoggedIn { .. }
             | Event::UserLoggedOut { .. }
             | Event::GatewayAlive { .. } => GLOBAL_SUBJECT.to_string(),
-            Event::MessagePublished { message } | Event::MessageUpdated { message } => {
+            Event::MessagePublished { message, .. } | Event::MessageUpdated { message } => {
                 room_subject(&message.room)
             }
             Event::DirectoryChanged { .. } => room_subject(crate::ids::EVERYONE),

@@ -28,7 +28,7 @@ pub mod reactions;
 pub mod requests;
 pub mod transport;
 
-pub use events::{Envelope, Event, StoredMessage};
+pub use events::{Author, Envelope, Event, StoredMessage};
 pub use failure::{Failure, FailureCode};
 pub use notes::Note;
 pub use principal::Principal;

@@ -497,7 +497,14 @@ fn room_events_and_notes_arrive_on_the_connection_channel() {
         content: json!({"type": "text", "body": "hi all"}),
         sent_at: 99,
     };
-    let event = Envelope::new(Event::MessagePublished { message }, 100).to_json();
+    let event = Envelope::new(
+        Event::MessagePublished {
+            message,
+            author: None,
+        },
+        100,
+    )
+    .to_json();
     let backend = backend();
     let rendered = Actionhero::render(&event, &backend).unwrap();
     assert_eq!(

@@ -18,7 +18,7 @@ pub fn render(event: &str, framing: Framing) -> Option<String> {
 pub fn chat_message(event: &str) -> Option<Value> {
     let envelope = Envelope::parse(event.as_bytes())?;
     match envelope.event {
-        Event::MessagePublished { message } => Some(codec::chat(
+        Event::MessagePublished { message, .. } => Some(codec::chat(
             &shown(&message.content),
             Some(&message.room),
             &message.sender,

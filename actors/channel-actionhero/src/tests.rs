@@ -605,7 +605,14 @@ fn room_events_render_as_chat_lines() {
         content: json!({"type": "text", "body": "hi all"}),
         sent_at: 99,
     };
-    let event = Envelope::new(Event::MessagePublished { message }, 100).to_json();
+    let event = Envelope::new(
+        Event::MessagePublished {
+            message,
+            author: None,
+        },
+        100,
+    )
+    .to_json();
     let line: Value =
         serde_json::from_str(&render::render(&event, Framing::Lines).unwrap()).unwrap();
     assert_eq!(
@@ -712,6 +719,7 @@ fn a_thousand_anonymous_visits_leave_only_what_they_said() {
     let event = Envelope::new(
         Event::MessagePublished {
             message: said[7].clone(),
+            author: None,
         },
         1,
     )

@@ -18,7 +18,7 @@ use crate::handler::{READ_SIGNAL, TYPING_SIGNAL};
 pub fn render(event: &str, server: &str) -> Option<String> {
     let envelope = Envelope::parse(event.as_bytes())?;
     match envelope.event {
-        Event::MessagePublished { message } => Some(published(&message, server)),
+        Event::MessagePublished { message, .. } => Some(published(&message, server)),
         Event::MessageUpdated { message } => Some(updated(&message, server)),
         Event::Signal {
             sender,

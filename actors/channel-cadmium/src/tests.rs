@@ -438,6 +438,7 @@ fn renders_messages_from_any_protocol_as_private_messages() {
         &render::render(
             &envelope(Event::MessagePublished {
                 message: message.clone(),
+                author: None,
             }),
             SERVER,
         )
@@ -455,7 +456,14 @@ fn renders_messages_from_any_protocol_as_private_messages() {
         ..message
     };
     let pushed: Value = serde_json::from_str(
-        &render::render(&envelope(Event::MessagePublished { message: geo }), SERVER).unwrap(),
+        &render::render(
+            &envelope(Event::MessagePublished {
+                message: geo,
+                author: None,
+            }),
+            SERVER,
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(

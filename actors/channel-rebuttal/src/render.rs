@@ -225,7 +225,7 @@ pub fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String
 
 fn render_event(event: Event, backend: &impl Backend) -> Vec<String> {
     match event {
-        Event::MessagePublished { message } => published(&message, backend),
+        Event::MessagePublished { message, .. } => published(&message, backend),
         event => shown(event, backend).into_iter().collect(),
     }
 }
@@ -238,7 +238,7 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
 /// Events shown as one packet.
 fn shown(event: Event, backend: &impl Backend) -> Option<String> {
     let shown = match event {
-        Event::MessagePublished { message } => sent(&message, backend)?,
+        Event::MessagePublished { message, .. } => sent(&message, backend)?,
         // The gateway renders only for connections the core granted the room.
         Event::MessageUpdated { message } => segment_packet(
             backend,

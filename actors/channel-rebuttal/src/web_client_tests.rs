@@ -81,7 +81,13 @@ fn a_new_message_is_drawn_from_its_segment_then_notified() {
     );
     assert!(outcome.actions.is_empty(), "a follower hears the room");
     let message = backend.messages("general").pop().unwrap();
-    let frames = Rebuttal::render_all(&envelope(Event::MessagePublished { message }), &backend);
+    let frames = Rebuttal::render_all(
+        &envelope(Event::MessagePublished {
+            message,
+            author: None,
+        }),
+        &backend,
+    );
     let frames = parsed(frames);
     assert_eq!(frames.len(), 2, "{frames:?}");
     let (update, notice) = (&frames[0], &frames[1]);
@@ -119,7 +125,10 @@ fn a_message_whose_segment_cannot_be_read_is_still_notified() {
     let message = backend.messages("general").pop().unwrap();
     backend.fail("history", wcc_interface::FailureCode::Unavailable);
     let frames = parsed(Rebuttal::render_all(
-        &envelope(Event::MessagePublished { message }),
+        &envelope(Event::MessagePublished {
+            message,
+            author: None,
+        }),
         &backend,
     ));
     let types: Vec<&Value> = frames.iter().map(|f| &f["type"]).collect();
@@ -147,7 +156,10 @@ fn a_new_message_comes_with_the_segment_it_starts() {
     }
     let message = backend.messages("general").pop().unwrap();
     let frames = parsed(render::render_all(
-        &envelope(Event::MessagePublished { message }),
+        &envelope(Event::MessagePublished {
+            message,
+            author: None,
+        }),
         &backend,
     ));
     assert_eq!(frames[0]["segment"], 1);

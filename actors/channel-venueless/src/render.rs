@@ -6,9 +6,10 @@
 //! would have added (a profile, the room's position) is left out or falls back.
 
 use serde_json::{json, Value};
-use wcc_interface::{Envelope, Event, Principal, Reactions};
+use wcc_interface::ids::is_valid_id;
+use wcc_interface::{Author, Envelope, Event, Principal, Reactions};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, User};
 use crate::codec;
 use crate::views::{
     gone_user_view, member_event, message_event, reactors, replacement_event, shown_ids, user_view,
@@ -21,7 +22,7 @@ use crate::views::{
 /// takes from this push that they have something unread, which its sidebar marks.
 pub fn render_all(event: &str, backend: &impl Backend) -> Vec<String> {
     let newest = match Envelope::parse(event.as_bytes()).map(|e| e.event) {
-        Some(Event::MessagePublished { message }) => Some((message.room, message.event_id)),
+        Some(Event::MessagePublished { message, .. }) => Some((message.room, message.event_id)),
         _ => None,
     };
     let mut frames: Vec<String> = render(event, backend).into_iter().collect();
@@ -62,7 +63,11 @@ pub fn render_batch(events: &[String], backend: &impl Backend) -> Vec<Vec<String
 /// Whose profiles the push of `event` carries.
 fn people_shown(event: &Event) -> Vec<String> {
     match event {
-        Event::MessagePublished { message } | Event::MessageUpdated { message } => {
+        // A new message names its author (see `with_author`) unless it took the slow path.
+        Event::MessagePublished {
+            author: Some(_), ..
+        } => Vec::new(),
+        Event::MessagePublished { message, .. } | Event::MessageUpdated { message } => {
             shown_ids([&message.sender])
         }
         Event::UserJoined { user, .. } | Event::UserLeft { user, .. } => shown_ids([user]),
@@ -76,9 +81,12 @@ pub fn render(event: &str, backend: &impl Backend) -> Option<String> {
     let envelope = Envelope::parse(event.as_bytes())?;
     let at = envelope.at;
     let (name, payload) = match envelope.event {
-        Event::MessagePublished { message } => {
+        Event::MessagePublished { message, author } => {
             let event = message_event(&message, &Reactions::new());
-            ("chat.event", with_users(event, &[message.sender], backend))
+            (
+                "chat.event",
+                with_author(event, message.sender, author, backend),
+            )
         }
         Event::MessageUpdated { message } => {
             let position = room_position(backend, &message.room).unwrap_or(message.event_id);
@@ -125,6 +133,28 @@ pub(crate) fn room_position(backend: &impl Backend, room: &str) -> Option<u64> {
 fn with_users(mut event: Value, ids: &[String], backend: &impl Backend) -> Value {
     event["users"] = json!(users_map(backend, ids).unwrap_or_default());
     event
+}
+
+/// `event` with upstream's `users` for a new message: its sender's profile as the event's
+/// author carries it, or looked up where the event has none.
+fn with_author(
+    mut event: Value,
+    sender: String,
+    author: Option<Author>,
+    backend: &impl Backend,
+) -> Value {
+    match author {
+        Some(author) if is_valid_id(&sender) => {
+            let profile = author.profile.map(|profile| profile.to_string());
+            let view = user_view(&User {
+                id: sender.clone(),
+                profile,
+            });
+            event["users"] = json!({ sender: view });
+            event
+        }
+        _ => with_users(event, &[sender], backend),
+    }
 }
 
 /// The user of a membership event, by id without a profile if the lookup fails.
@@ -176,6 +206,7 @@ mod tests {
         let frame = rendered(
             Event::MessagePublished {
                 message: stored(text.clone()),
+                author: None,
             },
             &backend,
         );
@@ -187,6 +218,34 @@ mod tests {
                 "reactions": {},
                 "users": {"u1": {"id": "u1", "profile": {"display_name": "Ann"}}}}])
         );
+    }
+
+    #[test]
+    fn a_new_message_shows_the_profile_its_event_carries_without_asking() {
+        let backend = CoreBackend::new().remembering_users();
+        backend.add_user("u1", Some(r#"{"display_name":"Ann"}"#));
+        let author = |profile| {
+            Some(wcc_interface::Author {
+                profile: Some(json!({ "display_name": profile })),
+            })
+        };
+        let event = |author| Event::MessagePublished {
+            message: stored(json!({"type": "text", "body": "hi"})),
+            author,
+        };
+        // The profile when the message was stored, which the core read in that same call.
+        let frame = rendered(event(author("Ann then")), &backend);
+        assert_eq!(
+            frame[1]["users"],
+            json!({"u1": {"id": "u1", "profile": {"display_name": "Ann then"}}})
+        );
+        let batch: Vec<String> = (0..3).map(|_| env(event(author("Ann")))).collect();
+        assert_eq!(render_batch(&batch, &backend).len(), 3);
+        assert_eq!(backend.calls("get_users"), 0, "nobody asked");
+        // An event without one (a message that took the slow path) is looked up as before.
+        let frame = rendered(event(None), &backend);
+        assert_eq!(frame[1]["users"]["u1"]["profile"]["display_name"], "Ann");
+        assert_eq!(backend.calls("get_users"), 1);
     }
 
     /// An edit is pushed as upstream pushes one, a new event naming the message in `replaces`,
@@ -330,6 +389,7 @@ mod tests {
         let backend = CoreBackend::new();
         let event = env(Event::MessagePublished {
             message: stored(json!({"type": "text", "body": "hi"})),
+            author: None,
         });
         let frames: Vec<Value> = render_all(&event, &backend)
             .iter()
@@ -359,7 +419,10 @@ mod tests {
                 let mut message = stored(json!({"type": "text", "body": format!("m{n}")}));
                 message.sender = format!("u{}", n % 5 + 1);
                 message.event_id = n + 1;
-                env(Event::MessagePublished { message })
+                env(Event::MessagePublished {
+                    message,
+                    author: None,
+                })
             })
             .collect();
         events.push(env(Event::UserJoined {

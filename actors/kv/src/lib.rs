@@ -42,6 +42,15 @@ impl NumberedWrite {
     }
 }
 
+/// What [`Store::append_reading`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// The first number reserved.
+    pub first: u64,
+    /// What the keys named present held, in order.
+    pub present: Vec<Vec<u8>>,
+}
+
 /// The operations wasi:keyvalue offers, on one bucket.
 pub trait Store {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure>;
@@ -84,7 +93,7 @@ pub trait Store {
 
     /// [`Store::append`] if every key in `present` exists, else nothing (`None`). The keys are
     /// read before the numbers are reserved, in the same call to the provider; like a read
-    /// before a write, not atomically with it. By default: `get_many`, `increment`, `set_many`.
+    /// before a write, not atomically with it.
     fn append_if_present(
         &self,
         present: &[String],
@@ -92,14 +101,35 @@ pub trait Store {
         count: u32,
         writes: &[NumberedWrite],
     ) -> Result<Option<u64>, Failure> {
+        let appended = self.append_reading(present, counter, count, writes)?;
+        Ok(appended.map(|appended| appended.first))
+    }
+
+    /// [`Store::append_if_present`] that also answers what the keys in `present` hold, in
+    /// order: a key the caller needs can be read in the call that writes. By default:
+    /// `get_many`, `increment`, `set_many`.
+    fn append_reading(
+        &self,
+        present: &[String],
+        counter: &str,
+        count: u32,
+        writes: &[NumberedWrite],
+    ) -> Result<Option<Appended>, Failure> {
         check_append(count, writes)?;
-        if !present.is_empty() && self.get_many(present)?.iter().any(Option::is_none) {
+        let Some(values) = self
+            .get_each(present)?
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+        else {
             return Ok(None);
-        }
+        };
         let first = self.increment(counter, u64::from(count))? - u64::from(count) + 1;
         let rendered: Vec<_> = writes.iter().map(|w| w.render(first)).collect();
         self.set_many(&rendered)?;
-        Ok(Some(first))
+        Ok(Some(Appended {
+            first,
+            present: values,
+        }))
     }
 
     /// Reads a JSON value.

@@ -134,15 +134,14 @@ impl Store for CountingStore {
         self.call();
         self.store.delete_many(keys)
     }
-    fn append_if_present(
+    fn append_reading(
         &self,
         present: &[String],
         counter: &str,
         count: u32,
         writes: &[crate::NumberedWrite],
-    ) -> Result<Option<u64>, Failure> {
+    ) -> Result<Option<crate::Appended>, Failure> {
         self.call();
-        self.store
-            .append_if_present(present, counter, count, writes)
+        self.store.append_reading(present, counter, count, writes)
     }
 }

@@ -93,13 +93,13 @@ impl Store for WasiStore {
         batch::delete_many(&self.bucket, keys).map_err(failure)
     }
 
-    fn append_if_present(
+    fn append_reading(
         &self,
         present: &[String],
         counter: &str,
         count: u32,
         writes: &[crate::NumberedWrite],
-    ) -> Result<Option<u64>, Failure> {
+    ) -> Result<Option<crate::Appended>, Failure> {
         crate::check_append(count, writes)?;
         let writes: Vec<log::NumberedWrite> = writes
             .iter()
@@ -111,7 +111,11 @@ impl Store for WasiStore {
                 value_number_at: w.value_number_at,
             })
             .collect();
-        log::append(&self.name, present, counter, count, &writes)
-            .map_err(|reason| Failure::unavailable(format!("key-value store: {reason}")))
+        let appended = log::append(&self.name, present, counter, count, &writes)
+            .map_err(|reason| Failure::unavailable(format!("key-value store: {reason}")))?;
+        Ok(appended.map(|a| crate::Appended {
+            first: a.first,
+            present: a.present,
+        }))
     }
 }

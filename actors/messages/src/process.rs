@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use wcc_interface::{
-    ids, notes, numbered, Envelope, Event, Failure, FailureCode, Note, StoredMessage,
+    ids, notes, numbered, Author, Envelope, Event, Failure, FailureCode, Note, StoredMessage,
 };
 pub use wcc_interface::{NewMessage, Signal, UserSignal};
 use wcc_kv::{keys, NumberedWrite, Store};
@@ -45,11 +45,14 @@ pub fn process_message<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    // The store checks the sender's membership in the same call that stores the message; only
-    // a message without it (a direct message, or a refusal) is checked here, with its own reads.
-    let proof = write_proof(&msg.sender, &msg.room)?;
+    // The store checks the sender's membership in the same call that stores the message, and
+    // reads the sender's record there too, for the event's author; only a message without
+    // them (a direct message, or a refusal) is checked here, with its own reads.
+    let [room, membership] = write_proof(&msg.sender, &msg.room)?;
+    let proof = [room, membership, keys::user(&msg.sender)];
     let right = Right {
         proof: &proof,
+        author_at: Some(2),
         otherwise: |sender: &str, room: &str| may_write(store, sender, room),
     };
     persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
@@ -95,6 +98,7 @@ pub fn announce<S: Store, P: Publisher>(
     let proof = [keys::room(&msg.room)];
     let right = Right {
         proof: &proof,
+        author_at: None,
         otherwise: |_sender: &str, room: &str| require_room(store, room),
     };
     persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
@@ -105,6 +109,8 @@ pub fn announce<S: Store, P: Publisher>(
 /// (given the sender and the room).
 struct Right<'a, F: FnOnce(&str, &str) -> Result<(), Failure>> {
     proof: &'a [String],
+    /// Which key of `proof` is the sender's user record, if one is.
+    author_at: Option<usize>,
     otherwise: F,
 }
 
@@ -141,17 +147,22 @@ fn persist_and_publish<S: Store, P: Publisher>(
         numbered_record(keys::message_numbered(&stored.room), true, &stored)?,
         numbered_record(keys::message_id(&stored.id), false, &location)?,
     ];
-    let event_id = match store.append_if_present(right.proof, &counter, 1, &writes)? {
-        Some(event_id) => event_id,
+    let (event_id, author) = match store.append_reading(right.proof, &counter, 1, &writes)? {
+        Some(appended) => {
+            let record = right.author_at.and_then(|at| appended.present.get(at));
+            let author = record.and_then(|r| Author::from_user_record(r));
+            (appended.first, author)
+        }
         None => {
             (right.otherwise)(&stored.sender, &stored.room)?;
-            store.append(&counter, 1, &writes)?
+            (store.append(&counter, 1, &writes)?, None)
         }
     };
     stored.event_id = event_id;
 
     let event = Event::MessagePublished {
         message: stored.clone(),
+        author,
     };
     let subject = event.subject();
     let body = Envelope::from_connection(event, now_ms, origin).to_json();
@@ -322,7 +333,7 @@ pub(crate) fn validate_content(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{lobby_with_alice, RecordingPublisher};
+    use crate::test_support::{lobby_with_alice, RecordingPublisher, ALICE_RECORD};
     use wcc_interface::FailureCode;
 
     /// The real call with ids `m<now>`: unique in these tests, and readable in failures.
@@ -378,6 +389,17 @@ mod tests {
         let dm = text("bob", "alice", "psst");
         process_message(&counted, &publisher, Limits::default(), dm, 4).unwrap();
         assert!(counted.calls() > 1);
+        // A member whose user record is gone takes the same longer way, and is stored.
+        counted.store.delete(&keys::user("alice")).unwrap();
+        counted.reset();
+        let late = text("lobby", "alice", "still here");
+        let stored = process_message(&counted, &publisher, Limits::default(), late, 6).unwrap();
+        assert!(counted.calls() > 1);
+        assert_eq!(stored.event_id, 2);
+        counted
+            .store
+            .set(&keys::user("alice"), ALICE_RECORD.as_bytes())
+            .unwrap();
         // A stranger is refused, and nothing is stored.
         let before = counted.store.keys();
         let refused = process_message(
@@ -520,10 +542,15 @@ mod tests {
             let envelope = Envelope::parse(body).unwrap();
             assert_eq!(envelope.at, expected.sent_at);
             assert_eq!(envelope.origin, None, "no connection named, none published");
+            // The sender's profile, read in the call that stored the message.
+            let author = Author {
+                profile: Some(serde_json::json!({"display_name": "Alice"})),
+            };
             assert_eq!(
                 envelope.event,
                 Event::MessagePublished {
-                    message: expected.clone()
+                    message: expected.clone(),
+                    author: Some(author),
                 }
             );
         }
@@ -690,7 +717,10 @@ mod tests {
         assert_eq!(sent[0].0, "wcc.events.rooms.lobby");
         assert_eq!(
             Envelope::parse(&sent[0].1).unwrap().event,
-            Event::MessagePublished { message: stored }
+            Event::MessagePublished {
+                message: stored,
+                author: None
+            }
         );
     }
 

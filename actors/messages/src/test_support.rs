@@ -27,16 +27,23 @@ impl Publisher for RecordingPublisher {
 }
 
 /// A store holding room `lobby` with member `alice` (and no messages).
+/// alice's user record, as the rooms actor writes one.
+pub const ALICE_RECORD: &str =
+    r#"{"id":"alice","profile":{"display_name":"Alice"},"created_at":1}"#;
+
 pub fn lobby_with_alice() -> MemoryStore {
     let store = MemoryStore::new();
     seed_lobby(&store);
     store
 }
 
-/// Writes room `lobby` with member `alice`.
+/// Writes room `lobby` with member `alice`, and alice's user record.
 pub fn seed_lobby(store: &impl Store) {
     store
         .set(&keys::room("lobby"), br#"{"id":"lobby"}"#)
+        .unwrap();
+    store
+        .set(&keys::user("alice"), ALICE_RECORD.as_bytes())
         .unwrap();
     store
         .set(&keys::member_flag("lobby", "alice"), b"1")

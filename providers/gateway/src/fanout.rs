@@ -285,7 +285,7 @@ impl Fanout {
         let delivered: u64 = recipients.iter().map(|(_, n)| u64::from(*n)).sum();
         stats.deliveries.fetch_add(delivered, Ordering::Relaxed);
         if let Some(Envelope {
-            event: Event::MessagePublished { message },
+            event: Event::MessagePublished { message, .. },
             ..
         }) = envelope
         {

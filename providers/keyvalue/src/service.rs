@@ -147,7 +147,7 @@ impl log::Handler<Option<Context>> for KeyValueProvider {
         counter: String,
         count: u32,
         writes: Vec<log::NumberedWrite>,
-    ) -> anyhow::Result<Result<Option<u64>, String>> {
+    ) -> anyhow::Result<Result<Option<log::Appended>, String>> {
         let writes = writes
             .into_iter()
             .map(|w| Write {
@@ -160,7 +160,8 @@ impl log::Handler<Option<Context>> for KeyValueProvider {
             .collect();
         let result = self
             .call(cx, bucket, |kv, t| async move {
-                kv.append(&t, present, &counter, count, writes).await
+                let appended = kv.append(&t, present, &counter, count, writes).await?;
+                Ok(appended.map(|(first, present)| log::Appended { first, present }))
             })
             .await?;
         // This interface's error is the reason alone.

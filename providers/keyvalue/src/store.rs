@@ -220,8 +220,9 @@ impl KvStore {
     }
 
     /// If every key in `present` exists, reserve the next `count` numbers of the counter at
-    /// `counter` and write every entry with its number ([`Write`]); returns the first number,
-    /// or `None` (nothing reserved or written) when a key in `present` is missing.
+    /// `counter` and write every entry with its number ([`Write`]); returns the first number
+    /// and the values of `present` in order, or `None` (nothing reserved or written) when a key
+    /// in `present` is missing.
     ///
     /// The keys are read before the numbers are reserved, as a read before a write: not
     /// atomically with it. The writes go once the numbers are reserved, all at once, and this
@@ -234,21 +235,26 @@ impl KvStore {
         counter: &str,
         count: u32,
         writes: Vec<Write>,
-    ) -> anyhow::Result<Option<u64>> {
+    ) -> anyhow::Result<Option<(u64, Vec<Bytes>)>> {
         if count == 0 {
             bail!("append reserves at least one number");
         }
         if writes.iter().any(|w| w.offset >= count) {
             bail!("append writes beyond the numbers it reserves");
         }
-        if !present.is_empty() && self.get_many(target, present).await?.contains(&None) {
+        let found = self.get_many(target, present).await?;
+        let Some(values) = found
+            .into_iter()
+            .map(|entry| entry.map(|(_, value)| value))
+            .collect::<Option<Vec<Bytes>>>()
+        else {
             return Ok(None);
-        }
+        };
         let last = self.increment(target, counter, u64::from(count)).await?;
         let first = last - u64::from(count) + 1;
         let pairs = writes.iter().map(|w| w.render(first)).collect();
         self.set_many(target, pairs).await?;
-        Ok(Some(first))
+        Ok(Some((first, values)))
     }
 
     /// How many counters the store remembers ([`Counters`]), for tests of the bound.

@@ -325,7 +325,7 @@ async fn append_numbers_and_writes_in_one_call() {
         )
         .await
         .unwrap();
-    assert_eq!(first, Some(1));
+    assert_eq!(first, Some((1, vec![])));
     assert_eq!(
         kv.get(&t, "room/a/msg/1").await.unwrap(),
         Some(Bytes::from(r#"{"n":1}"#))
@@ -360,7 +360,8 @@ async fn append_numbers_and_writes_in_one_call() {
         )
         .await
         .unwrap();
-    assert_eq!(first, Some(2));
+    // The first of three numbers, and what the keys named present hold.
+    assert_eq!(first, Some((2, vec![Bytes::from("{}"), Bytes::from("1")])));
     for n in 2..=4 {
         let found = kv.get(&t, &format!("room/a/msg/{n}")).await.unwrap();
         assert_eq!(found, Some(Bytes::from(format!("#{n}"))));

@@ -152,11 +152,14 @@ async fn calls_over_wrpc_like_the_host() {
         value: Bytes::from("v"),
         value_number_at: Some(1),
     }];
-    let first = log::append(&wrpc, None, "rooms", &[], "n", 1, &writes)
+    let appended = log::append(&wrpc, None, "rooms", &["n"], "n", 1, &writes)
         .await
         .unwrap()
-        .unwrap();
-    assert_eq!(first, Some(6));
+        .unwrap()
+        .expect("n exists");
+    // The number, and what the keys named present held before it was taken.
+    assert_eq!(appended.first, 6);
+    assert_eq!(appended.present, [Bytes::from("5")]);
     let written = store::get(&wrpc, None, "rooms", "x")
         .await
         .unwrap()

@@ -164,7 +164,10 @@ fn broadcasts_are_announced_as_chat_from_the_admin_channel() {
         published,
         [(
             "wcc.events.rooms.lobby".to_string(),
-            Event::MessagePublished { message: stored }
+            Event::MessagePublished {
+                message: stored,
+                author: None,
+            }
         )]
     );
     assert_eq!(world.sent().len(), 1, "{:?}", world.sent());

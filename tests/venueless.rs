@@ -286,7 +286,83 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
         .wait_for("UserLeft", |e| e["data"]["user"] == bob_id.as_str())
         .await?;
 
+    many_connections_at_once_each_get_their_own_answers(wcc).await?;
+
     let _ = Venueless::close(alice).await;
+    Ok(())
+}
+
+/// Connections that send at the same moment, so their calls into the channel and the core are
+/// in flight together: each connection gets the answers to its own requests, in its own order,
+/// each message its own event id, and history holds every message once.
+async fn many_connections_at_once_each_get_their_own_answers(wcc: &Wcc) -> anyhow::Result<()> {
+    const CROWD: usize = 20;
+    const EACH: usize = 3;
+    wcc.create_room("crowd").await?;
+    let mut crowd = Vec::new();
+    for n in 0..CROWD {
+        let mut client = wcc.venueless().await?;
+        let id = client
+            .login(&format!("client-crowd-{n}"), Some(&format!("Crowd {n}")))
+            .await?;
+        ok(&client
+            .request("chat.join", json!({"channel": "crowd"}))
+            .await?);
+        crowd.push((client, id));
+    }
+    let sent = futures::future::try_join_all(crowd.iter_mut().enumerate().map(
+        |(n, (client, id))| async move {
+            let mut event_ids = Vec::new();
+            for k in 0..EACH {
+                let body = format!("crowd {n}.{k}");
+                let reply = client
+                    .request("chat.send", json!({"channel": "crowd", "event_type": "channel.message", "content": {"type": "text", "body": body}}))
+                    .await?;
+                let event = &ok(&reply)["event"];
+                assert_eq!(event["content"]["body"], body.as_str(), "{reply}");
+                assert_eq!(event["sender"], id.as_str(), "{reply}");
+                event_ids.push(event["event_id"].as_u64().unwrap());
+            }
+            anyhow::Ok(event_ids)
+        },
+    ))
+    .await?;
+    let mut all: Vec<u64> = Vec::new();
+    for event_ids in &sent {
+        assert!(
+            event_ids.windows(2).all(|w| w[0] < w[1]),
+            "one sender's messages keep their order: {event_ids:?}"
+        );
+        all.extend(event_ids);
+    }
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        CROWD * EACH,
+        "every message has its own event id"
+    );
+
+    let (reader, _) = &mut crowd[0];
+    let history = reader
+        .request("chat.fetch", json!({"channel": "crowd", "count": 100}))
+        .await?;
+    let mut bodies: Vec<String> = ok(&history)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "channel.message")
+        .map(|e| e["content"]["body"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    bodies.sort();
+    let mut expected: Vec<String> = (0..CROWD)
+        .flat_map(|n| (0..EACH).map(move |k| format!("crowd {n}.{k}")))
+        .collect();
+    expected.sort();
+    assert_eq!(bodies, expected, "every message is stored exactly once");
+    for (client, _) in crowd {
+        let _ = client.close().await;
+    }
     Ok(())
 }
 

@@ -26,21 +26,44 @@ const MAX_MESSAGE_BYTES_KEY: &str = "max_message_bytes";
 
 struct Component;
 
+fn from_wit_new(msg: NewMessage) -> crate::NewMessage {
+    crate::NewMessage {
+        origin: msg.origin,
+        room: msg.room,
+        sender: msg.sender,
+        channel: msg.channel,
+        event_type: msg.event_type,
+        content: msg.content,
+    }
+}
+
 impl Guest for Component {
     fn process_message(msg: NewMessage) -> Result<Message, Failure> {
         let store = open_store()?;
-        let msg = crate::NewMessage {
-            origin: msg.origin,
-            room: msg.room,
-            sender: msg.sender,
-            channel: msg.channel,
-            event_type: msg.event_type,
-            content: msg.content,
-        };
         let new_id = || uuid::Uuid::new_v4().to_string();
-        crate::process_message(&store, &NatsPublisher, limits(), msg, now_ms(), new_id)
-            .map(to_wit_message)
-            .map_err(to_wit_failure)
+        crate::process_message(
+            &store,
+            &NatsPublisher,
+            limits(),
+            from_wit_new(msg),
+            now_ms(),
+            new_id,
+        )
+        .map(to_wit_message)
+        .map_err(to_wit_failure)
+    }
+
+    fn process_messages(msgs: Vec<NewMessage>) -> Vec<Result<Message, Failure>> {
+        let store = match open_store() {
+            Ok(store) => store,
+            Err(failure) => return msgs.iter().map(|_| Err(failure.clone())).collect(),
+        };
+        let msgs = msgs.into_iter().map(from_wit_new).collect();
+        let new_id = || uuid::Uuid::new_v4().to_string();
+        crate::process_messages(&store, &NatsPublisher, limits(), msgs, now_ms(), new_id)
+            .into_iter()
+            .map(|answer| answer.map(to_wit_message).map_err(to_wit_failure))
+            .collect()
     }
 
     fn announce(

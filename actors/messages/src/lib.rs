@@ -19,8 +19,8 @@ mod component;
 pub use edit::{edit_message, remove_message, remove_messages_by};
 pub use history::{history, next_event_id, MAX_HISTORY_COUNT};
 pub use process::{
-    announce, get_message, process_message, signal, signal_user, Announcement, NewMessage, Signal,
-    UserSignal,
+    announce, get_message, process_message, process_messages, signal, signal_user, Announcement,
+    NewMessage, Signal, UserSignal, MAX_MESSAGES_AT_ONCE,
 };
 pub use reactions::{react, reactions};
 pub use read::{mark_read, read_state, MAX_READ_STATE_ROOMS};

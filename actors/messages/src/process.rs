@@ -36,7 +36,7 @@ pub fn process_message<S: Store, P: Publisher>(
     limits: Limits,
     msg: NewMessage,
     now_ms: u64,
-    new_id: impl FnOnce() -> String,
+    new_id: impl FnMut() -> String,
 ) -> Result<StoredMessage, Failure> {
     let content = validate(
         &msg.room,
@@ -56,6 +56,92 @@ pub fn process_message<S: Store, P: Publisher>(
         otherwise: |sender: &str, room: &str| may_write(store, sender, room),
     };
     persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
+}
+
+/// Most messages [`process_messages`] takes in one call.
+pub const MAX_MESSAGES_AT_ONCE: usize = 64;
+
+/// [`process_message`] for each of `msgs`, answered in order, with one store call for each run
+/// of messages that follow each other from one sender to one room: the run takes its event ids
+/// with one increment, in order, and is written, checked and refused as one. A message that is
+/// not valid answers its own failure and ends the run before it. More than
+/// [`MAX_MESSAGES_AT_ONCE`] are refused, each as `invalid`.
+pub fn process_messages<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    limits: Limits,
+    msgs: Vec<NewMessage>,
+    now_ms: u64,
+    mut new_id: impl FnMut() -> String,
+) -> Vec<Result<StoredMessage, Failure>> {
+    if msgs.len() > MAX_MESSAGES_AT_ONCE {
+        let refusal = Failure::invalid(format!(
+            "at most {MAX_MESSAGES_AT_ONCE} messages at once, not {}",
+            msgs.len()
+        ));
+        return msgs.iter().map(|_| Err(refusal.clone())).collect();
+    }
+    let mut answers = Vec::with_capacity(msgs.len());
+    let mut run: Vec<(NewMessage, serde_json::Value)> = Vec::new();
+    let mut store_run =
+        |run: &mut Vec<(NewMessage, serde_json::Value)>,
+         answers: &mut Vec<Result<StoredMessage, Failure>>| {
+            if run.is_empty() {
+                return;
+            }
+            let taken = std::mem::take(run);
+            let count = taken.len();
+            match persist_run_of_one_sender(store, publisher, taken, now_ms, &mut new_id) {
+                Ok(stored) => answers.extend(stored.into_iter().map(Ok)),
+                Err(failure) => answers.extend((0..count).map(|_| Err(failure.clone()))),
+            }
+        };
+    for msg in msgs {
+        let valid = validate(
+            &msg.room,
+            &msg.sender,
+            &msg.event_type,
+            &msg.content,
+            limits,
+        );
+        match valid {
+            Ok(content) => {
+                let joins = run
+                    .last()
+                    .is_none_or(|(last, _)| last.room == msg.room && last.sender == msg.sender);
+                if !joins {
+                    store_run(&mut run, &mut answers);
+                }
+                run.push((msg, content));
+            }
+            Err(failure) => {
+                store_run(&mut run, &mut answers);
+                answers.push(Err(failure));
+            }
+        }
+    }
+    store_run(&mut run, &mut answers);
+    answers
+}
+
+/// Valid messages of one sender to one room, stored with one call as [`process_message`]
+/// stores one.
+fn persist_run_of_one_sender<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    run: Vec<(NewMessage, serde_json::Value)>,
+    now_ms: u64,
+    new_id: impl FnMut() -> String,
+) -> Result<Vec<StoredMessage>, Failure> {
+    let (first, _) = &run[0];
+    let [room, membership] = write_proof(&first.sender, &first.room)?;
+    let proof = [room, membership, keys::user(&first.sender)];
+    let right = Right {
+        proof: &proof,
+        author_at: Some(2),
+        otherwise: |sender: &str, room: &str| may_write(store, sender, room),
+    };
+    persist_and_publish_run(store, publisher, run, now_ms, new_id, right)
 }
 
 /// A message from the server itself, as an operator's broadcast hands it over.
@@ -78,7 +164,7 @@ pub fn announce<S: Store, P: Publisher>(
     limits: Limits,
     announcement: Announcement,
     now_ms: u64,
-    new_id: impl FnOnce() -> String,
+    new_id: impl FnMut() -> String,
 ) -> Result<StoredMessage, Failure> {
     let msg = NewMessage {
         origin: None,
@@ -121,56 +207,90 @@ fn persist_and_publish<S: Store, P: Publisher>(
     msg: NewMessage,
     content: serde_json::Value,
     now_ms: u64,
-    new_id: impl FnOnce() -> String,
+    new_id: impl FnMut() -> String,
     right: Right<'_, impl FnOnce(&str, &str) -> Result<(), Failure>>,
 ) -> Result<StoredMessage, Failure> {
-    let origin = msg.origin;
-    let mut stored = StoredMessage {
-        id: new_id(),
-        room: msg.room,
-        event_id: 0,
-        sender: msg.sender,
-        channel: msg.channel,
-        event_type: msg.event_type,
-        content,
-        sent_at: now_ms,
-    };
-    // The message and its id's index entry both carry the event id, which the store assigns:
-    // one `append` takes the room's next id and writes both with it. Nobody can look the id up
-    // before we return it, so the index entry need not land after the message.
-    let location = Location {
-        room: stored.room.clone(),
-        event_id: 0,
-    };
-    let counter = keys::room_seq(&stored.room);
-    let writes = [
-        numbered_record(keys::message_numbered(&stored.room), true, &stored)?,
-        numbered_record(keys::message_id(&stored.id), false, &location)?,
-    ];
-    let (event_id, author) = match store.append_reading(right.proof, &counter, 1, &writes)? {
+    let mut stored = persist_and_publish_run(
+        store,
+        publisher,
+        vec![(msg, content)],
+        now_ms,
+        new_id,
+        right,
+    )?;
+    Ok(stored.remove(0))
+}
+
+/// Stores valid messages of one sender to one room under the room's next event ids, in order,
+/// with one store call if `right` holds, then publishes each. All are stored or none.
+fn persist_and_publish_run<S: Store, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    run: Vec<(NewMessage, serde_json::Value)>,
+    now_ms: u64,
+    mut new_id: impl FnMut() -> String,
+    right: Right<'_, impl FnOnce(&str, &str) -> Result<(), Failure>>,
+) -> Result<Vec<StoredMessage>, Failure> {
+    let mut origins = Vec::with_capacity(run.len());
+    let mut stored: Vec<StoredMessage> = Vec::with_capacity(run.len());
+    let mut writes = Vec::with_capacity(2 * run.len());
+    for (offset, (msg, content)) in run.into_iter().enumerate() {
+        origins.push(msg.origin);
+        let message = StoredMessage {
+            id: new_id(),
+            room: msg.room,
+            event_id: 0,
+            sender: msg.sender,
+            channel: msg.channel,
+            event_type: msg.event_type,
+            content,
+            sent_at: now_ms,
+        };
+        // The message and its id's index entry both carry the event id, which the store
+        // assigns: one `append` takes the room's next ids and writes both with theirs. Nobody
+        // can look an id up before we return it, so the index entry need not land after the
+        // message.
+        let location = Location {
+            room: message.room.clone(),
+            event_id: 0,
+        };
+        let offset = offset as u32;
+        let mut record = numbered_record(keys::message_numbered(&message.room), true, &message)?;
+        record.offset = offset;
+        writes.push(record);
+        let mut index = numbered_record(keys::message_id(&message.id), false, &location)?;
+        index.offset = offset;
+        writes.push(index);
+        stored.push(message);
+    }
+    let (room, sender) = (stored[0].room.clone(), stored[0].sender.clone());
+    let counter = keys::room_seq(&room);
+    let count = stored.len() as u32;
+    let (first, author) = match store.append_reading(right.proof, &counter, count, &writes)? {
         Some(appended) => {
             let record = right.author_at.and_then(|at| appended.present.get(at));
             let author = record.and_then(|r| Author::from_user_record(r));
             (appended.first, author)
         }
         None => {
-            (right.otherwise)(&stored.sender, &stored.room)?;
-            (store.append(&counter, 1, &writes)?, None)
+            (right.otherwise)(&sender, &room)?;
+            (store.append(&counter, count, &writes)?, None)
         }
     };
-    stored.event_id = event_id;
-
-    let event = Event::MessagePublished {
-        message: stored.clone(),
-        author,
-    };
-    let subject = event.subject();
-    let body = Envelope::from_connection(event, now_ms, origin).to_json();
-    if let Err(e) = publisher.publish(&subject, body.as_bytes()) {
-        eprintln!(
-            "messages: {}#{} persisted but not published on {subject}: {e}",
-            stored.room, event_id
-        );
+    for ((offset, message), origin) in stored.iter_mut().enumerate().zip(origins) {
+        message.event_id = first + offset as u64;
+        let event = Event::MessagePublished {
+            message: message.clone(),
+            author: author.clone(),
+        };
+        let subject = event.subject();
+        let body = Envelope::from_connection(event, now_ms, origin).to_json();
+        if let Err(e) = publisher.publish(&subject, body.as_bytes()) {
+            eprintln!(
+                "messages: {}#{} persisted but not published on {subject}: {e}",
+                message.room, message.event_id
+            );
+        }
     }
     Ok(stored)
 }
@@ -506,6 +626,118 @@ mod tests {
 
     fn code(result: Result<StoredMessage, Failure>) -> FailureCode {
         result.unwrap_err().code
+    }
+
+    /// The real batch call with ids `m<now>-<n>`.
+    fn process_messages<S: Store, P: Publisher>(
+        store: &S,
+        publisher: &P,
+        msgs: Vec<NewMessage>,
+        now_ms: u64,
+    ) -> Vec<Result<StoredMessage, Failure>> {
+        let mut n = 0;
+        super::process_messages(store, publisher, Limits::default(), msgs, now_ms, || {
+            n += 1;
+            format!("m{now_ms}-{n}")
+        })
+    }
+
+    #[test]
+    fn a_run_of_one_senders_messages_is_one_store_call_numbered_and_published_in_order() {
+        let counted = wcc_kv::CountingStore::new(lobby_with_alice());
+        let publisher = RecordingPublisher::default();
+        let said = ["one", "two", "three"].map(|body| text("lobby", "alice", body));
+        let answers = process_messages(&counted, &publisher, said.to_vec(), 7);
+        assert_eq!(counted.calls(), 1);
+        let stored: Vec<StoredMessage> = answers.into_iter().map(Result::unwrap).collect();
+        let ids: Vec<u64> = stored.iter().map(|m| m.event_id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        for message in &stored {
+            let persisted: StoredMessage = counted
+                .store
+                .get_json(&keys::message("lobby", message.event_id))
+                .unwrap()
+                .unwrap();
+            assert_eq!(&persisted, message);
+            let alice = Principal::user("alice");
+            let by_id = get_message(&counted.store, &alice, &message.id).unwrap();
+            assert_eq!(by_id.as_ref(), Some(message));
+        }
+        let published: Vec<Event> = publisher
+            .sent
+            .borrow()
+            .iter()
+            .map(|(_, body)| Envelope::parse(body).unwrap().event)
+            .collect();
+        let author = Some(Author {
+            profile: Some(serde_json::json!({"display_name": "Alice"})),
+        });
+        let expected: Vec<Event> = stored
+            .iter()
+            .map(|message| Event::MessagePublished {
+                message: message.clone(),
+                author: author.clone(),
+            })
+            .collect();
+        assert_eq!(published, expected);
+    }
+
+    #[test]
+    fn a_batch_answers_each_message_in_its_place_and_runs_end_where_the_sender_or_room_changes() {
+        let store = with_bobs_direct_room();
+        let publisher = RecordingPublisher::default();
+        let batch = vec![
+            text("lobby", "alice", "a1"),
+            text("lobby", "alice", "a2"),
+            NewMessage {
+                content: "not json".into(),
+                ..text("lobby", "alice", "bad")
+            },
+            text("lobby", "mallory", "m1"),
+            text("lobby", "mallory", "m2"),
+            text("bob", "alice", "dm"),
+            text("lobby", "alice", "a3"),
+        ];
+        let answers = process_messages(&store, &publisher, batch, 9);
+        let shown: Vec<Result<(String, u64), FailureCode>> = answers
+            .into_iter()
+            .map(|a| a.map(|m| (m.room, m.event_id)).map_err(|f| f.code))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                Ok(("lobby".into(), 1)),
+                Ok(("lobby".into(), 2)),
+                Err(FailureCode::Invalid),
+                Err(FailureCode::NotMember),
+                Err(FailureCode::NotMember),
+                Ok(("bob".into(), 1)),
+                Ok(("lobby".into(), 3)),
+            ]
+        );
+        assert_eq!(
+            publisher.sent.borrow().len(),
+            4,
+            "refused messages are not published"
+        );
+        let page = crate::history(&store, &Principal::user("alice"), "lobby", None, 10).unwrap();
+        let bodies: Vec<&str> = page
+            .iter()
+            .map(|m| m.content["body"].as_str().unwrap())
+            .collect();
+        assert_eq!(bodies, vec!["a3", "a2", "a1"]);
+    }
+
+    #[test]
+    fn more_than_a_batch_holds_is_refused_whole() {
+        let store = lobby_with_alice();
+        let publisher = RecordingPublisher::default();
+        let many = vec![text("lobby", "alice", "x"); MAX_MESSAGES_AT_ONCE + 1];
+        let answers = process_messages(&store, &publisher, many, 1);
+        assert!(answers
+            .iter()
+            .all(|a| a.as_ref().is_err_and(|f| f.code == FailureCode::Invalid)));
+        assert!(publisher.sent.borrow().is_empty());
     }
 
     #[test]

@@ -101,19 +101,37 @@ fn room(r: types::Room) -> Room {
     }
 }
 
+fn new_message(msg: NewMessage) -> types::NewMessage {
+    types::NewMessage {
+        origin: msg.origin,
+        room: msg.room,
+        sender: msg.sender,
+        channel: msg.channel,
+        event_type: msg.event_type,
+        content: msg.content,
+    }
+}
+
 impl Backend for Imports {
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure> {
-        let msg = types::NewMessage {
-            origin: msg.origin,
-            room: msg.room,
-            sender: msg.sender,
-            channel: msg.channel,
-            event_type: msg.event_type,
-            content: msg.content,
-        };
-        messages::process_message(&msg)
+        messages::process_message(&new_message(msg))
             .map(message)
             .map_err(failure)
+    }
+
+    fn process_messages(&self, msgs: Vec<NewMessage>) -> Vec<Result<StoredMessage, Failure>> {
+        let count = msgs.len();
+        let wit: Vec<types::NewMessage> = msgs.into_iter().map(new_message).collect();
+        let answers = messages::process_messages(&wit);
+        if answers.len() != count {
+            // Not what the interface promises; nothing here can tell which were stored.
+            let lost = Failure::unavailable("the core answered a batch of messages short");
+            return (0..count).map(|_| Err(lost.clone())).collect();
+        }
+        answers
+            .into_iter()
+            .map(|answer| answer.map(message).map_err(failure))
+            .collect()
     }
 
     fn history(
@@ -573,11 +591,11 @@ pub fn opened<C: Channel>(session: wit::Session) -> wit::Outcome {
 }
 
 pub fn received<C: Channel>(session: wit::Session, frames: Vec<wit::Frame>) -> wit::Outcome {
-    let imports = Imports::default();
-    outcome_out(Outcome::of_frames(
+    let frames = frames.into_iter().map(frame_in).collect();
+    outcome_out(C::received_frames(
         session_in(session),
-        frames.into_iter().map(frame_in),
-        |session, frame| C::received(session, frame, &imports),
+        frames,
+        &Imports::default(),
     ))
 }
 

@@ -74,6 +74,16 @@ pub trait Channel {
     fn opened(session: Session, backend: &impl Backend) -> Outcome;
     /// One frame (or line) arrived.
     fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome;
+    /// Frames that arrived together (they queued while the connection's previous call was in
+    /// flight), in order. Each is handled with the session the one before it left, and none
+    /// after one that closes the connection ([`Outcome::of_frames`]); a protocol may override
+    /// this to hand the core several frames' work in one call (venueless stores a run of sends
+    /// with `Backend::process_messages`).
+    fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+        Outcome::of_frames(session, frames, |session, frame| {
+            Self::received(session, frame, backend)
+        })
+    }
     /// A note for this connection from elsewhere on the lattice (JSON of
     /// `wcc_interface::Note`, e.g. an operator added its user to a room). Protocols without a
     /// way to show it ignore it. A `Note::Disconnect` never arrives here: [`dispatch_note`]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use wcc_interface::{ids, Reactions};
+use wcc_interface::{ids, Failure, Reactions, StoredMessage};
 
 use crate::backend::{Backend, NewMessage, Principal, Room};
 use crate::handler::{chat, refuse, user_failure, Conn, Handled, Refusal};
@@ -119,36 +119,18 @@ impl<B: Backend> Conn<'_, B> {
         event_type: Option<String>,
         content: Value,
     ) -> Handled {
-        if event_type.as_deref() != Some("channel.message") {
-            return refuse(
-                codes::CHAT_UNSUPPORTED_EVENT_TYPE,
-                "only channel.message can be sent",
-            );
-        }
-        if content.get("type").and_then(Value::as_str) != Some("text") {
-            return refuse(
-                codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
-                "only text content is supported",
-            );
-        }
-        if content
-            .get("body")
-            .and_then(Value::as_str)
-            .is_none_or(|b| b.trim().is_empty())
-        {
-            return refuse(codes::CHAT_EMPTY, "the message body is empty");
-        }
-        known_id(channel)?;
-        // The core refuses a sender who is not a member (a direct message needs none).
-        let msg = NewMessage {
-            origin: None,
-            room: channel.to_owned(),
-            sender: user.to_owned(),
-            channel: CHANNEL.to_owned(),
-            event_type: "channel.message".to_owned(),
-            content: content.to_string(),
-        };
-        let stored = self.backend.process_message(msg).map_err(|failure| {
+        let msg = new_message(user, channel, event_type, content)?;
+        let stored = self.backend.process_message(msg);
+        self.sent(channel, stored)
+    }
+
+    /// The answer to a `chat.send` once the core stored the message or refused it.
+    pub(crate) fn sent(
+        &mut self,
+        channel: &str,
+        stored: Result<StoredMessage, Failure>,
+    ) -> Handled {
+        let stored = stored.map_err(|failure| {
             let refusal = chat(failure);
             if refusal.code == codes::CHAT_DENIED {
                 // Our record was stale (left through another connection): forget the membership.
@@ -275,6 +257,45 @@ impl<B: Backend> Conn<'_, B> {
             "unread_pointer": next_event_id.saturating_sub(1),
         }))
     }
+}
+
+/// The message a `chat.send` (without `replaces`) asks the core to store, or why it is refused
+/// before the core is asked.
+pub(crate) fn new_message(
+    user: &str,
+    channel: &str,
+    event_type: Option<String>,
+    content: Value,
+) -> Result<NewMessage, Refusal> {
+    if event_type.as_deref() != Some("channel.message") {
+        return refuse(
+            codes::CHAT_UNSUPPORTED_EVENT_TYPE,
+            "only channel.message can be sent",
+        );
+    }
+    if content.get("type").and_then(Value::as_str) != Some("text") {
+        return refuse(
+            codes::CHAT_UNSUPPORTED_CONTENT_TYPE,
+            "only text content is supported",
+        );
+    }
+    if content
+        .get("body")
+        .and_then(Value::as_str)
+        .is_none_or(|b| b.trim().is_empty())
+    {
+        return refuse(codes::CHAT_EMPTY, "the message body is empty");
+    }
+    known_id(channel)?;
+    // The core refuses a sender who is not a member (a direct message needs none).
+    Ok(NewMessage {
+        origin: None,
+        room: channel.to_owned(),
+        sender: user.to_owned(),
+        channel: CHANNEL.to_owned(),
+        event_type: "channel.message".to_owned(),
+        content: content.to_string(),
+    })
 }
 
 /// A channel id that cannot name a room is an unknown channel; the core is not asked.

@@ -11,9 +11,9 @@
 
 use channel_kit::ratelimit::Limit;
 use serde_json::Value;
-use wcc_interface::Failure;
+use wcc_interface::{Failure, StoredMessage};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, NewMessage};
 use crate::codec::{self, ProtocolError, Request};
 use crate::codes::{self, Context};
 use crate::session::{Action, Frame, Outcome, Session, SessionData, Stored};
@@ -28,7 +28,50 @@ pub fn opened(session: Session) -> Outcome {
 
 /// One frame arrived.
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
-    let request = match frame {
+    match decode(frame) {
+        Ok(request) => handle(session, request, backend),
+        Err(error) => answer_error(session, error),
+    }
+}
+
+/// Most sends stored with one call to the core (within `messages::MAX_MESSAGES_AT_ONCE`).
+const MOST_SENDS_AT_ONCE: usize = 16;
+
+/// Frames that arrived together, in order. Sends that follow each other are stored with one
+/// call to the core (`process_messages`, which takes a run of one sender's messages to one
+/// room as one store call) and answered in their places; anything else first has the sends
+/// before it stored, then is handled alone. Nothing in venueless closes the connection.
+pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+    let mut sends = Sends::default();
+    let mut all = Outcome::nothing(session);
+    for frame in frames {
+        let request = decode(frame);
+        let plain_send = matches!(request, Ok(Request::Send { replaces: None, .. }));
+        if !plain_send || sends.store.len() == MOST_SENDS_AT_ONCE {
+            all = sends.flush(all, backend);
+        }
+        let Outcome { session, actions } = match request {
+            Ok(request) if plain_send => match begin(all.session, request, backend) {
+                Begun::Done(outcome) => {
+                    sends.answered(outcome.actions);
+                    Outcome::nothing(outcome.session)
+                }
+                Begun::Store(session, send) => {
+                    sends.waiting(send);
+                    Outcome::nothing(session)
+                }
+            },
+            Ok(request) => handle(all.session, request, backend),
+            Err(error) => answer_error(all.session, error),
+        };
+        all.session = session;
+        all.actions.extend(actions);
+    }
+    sends.flush(all, backend)
+}
+
+fn decode(frame: Frame) -> Result<Request, ProtocolError> {
+    match frame {
         Frame::Text(text) => codec::decode(&text),
         Frame::Binary(_) => Err(ProtocolError::new(
             None,
@@ -40,18 +83,44 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
             codes::PROTOCOL_FRAME_TOO_LARGE,
             format!("a frame of {len} bytes is over the server's limit"),
         )),
-    };
-    match request {
-        Ok(request) => handle(session, request, backend),
-        Err(error) => Outcome {
-            session,
-            actions: vec![Action::Send(error.to_frame())],
-        },
+    }
+}
+
+fn answer_error(session: Session, error: ProtocolError) -> Outcome {
+    Outcome {
+        session,
+        actions: vec![Action::Send(error.to_frame())],
     }
 }
 
 /// Carries out one decoded request.
 pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
+    match begin(session, request, backend) {
+        Begun::Done(outcome) => outcome,
+        Begun::Store(session, send) => {
+            let stored = backend.process_message(send.msg.clone());
+            finish(session, send, stored, backend)
+        }
+    }
+}
+
+/// A request after its first half: answered, or a send whose message the core must store
+/// before it can be answered (by [`finish`]).
+enum Begun {
+    Done(Outcome),
+    Store(Session, PendingSend),
+}
+
+/// A `chat.send` that passed the rate limit and the protocol's checks.
+struct PendingSend {
+    id: Option<Value>,
+    channel: String,
+    msg: NewMessage,
+}
+
+/// Takes the request's token from the connection's rate limiter, then carries it out, except
+/// for a signed-in user's send, whose message is handed back to be stored.
+fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
     let Stored { data, mut bucket } = Stored::parse(&session.data);
     let mut conn = Conn {
         connection: session.connection_id.clone(),
@@ -73,33 +142,142 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
                 )
             }),
     };
-    match taken.and_then(|()| conn.dispatch(request)) {
-        Ok(Some(payload)) => {
-            // Only requests with an id answer `success`; ping and id-less authenticate pushed
-            // their own answer already.
-            if let Some(id) = &id {
-                conn.actions.push(Action::Send(codec::success(id, payload)));
+    let handled = match (taken, request, conn.user.clone()) {
+        (Err(refusal), _, _) => Err(refusal),
+        (
+            Ok(()),
+            Request::Send {
+                channel,
+                event_type,
+                content,
+                replaces: None,
+                ..
+            },
+            Some(user),
+        ) => match crate::chat::new_message(&user, &channel, event_type, content) {
+            Ok(msg) => {
+                let session = conclude(conn, bucket, session, Vec::new()).session;
+                return Begun::Store(session, PendingSend { id, channel, msg });
             }
-        }
-        Ok(None) => {}
-        Err(refusal) => conn.actions.push(Action::Send(codec::error(
-            id.as_ref(),
+            Err(refusal) => Err(refusal),
+        },
+        (Ok(()), request, _) => conn.dispatch(request),
+    };
+    let answer = answer(id.as_ref(), handled);
+    Begun::Done(conclude(conn, bucket, session, answer))
+}
+
+/// Answers `send` with what the core made of its message.
+fn finish(
+    session: Session,
+    send: PendingSend,
+    stored: Result<StoredMessage, Failure>,
+    backend: &impl Backend,
+) -> Outcome {
+    let Stored { data, bucket } = Stored::parse(&session.data);
+    let mut conn = Conn {
+        connection: session.connection_id.clone(),
+        user: session.user.clone(),
+        data,
+        actions: Vec::new(),
+        backend,
+    };
+    let handled = conn.sent(&send.channel, stored);
+    let answer = answer(send.id.as_ref(), handled);
+    conclude(conn, bucket, session, answer)
+}
+
+/// The frames that answer a request with id `id`, after the ones it already queued.
+fn answer(id: Option<&Value>, handled: Handled) -> Vec<Action> {
+    match handled {
+        // Only requests with an id answer `success`; ping and id-less authenticate pushed
+        // their own answer already.
+        Ok(Some(payload)) => id
+            .map(|id| Action::Send(codec::success(id, payload)))
+            .into_iter()
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(refusal) => vec![Action::Send(codec::error(
+            id,
             refusal.code,
             &refusal.message,
-        ))),
+        ))],
     }
+}
+
+/// The outcome of `conn`'s work: its actions, then `answer`; the session with its state.
+fn conclude<B>(
+    conn: Conn<'_, B>,
+    bucket: channel_kit::ratelimit::Bucket,
+    session: Session,
+    answer: Vec<Action>,
+) -> Outcome {
     let stored = Stored {
         data: conn.data,
         bucket,
     };
-    let session = Session {
-        user: conn.user,
-        data: stored.to_json(),
-        ..session
-    };
+    let mut actions = conn.actions;
+    actions.extend(answer);
     Outcome {
-        session,
-        actions: conn.actions,
+        session: Session {
+            user: conn.user,
+            data: stored.to_json(),
+            ..session
+        },
+        actions,
+    }
+}
+
+/// Sends waiting to be stored together, with the answers of refused ones in their places.
+#[derive(Default)]
+struct Sends {
+    store: Vec<NewMessage>,
+    in_order: Vec<Waiting>,
+}
+
+enum Waiting {
+    Answered(Vec<Action>),
+    Stored(PendingSend),
+}
+
+impl Sends {
+    fn answered(&mut self, actions: Vec<Action>) {
+        self.in_order.push(Waiting::Answered(actions));
+    }
+
+    fn waiting(&mut self, send: PendingSend) {
+        self.store.push(send.msg.clone());
+        self.in_order.push(Waiting::Stored(send));
+    }
+
+    /// Stores what waits with one call (a lone send as `process_message`, as [`handle`] would)
+    /// and appends every answer to `all`, in order.
+    fn flush(&mut self, mut all: Outcome, backend: &impl Backend) -> Outcome {
+        let msgs = std::mem::take(&mut self.store);
+        let count = msgs.len();
+        let mut stored = match count {
+            0 => Vec::new(),
+            1 => msgs
+                .into_iter()
+                .map(|m| backend.process_message(m))
+                .collect(),
+            _ => backend.process_messages(msgs),
+        }
+        .into_iter();
+        for waiting in std::mem::take(&mut self.in_order) {
+            match waiting {
+                Waiting::Answered(actions) => all.actions.extend(actions),
+                Waiting::Stored(send) => {
+                    let answer = stored
+                        .next()
+                        .unwrap_or_else(|| Err(Failure::unavailable("no answer for this message")));
+                    let Outcome { session, actions } = finish(all.session, send, answer, backend);
+                    all.session = session;
+                    all.actions.extend(actions);
+                }
+            }
+        }
+        all
     }
 }
 

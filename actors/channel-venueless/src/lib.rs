@@ -62,6 +62,14 @@ impl channel_kit::Channel for Venueless {
         handler::received(session, frame, backend)
     }
 
+    fn received_frames(
+        session: session::Session,
+        frames: Vec<session::Frame>,
+        backend: &impl backend::Backend,
+    ) -> session::Outcome {
+        handler::received_frames(session, frames, backend)
+    }
+
     /// Membership outlives the connection in venueless and the gateway publishes the logout, so
     /// there is nothing to tidy up.
     fn notified(

@@ -43,6 +43,21 @@ impl Backend for CoreBackend {
         )
     }
 
+    fn process_messages(&self, msgs: Vec<NewMessage>) -> Vec<Result<StoredMessage, Failure>> {
+        if let Err(failure) = self.check("process_messages") {
+            return msgs.iter().map(|_| Err(failure.clone())).collect();
+        }
+        let (store, limits) = (&self.store, self.limits());
+        messages::process_messages(
+            store,
+            &self.recorder,
+            limits,
+            msgs,
+            self.now(),
+            new_message_id,
+        )
+    }
+
     fn history(
         &self,
         actor: &Principal,

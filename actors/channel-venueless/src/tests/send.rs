@@ -320,3 +320,104 @@ fn only_your_own_existing_messages_can_be_changed() {
     assert_eq!(error_code(&actions), codes::CHAT_INVALID);
     assert_eq!(backend.messages("room_0")[0].content["body"], "bob's");
 }
+
+fn say(id: u64, body: &str) -> Frame {
+    let frame = json!(["chat.send", id, {"channel": "room_0", "event_type": "channel.message",
+        "content": {"type": "text", "body": body}}]);
+    Frame::Text(frame.to_string())
+}
+
+/// Frames that queued while the connection's previous call was in flight, handled as the
+/// gateway hands them over.
+fn arrive_together(backend: &CoreBackend, session: &Session, frames: Vec<Frame>) -> Vec<Value> {
+    let outcome = crate::handler::received_frames(session.clone(), frames, backend);
+    super::frames(&outcome.actions)
+}
+
+/// `[reply kind, request id, event id or error code]` of each frame, to compare at a glance.
+fn answers(sent: &[Value]) -> Vec<Value> {
+    sent.iter()
+        .map(|f| match f[0].as_str() {
+            Some("success") => json!(["success", f[1], f[2]["event"]["event_id"]]),
+            _ => json!([f[0], f[1], f[2]["code"]]),
+        })
+        .collect()
+}
+
+#[test]
+fn sends_that_arrive_together_are_stored_with_one_call_and_answered_in_order() {
+    let (backend, session) = joined();
+    let sent = arrive_together(
+        &backend,
+        &session,
+        vec![say(11, "one"), say(12, "two"), say(13, "three")],
+    );
+    assert_eq!(
+        answers(&sent),
+        vec![
+            json!(["success", 11, 1]),
+            json!(["success", 12, 2]),
+            json!(["success", 13, 3])
+        ]
+    );
+    assert_eq!(sent[1][2]["event"]["content"]["body"], "two");
+    assert_eq!(backend.calls("process_messages"), 1);
+    assert_eq!(backend.calls("process_message"), 0);
+    let bodies: Vec<_> = backend
+        .messages("room_0")
+        .iter()
+        .map(|m| m.content["body"].clone())
+        .collect();
+    assert_eq!(bodies, vec![json!("one"), json!("two"), json!("three")]);
+}
+
+#[test]
+fn a_refused_send_among_them_is_answered_in_its_place() {
+    let (backend, session) = joined();
+    let sent = arrive_together(
+        &backend,
+        &session,
+        vec![say(1, "a"), say(2, " "), say(3, "c")],
+    );
+    assert_eq!(
+        answers(&sent),
+        vec![
+            json!(["success", 1, 1]),
+            json!(["error", 2, codes::CHAT_EMPTY]),
+            json!(["success", 3, 2])
+        ]
+    );
+    assert_eq!(backend.calls("process_messages"), 1);
+}
+
+#[test]
+fn a_request_between_sends_sees_the_sends_before_it_stored() {
+    let (backend, session) = joined();
+    let leave = json!(["chat.leave", 2, {"channel": "room_0"}]);
+    let sent = arrive_together(
+        &backend,
+        &session,
+        vec![
+            say(1, "before"),
+            Frame::Text(leave.to_string()),
+            say(3, "after"),
+        ],
+    );
+    assert_eq!(
+        answers(&sent)
+            .iter()
+            .map(|a| (a[0].clone(), a[1].clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (json!("success"), json!(1)),
+            (json!("success"), json!(2)),
+            (json!("error"), json!(3))
+        ],
+        "{sent:?}"
+    );
+    assert_eq!(sent[2][2]["code"], codes::CHAT_DENIED);
+    // Each send was alone in its run, so each went as one message.
+    assert_eq!(backend.calls("process_message"), 2);
+    assert_eq!(backend.calls("process_messages"), 0);
+    assert_eq!(backend.messages("room_0").len(), 1);
+}

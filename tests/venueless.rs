@@ -293,8 +293,9 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
 }
 
 /// Connections that send at the same moment, so their calls into the channel and the core are
-/// in flight together: each connection gets the answers to its own requests, in its own order,
-/// each message its own event id, and history holds every message once.
+/// in flight together, and one that sends without waiting: each connection gets the answers to
+/// its own requests, in its own order, each message its own event id, and history holds every
+/// message once.
 async fn many_connections_at_once_each_get_their_own_answers(wcc: &Wcc) -> anyhow::Result<()> {
     const CROWD: usize = 20;
     const EACH: usize = 3;
@@ -343,6 +344,35 @@ async fn many_connections_at_once_each_get_their_own_answers(wcc: &Wcc) -> anyho
         "every message has its own event id"
     );
 
+    // One client that does not wait for answers: its frames queue while its first call runs,
+    // and the channel stores them together (`process-messages`). Each is answered in order.
+    const PIPELINED: usize = 10;
+    let (eager, eager_id) = &mut crowd[1];
+    let first_request = eager.next_id;
+    for k in 0..PIPELINED {
+        let body = format!("pipelined {k}");
+        let frame = json!(["chat.send", first_request + k as u64, {"channel": "crowd", "event_type": "channel.message", "content": {"type": "text", "body": body}}]);
+        eager.send_raw(Message::text(frame.to_string())).await?;
+    }
+    eager.next_id += PIPELINED as u64;
+    let mut last = 0;
+    for k in 0..PIPELINED {
+        let reply = eager.reply_to(first_request + k as u64).await?;
+        let event = &ok(&reply)["event"];
+        assert_eq!(
+            event["content"]["body"],
+            format!("pipelined {k}"),
+            "{reply}"
+        );
+        assert_eq!(event["sender"], eager_id.as_str(), "{reply}");
+        let event_id = event["event_id"].as_u64().unwrap();
+        assert!(
+            event_id > last,
+            "in the order sent: {event_id} after {last}"
+        );
+        last = event_id;
+    }
+
     let (reader, _) = &mut crowd[0];
     let history = reader
         .request("chat.fetch", json!({"channel": "crowd", "count": 100}))
@@ -357,6 +387,7 @@ async fn many_connections_at_once_each_get_their_own_answers(wcc: &Wcc) -> anyho
     bodies.sort();
     let mut expected: Vec<String> = (0..CROWD)
         .flat_map(|n| (0..EACH).map(move |k| format!("crowd {n}.{k}")))
+        .chain((0..PIPELINED).map(|k| format!("pipelined {k}")))
         .collect();
     expected.sort();
     assert_eq!(bodies, expected, "every message is stored exactly once");

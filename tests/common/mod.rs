@@ -377,7 +377,7 @@ pub async fn closed_with(ws: &mut Socket, mut keep: impl FnMut(Value)) -> Result
 /// A venueless client: `[action, id, payload]` requests, pushes buffered until asked for.
 pub struct Venueless {
     ws: Socket,
-    next_id: u64,
+    pub next_id: u64,
     pushes: Vec<Value>,
 }
 

@@ -122,13 +122,7 @@ struct PendingSend {
 /// for a signed-in user's send, whose message is handed back to be stored.
 fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
     let Stored { data, mut bucket } = Stored::parse(&session.data);
-    let mut conn = Conn {
-        connection: session.connection_id.clone(),
-        user: session.user.clone(),
-        data,
-        actions: Vec::new(),
-        backend,
-    };
+    let mut conn = Conn::of(&session, data, backend);
     let id = request.id().cloned();
     // Keep-alives are free: a quiet client is never refused for staying connected.
     let taken = match request {
@@ -175,13 +169,7 @@ fn finish(
     backend: &impl Backend,
 ) -> Outcome {
     let Stored { data, bucket } = Stored::parse(&session.data);
-    let mut conn = Conn {
-        connection: session.connection_id.clone(),
-        user: session.user.clone(),
-        data,
-        actions: Vec::new(),
-        backend,
-    };
+    let mut conn = Conn::of(&session, data, backend);
     let handled = conn.sent(&send.channel, stored);
     let answer = answer(send.id.as_ref(), handled);
     conclude(conn, bucket, session, answer)
@@ -328,6 +316,19 @@ pub(crate) struct Conn<'a, B> {
 
 /// `Ok(Some(payload))`: answer `success` with it; `Ok(None)`: already answered.
 pub(crate) type Handled = Result<Option<Value>, Refusal>;
+
+impl<'a, B> Conn<'a, B> {
+    /// The work of one request on `session`'s connection, whose state is `data`.
+    fn of(session: &Session, data: SessionData, backend: &'a B) -> Self {
+        Self {
+            connection: session.connection_id.clone(),
+            user: session.user.clone(),
+            data,
+            actions: Vec::new(),
+            backend,
+        }
+    }
+}
 
 impl<B: Backend> Conn<'_, B> {
     fn dispatch(&mut self, request: Request) -> Handled {

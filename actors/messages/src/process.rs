@@ -45,17 +45,9 @@ pub fn process_message<S: Store, P: Publisher>(
         &msg.content,
         limits,
     )?;
-    // The store checks the sender's membership in the same call that stores the message, and
-    // reads the sender's record there too, for the event's author; only a message without
-    // them (a direct message, or a refusal) is checked here, with its own reads.
-    let [room, membership] = write_proof(&msg.sender, &msg.room)?;
-    let proof = [room, membership, keys::user(&msg.sender)];
-    let right = Right {
-        proof: &proof,
-        author_at: Some(2),
-        otherwise: |sender: &str, room: &str| may_write(store, sender, room),
-    };
-    persist_and_publish(store, publisher, msg, content, now_ms, new_id, right)
+    let mut stored =
+        persist_run_of_one_sender(store, publisher, vec![(msg, content)], now_ms, new_id)?;
+    Ok(stored.remove(0))
 }
 
 /// Most messages [`process_messages`] takes in one call.
@@ -124,8 +116,7 @@ pub fn process_messages<S: Store, P: Publisher>(
     answers
 }
 
-/// Valid messages of one sender to one room, stored with one call as [`process_message`]
-/// stores one.
+/// Valid messages of one sender to one room (at least one), stored with one store call.
 fn persist_run_of_one_sender<S: Store, P: Publisher>(
     store: &S,
     publisher: &P,
@@ -133,6 +124,9 @@ fn persist_run_of_one_sender<S: Store, P: Publisher>(
     now_ms: u64,
     new_id: impl FnMut() -> String,
 ) -> Result<Vec<StoredMessage>, Failure> {
+    // The store checks the sender's membership in the same call that stores the messages, and
+    // reads the sender's record there too, for the events' author; only messages without them
+    // (a direct message, or a refusal) are checked here, with their own reads.
     let (first, _) = &run[0];
     let [room, membership] = write_proof(&first.sender, &first.room)?;
     let proof = [room, membership, keys::user(&first.sender)];

@@ -120,8 +120,9 @@ impl<B: Backend> Conn<'_, B> {
         content: Value,
     ) -> Handled {
         let msg = new_message(user, channel, event_type, content)?;
-        let stored = self.backend.process_message(msg);
-        self.sent(channel, stored)
+        // Stored by the handler, alone or with the sends that arrived with it; `sent` answers.
+        self.to_store = Some((channel.to_owned(), msg));
+        Ok(None)
     }
 
     /// The answer to a `chat.send` once the core stored the message or refused it.
@@ -261,7 +262,7 @@ impl<B: Backend> Conn<'_, B> {
 
 /// The message a `chat.send` (without `replaces`) asks the core to store, or why it is refused
 /// before the core is asked.
-pub(crate) fn new_message(
+fn new_message(
     user: &str,
     channel: &str,
     event_type: Option<String>,

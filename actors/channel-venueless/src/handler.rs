@@ -47,7 +47,7 @@ pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Back
     for frame in frames {
         let request = decode(frame);
         let plain_send = matches!(request, Ok(Request::Send { replaces: None, .. }));
-        if !plain_send || sends.store.len() == MOST_SENDS_AT_ONCE {
+        if !plain_send || sends.to_store() == MOST_SENDS_AT_ONCE {
             all = sends.flush(all, backend);
         }
         let Outcome { session, actions } = match request {
@@ -56,9 +56,10 @@ pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Back
                     sends.answered(outcome.actions);
                     Outcome::nothing(outcome.session)
                 }
-                Begun::Store(session, send) => {
+                Begun::Store(so_far, send) => {
+                    sends.answered(so_far.actions);
                     sends.waiting(send);
-                    Outcome::nothing(session)
+                    Outcome::nothing(so_far.session)
                 }
             },
             Ok(request) => handle(all.session, request, backend),
@@ -97,9 +98,11 @@ fn answer_error(session: Session, error: ProtocolError) -> Outcome {
 pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
     match begin(session, request, backend) {
         Begun::Done(outcome) => outcome,
-        Begun::Store(session, send) => {
+        Begun::Store(so_far, send) => {
             let stored = backend.process_message(send.msg.clone());
-            finish(session, send, stored, backend)
+            let mut done = finish(so_far.session, send, stored, backend);
+            done.actions.splice(0..0, so_far.actions);
+            done
         }
     }
 }
@@ -108,7 +111,8 @@ pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Out
 /// before it can be answered (by [`finish`]).
 enum Begun {
     Done(Outcome),
-    Store(Session, PendingSend),
+    /// The request's work so far (its session, and any frames before its answer).
+    Store(Outcome, PendingSend),
 }
 
 /// A `chat.send` that passed the rate limit and the protocol's checks.
@@ -118,8 +122,8 @@ struct PendingSend {
     msg: NewMessage,
 }
 
-/// Takes the request's token from the connection's rate limiter, then carries it out, except
-/// for a signed-in user's send, whose message is handed back to be stored.
+/// Takes the request's token from the connection's rate limiter, then carries it out; a send
+/// that passed its checks comes back with its message still to be stored.
 fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
     let Stored { data, mut bucket } = Stored::parse(&session.data);
     let mut conn = Conn::of(&session, data, backend);
@@ -136,27 +140,11 @@ fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
                 )
             }),
     };
-    let handled = match (taken, request, conn.user.clone()) {
-        (Err(refusal), _, _) => Err(refusal),
-        (
-            Ok(()),
-            Request::Send {
-                channel,
-                event_type,
-                content,
-                replaces: None,
-                ..
-            },
-            Some(user),
-        ) => match crate::chat::new_message(&user, &channel, event_type, content) {
-            Ok(msg) => {
-                let session = conclude(conn, bucket, session, Vec::new()).session;
-                return Begun::Store(session, PendingSend { id, channel, msg });
-            }
-            Err(refusal) => Err(refusal),
-        },
-        (Ok(()), request, _) => conn.dispatch(request),
-    };
+    let handled = taken.and_then(|()| conn.dispatch(request));
+    if let Some((channel, msg)) = conn.to_store.take() {
+        let so_far = conclude(conn, bucket, session, Vec::new());
+        return Begun::Store(so_far, PendingSend { id, channel, msg });
+    }
     let answer = answer(id.as_ref(), handled);
     Begun::Done(conclude(conn, bucket, session, answer))
 }
@@ -219,7 +207,6 @@ fn conclude<B>(
 /// Sends waiting to be stored together, with the answers of refused ones in their places.
 #[derive(Default)]
 struct Sends {
-    store: Vec<NewMessage>,
     in_order: Vec<Waiting>,
 }
 
@@ -234,16 +221,28 @@ impl Sends {
     }
 
     fn waiting(&mut self, send: PendingSend) {
-        self.store.push(send.msg.clone());
         self.in_order.push(Waiting::Stored(send));
+    }
+
+    fn to_store(&self) -> usize {
+        self.in_order
+            .iter()
+            .filter(|w| matches!(w, Waiting::Stored(_)))
+            .count()
     }
 
     /// Stores what waits with one call (a lone send as `process_message`, as [`handle`] would)
     /// and appends every answer to `all`, in order.
     fn flush(&mut self, mut all: Outcome, backend: &impl Backend) -> Outcome {
-        let msgs = std::mem::take(&mut self.store);
-        let count = msgs.len();
-        let mut stored = match count {
+        let msgs: Vec<NewMessage> = self
+            .in_order
+            .iter()
+            .filter_map(|w| match w {
+                Waiting::Stored(send) => Some(send.msg.clone()),
+                Waiting::Answered(_) => None,
+            })
+            .collect();
+        let mut stored = match msgs.len() {
             0 => Vec::new(),
             1 => msgs
                 .into_iter()
@@ -312,6 +311,9 @@ pub(crate) struct Conn<'a, B> {
     pub(crate) data: SessionData,
     pub(crate) actions: Vec<Action>,
     pub(crate) backend: &'a B,
+    /// A send's message that passed its checks, with its channel: stored by [`begin`]'s caller,
+    /// alone or with the sends around it, and answered by `Conn::sent`.
+    pub(crate) to_store: Option<(String, NewMessage)>,
 }
 
 /// `Ok(Some(payload))`: answer `success` with it; `Ok(None)`: already answered.
@@ -326,6 +328,7 @@ impl<'a, B> Conn<'a, B> {
             data,
             actions: Vec::new(),
             backend,
+            to_store: None,
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outco
 }
 
 /// Most sends stored with one call to the core (within `messages::MAX_MESSAGES_AT_ONCE`).
-const MOST_SENDS_AT_ONCE: usize = 16;
+const MOST_SENDS_AT_ONCE: usize = 64;
 
 /// Frames that arrived together, in order. Sends that follow each other are stored with one
 /// call to the core (`process_messages`, which takes a run of one sender's messages to one

@@ -181,21 +181,30 @@ pub async fn run(
     ended
 }
 
-/// Most frames of one connection handed to its channel in one call.
-pub const MAX_FRAMES_PER_CALL: usize = 16;
+/// Most frames of one connection handed to its channel in one call (venueless stores that many
+/// sends with one call into the core, `messages::MAX_MESSAGES_AT_ONCE`).
+pub const MAX_FRAMES_PER_CALL: usize = 64;
+
+/// A call takes no more waiting frames once it carries this many bytes, so a batch of large
+/// frames stays one large frame (`max_frame_bytes`) past this, however many the client queued.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// `first` and the frames that are already waiting behind it (they queued while the previous
-/// call was in flight), up to [`MAX_FRAMES_PER_CALL`]: a client that pipelines pays for one call
-/// per batch, and one that waits for each answer is never held back. `true` if the client's
-/// frames ended meanwhile.
+/// call was in flight), up to [`MAX_FRAMES_PER_CALL`] and about [`MAX_BATCH_BYTES`]: a client
+/// that pipelines pays for one call per batch, and one that waits for each answer is never held
+/// back. `true` if the client's frames ended meanwhile.
 fn with_ready_frames(
     first: Frame,
     inbound: &mut (impl Stream<Item = Frame> + Unpin),
 ) -> (Vec<Frame>, bool) {
+    let mut bytes = first.byte_len();
     let mut frames = vec![first];
-    while frames.len() < MAX_FRAMES_PER_CALL {
+    while frames.len() < MAX_FRAMES_PER_CALL && bytes < MAX_BATCH_BYTES {
         match inbound.next().now_or_never() {
-            Some(Some(frame)) => frames.push(frame),
+            Some(Some(frame)) => {
+                bytes += frame.byte_len();
+                frames.push(frame);
+            }
             Some(None) => return (frames, true),
             None => break,
         }
@@ -346,5 +355,18 @@ mod tests {
             text(&(MAX_FRAMES_PER_CALL - 1).to_string())
         );
         assert!(!done);
+    }
+
+    #[tokio::test]
+    async fn a_call_stops_taking_frames_once_it_carries_enough_bytes() {
+        let big = "x".repeat(MAX_BATCH_BYTES / 4);
+        let mut inbound = futures::stream::iter(vec![text(&big); 8]);
+        let first = inbound.next().await.unwrap();
+        let (frames, done) = with_ready_frames(first, &mut inbound);
+        assert_eq!(frames.len(), 4, "the frame that reaches the bound is the last one");
+        assert!(!done);
+        let next = inbound.next().await.unwrap();
+        let (frames, _) = with_ready_frames(next, &mut inbound);
+        assert_eq!(frames.len(), 4, "the rest wait for the next call");
     }
 }

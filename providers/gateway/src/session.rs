@@ -23,6 +23,17 @@ pub enum Frame {
     Oversize(u64),
 }
 
+impl Frame {
+    /// Bytes this frame holds here (an oversize frame was never read, so none).
+    pub fn byte_len(&self) -> usize {
+        match self {
+            Frame::Text(text) => text.len(),
+            Frame::Binary(bytes) => bytes.len(),
+            Frame::Oversize(_) => 0,
+        }
+    }
+}
+
 /// An instruction from the channel actor.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {

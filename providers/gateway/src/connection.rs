@@ -363,7 +363,11 @@ mod tests {
         let mut inbound = futures::stream::iter(vec![text(&big); 8]);
         let first = inbound.next().await.unwrap();
         let (frames, done) = with_ready_frames(first, &mut inbound);
-        assert_eq!(frames.len(), 4, "the frame that reaches the bound is the last one");
+        assert_eq!(
+            frames.len(),
+            4,
+            "the frame that reaches the bound is the last one"
+        );
         assert!(!done);
         let next = inbound.next().await.unwrap();
         let (frames, _) = with_ready_frames(next, &mut inbound);

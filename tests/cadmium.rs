@@ -55,6 +55,50 @@ async fn scenario(wcc: &Wcc) -> anyhow::Result<()> {
     the_sender_edits_and_deletes_and_the_recipient_is_told(wcc, &mut romeo)
         .await
         .context("the_sender_edits_and_deletes_and_the_recipient_is_told")?;
+    a_client_that_sends_without_waiting_gets_each_answer_in_order(wcc)
+        .await
+        .context("a_client_that_sends_without_waiting_gets_each_answer_in_order")?;
+    Ok(())
+}
+
+/// A client that sends many private messages without waiting: they queue while the first is
+/// stored and the channel stores them together (`channel_kit::send_run`). Each is answered in
+/// the order sent, with its own id, and the recipient gets them in that order. Within the rate
+/// limit's burst (60), so none is refused.
+async fn a_client_that_sends_without_waiting_gets_each_answer_in_order(
+    wcc: &Wcc,
+) -> anyhow::Result<()> {
+    const PIPELINED: usize = 30;
+    let mut tybalt = wcc.cadmium().await?;
+    tybalt.register("tybalt", "prince of cats").await?;
+    let mut mercutio = wcc.cadmium().await?;
+    mercutio.register("mercutio", "queen mab hath been").await?;
+    for k in 0..PIPELINED {
+        let frame = tokenless_message(&format!("p{k}"), "@mercutio", &format!("pipelined {k}"));
+        tybalt.send_raw(Message::text(frame.to_string())).await?;
+    }
+    let mut ids = Vec::new();
+    for k in 0..PIPELINED {
+        let reply = tybalt.reply_to(&format!("p{k}")).await?;
+        ids.push(ok(&reply)["messageID"].as_str().unwrap().to_owned());
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), PIPELINED, "each message has its own id");
+    for (k, id) in ids.iter().enumerate() {
+        let push = mercutio
+            .push(MESSAGE, |p| p["from"] == "@tybalt@wcc.local")
+            .await?;
+        assert_eq!(
+            (
+                push["payload"]["messageID"].as_str(),
+                &push["payload"]["content"]["text"]
+            ),
+            (Some(id.as_str()), &json!(format!("pipelined {k}"))),
+            "delivered in the order sent"
+        );
+    }
     Ok(())
 }
 

@@ -63,6 +63,14 @@ pub struct Request {
     pub payload: Value,
 }
 
+impl Request {
+    /// Whether this asks to send a private message: such requests that arrive together are
+    /// stored with one call to the core.
+    pub fn is_private_message(&self) -> bool {
+        self.kind == MESSAGE
+    }
+}
+
 /// Why a request is refused: what to put in `errID` and `errText` (and `errPayload`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Error {

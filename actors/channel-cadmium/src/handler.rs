@@ -10,9 +10,10 @@
 //! This file reads the frame, limits the rate and decides who a request acts as; the command
 //! families are carried out in [`sign_in`], [`chat`] and [`edit`].
 
-use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session, Signal};
+use channel_kit::send_run::{handle_alone, received_together, Begun, TwoHalves};
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal};
 use serde_json::{json, Value};
-use wcc_interface::{ids, Failure};
+use wcc_interface::{ids, Failure, StoredMessage};
 
 use crate::codec::{self, Chat, Command, Error, Request, SignIn};
 use crate::errors;
@@ -29,71 +30,126 @@ pub const READ_SIGNAL: &str = "read";
 
 /// One frame arrived.
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
-    let settings = Settings::read(backend);
-    let text = match frame {
-        Frame::Text(text) => text,
-        Frame::Binary(_) => {
-            let error = Error::new(errors::MALFORMED_MESSAGE, "send JSON in text frames");
-            return refuse_unread(session, &settings, "", "", &error);
+    let halves = Halves::new(backend);
+    let request = halves.read(frame);
+    handle_alone(&halves, session, request, backend)
+}
+
+/// Frames that arrived together, in order: private messages that follow each other are stored
+/// with one call to the core and answered in their places (`channel_kit::send_run`).
+pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+    received_together(&Halves::new(backend), session, frames, backend)
+}
+
+/// A frame that could not be read as a request: its id and kind where they were read, and why.
+type Unread = (String, String, Error);
+
+/// Cadmium's requests in two halves around the store of a private message.
+struct Halves<'a, B> {
+    settings: Settings,
+    backend: &'a B,
+}
+
+/// A private message that passed its checks, waiting for its message to be stored.
+struct PendingMessage {
+    id: String,
+    kind: String,
+}
+
+impl<'a, B: Backend> Halves<'a, B> {
+    fn new(backend: &'a B) -> Self {
+        Self {
+            settings: Settings::read(backend),
+            backend,
         }
-        Frame::Oversize(len) => {
-            let error = Error::new(
-                errors::MALFORMED_MESSAGE,
-                format!("a frame of {len} bytes is over the server's limit"),
-            );
-            return refuse_unread(session, &settings, "", "", &error);
-        }
-    };
-    match codec::decode(&text) {
-        Ok(request) => handle(session, request, &settings, backend),
-        Err((id, kind, error)) => refuse_unread(session, &settings, &id, &kind, &error),
     }
 }
 
-/// Answers a frame that could not be read as a request.
-fn refuse_unread(
-    session: Session,
-    settings: &Settings,
-    id: &str,
-    kind: &str,
-    error: &Error,
-) -> Outcome {
-    let frame = codec::error(id, kind, &settings.server_name, error);
-    Outcome {
-        session,
-        actions: vec![Action::Send(frame)],
-    }
-}
+impl<B: Backend> TwoHalves for Halves<'_, B> {
+    type Request = Result<Request, Unread>;
+    type Pending = PendingMessage;
 
-/// Carries out one decoded request.
-pub fn handle(
-    session: Session,
-    request: Request,
-    settings: &Settings,
-    backend: &impl Backend,
-) -> Outcome {
-    let server = &settings.server_name;
-    let mut conn = Conn {
-        settings,
-        user: session.user.clone(),
-        data: SessionData::parse(&session.data),
-        actions: Vec::new(),
-        device: session.connection_id.clone(),
-        remote: session.remote.clone(),
-        backend,
-    };
-    let reply = match conn.dispatch(&request) {
-        Ok(payload) => codec::ok(&request.id, &request.kind, server, payload),
-        Err(error) => codec::error(&request.id, &request.kind, server, &error),
-    };
-    conn.actions.push(Action::Send(reply));
-    Outcome {
-        session: Session {
-            user: conn.user,
-            data: conn.data.to_json(),
-            ..session
-        },
-        actions: conn.actions,
+    fn read(&self, frame: Frame) -> Self::Request {
+        let text = match frame {
+            Frame::Text(text) => text,
+            Frame::Binary(_) => {
+                let error = Error::new(errors::MALFORMED_MESSAGE, "send JSON in text frames");
+                return Err((String::new(), String::new(), error));
+            }
+            Frame::Oversize(len) => {
+                let error = Error::new(
+                    errors::MALFORMED_MESSAGE,
+                    format!("a frame of {len} bytes is over the server's limit"),
+                );
+                return Err((String::new(), String::new(), error));
+            }
+        };
+        codec::decode(&text)
+    }
+
+    fn is_plain_send(&self, request: &Self::Request) -> bool {
+        request.as_ref().is_ok_and(Request::is_private_message)
+    }
+
+    fn begin(&self, session: Session, request: Self::Request) -> Begun<PendingMessage> {
+        let server = &self.settings.server_name;
+        let request = match request {
+            Ok(request) => request,
+            Err((id, kind, error)) => {
+                let frame = codec::error(&id, &kind, server, &error);
+                return Begun::Done(Outcome {
+                    session,
+                    actions: vec![Action::Send(frame)],
+                });
+            }
+        };
+        let mut conn = Conn {
+            settings: &self.settings,
+            user: session.user.clone(),
+            data: SessionData::parse(&session.data),
+            actions: Vec::new(),
+            device: session.connection_id.clone(),
+            remote: session.remote.clone(),
+            backend: self.backend,
+            to_store: None,
+        };
+        let handled = conn.dispatch(&request);
+        let to_store = conn.to_store.take();
+        let mut outcome = Outcome {
+            session: Session {
+                user: conn.user,
+                data: conn.data.to_json(),
+                ..session
+            },
+            actions: conn.actions,
+        };
+        if let Some(msg) = to_store {
+            let Request { id, kind, .. } = request;
+            return Begun::Store(outcome, msg, PendingMessage { id, kind });
+        }
+        let reply = match handled {
+            Ok(payload) => codec::ok(&request.id, &request.kind, server, payload),
+            Err(error) => codec::error(&request.id, &request.kind, server, &error),
+        };
+        outcome.actions.push(Action::Send(reply));
+        Begun::Done(outcome)
+    }
+
+    fn finish(
+        &self,
+        session: Session,
+        pending: PendingMessage,
+        stored: Result<StoredMessage, Failure>,
+    ) -> Outcome {
+        let server = &self.settings.server_name;
+        let reply = match stored {
+            Ok(stored) => codec::ok(&pending.id, &pending.kind, server, chat::sent(&stored)),
+            Err(failure) => codec::error(&pending.id, &pending.kind, server, &core(failure)),
+        };
+        Outcome {
+            session,
+            actions: vec![Action::Send(reply)],
+        }
     }
 }
 
@@ -113,6 +169,9 @@ struct Conn<'a, B> {
     /// The client's address, for the core's sign-in throttling.
     remote: String,
     backend: &'a B,
+    /// A private message that passed its checks: stored by [`Halves::begin`]'s caller, alone or
+    /// with the messages around it, and answered by [`Halves::finish`].
+    to_store: Option<NewMessage>,
 }
 
 impl<B: Backend> Conn<'_, B> {

@@ -31,6 +31,8 @@ mod edit_tests;
 mod ratelimit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod together_tests;
 
 use channel_kit::ratelimit::Limit;
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};
@@ -57,6 +59,10 @@ impl Channel for Cadmium {
 
     fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
         handler::received(session, frame, backend)
+    }
+
+    fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+        handler::received_frames(session, frames, backend)
     }
 
     /// Tokens outlive connections and typing is never stored: nothing to tidy up.

@@ -4,6 +4,7 @@
 //! - [`backend`]: the core-actor operations a channel may use, as a trait ([`Backend`]),
 //! - [`ratelimit`]: the per-connection token bucket every channel uses, and its settings (on by
 //!   default),
+//! - [`send_run`]: sends that arrived together, stored with one call to the core,
 //! - `core` (feature `core`): [`Backend`] over the real messages, rooms and presence actors'
 //!   logic on an in-memory store, for channels' unit tests,
 //! - `component` (wasm32 only): the `wcc:chat` bindings, [`Backend`] over the imported core
@@ -14,6 +15,7 @@
 
 pub mod backend;
 pub mod ratelimit;
+pub mod send_run;
 pub mod session;
 pub mod user_cache;
 

@@ -10,6 +10,7 @@
 //! limit it is answered `protocol.denial_of_service` and not carried out.
 
 use channel_kit::ratelimit::Limit;
+use channel_kit::send_run::{handle_alone, received_together, Begun, TwoHalves};
 use serde_json::Value;
 use wcc_interface::{Failure, StoredMessage};
 
@@ -28,47 +29,47 @@ pub fn opened(session: Session) -> Outcome {
 
 /// One frame arrived.
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
-    match decode(frame) {
-        Ok(request) => handle(session, request, backend),
-        Err(error) => answer_error(session, error),
-    }
+    handle_alone(&Halves(backend), session, decode(frame), backend)
 }
 
-/// Most sends stored with one call to the core (within `messages::MAX_MESSAGES_AT_ONCE`).
-const MOST_SENDS_AT_ONCE: usize = 64;
-
-/// Frames that arrived together, in order. Sends that follow each other are stored with one
-/// call to the core (`process_messages`, which takes a run of one sender's messages to one
-/// room as one store call) and answered in their places; anything else first has the sends
-/// before it stored, then is handled alone. Nothing in venueless closes the connection.
+/// Frames that arrived together, in order: sends that follow each other are stored with one
+/// call to the core and answered in their places (`channel_kit::send_run`). Nothing in
+/// venueless closes the connection.
 pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
-    let mut sends = Sends::default();
-    let mut all = Outcome::nothing(session);
-    for frame in frames {
-        let request = decode(frame);
-        let plain_send = matches!(request, Ok(Request::Send { replaces: None, .. }));
-        if !plain_send || sends.to_store() == MOST_SENDS_AT_ONCE {
-            all = sends.flush(all, backend);
-        }
-        let Outcome { session, actions } = match request {
-            Ok(request) if plain_send => match begin(all.session, request, backend) {
-                Begun::Done(outcome) => {
-                    sends.answered(outcome.actions);
-                    Outcome::nothing(outcome.session)
-                }
-                Begun::Store(so_far, send) => {
-                    sends.answered(so_far.actions);
-                    sends.waiting(send);
-                    Outcome::nothing(so_far.session)
-                }
-            },
-            Ok(request) => handle(all.session, request, backend),
-            Err(error) => answer_error(all.session, error),
-        };
-        all.session = session;
-        all.actions.extend(actions);
+    received_together(&Halves(backend), session, frames, backend)
+}
+
+/// venueless's requests in two halves around the store of a `chat.send`.
+struct Halves<'a, B>(&'a B);
+
+impl<B: Backend> TwoHalves for Halves<'_, B> {
+    type Request = Result<Request, ProtocolError>;
+    type Pending = PendingSend;
+
+    fn read(&self, frame: Frame) -> Self::Request {
+        decode(frame)
     }
-    sends.flush(all, backend)
+
+    /// A `chat.send` that replaces nothing (an edit is answered with the edited message).
+    fn is_plain_send(&self, request: &Self::Request) -> bool {
+        matches!(request, Ok(Request::Send { replaces: None, .. }))
+    }
+
+    fn begin(&self, session: Session, request: Self::Request) -> Begun<PendingSend> {
+        match request {
+            Ok(request) => begin(session, request, self.0),
+            Err(error) => Begun::Done(answer_error(session, error)),
+        }
+    }
+
+    fn finish(
+        &self,
+        session: Session,
+        send: PendingSend,
+        stored: Result<StoredMessage, Failure>,
+    ) -> Outcome {
+        finish(session, send, stored, self.0)
+    }
 }
 
 fn decode(frame: Frame) -> Result<Request, ProtocolError> {
@@ -94,37 +95,16 @@ fn answer_error(session: Session, error: ProtocolError) -> Outcome {
     }
 }
 
-/// Carries out one decoded request.
-pub fn handle(session: Session, request: Request, backend: &impl Backend) -> Outcome {
-    match begin(session, request, backend) {
-        Begun::Done(outcome) => outcome,
-        Begun::Store(so_far, send) => {
-            let stored = backend.process_message(send.msg.clone());
-            let mut done = finish(so_far.session, send, stored, backend);
-            done.actions.splice(0..0, so_far.actions);
-            done
-        }
-    }
-}
-
-/// A request after its first half: answered, or a send whose message the core must store
-/// before it can be answered (by [`finish`]).
-enum Begun {
-    Done(Outcome),
-    /// The request's work so far (its session, and any frames before its answer).
-    Store(Outcome, PendingSend),
-}
-
-/// A `chat.send` that passed the rate limit and the protocol's checks.
+/// A `chat.send` that passed the rate limit and the protocol's checks, waiting for its message
+/// to be stored.
 struct PendingSend {
     id: Option<Value>,
     channel: String,
-    msg: NewMessage,
 }
 
 /// Takes the request's token from the connection's rate limiter, then carries it out; a send
 /// that passed its checks comes back with its message still to be stored.
-fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
+fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun<PendingSend> {
     let Stored { data, mut bucket } = Stored::parse(&session.data);
     let mut conn = Conn::of(&session, data, backend);
     let id = request.id().cloned();
@@ -143,7 +123,7 @@ fn begin(session: Session, request: Request, backend: &impl Backend) -> Begun {
     let handled = taken.and_then(|()| conn.dispatch(request));
     if let Some((channel, msg)) = conn.to_store.take() {
         let so_far = conclude(conn, bucket, session, Vec::new());
-        return Begun::Store(so_far, PendingSend { id, channel, msg });
+        return Begun::Store(so_far, msg, PendingSend { id, channel });
     }
     let answer = answer(id.as_ref(), handled);
     Begun::Done(conclude(conn, bucket, session, answer))
@@ -201,70 +181,6 @@ fn conclude<B>(
             ..session
         },
         actions,
-    }
-}
-
-/// Sends waiting to be stored together, with the answers of refused ones in their places.
-#[derive(Default)]
-struct Sends {
-    in_order: Vec<Waiting>,
-}
-
-enum Waiting {
-    Answered(Vec<Action>),
-    Stored(PendingSend),
-}
-
-impl Sends {
-    fn answered(&mut self, actions: Vec<Action>) {
-        self.in_order.push(Waiting::Answered(actions));
-    }
-
-    fn waiting(&mut self, send: PendingSend) {
-        self.in_order.push(Waiting::Stored(send));
-    }
-
-    fn to_store(&self) -> usize {
-        self.in_order
-            .iter()
-            .filter(|w| matches!(w, Waiting::Stored(_)))
-            .count()
-    }
-
-    /// Stores what waits with one call (a lone send as `process_message`, as [`handle`] would)
-    /// and appends every answer to `all`, in order.
-    fn flush(&mut self, mut all: Outcome, backend: &impl Backend) -> Outcome {
-        let msgs: Vec<NewMessage> = self
-            .in_order
-            .iter()
-            .filter_map(|w| match w {
-                Waiting::Stored(send) => Some(send.msg.clone()),
-                Waiting::Answered(_) => None,
-            })
-            .collect();
-        let mut stored = match msgs.len() {
-            0 => Vec::new(),
-            1 => msgs
-                .into_iter()
-                .map(|m| backend.process_message(m))
-                .collect(),
-            _ => backend.process_messages(msgs),
-        }
-        .into_iter();
-        for waiting in std::mem::take(&mut self.in_order) {
-            match waiting {
-                Waiting::Answered(actions) => all.actions.extend(actions),
-                Waiting::Stored(send) => {
-                    let answer = stored
-                        .next()
-                        .unwrap_or_else(|| Err(Failure::unavailable("no answer for this message")));
-                    let Outcome { session, actions } = finish(all.session, send, answer, backend);
-                    all.session = session;
-                    all.actions.extend(actions);
-                }
-            }
-        }
-        all
     }
 }
 

@@ -5,6 +5,7 @@
 use channel_kit::{Backend, NewMessage, Principal};
 use serde_json::{json, Value};
 use wcc_interface::events::REMOVED_MESSAGE_TYPE;
+use wcc_interface::StoredMessage;
 
 use super::{core, Conn, READ_SIGNAL, TYPING_SIGNAL};
 use crate::codec::{self, Error};
@@ -14,6 +15,14 @@ use crate::CHANNEL;
 
 /// The neutral event type of chat messages, shared with every protocol.
 const MESSAGE_EVENT_TYPE: &str = "channel.message";
+
+/// The answer to a stored private message.
+pub(super) fn sent(stored: &StoredMessage) -> Value {
+    json!({
+        "messageID": stored.id,
+        "originServerTimestamp": stored.sent_at / 1000,
+    })
+}
 
 impl<B: Backend> Conn<'_, B> {
     pub(super) fn message(
@@ -39,21 +48,17 @@ impl<B: Backend> Conn<'_, B> {
             // Stored as the bare id the recipient's `reply` shows, whichever form was sent.
             message.reply = Some(reply);
         }
-        let stored = self
-            .backend
-            .process_message(NewMessage {
-                origin: None,
-                room: recipient,
-                sender: user.to_owned(),
-                channel: CHANNEL.to_owned(),
-                event_type: MESSAGE_EVENT_TYPE.to_owned(),
-                content: content::to_stored(&message).to_string(),
-            })
-            .map_err(core)?;
-        Ok(json!({
-            "messageID": stored.id,
-            "originServerTimestamp": stored.sent_at / 1000,
-        }))
+        // Stored by the caller, alone or with the messages that arrived with it; answered
+        // with [`sent`].
+        self.to_store = Some(NewMessage {
+            origin: None,
+            room: recipient,
+            sender: user.to_owned(),
+            channel: CHANNEL.to_owned(),
+            event_type: MESSAGE_EVENT_TYPE.to_owned(),
+            content: content::to_stored(&message).to_string(),
+        });
+        Ok(Value::Null)
     }
 
     /// Marks a message `user` received as read: their read pointer in their direct room moves

@@ -42,6 +42,14 @@ fn answers(replies: &[Value]) -> Vec<Value> {
         .collect()
 }
 
+/// Alice signed in (her session and token), and Bob to write to.
+fn alice_and_bob() -> (CoreBackend, Session, String) {
+    let backend = CoreBackend::new();
+    let (alice, token) = signed_in(&backend, "alice");
+    signed_in(&backend, "bob");
+    (backend, alice, token)
+}
+
 fn stored_texts(backend: &CoreBackend, room: &str) -> Vec<Value> {
     backend
         .messages(room)
@@ -52,9 +60,7 @@ fn stored_texts(backend: &CoreBackend, room: &str) -> Vec<Value> {
 
 #[test]
 fn messages_that_arrive_together_are_stored_with_one_call_and_answered_in_order() {
-    let backend = CoreBackend::new();
-    let (alice, token) = signed_in(&backend, "alice");
-    signed_in(&backend, "bob");
+    let (backend, alice, token) = alice_and_bob();
     let replies = arrive_together(
         &backend,
         &alice,
@@ -85,9 +91,7 @@ fn messages_that_arrive_together_are_stored_with_one_call_and_answered_in_order(
 
 #[test]
 fn a_refused_message_among_them_is_answered_in_its_place() {
-    let backend = CoreBackend::new();
-    let (alice, token) = signed_in(&backend, "alice");
-    signed_in(&backend, "bob");
+    let (backend, alice, token) = alice_and_bob();
     let replies = arrive_together(
         &backend,
         &alice,
@@ -137,9 +141,7 @@ fn a_request_between_messages_sees_the_ones_before_it_stored() {
 
 #[test]
 fn an_unreadable_frame_among_them_is_answered_in_its_place() {
-    let backend = CoreBackend::new();
-    let (alice, token) = signed_in(&backend, "alice");
-    signed_in(&backend, "bob");
+    let (backend, alice, token) = alice_and_bob();
     let replies = arrive_together(
         &backend,
         &alice,

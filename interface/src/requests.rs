@@ -5,6 +5,11 @@
 /// the size of a single `get_many` in the messages actor.
 pub const MAX_HISTORY_COUNT: u32 = 200;
 
+/// Most messages one `process-messages` call stores. A channel stores at most this many sends
+/// that arrived together with one call, and the gateway hands a channel at most this many of a
+/// connection's waiting frames at once, so a batch of sends is one call all the way down.
+pub const MAX_MESSAGES_AT_ONCE: usize = 64;
+
 /// A message to persist and publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {

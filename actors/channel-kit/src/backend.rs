@@ -65,7 +65,7 @@ pub trait Backend {
     fn process_message(&self, msg: NewMessage) -> Result<StoredMessage, Failure>;
     /// [`Backend::process_message`] for each, answered in order, with one call to the core: a
     /// run of one sender's messages to one room is stored with one store call (at most
-    /// `messages::MAX_MESSAGES_AT_ONCE`).
+    /// `wcc_interface::requests::MAX_MESSAGES_AT_ONCE`).
     fn process_messages(&self, msgs: Vec<NewMessage>) -> Vec<Result<StoredMessage, Failure>>;
     /// Up to `count` messages older than `before`, newest first.
     fn history(

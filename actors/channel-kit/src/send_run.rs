@@ -7,13 +7,10 @@
 //! `process-messages` call into the core, and each is answered in its place, a refused one
 //! too. Any other request first has the sends before it stored, so it sees them.
 
+use wcc_interface::requests::MAX_MESSAGES_AT_ONCE;
 use wcc_interface::{Failure, StoredMessage};
 
 use crate::{Action, Backend, Frame, NewMessage, Outcome, Session};
-
-/// Most sends stored with one call to the core: as many as `messages::MAX_MESSAGES_AT_ONCE`,
-/// and as many frames as the gateway hands over at once.
-pub const MOST_SENDS_AT_ONCE: usize = 64;
 
 /// A request after its first half.
 pub enum Begun<P> {
@@ -84,19 +81,17 @@ pub fn received_together<T: TwoHalves>(
             all.actions.extend(actions);
             continue;
         }
-        if run.to_store == MOST_SENDS_AT_ONCE {
+        if run.msgs.len() == MAX_MESSAGES_AT_ONCE {
             all = run.flush(protocol, all, backend);
         }
         all.session = match protocol.begin(all.session, request) {
             Begun::Done(outcome) => {
-                run.in_order.push(Waiting::Answered(outcome.actions));
+                run.answered(outcome.actions);
                 outcome.session
             }
             Begun::Store(so_far, msg, pending) => {
-                run.in_order.push(Waiting::Answered(so_far.actions));
-                run.in_order.push(Waiting::Stored(pending));
-                run.msgs.push(msg);
-                run.to_store += 1;
+                run.answered(so_far.actions);
+                run.waiting(msg, pending);
                 so_far.session
             }
         };
@@ -110,7 +105,6 @@ struct SendRun<P> {
     in_order: Vec<Waiting<P>>,
     /// The messages of the `Stored` entries, in the same order.
     msgs: Vec<NewMessage>,
-    to_store: usize,
 }
 
 enum Waiting<P> {
@@ -123,12 +117,22 @@ impl<P> Default for SendRun<P> {
         Self {
             in_order: Vec::new(),
             msgs: Vec::new(),
-            to_store: 0,
         }
     }
 }
 
 impl<P> SendRun<P> {
+    /// Frames that answer a request of the run already (a refused send, or what a stored one
+    /// queued before its answer).
+    fn answered(&mut self, actions: Vec<Action>) {
+        self.in_order.push(Waiting::Answered(actions));
+    }
+
+    fn waiting(&mut self, msg: NewMessage, pending: P) {
+        self.in_order.push(Waiting::Stored(pending));
+        self.msgs.push(msg);
+    }
+
     /// Stores what waits with one call (a lone send as `process-message`, exactly as
     /// [`handle_alone`] would) and appends every answer to `all`, in order.
     fn flush<T: TwoHalves<Pending = P>>(
@@ -138,7 +142,6 @@ impl<P> SendRun<P> {
         backend: &impl Backend,
     ) -> Outcome {
         let msgs = std::mem::take(&mut self.msgs);
-        self.to_store = 0;
         let stored = match msgs.len() {
             0 => Vec::new(),
             1 => msgs

@@ -50,8 +50,7 @@ pub fn process_message<S: Store, P: Publisher>(
     Ok(stored.remove(0))
 }
 
-/// Most messages [`process_messages`] takes in one call.
-pub const MAX_MESSAGES_AT_ONCE: usize = 64;
+pub use wcc_interface::requests::MAX_MESSAGES_AT_ONCE;
 
 /// [`process_message`] for each of `msgs`, answered in order, with one store call for each run
 /// of messages that follow each other from one sender to one room: the run takes its event ids

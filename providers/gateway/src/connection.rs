@@ -181,9 +181,9 @@ pub async fn run(
     ended
 }
 
-/// Most frames of one connection handed to its channel in one call (venueless stores that many
-/// sends with one call into the core, `messages::MAX_MESSAGES_AT_ONCE`).
-pub const MAX_FRAMES_PER_CALL: usize = 64;
+/// Most frames of one connection handed to its channel in one call: as many sends as a channel
+/// stores with one call into the core.
+pub const MAX_FRAMES_PER_CALL: usize = wcc_interface::requests::MAX_MESSAGES_AT_ONCE;
 
 /// A call takes no more waiting frames once it carries this many bytes, so a batch of large
 /// frames stays one large frame (`max_frame_bytes`) past this, however many the client queued.

@@ -64,6 +64,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     let mut clients = connections::both_transports_greet_then_enter_the_lobby(wcc).await?;
     rooms::room_view_and_the_operators_status_agree(wcc, &mut clients).await?;
     let _vera = say::say_reaches_the_other_transport_and_venueless(wcc, &mut clients).await?;
+    say::lines_typed_ahead_are_answered_and_heard_in_order(&mut clients).await?;
     rooms::listening_hears_a_room_without_joining_it(wcc, &mut clients).await?;
     params::params_with_the_line_clients_verbs(&mut clients).await?;
     rooms::join_rules_admit_by_login_and_by_transport(wcc, &mut clients).await?;

@@ -74,3 +74,37 @@ pub(crate) async fn say_reaches_the_other_transport_and_venueless(
     assert_ok(&web.request("silenceRoom lobby").await?);
     Ok(vera)
 }
+
+/// A telnet client that types ahead (here, 30 lines in one write) gets each `say` answered in
+/// order, one `messageCount` after another, and the room hears the lines in the order typed:
+/// the lines that queued while the first was handled reach the core together.
+pub(crate) async fn lines_typed_ahead_are_answered_and_heard_in_order(
+    clients: &mut Clients,
+) -> Result<()> {
+    let Clients { tel, web, .. } = clients;
+    const LINES: usize = 30;
+    let typed: String = (0..LINES).map(|n| format!("say ahead {n}\r\n")).collect();
+    tel.send_bytes(typed.as_bytes()).await?;
+    let first = tel.response().await?;
+    assert_eq!(first["status"], "OK", "{first}");
+    let first_count = first["messageCount"].as_u64().unwrap();
+    for n in 1..LINES as u64 {
+        let response = tel.response().await?;
+        assert_eq!(
+            response,
+            json!({"status": "OK", "context": "response", "messageCount": first_count + n})
+        );
+    }
+    for n in 0..LINES {
+        let line = web
+            .push(|v| {
+                v["context"] == "user"
+                    && v["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with("ahead "))
+            })
+            .await?;
+        assert_eq!(line["message"], format!("ahead {n}"), "{line}");
+    }
+    Ok(())
+}

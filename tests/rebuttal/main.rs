@@ -54,6 +54,7 @@ async fn scenario(wcc: &Wcc) -> Result<()> {
     rooms::rooms(&mut cast).await?;
     messages::messages_images_and_history(&mut cast).await?;
     messages::a_senders_first_message_to_a_room_arrives_once(&mut cast).await?;
+    messages::messages_sent_without_waiting_arrive_in_order(&mut cast).await?;
     users::users_and_refusals(wcc, &mut cast).await?;
     voice::voice(&mut cast).await?;
     voice::webrtc_offers_and_watch_requests_reach_their_target_as_sent(&mut cast).await?;

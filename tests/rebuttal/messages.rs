@@ -279,3 +279,42 @@ pub(crate) async fn a_new_message_is_drawn_from_its_segment_then_notified(
     assert_eq!(drawn, notice["message"], "drawn as notified");
     Ok(notice)
 }
+
+/// Messages a client sends without waiting (the room's feed answers them, not the server) are
+/// stored together and reach every follower once each, in the order sent, numbered one after
+/// another.
+pub(crate) async fn messages_sent_without_waiting_arrive_in_order(cast: &mut Cast) -> Result<()> {
+    let Cast {
+        admin, bob, room, ..
+    } = cast;
+    const COUNT: usize = 20;
+    for n in 0..COUNT {
+        bob.send(json!({"type": "message", "roomid": room,
+            "message": {"text": format!("quick {n}"), "tags": []}}))
+            .await?;
+    }
+    let mut notified = Vec::new();
+    while notified.len() < COUNT {
+        let packet = admin
+            .next()
+            .await
+            .context("waiting for the quick messages")?;
+        let text = packet["message"]["text"].as_str().unwrap_or_default();
+        if packet["type"] == "sendMessage" && text.starts_with("quick ") {
+            notified.push(packet);
+        }
+    }
+    let texts: Vec<&str> = notified
+        .iter()
+        .map(|p| p["message"]["text"].as_str().unwrap_or_default())
+        .collect();
+    let sent: Vec<String> = (0..COUNT).map(|n| format!("quick {n}")).collect();
+    assert_eq!(texts, sent);
+    let first = notified[0]["message"]["idx"].as_u64().context("idx")?;
+    for (n, packet) in notified.iter().enumerate() {
+        assert_eq!(packet["message"]["idx"], first + n as u64, "{packet}");
+    }
+    admin.forget();
+    bob.forget();
+    Ok(())
+}

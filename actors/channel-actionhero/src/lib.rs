@@ -29,6 +29,8 @@ mod faye_tests;
 mod ratelimit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod together_tests;
 
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};
 use serde_json::Value;
@@ -97,6 +99,17 @@ impl Channel for Actionhero {
         match Framing::of(backend) {
             Framing::Lines => handler::received(session, frame, backend),
             Framing::Bayeux => faye::received(session, frame, backend),
+        }
+    }
+
+    /// A line connection's `say`s that arrive together are stored with one call; a Bayeux
+    /// frame already carries its messages together, so Bayeux frames go one by one.
+    fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+        match Framing::of(backend) {
+            Framing::Lines => handler::received_frames(session, frames, backend),
+            Framing::Bayeux => Outcome::of_frames(session, frames, |session, frame| {
+                faye::received(session, frame, backend)
+            }),
         }
     }
 

@@ -22,7 +22,7 @@ fn connection(transport: &str) -> Session {
 }
 
 /// A backend whose lobby exists; the default room is made on first connect.
-fn backend() -> CoreBackend {
+pub(crate) fn backend() -> CoreBackend {
     let backend = CoreBackend::new();
     backend.add_room("lobby", "text");
     backend.set_now(1_000);
@@ -30,12 +30,12 @@ fn backend() -> CoreBackend {
 }
 
 /// A TCP connection that has been greeted.
-fn opened(backend: &CoreBackend) -> Session {
+pub(crate) fn opened(backend: &CoreBackend) -> Session {
     handler::opened(connection("tcp"), backend).session
 }
 
 /// Sends `line`; returns the new session and the one response, parsed.
-fn line(backend: &CoreBackend, session: Session, text: &str) -> (Session, Value) {
+pub(crate) fn line(backend: &CoreBackend, session: Session, text: &str) -> (Session, Value) {
     let outcome = handler::received(session, Frame::Text(text.into()), backend);
     let response = sent(&outcome)
         .pop()
@@ -51,7 +51,7 @@ fn subscribed(backend: &CoreBackend, outcome: &Outcome) -> Vec<String> {
     backend.subscribed(&outcome.actions, outcome.session.user.as_deref())
 }
 
-fn state(session: &Session) -> State {
+pub(crate) fn state(session: &Session) -> State {
     State::parse(&session.data)
 }
 

@@ -79,8 +79,8 @@ pub trait Channel {
     /// Frames that arrived together (they queued while the connection's previous call was in
     /// flight), in order. Each is handled with the session the one before it left, and none
     /// after one that closes the connection ([`Outcome::of_frames`]); a protocol may override
-    /// this to hand the core several frames' work in one call (venueless and Cadmium store a
-    /// run of sends with one call through [`send_run::received_together`]).
+    /// this to hand the core several frames' work in one call (every channel stores a run of
+    /// sends with one call through [`send_run::received_together`]).
     fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
         Outcome::of_frames(session, frames, |session, frame| {
             Self::received(session, frame, backend)

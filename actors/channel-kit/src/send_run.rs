@@ -5,7 +5,8 @@
 //! ([`TwoHalves`]: the rate limit and checks, then the answer) gets [`received_together`]: each
 //! send among the frames goes through its first half, the ones that passed are stored with one
 //! `process-messages` call into the core, and each is answered in its place, a refused one
-//! too. Any other request first has the sends before it stored, so it sees them.
+//! too. Any other request first has the sends before it stored, so it sees them; one that
+//! closes the connection is the last handled.
 
 use wcc_interface::requests::MAX_MESSAGES_AT_ONCE;
 use wcc_interface::{Failure, StoredMessage};
@@ -29,7 +30,8 @@ pub trait TwoHalves {
     /// What answering a stored send needs (its request id…).
     type Pending;
     fn read(&self, frame: Frame) -> Self::Request;
-    /// Whether `request` is a send that may be stored with the sends around it.
+    /// Whether `request` is a send that may be stored with the sends around it (one that never
+    /// closes the connection).
     fn is_plain_send(&self, request: &Self::Request) -> bool;
     /// Takes the request's token, checks it and carries it out, up to the store of a send.
     fn begin(&self, session: Session, request: Self::Request) -> Begun<Self::Pending>;
@@ -62,7 +64,8 @@ pub fn handle_alone<T: TwoHalves>(
 
 /// Frames that arrived together, in order: sends that follow each other are stored with one
 /// call and answered in their places; anything else is handled alone once the sends before it
-/// are stored. For protocols where no frame closes the connection.
+/// are stored. Nothing after a request that closes the connection is handled, as
+/// [`Outcome::of_frames`] would have it.
 pub fn received_together<T: TwoHalves>(
     protocol: &T,
     session: Session,
@@ -78,7 +81,11 @@ pub fn received_together<T: TwoHalves>(
             let Outcome { session, actions } =
                 handle_alone(protocol, all.session, request, backend);
             all.session = session;
+            let closes = actions.iter().any(|a| matches!(a, Action::Close(..)));
             all.actions.extend(actions);
+            if closes {
+                return all;
+            }
             continue;
         }
         if run.msgs.len() == MAX_MESSAGES_AT_ONCE {

@@ -1,5 +1,6 @@
 //! One Rebuttal packet: (session, frame, backend) -> outcome. This file reads the frame,
 //! takes the rate limiter's token and dispatches; each family of packets has its own file.
+//! `message`s that arrive together are stored with one call (`channel_kit::send_run`).
 //!
 //! Before login only `login` and `signup` are read ([`account`]). After it, every packet that
 //! upstream guards with a permission asks the core for the user's permissions first and is
@@ -23,9 +24,12 @@ mod text;
 mod voice;
 
 use channel_kit::ratelimit::Limit;
-use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session, Signal, UserSignal};
+use channel_kit::send_run::{handle_alone, received_together, Begun, TwoHalves};
+use channel_kit::{
+    Action, Backend, Frame, NewMessage, Outcome, Principal, Session, Signal, UserSignal,
+};
 use serde_json::{json, Value};
-use wcc_interface::{ids, Failure, FailureCode};
+use wcc_interface::{ids, Failure, FailureCode, StoredMessage};
 
 use crate::codec::{self, Decoded, Malformed, Packet};
 use crate::directory;
@@ -58,38 +62,104 @@ pub fn opened(session: Session, backend: &impl Backend) -> Outcome {
 }
 
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
+    handle_alone(&Packets(backend), session, read(frame), backend)
+}
+
+/// Frames that arrived together, in order: `message`s that follow each other are stored with
+/// one call to the core and answered in their places (`channel_kit::send_run`); nothing after
+/// a malformed packet, which closes the connection, is read.
+pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+    received_together(&Packets(backend), session, frames, backend)
+}
+
+/// A frame as read: a packet, or what answers it without one.
+enum Read {
+    Packet(Box<Packet>),
+    KeepAlive,
+    /// Upstream closes the socket on a packet it cannot read.
+    Malformed(String),
+    Refused(Refusal),
+}
+
+fn read(frame: Frame) -> Read {
     let text = match frame {
         Frame::Text(text) => text,
-        Frame::Binary(_) => return malformed(session, "packets are JSON text"),
+        Frame::Binary(_) => return Read::Malformed("packets are JSON text".into()),
         Frame::Oversize(len) => {
-            return answer(
-                session,
-                Err(format!("A packet of {len} bytes is too large")),
-            )
+            return Read::Refused(format!("A packet of {len} bytes is too large"))
         }
     };
-    let packet = match codec::decode(&text) {
-        Err(Malformed(reason)) => return malformed(session, &reason),
-        Ok(Decoded::KeepAlive) => return Outcome::nothing(session),
-        Ok(Decoded::Unknown(kind)) => {
-            return answer(session, Err(format!("Unknown packet type: {kind}")))
-        }
-        Ok(Decoded::Packet(packet)) => *packet,
-    };
-    let mut turn = Turn {
-        state: State::parse(&session.data),
-        session,
-        actions: Vec::new(),
-    };
-    let limit = Limit::from_settings(backend);
-    if let Err(wait) = turn.state.bucket.take(limit, backend.now_ms()) {
-        return turn.finish(Err(slow_down(wait)));
+    match codec::decode(&text) {
+        Err(Malformed(reason)) => Read::Malformed(reason),
+        Ok(Decoded::KeepAlive) => Read::KeepAlive,
+        Ok(Decoded::Unknown(kind)) => Read::Refused(format!("Unknown packet type: {kind}")),
+        Ok(Decoded::Packet(packet)) => Read::Packet(packet),
     }
-    let result = match turn.session.user.clone() {
-        None => account::before_login(&mut turn, packet, backend),
-        Some(user) => after_login(&mut turn, &user, packet, backend),
-    };
-    turn.finish(result)
+}
+
+/// Rebuttal's packets in two halves around the store of a `message`.
+struct Packets<'a, B>(&'a B);
+
+/// A `message` that passed the rate limit and its checks, waiting to be stored.
+struct PendingMessage {
+    /// Kept whole, to be stored again after joining its room ([`text::sent`]).
+    message: NewMessage,
+    /// Whether its room was followed when it was read. A room is followed from the end of
+    /// the call that first follows it, so every message of a run to a room not followed yet
+    /// shows the room's segment.
+    followed: bool,
+}
+
+impl<B: Backend> TwoHalves for Packets<'_, B> {
+    type Request = Read;
+    type Pending = PendingMessage;
+
+    fn read(&self, frame: Frame) -> Read {
+        read(frame)
+    }
+
+    fn is_plain_send(&self, read: &Read) -> bool {
+        matches!(read, Read::Packet(packet) if matches!(**packet, Packet::Message { .. }))
+    }
+
+    fn begin(&self, session: Session, read: Read) -> Begun<PendingMessage> {
+        let backend = self.0;
+        let packet = match read {
+            Read::Packet(packet) => *packet,
+            Read::KeepAlive => return Begun::Done(Outcome::nothing(session)),
+            Read::Malformed(reason) => return Begun::Done(malformed(session, &reason)),
+            Read::Refused(refusal) => return Begun::Done(answer(session, Err(refusal))),
+        };
+        let mut turn = Turn::new(session);
+        let limit = Limit::from_settings(backend);
+        if let Err(wait) = turn.state.bucket.take(limit, backend.now_ms()) {
+            return Begun::Done(turn.finish(Err(slow_down(wait))));
+        }
+        let result = match turn.session.user.clone() {
+            None => account::before_login(&mut turn, packet, backend),
+            Some(user) => after_login(&mut turn, &user, packet, backend),
+        };
+        match (result, turn.to_store.take()) {
+            (Ok(()), Some(message)) => {
+                let store = message.clone();
+                let followed = turn.state.following.contains(&message.room);
+                let pending = PendingMessage { message, followed };
+                Begun::Store(turn.finish(Ok(())), store, pending)
+            }
+            (result, _) => Begun::Done(turn.finish(result)),
+        }
+    }
+
+    fn finish(
+        &self,
+        session: Session,
+        pending: PendingMessage,
+        stored: Result<StoredMessage, Failure>,
+    ) -> Outcome {
+        let mut turn = Turn::new(session);
+        let result = text::sent(&mut turn, pending.message, pending.followed, stored, self.0);
+        turn.finish(result)
+    }
 }
 
 /// A logged-in connection's end, as upstream shows it to everyone: `disconnect`, its user out
@@ -129,9 +199,20 @@ struct Turn {
     session: Session,
     state: State,
     actions: Vec<Action>,
+    /// A `message`'s checked message, for the core to store ([`text::send`]).
+    to_store: Option<NewMessage>,
 }
 
 impl Turn {
+    fn new(session: Session) -> Self {
+        Self {
+            state: State::parse(&session.data),
+            session,
+            actions: Vec::new(),
+            to_store: None,
+        }
+    }
+
     fn send(&mut self, packet: String) {
         self.actions.push(Action::Send(packet));
     }
@@ -200,12 +281,7 @@ pub fn slow_down(wait_ms: u64) -> Refusal {
 }
 
 fn answer(session: Session, result: Result<(), Refusal>) -> Outcome {
-    let turn = Turn {
-        state: State::parse(&session.data),
-        session,
-        actions: Vec::new(),
-    };
-    turn.finish(result)
+    Turn::new(session).finish(result)
 }
 
 /// Upstream closes the socket on a packet it cannot read.

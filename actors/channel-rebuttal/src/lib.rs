@@ -29,6 +29,8 @@ mod ratelimit_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod together_tests;
+#[cfg(test)]
 mod web_client_tests;
 
 use channel_kit::{Backend, Channel, Frame, Outcome, Session};
@@ -62,6 +64,10 @@ impl Channel for Rebuttal {
 
     fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
         handler::received(session, frame, backend)
+    }
+
+    fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+        handler::received_frames(session, frames, backend)
     }
 
     fn notified(session: Session, note: &str, backend: &impl Backend) -> Outcome {

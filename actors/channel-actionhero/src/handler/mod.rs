@@ -15,9 +15,10 @@ mod params;
 mod rooms;
 
 use channel_kit::ratelimit::Limit;
-use channel_kit::{Action, Backend, Frame, Outcome, Principal, Session};
+use channel_kit::send_run::{handle_alone, received_together, Begun, TwoHalves};
+use channel_kit::{Action, Backend, Frame, NewMessage, Outcome, Principal, Session};
 use serde_json::{json, Map, Value};
-use wcc_interface::{ids, Failure, FailureCode, Note};
+use wcc_interface::{ids, Failure, FailureCode, Note, StoredMessage};
 
 use crate::codec::{self, Request, Unreadable, Verb};
 use crate::session::State;
@@ -96,19 +97,80 @@ pub fn opened(session: Session, backend: &impl Backend) -> Outcome {
 
 /// One line (or plain websocket frame) arrived.
 pub fn received(session: Session, frame: Frame, backend: &impl Backend) -> Outcome {
-    let mut conn = Conn::new(session, backend, Framing::Lines);
-    let request = match frame {
-        // Telnet's Enter: no answer, not counted.
-        Frame::Text(text) if codec::is_blank(&text) => return conn.finish(),
+    handle_alone(&Lines(backend), session, read(frame), backend)
+}
+
+/// Lines that arrived together (a client that types ahead, or pastes), in order: `say`s that
+/// follow each other are stored with one call to the core and answered in their places
+/// (`channel_kit::send_run`); nothing after a `quit` is carried out.
+pub fn received_frames(session: Session, frames: Vec<Frame>, backend: &impl Backend) -> Outcome {
+    received_together(&Lines(backend), session, frames, backend)
+}
+
+/// A line as read.
+enum Line {
+    /// Telnet's Enter: no answer, not counted.
+    Blank,
+    Request(Result<Request, Unreadable>),
+}
+
+fn read(frame: Frame) -> Line {
+    Line::Request(match frame {
+        Frame::Text(text) if codec::is_blank(&text) => return Line::Blank,
         Frame::Text(text) => codec::decode(&text),
         Frame::Binary(_) => Err(Unreadable::Line("lines must be UTF-8 text".into())),
         Frame::Oversize(len) => Err(Unreadable::Line(format!(
             "a line of {len} bytes is over the server's limit"
         ))),
-    };
-    conn.state.message_count += 1;
-    conn.answer(request);
-    conn.finish()
+    })
+}
+
+/// The line framing's requests in two halves around the store of a `say`.
+struct Lines<'a, B>(&'a B);
+
+/// A `say` that passed the rate limit and its checks, waiting for its message to be stored:
+/// the `messageCount` its answer carries.
+struct PendingSay {
+    count: u64,
+}
+
+impl<B: Backend> TwoHalves for Lines<'_, B> {
+    type Request = Line;
+    type Pending = PendingSay;
+
+    fn read(&self, frame: Frame) -> Line {
+        read(frame)
+    }
+
+    fn is_plain_send(&self, line: &Line) -> bool {
+        matches!(line, Line::Request(Ok(Request::Verb(Verb::Say(_)))))
+    }
+
+    fn begin(&self, session: Session, line: Line) -> Begun<PendingSay> {
+        let mut conn = Conn::new(session, self.0, Framing::Lines);
+        let Line::Request(request) = line else {
+            return Begun::Done(conn.finish());
+        };
+        conn.state.message_count += 1;
+        match conn.begin(request) {
+            Some(msg) => {
+                let count = conn.state.message_count;
+                Begun::Store(conn.finish(), msg, PendingSay { count })
+            }
+            None => Begun::Done(conn.finish()),
+        }
+    }
+
+    fn finish(
+        &self,
+        session: Session,
+        say: PendingSay,
+        stored: Result<StoredMessage, Failure>,
+    ) -> Outcome {
+        let mut conn = Conn::new(session, self.0, Framing::Lines);
+        conn.said(say.count, stored);
+        conn.finish()
+    }
 }
 
 /// A note from an operator: moved into or out of a room, or a message for this connection.
@@ -279,14 +341,26 @@ impl<'a, B: Backend> Conn<'a, B> {
 
     /// Carries out one request (already counted) and replies to it.
     pub(crate) fn answer(&mut self, request: Result<Request, Unreadable>) {
+        if let Some(msg) = self.begin(request) {
+            let stored = self.backend.process_message(msg);
+            self.said(self.state.message_count, stored);
+        }
+    }
+
+    /// Carries out one request (already counted) and replies to it, but for a `say` that
+    /// passed the rate limit and its checks: its message comes back, to be stored and then
+    /// answered with [`Conn::said`].
+    fn begin(&mut self, request: Result<Request, Unreadable>) -> Option<NewMessage> {
         let count = self.state.message_count;
         let request = match request {
             Ok(request) => request,
             Err(Unreadable::Verb(text)) => {
-                return self.reply(codec::verb_reply(&text, Some(Value::Null), count))
+                self.reply(codec::verb_reply(&text, Some(Value::Null), count));
+                return None;
             }
             Err(Unreadable::Line(text)) => {
-                return self.reply(codec::action_reply(Map::new(), Some(&text), count))
+                self.reply(codec::action_reply(Map::new(), Some(&text), count));
+                return None;
             }
         };
         // Leaving is never refused.
@@ -294,7 +368,7 @@ impl<'a, B: Backend> Conn<'a, B> {
             let word = if verb == Verb::Quit { "quit" } else { "exit" };
             self.reply(codec::bye(&format!("{word} requested")));
             self.act(Action::Close(1000, word.into()));
-            return;
+            return None;
         }
         let throttled = self.take_token().is_err();
         let reply = match request {
@@ -304,6 +378,11 @@ impl<'a, B: Backend> Conn<'a, B> {
             Request::Action { .. } if throttled => {
                 codec::action_reply(Map::new(), Some(TOO_MANY_REQUESTS), count)
             }
+            // Upstream's `say` answers with no `data`, refused or not.
+            Request::Verb(Verb::Say(message)) => match self.say_message(message) {
+                Ok(msg) => return Some(msg),
+                Err(text) => codec::verb_reply(&text, None, count),
+            },
             Request::Verb(verb) => {
                 let answer = self.verb(verb);
                 codec::verb_reply(&answer.status, answer.data, count)
@@ -318,6 +397,17 @@ impl<'a, B: Backend> Conn<'a, B> {
             }
         };
         self.reply(reply);
+        None
+    }
+
+    /// Answers the `say` that was request number `count` with what the core made of its
+    /// message.
+    fn said(&mut self, count: u64, stored: Result<StoredMessage, Failure>) {
+        let status = match stored {
+            Ok(_) => "OK".to_owned(),
+            Err(failure) => refusal(failure),
+        };
+        self.reply(codec::verb_reply(&status, None, count));
     }
 
     fn verb(&mut self, verb: Verb) -> Answer {
@@ -327,7 +417,6 @@ impl<'a, B: Backend> Conn<'a, B> {
             Verb::RoomView => self.room_view(),
             Verb::ListenToRoom(room) => self.listen(room),
             Verb::SilenceRoom(room) => self.silence(&room),
-            Verb::Say(message) => self.say(message),
             Verb::DetailsView => Answer::ok(self.details_view()),
             Verb::Documentation => Answer::ok(actions::documentation()),
             Verb::ParamAdd { key, value } => self.param_add(key, value),
@@ -341,8 +430,9 @@ impl<'a, B: Backend> Conn<'a, B> {
                 self.state.params.clear();
                 Answer::ok(Value::Null)
             }
-            // Answered before any verb runs.
-            Verb::Quit | Verb::Exit => Answer::done(),
+            // Answered before any verb runs: leaving, and `say` (stored on its own or with
+            // the says around it).
+            Verb::Quit | Verb::Exit | Verb::Say(_) => Answer::done(),
         }
     }
 

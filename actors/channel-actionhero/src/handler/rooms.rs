@@ -56,15 +56,8 @@ impl<B: Backend> Conn<'_, B> {
         Answer::ok(json!(true))
     }
 
-    /// Upstream's `say` answers with no `data`, refused or not.
-    pub(super) fn say(&mut self, message: String) -> Answer {
-        match self.say_in_room(message) {
-            Ok(()) => Answer::done(),
-            Err(text) => Answer::refused(text, None),
-        }
-    }
-
-    fn say_in_room(&mut self, message: String) -> Result<(), Refusal> {
+    /// What a `say` asks the core to store, once the connection has a room and a user.
+    pub(super) fn say_message(&mut self, message: String) -> Result<NewMessage, Refusal> {
         let room = self
             .state
             .room
@@ -72,19 +65,16 @@ impl<B: Backend> Conn<'_, B> {
             .ok_or_else(|| "connection not in a room".to_owned())?;
         let user = self.user()?;
         let content = json!({"type": "text", "body": message}).to_string();
-        self.backend
-            .process_message(NewMessage {
-                // Upstream's chat page prints the sender's own line itself: its route does
-                // not echo the message back to this connection.
-                origin: Some(self.session.connection_id.clone()),
-                room,
-                sender: user,
-                channel: CHANNEL.into(),
-                event_type: MESSAGE_EVENT_TYPE.into(),
-                content,
-            })
-            .map(drop)
-            .map_err(refusal)
+        Ok(NewMessage {
+            // Upstream's chat page prints the sender's own line itself: its route does not
+            // echo the message back to this connection.
+            origin: Some(self.session.connection_id.clone()),
+            room,
+            sender: user,
+            channel: CHANNEL.into(),
+            event_type: MESSAGE_EVENT_TYPE.into(),
+            content,
+        })
     }
 
     /// Makes `room` the connection's room, leaving the one it was in.

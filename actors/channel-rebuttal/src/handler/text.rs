@@ -5,7 +5,7 @@
 
 use channel_kit::{Backend, NewMessage, Principal};
 use serde_json::{json, Value};
-use wcc_interface::FailureCode;
+use wcc_interface::{Failure, FailureCode, StoredMessage};
 
 use super::{require, say, say_change, text_room, Refusal, Turn};
 use crate::{image, render, CHANNEL};
@@ -32,7 +32,8 @@ pub(super) fn get_messages(
     turn.follow(backend, me, room)
 }
 
-/// `message`, with an image if `rawfile` holds one.
+/// `message`, with an image if `rawfile` holds one: checked here and left in
+/// [`Turn::to_store`]; [`sent`] answers it once the core has stored it (or not).
 pub(super) fn send(
     turn: &mut Turn,
     me: &str,
@@ -67,37 +68,51 @@ pub(super) fn send(
             check_text(text)?;
         }
     }
-    // Rebuttal's text rooms are open to everyone: joining is implied by writing.
-    let message = NewMessage {
+    turn.to_store = Some(NewMessage {
         origin: None,
         room: room.into(),
         sender: me.into(),
         channel: CHANNEL.into(),
         event_type: "channel.message".into(),
         content: content.to_string(),
-    };
-    let stored = match backend.process_message(message.clone()) {
+    });
+    Ok(())
+}
+
+/// A `message` the core stored (or refused). Rebuttal's text rooms are open to everyone, so
+/// writing implies joining: a message refused for want of membership joins the room and is
+/// stored again. `followed`: whether the connection followed the room when it sent this.
+pub(super) fn sent(
+    turn: &mut Turn,
+    message: NewMessage,
+    followed: bool,
+    stored: Result<StoredMessage, Failure>,
+    backend: &impl Backend,
+) -> Result<(), Refusal> {
+    let (me, room) = (message.sender.clone(), message.room.clone());
+    let stored = match stored {
         Err(f) if f.code == FailureCode::NotMember => {
             backend
-                .join(&Principal::user(me), room, me, CHANNEL, None)
+                .join(&Principal::user(&me), &room, &me, CHANNEL, None)
                 .map_err(say)?;
             backend.process_message(message)
         }
         other => other,
     }
     .map_err(say)?;
-    // A room this connection does not follow yet: the message was published before the
-    // connection is subscribed, so the segment holding it, which is what the client draws, is
-    // sent here. Whether the room's feed still brings this connection the message (if the
-    // gateway had the room open already, it may) depends on when the gateway subscribes it, so
-    // `sendMessage`, a notification, is not sent here too: it comes once at most, never twice,
-    // and a second copy of the segment replaces the first.
-    if !turn.state.following.iter().any(|r| r == room) {
-        let actor = Principal::user(me);
+    // A room this connection did not follow yet: the message was published before the
+    // connection is subscribed (at the end of this call), so the segment holding it, which is
+    // what the client draws, is sent here; for each message of a run, since a second copy of
+    // the segment replaces the first. Whether the room's feed still brings this connection the
+    // message (if the gateway had the room open already, it may) depends on when the gateway
+    // subscribes it, so `sendMessage`, a notification, is not sent here too: it comes once at
+    // most, never twice.
+    if !followed {
+        let actor = Principal::user(&me);
         let segment = render::segment_of(stored.event_id);
-        let shown = render::segment_packet(backend, &actor, room, segment).map_err(say)?;
+        let shown = render::segment_packet(backend, &actor, &room, segment).map_err(say)?;
         turn.send(shown);
-        turn.follow(backend, me, room)?;
+        turn.follow(backend, &me, &room)?;
     }
     Ok(())
 }

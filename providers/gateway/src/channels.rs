@@ -194,12 +194,14 @@ impl Channels {
     {
         let channels = self.clone();
         let component = component.to_owned();
-        self.calls
-            .run(limit, async move {
-                let client = channels.client(&component).await?;
-                call(client).await
-            })
-            .await
+        // Boxed before it is handed over: a wRPC invocation's state is about 3 KiB, and
+        // unboxed it would be copied into every future that waits for the call (one per call in
+        // flight, e.g. a connection storm's `opened` calls) besides the call thread's task.
+        let call = Box::pin(async move {
+            let client = channels.client(&component).await?;
+            call(client).await
+        });
+        self.calls.run(limit, call).await
     }
 
     pub async fn opened(&self, component: &str, session: &Session) -> Result<Outcome> {

@@ -117,7 +117,9 @@ async fn handle(server: Arc<Server>, mut stream: TcpStream, remote: SocketAddr) 
         routes.get(head.request.uri().path()).cloned()
     };
     match door(&head.request, slot.is_some(), route.as_ref()) {
-        Door::Websocket(route) => websocket::upgrade(server, route, stream, remote, head).await,
+        Door::Websocket(route) => {
+            return websocket::upgrade(server, route, stream, remote, head, slot).await;
+        }
         Door::Exchange(route) => {
             Box::pin(exchange::serve(
                 server, route, stream, remote, head, deadline,

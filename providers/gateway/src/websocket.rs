@@ -23,6 +23,7 @@ use crate::{
     config::Route,
     connection::{self, Peer, Server, READ_BUFFER_BYTES, WRITE_BUFFER_BYTES},
     http::{self, Head, Response},
+    limits::Slot,
     outbound::{self, Outbound, Outgoing},
     session::Frame,
 };
@@ -32,13 +33,15 @@ pub const TRANSPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 type Socket = WebSocketStream<TcpStream>;
 
-/// Accepts the upgrade `head` asks for (a bad one gets 400), then runs the connection.
+/// Accepts the upgrade `head` asks for (a bad one gets 400), then starts the connection as a
+/// task of its own, which holds `slot` until the connection ends.
 pub async fn upgrade(
     server: Arc<Server>,
     route: Route,
     stream: TcpStream,
     remote: SocketAddr,
     head: Head,
+    slot: Option<Slot>,
 ) {
     // Boxed: the handshake's state would otherwise stay allocated for the life of every idle
     // connection (a future is as large as its largest await).
@@ -51,7 +54,12 @@ pub async fn upgrade(
     let inbound = frames(stream, server.config.max_frame_bytes, remote);
     let transport = wcc_interface::transport::WEBSOCKET;
     let peer = Peer { transport, remote };
-    connection::run(server, route, peer, inbound, outbox, writer).await;
+    // Not awaited here: the accepting task's future holds the request's head and route beside
+    // the connection's, so an idle connection in it would cost twice the connection loop.
+    tokio::spawn(async move {
+        connection::run(server, route, peer, inbound, outbox, writer).await;
+        drop(slot);
+    });
 }
 
 /// Pure: the answer accepting the upgrade `request` asks for, or the 400 refusing it.

@@ -21,11 +21,15 @@ use std::{
 };
 
 use futures::StreamExt;
-use tokio::{sync::mpsc, sync::Notify, task::JoinHandle};
+use tokio::{sync::Notify, task::JoinHandle};
 use tracing::warn;
 use wcc_interface::{clock::now_ms, events, Envelope, Event};
 
-use crate::{channels::Channels, outbound::Outbound, stats::Stats};
+use crate::{
+    channels::Channels,
+    outbound::{Outbound, Refused, Sender},
+    stats::Stats,
+};
 
 /// Most events of one room rendered by one call. A render of a busy room's lists (Rebuttal's
 /// user list) can take tens of milliseconds on a loaded host, and a call's events render one
@@ -44,7 +48,7 @@ pub struct Subscriber {
     /// The channel actor that renders for this subscriber's protocol.
     pub component: String,
     /// The connection's send queue (shared with its connection loop).
-    pub queue: mpsc::Sender<Outbound>,
+    pub queue: Sender,
     /// Notified when the connection must be closed as a slow consumer.
     pub evict: Arc<Notify>,
     /// This connection's id when its route does not echo: events it caused (an envelope's
@@ -261,20 +265,15 @@ impl Fanout {
                 if origin.is_some() && subscriber.skip_origin.as_deref() == origin {
                     continue;
                 }
-                // Room for all of the event's frames is taken at once, so a subscriber gets an
-                // event whole or is shed.
-                match subscriber.queue.try_reserve_many(event_frames.len()) {
-                    Ok(permits) => {
-                        for (permit, frame) in permits.zip(event_frames) {
-                            permit.send(frame.clone());
-                        }
-                        *counts.entry(&subscriber.protocol).or_default() += 1;
-                    }
-                    Err(mpsc::error::TrySendError::Full(())) => {
+                // All of the event's frames or none, so a subscriber gets an event whole or is
+                // shed.
+                match subscriber.queue.try_send_all(event_frames) {
+                    Ok(()) => *counts.entry(&subscriber.protocol).or_default() += 1,
+                    Err(Refused::Full) => {
                         stats.shed.fetch_add(1, Ordering::Relaxed);
                         subscriber.evict.notify_one();
                     }
-                    Err(mpsc::error::TrySendError::Closed(())) => {}
+                    Err(Refused::Closed) => {}
                 }
             }
             counts

@@ -230,45 +230,48 @@ pub(crate) async fn a_senders_first_message_to_a_room_arrives_once(cast: &mut Ca
     Ok(())
 }
 
-/// Every packet `client` gets up to a segment of `room` that holds exactly `texts`, that one
-/// last.
-async fn read_until_drawn(
-    client: &mut Rebuttal,
-    room: &str,
-    wanted: &[&str],
-) -> Result<Vec<Value>> {
-    let mut read = Vec::new();
-    loop {
-        let packet = client
-            .next()
-            .await
-            .with_context(|| format!("waiting for {wanted:?} drawn: {read:?}"))?;
-        let done =
-            packet["type"] == "updateText" && packet["roomid"] == room && texts(&packet) == wanted;
-        read.push(packet);
-        if done {
-            return Ok(read);
-        }
-    }
-}
-
 /// Every packet `client` gets up to the `sendMessage` of `text` in `room`, that one last.
 pub(crate) async fn read_until_notified(
     client: &mut Rebuttal,
     room: &str,
     text: &str,
 ) -> Result<Vec<Value>> {
+    read_until(client, &format!("the message {text:?}"), |packet| {
+        packet["type"] == "sendMessage"
+            && packet["roomid"] == room
+            && packet["message"]["text"] == text
+    })
+    .await
+}
+
+/// Every packet `client` gets up to a segment of `room` that holds exactly `wanted`, that one
+/// last.
+async fn read_until_drawn(
+    client: &mut Rebuttal,
+    room: &str,
+    wanted: &[&str],
+) -> Result<Vec<Value>> {
+    read_until(client, &format!("{wanted:?} drawn"), |packet| {
+        packet["type"] == "updateText" && packet["roomid"] == room && texts(packet) == wanted
+    })
+    .await
+}
+
+/// Every packet `client` gets up to the first that is `done`, that one last.
+async fn read_until(
+    client: &mut Rebuttal,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Vec<Value>> {
     let mut read = Vec::new();
     loop {
         let packet = client
             .next()
             .await
-            .with_context(|| format!("waiting for the message {text:?}"))?;
-        let done = packet["type"] == "sendMessage"
-            && packet["roomid"] == room
-            && packet["message"]["text"] == text;
+            .with_context(|| format!("waiting for {what}: {read:?}"))?;
+        let last = done(&packet);
         read.push(packet);
-        if done {
+        if last {
             return Ok(read);
         }
     }

@@ -104,22 +104,25 @@ pub struct Sender {
 impl Sender {
     /// Queues `frame` without waiting.
     pub fn try_send(&self, frame: Outbound) -> Result<(), Refused> {
-        {
-            let mut state = lock(&self.shared.state);
-            room_for(&state, 1, self.shared.capacity)?;
-            state.frames.push_back(frame);
-        }
-        self.shared.readable.notify_one();
-        Ok(())
+        self.push(1, |queue| queue.push_back(frame))
     }
 
     /// Queues all of `frames`, in order, or none of them: a subscriber gets an event whole or
     /// is shed.
     pub fn try_send_all(&self, frames: &[Outbound]) -> Result<(), Refused> {
+        self.push(frames.len(), |queue| queue.extend(frames.iter().cloned()))
+    }
+
+    /// Queues `count` frames with `fill` if they all fit, then wakes the writer.
+    fn push(
+        &self,
+        count: usize,
+        fill: impl FnOnce(&mut VecDeque<Outbound>),
+    ) -> Result<(), Refused> {
         {
             let mut state = lock(&self.shared.state);
-            room_for(&state, frames.len(), self.shared.capacity)?;
-            state.frames.extend(frames.iter().cloned());
+            room_for(&state, count, self.shared.capacity)?;
+            fill(&mut state.frames);
         }
         self.shared.readable.notify_one();
         Ok(())
